@@ -198,7 +198,7 @@ class Writer:
         inner = Writer()
         for item in items:
             push_item(inner, item)
-        self.push_opaque(inner._buf)  # noqa: SLF001 - same class
+        self.push_opaque(bytes(inner._buf))
 
     def push_optional(self, item: T | None, push_item: Callable[[Writer, T], None]) -> None:
         if item is None:
