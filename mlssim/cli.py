@@ -1,0 +1,83 @@
+"""The ``mlssim`` command line."""
+
+from __future__ import annotations
+
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import click
+
+from . import __version__
+
+__all__ = ["main"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mlssim")
+def main() -> None:
+    """Simulate federated MLS (RFC 9420) groups and measure them."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("-v", "--verbose", is_flag=True, help="Print every failing field, not only the first few.")
+def vectors(paths: tuple[Path, ...], verbose: bool) -> None:
+    """Run official MLS interop test vectors through the core.
+
+    PATHS are vector files or folders of them; with none, $MLSSIM_VECTORS or
+    ../shared/mls-test-vectors/ beside the project is used. Prints passed / failed /
+    not-supported counts per file and cipher suite; exits 1 if any case fails.
+    """
+    from .vectors import default_vector_dir, run_file
+
+    if not paths:
+        default = default_vector_dir()
+        if default is None:
+            raise click.UsageError(
+                "no vector folder given and none found: pass a path, set $MLSSIM_VECTORS, or put the "
+                "files from github.com/mlswg/mls-implementations (test-vectors/) in "
+                "../shared/mls-test-vectors/"
+            )
+        paths = (default,)
+    files: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            files.extend(sorted(p.glob("*.json")))
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise click.BadParameter(f"{p}: no such file or folder", param_hint="PATHS")
+    if not files:
+        raise click.UsageError(f"no .json vector files in {', '.join(map(str, paths))}")
+
+    totals = {"passed": 0, "failed": 0, "unsupported": 0}
+    click.echo(f"{'file':34} {'suite':>5} {'passed':>7} {'failed':>7} {'not-supp':>8}")
+    for f in files:
+        counts: dict[object, dict[str, int]] = defaultdict(
+            lambda: {"passed": 0, "failed": 0, "unsupported": 0}
+        )
+        failures: list[str] = []
+        for res in run_file(f):
+            counts[res.suite][res.status] += 1
+            totals[res.status] += 1
+            if res.status == "failed":
+                shown = res.messages if verbose else res.messages[:3]
+                failures.extend(f"    case {res.index} (suite {res.suite}): {m}" for m in shown)
+        for suite in sorted(counts, key=lambda s: -1 if s is None else int(str(s))):
+            c = counts[suite]
+            label = "-" if suite is None else str(suite)
+            click.echo(f"{f.name:34} {label:>5} {c['passed']:>7} {c['failed']:>7} {c['unsupported']:>8}")
+        limit = len(failures) if verbose else 10
+        for line in failures[:limit]:
+            click.echo(line)
+        if len(failures) > limit:
+            click.echo(f"    ... {len(failures) - limit} more (use -v)")
+    click.echo(
+        f"total: {totals['passed']} passed, {totals['failed']} failed, {totals['unsupported']} not supported"
+    )
+    sys.exit(1 if totals["failed"] else 0)
+
+
+if __name__ == "__main__":
+    main()

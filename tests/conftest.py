@@ -1,0 +1,30 @@
+"""Shared fixtures: where the official vectors live."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from mlssim.vectors import default_vector_dir
+
+WHERE = (
+    "official MLS test vectors not found: set $MLSSIM_VECTORS or put the files from "
+    "github.com/mlswg/mls-implementations (folder test-vectors/) in ../shared/mls-test-vectors/"
+)
+
+
+def vector_dir() -> Path | None:
+    d = default_vector_dir()
+    return d if d is not None and d.is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def vectors_path() -> Path:
+    d = vector_dir()
+    if d is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(WHERE + " (CI=true: a missing vector folder is a failure)")
+        pytest.skip(WHERE)
+    return d
