@@ -1,0 +1,199 @@
+"""Secret tree (RFC 9420 §9) and sender-data keys (§6.3.2): laziness, windows, deletion."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mlssim.mls.crypto import get_suite
+from mlssim.mls.errors import InternalError, RemoteProtocolError
+from mlssim.mls.messages.enums import ContentType
+from mlssim.mls.secret_tree import (
+    GenerationTooFarError,
+    GenerationTooOldError,
+    KeyConsumedError,
+    LeafOutOfRangeError,
+    RatchetKey,
+    RatchetPolicy,
+    SecretTree,
+    SecretTreeSizeError,
+    sender_data_key_nonce,
+)
+
+SUITE = get_suite(1)
+SECRET = bytes(range(32))
+APP = ContentType.APPLICATION
+HS = ContentType.COMMIT
+
+
+def in_order(n_leaves: int, leaf: int, ct: ContentType, count: int) -> list[RatchetKey]:
+    t = SecretTree(SUITE, SECRET, n_leaves)
+    return [t.receive_key(leaf, ct, g) for g in range(count)]
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**32), count=st.integers(1, 60))
+def test_out_of_order_gives_in_order_keys(seed: int, count: int) -> None:
+    want = in_order(8, 5, APP, count)
+    order = list(range(count))
+    random.Random(seed).shuffle(order)
+    t = SecretTree(SUITE, SECRET, 8, policy=RatchetPolicy(max_forward=100, max_behind=100))
+    got = {g: t.receive_key(5, APP, g) for g in order}
+    assert [got[g] for g in range(count)] == want
+    assert t.skipped_key_count == 0
+    for g in range(count):  # every key was handed out once and is gone
+        with pytest.raises(KeyConsumedError):
+            t.receive_key(5, APP, g)
+
+
+def test_sender_and_receiver_trees_agree() -> None:
+    sender, receiver = SecretTree(SUITE, SECRET, 4), SecretTree(SUITE, SECRET, 4)
+    for _ in range(5):
+        for ct in (APP, HS, ContentType.PROPOSAL):
+            k = sender.next_send_key(2, ct)
+            assert receiver.receive_key(2, ct, k.generation) == k
+    assert sender.next_send_key(2, APP).generation == 5
+    assert sender.next_send_key(2, HS).generation == 10  # commit and proposal share the handshake ratchet
+
+
+def test_keys_differ_by_leaf_type_and_generation() -> None:
+    t = SecretTree(SUITE, SECRET, 4)
+    keys = [t.receive_key(leaf, ct, g) for leaf in range(4) for ct in (APP, HS) for g in range(3)]
+    assert len({k.key for k in keys}) == len(keys)
+    assert len({k.nonce for k in keys}) == len(keys)
+    assert all(
+        len(k.key) == SUITE.info.aead_key_len and len(k.nonce) == SUITE.info.aead_nonce_len for k in keys
+    )
+    other = SecretTree(SUITE, b"\x01" + SECRET[1:], 4)
+    assert other.receive_key(0, APP, 0) != keys[0]
+
+
+def test_consumed_key_cannot_be_fetched_again() -> None:
+    t = SecretTree(SUITE, SECRET, 2)
+    k0 = t.receive_key(1, APP, 0)
+    with pytest.raises(KeyConsumedError, match=r"§9\.2\b") as info:
+        t.receive_key(1, APP, 0)
+    assert isinstance(info.value, RemoteProtocolError)
+    assert t.receive_key(1, APP, 1).generation == 1  # the failure left the ratchet usable
+    k3 = t.receive_key(1, APP, 3)
+    k2 = t.receive_key(1, APP, 2)  # skipped key, once
+    with pytest.raises(KeyConsumedError):
+        t.receive_key(1, APP, 2)
+    with pytest.raises(KeyConsumedError):
+        t.receive_key(1, APP, 3)
+    assert len({k0.key, k2.key, k3.key}) == 3
+    # The handshake ratchet of the same leaf is independent.
+    assert t.receive_key(1, HS, 0).generation == 0
+
+
+def test_forward_window() -> None:
+    t = SecretTree(SUITE, SECRET, 2, policy=RatchetPolicy(max_forward=10, max_behind=5))
+    with pytest.raises(GenerationTooFarError, match=r"§9\.1\b"):
+        t.receive_key(0, APP, 11)
+    with pytest.raises(GenerationTooFarError):
+        t.receive_key(0, APP, 2**32)
+    with pytest.raises(GenerationTooFarError):
+        t.receive_key(0, APP, -1)
+    # Nothing moved: generation 0 is still there, and 10 ahead of the next is the limit.
+    assert t.receive_key(0, APP, 0) == in_order(2, 0, APP, 1)[0]
+    assert t.receive_key(0, APP, 11) == in_order(2, 0, APP, 12)[11]
+    with pytest.raises(GenerationTooFarError):
+        t.receive_key(0, APP, 23)
+
+
+def test_backward_window_deletes_old_keys() -> None:
+    want = in_order(2, 0, APP, 40)
+    t = SecretTree(SUITE, SECRET, 2, policy=RatchetPolicy(max_forward=100, max_behind=5))
+    assert t.receive_key(0, APP, 20) == want[20]
+    assert t.skipped_key_count == 5
+    for g in range(15):
+        with pytest.raises(GenerationTooOldError, match=r"§9\.2\b"):
+            t.receive_key(0, APP, g)
+    assert [t.receive_key(0, APP, g) for g in range(15, 20)] == want[15:20]
+    t.receive_key(0, APP, 30)  # the window slides: 25..29 kept, 21..24 deleted
+    with pytest.raises(GenerationTooOldError):
+        t.receive_key(0, APP, 24)
+    assert t.receive_key(0, APP, 25) == want[25]
+    assert t.skipped_key_count == 4  # 26..29
+    with pytest.raises(KeyConsumedError):
+        t.receive_key(0, APP, 25)  # consumed is told apart from expired while inside the window
+    with pytest.raises(GenerationTooOldError):
+        t.receive_key(0, APP, 20)  # consumed earlier, now also outside the window
+
+
+def test_no_reordering_when_window_is_zero() -> None:
+    t = SecretTree(SUITE, SECRET, 1, policy=RatchetPolicy(max_forward=3, max_behind=0))
+    t.receive_key(0, APP, 2)
+    with pytest.raises(GenerationTooOldError):
+        t.receive_key(0, APP, 1)
+
+
+def test_put_back_restores_a_failed_key_once() -> None:
+    t = SecretTree(SUITE, SECRET, 2)
+    k = t.receive_key(1, HS, 4)
+    t.put_back(1, HS, k)
+    assert t.receive_key(1, HS, 4) == k
+    with pytest.raises(KeyConsumedError):
+        t.receive_key(1, HS, 4)
+    assert t.receive_key(1, HS, 2).generation == 2  # skipped keys survived the put-back
+    with pytest.raises(InternalError):
+        t.put_back(1, HS, RatchetKey(generation=9, key=k.key, nonce=k.nonce))
+
+
+def test_lazy_tree_and_deletion_schedule() -> None:
+    n = 1 << 16
+    t = SecretTree(SUITE, SECRET, n)
+    assert (t.stored_node_count, t.ratchet_count) == (1, 0)
+    t.receive_key(12345, APP, 0)
+    # Root consumed; one copath sibling per level stays; the leaf secret became two ratchets.
+    assert (t.stored_node_count, t.ratchet_count) == (16, 2)
+    t.receive_key(12344, APP, 0)  # the sibling leaf: its stored secret is consumed
+    assert t.stored_node_count == 15
+    small = SecretTree(SUITE, SECRET, 8)
+    for leaf in range(8):
+        small.receive_key(leaf, HS, 0)
+    assert (small.stored_node_count, small.ratchet_count) == (0, 16)
+
+
+def test_lazy_tree_matches_any_derivation_order() -> None:
+    n = 16
+    leaves = list(range(n))
+    ref = SecretTree(SUITE, SECRET, n)
+    want = {leaf: ref.receive_key(leaf, APP, 0) for leaf in leaves}
+    for seed in range(5):
+        random.Random(seed).shuffle(leaves)
+        t = SecretTree(SUITE, SECRET, n)
+        assert {leaf: t.receive_key(leaf, APP, 0) for leaf in leaves} == want
+
+
+def test_tree_shape_is_the_ratchet_trees() -> None:
+    with pytest.raises(SecretTreeSizeError):
+        SecretTree(SUITE, SECRET, 5)
+    with pytest.raises(SecretTreeSizeError):
+        SecretTree(SUITE, SECRET, 0)
+    t = SecretTree(SUITE, SECRET, 4)
+    with pytest.raises(LeafOutOfRangeError):
+        t.receive_key(4, APP, 0)
+    with pytest.raises(LeafOutOfRangeError):
+        t.next_send_key(-1, APP)
+    # A one-leaf tree's leaf secret is the encryption secret itself.
+    one = SecretTree(SUITE, SECRET, 1)
+    app_root = SUITE.expand_with_label(SECRET, "application", b"", 32)
+    assert one.receive_key(0, APP, 0).key == SUITE.derive_tree_secret(app_root, "key", 0, 16)
+
+
+def test_sender_data_sample_is_first_nh_bytes() -> None:
+    sds = b"\x07" * 32
+    ct = bytes(range(100))
+    key, nonce = sender_data_key_nonce(SUITE, sds, ct)
+    assert (len(key), len(nonce)) == (16, 12)
+    assert sender_data_key_nonce(SUITE, sds, ct[:32] + b"other tail") == (key, nonce)
+    assert sender_data_key_nonce(SUITE, sds, ct[:31]) != (key, nonce)
+    short = bytes(10)
+    assert sender_data_key_nonce(SUITE, sds, short) == (
+        SUITE.expand_with_label(sds, "key", short, 16),
+        SUITE.expand_with_label(sds, "nonce", short, 12),
+    )
