@@ -1,13 +1,14 @@
 """The real RFC 9420 cipher suites 1–7 on ``cryptography``.
 
-Symmetric primitives (hash, HMAC, HKDF, AEAD) are here; KEM/HPKE and signature
-primitives are in ``hpke.py`` and ``signature.py`` and wired in per suite below.
+Symmetric primitives (hash, HMAC, HKDF, AEAD) are here; KEM/HPKE (RFC 9180 base mode with
+injected randomness) and signature primitives are in ``hpke.py`` and ``signature.py`` and
+wired in per suite below.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
+from collections.abc import Callable
 from functools import cache
 
 from cryptography.exceptions import InvalidTag
@@ -15,6 +16,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 
 from ..errors import CryptoError
 from ..rand import RandomSource
+from .hpke import hmac_function, hpke_for
+from .signature import scheme_for_suite
 from .suite import CipherSuite, KeyPair, SuiteInfo
 
 __all__ = ["RealSuite", "real_suite", "SUITE_INFOS"]
@@ -58,31 +61,37 @@ _HASH_NAMES = {32: "sha256", 48: "sha384", 64: "sha512"}
 class SymmetricPrimitives:
     """Hash, HMAC, HKDF and AEAD of one suite; shared by the real and model families."""
 
-    __slots__ = ("_hash_name", "_hash_len", "_aead_cls")
+    __slots__ = ("_hash_ctor", "_hash_len", "_mac", "_zero_salt", "_aead_cls")
 
     def __init__(self, info: SuiteInfo) -> None:
-        self._hash_name = _HASH_NAMES[info.hash_len]
+        name = _HASH_NAMES[info.hash_len]
+        self._hash_ctor = getattr(hashlib, name)
         self._hash_len = info.hash_len
+        self._mac = hmac_function(name)
+        self._zero_salt = bytes(info.hash_len)
         self._aead_cls = ChaCha20Poly1305 if info.aead_id == 0x0003 else AESGCM
 
     def hash(self, data: bytes) -> bytes:
-        return hashlib.new(self._hash_name, data).digest()
+        digest: bytes = self._hash_ctor(data).digest()
+        return digest
 
     def mac(self, key: bytes, data: bytes) -> bytes:
-        return hmac.digest(key, data, self._hash_name)
+        return self._mac(key, data)
 
     def kdf_extract(self, salt: bytes, ikm: bytes) -> bytes:
         # RFC 5869: an empty salt is a string of HashLen zeros.
-        return hmac.digest(salt or bytes(self._hash_len), ikm, self._hash_name)
+        return self._mac(salt or self._zero_salt, ikm)
 
     def kdf_expand(self, prk: bytes, info: bytes, length: int) -> bytes:
+        if length <= self._hash_len:  # one block: the common case
+            return self._mac(prk, info + b"\x01")[:length]
         n = -(-length // self._hash_len)
         if n > 255:
             raise ValueError(f"HKDF-Expand length {length} too large")
         out = b""
         t = b""
         for i in range(1, n + 1):
-            t = hmac.digest(prk, t + info + bytes([i]), self._hash_name)
+            t = self._mac(prk, t + info + bytes([i]))
             out += t
         return out[:length]
 
@@ -106,9 +115,15 @@ class RealSuite(CipherSuite):
             raise ValueError(f"unsupported cipher suite {suite_id}")
         self.info = SUITE_INFOS[suite_id]
         self._sym = SymmetricPrimitives(self.info)
+        self._hpke = hpke_for(self.info.kem_id, self.info.kdf_id, self.info.aead_id)
+        self._sig = scheme_for_suite(suite_id)
 
     def __repr__(self) -> str:
         return f"RealSuite({self.info.suite_id}: {self.info.name})"
+
+    def __reduce__(self) -> tuple[Callable[[int], RealSuite], tuple[int]]:
+        # stateless: unpickle (e.g. in a worker process) to that process's shared instance
+        return (real_suite, (self.info.suite_id,))
 
     def hash(self, data: bytes) -> bytes:
         return self._sym.hash(data)
@@ -128,32 +143,35 @@ class RealSuite(CipherSuite):
     def aead_open(self, key: bytes, nonce: bytes, aad: bytes, ciphertext: bytes) -> bytes:
         return self._sym.aead_open(key, nonce, aad, ciphertext)
 
-    # KEM/HPKE and signatures: filled in by hpke.py / signature.py (in progress).
+    # ---- KEM / HPKE (RFC 9180 base mode, hpke.py) and signatures (signature.py) --------
+
     def kem_derive_key_pair(self, ikm: bytes) -> KeyPair:
-        raise NotImplementedError
+        priv, pub = self._hpke.kem.derive_key_pair(ikm)
+        return KeyPair(priv, pub)
 
     def kem_public_key(self, priv: bytes) -> bytes:
-        raise NotImplementedError
+        return self._hpke.kem.public_key(priv)
 
     def hpke_seal(
         self, pub: bytes, info: bytes, aad: bytes, plaintext: bytes, rand: RandomSource
     ) -> tuple[bytes, bytes]:
-        raise NotImplementedError
+        return self._hpke.seal(pub, info, aad, plaintext, rand)
 
     def hpke_open(self, priv: bytes, enc: bytes, info: bytes, aad: bytes, ciphertext: bytes) -> bytes:
-        raise NotImplementedError
+        return self._hpke.open(priv, enc, info, aad, ciphertext)
 
     def signature_key_pair(self, rand: RandomSource) -> KeyPair:
-        raise NotImplementedError
+        priv, pub = self._sig.key_pair(rand)
+        return KeyPair(priv, pub)
 
     def signature_public_key(self, priv: bytes) -> bytes:
-        raise NotImplementedError
+        return self._sig.public_key(priv)
 
     def sign(self, priv: bytes, message: bytes) -> bytes:
-        raise NotImplementedError
+        return self._sig.sign(priv, message)
 
     def verify(self, pub: bytes, message: bytes, signature: bytes) -> bool:
-        raise NotImplementedError
+        return self._sig.verify(pub, message, signature)
 
 
 @cache
