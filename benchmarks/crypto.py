@@ -19,9 +19,21 @@ from mlssim.mls.crypto import SUPPORTED_SUITES, CipherSuite, get_suite
 from mlssim.mls.rand import SeededRandom
 
 ROUNDS = 5
-OPS = ("kem_derive", "hpke_seal", "hpke_open", "sign", "verify", "aead_1k", "expand_label")
+OPS = (
+    "kem_derive",
+    "kem_encap",
+    "kem_decap",
+    "hpke_seal",
+    "hpke_open",
+    "sign",
+    "verify",
+    "aead_1k",
+    "expand_label",
+)
 HEADERS = {
     "kem_derive": "DeriveKeyPair",
+    "kem_encap": "KEM encap",
+    "kem_decap": "KEM decap",
     "hpke_seal": "HPKE seal",
     "hpke_open": "HPKE open",
     "sign": "sign",
@@ -42,6 +54,7 @@ def suite_ops(cs: CipherSuite, n_asym: int, n_sym: int) -> dict[str, tuple[int, 
     hpke_info = b"MLS 1.0 UpdatePathNode" + bytes(100)  # a typical EncryptWithLabel context
     secret = rand.random_bytes(info.hash_len)  # a path secret
     sealed = [cs.hpke_seal(recipient.pub, hpke_info, b"", secret, rand) for _ in range(n_asym + 1)]
+    encs = [cs.kem_encap(recipient.pub, rand)[1] for _ in range(n_asym + 1)]
     signer = cs.signature_key_pair(rand)
     message = rand.random_bytes(200)  # about a framed commit's to-be-signed content
     signature = cs.sign(signer.priv, message)
@@ -52,6 +65,8 @@ def suite_ops(cs: CipherSuite, n_asym: int, n_sym: int) -> dict[str, tuple[int, 
     ctx = rand.random_bytes(info.hash_len)
     return {
         "kem_derive": (n_asym, lambda i: cs.kem_derive_key_pair(ikms[i])),
+        "kem_encap": (n_asym, lambda i: cs.kem_encap(recipient.pub, rand)),
+        "kem_decap": (n_asym, lambda i: cs.kem_decap(encs[i], recipient.priv)),
         "hpke_seal": (n_asym, lambda i: cs.hpke_seal(recipient.pub, hpke_info, b"", secret, rand)),
         "hpke_open": (
             n_asym,

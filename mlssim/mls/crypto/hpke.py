@@ -100,6 +100,10 @@ class LabeledKdf:
         self._prefix = b"HPKE-v1" + suite_id
         self._zero_salt = bytes(self._hlen)
 
+    @property
+    def hash_len(self) -> int:
+        return self._hlen
+
     def extract(self, salt: bytes, label: bytes, ikm: bytes) -> bytes:
         """LabeledExtract(salt, label, ikm); an empty salt is Nh zero bytes (RFC 5869)."""
         return self._mac(salt or self._zero_salt, self._prefix + label + ikm)
@@ -405,6 +409,13 @@ class HpkeCore:
             self.kdf.expand(secret, b"key", context, self.n_k),
             self.kdf.expand(secret, b"base_nonce", context, self.n_n),
         )
+
+    def export(self, shared_secret: bytes, info: bytes, exporter_context: bytes, length: int) -> bytes:
+        """Context.Export(exporter_context, L) of a base-mode context (RFC 9180 §5.3)."""
+        context = self._ctx_prefix + self._info_hash(info)
+        secret = self.kdf.extract(shared_secret, b"secret", b"")
+        exporter_secret = self.kdf.expand(secret, b"exp", context, self.kdf.hash_len)
+        return self.kdf.expand(exporter_secret, b"sec", exporter_context, length)
 
     def seal(self, shared_secret: bytes, info: bytes, aad: bytes, plaintext: bytes) -> bytes:
         key, nonce = self.key_schedule(shared_secret, info)

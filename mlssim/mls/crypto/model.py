@@ -142,23 +142,33 @@ class ModelSuite(CipherSuite):
     def kem_public_key(self, priv: bytes) -> bytes:
         return self._kem_pub(priv)
 
-    def hpke_seal(
-        self, pub: bytes, info: bytes, aad: bytes, plaintext: bytes, rand: RandomSource
-    ) -> tuple[bytes, bytes]:
-        """SealBase with the model Encap; CryptoError for a public key not of this world."""
+    def kem_encap(self, pub: bytes, rand: RandomSource) -> tuple[bytes, bytes]:
+        """Model Encap; CryptoError for a public key not of this world."""
         priv = self._kem_keys.get(pub)
         if priv is None:
             raise CryptoError("model HPKE: unknown public key")
         enc = rand.random_bytes(self.info.kem_enc_len)
-        shared_secret = _expand(self._tag_ss + priv + enc, self.info.kem_secret_len)
+        return _expand(self._tag_ss + priv + enc, self.info.kem_secret_len), enc
+
+    def kem_decap(self, enc: bytes, priv: bytes) -> bytes:
+        """Model Decap: only the right ``priv`` gives the right secret."""
+        if len(priv) != self.info.kem_sk_len or len(enc) != self.info.kem_enc_len:
+            raise CryptoError("model HPKE: malformed private key or enc")
+        return _expand(self._tag_ss + priv + enc, self.info.kem_secret_len)
+
+    def hpke_export(self, shared_secret: bytes, info: bytes, exporter_context: bytes, length: int) -> bytes:
+        return self._core.export(shared_secret, info, exporter_context, length)
+
+    def hpke_seal(
+        self, pub: bytes, info: bytes, aad: bytes, plaintext: bytes, rand: RandomSource
+    ) -> tuple[bytes, bytes]:
+        """SealBase with the model Encap and the real key schedule and AEAD."""
+        shared_secret, enc = self.kem_encap(pub, rand)
         return enc, self._core.seal(shared_secret, info, aad, plaintext)
 
     def hpke_open(self, priv: bytes, enc: bytes, info: bytes, aad: bytes, ciphertext: bytes) -> bytes:
-        """OpenBase with the model Decap: only the right ``priv`` gives the right secret."""
-        if len(priv) != self.info.kem_sk_len or len(enc) != self.info.kem_enc_len:
-            raise CryptoError("model HPKE: malformed private key or enc")
-        shared_secret = _expand(self._tag_ss + priv + enc, self.info.kem_secret_len)
-        return self._core.open(shared_secret, info, aad, ciphertext)
+        """OpenBase with the model Decap."""
+        return self._core.open(self.kem_decap(enc, priv), info, aad, ciphertext)
 
     # ---- model signatures --------------------------------------------------------------------
 

@@ -152,6 +152,15 @@ class RealSuite(CipherSuite):
     def kem_public_key(self, priv: bytes) -> bytes:
         return self._hpke.kem.public_key(priv)
 
+    def kem_encap(self, pub: bytes, rand: RandomSource) -> tuple[bytes, bytes]:
+        return self._hpke.kem.encap(pub, rand)
+
+    def kem_decap(self, enc: bytes, priv: bytes) -> bytes:
+        return self._hpke.kem.decap(enc, priv)
+
+    def hpke_export(self, shared_secret: bytes, info: bytes, exporter_context: bytes, length: int) -> bytes:
+        return self._hpke.core.export(shared_secret, info, exporter_context, length)
+
     def hpke_seal(
         self, pub: bytes, info: bytes, aad: bytes, plaintext: bytes, rand: RandomSource
     ) -> tuple[bytes, bytes]:

@@ -91,6 +91,18 @@ class CipherSuite(ABC):
         """The serialized public key belonging to a serialized private key."""
 
     @abstractmethod
+    def kem_encap(self, pub: bytes, rand: RandomSource) -> tuple[bytes, bytes]:
+        """RFC 9180 Encap(pkR) -> ``(shared_secret, enc)``; the ephemeral key from ``rand``."""
+
+    @abstractmethod
+    def kem_decap(self, enc: bytes, priv: bytes) -> bytes:
+        """RFC 9180 Decap(enc, skR) -> shared_secret; CryptoError on a malformed ``enc``."""
+
+    @abstractmethod
+    def hpke_export(self, shared_secret: bytes, info: bytes, exporter_context: bytes, length: int) -> bytes:
+        """Export from the base-mode HPKE context of ``shared_secret`` and ``info`` (RFC 9180 §5.3)."""
+
+    @abstractmethod
     def hpke_seal(
         self, pub: bytes, info: bytes, aad: bytes, plaintext: bytes, rand: RandomSource
     ) -> tuple[bytes, bytes]:
@@ -114,6 +126,19 @@ class CipherSuite(ABC):
         """False (never an exception) for a bad signature or malformed key."""
 
     # ---- derived operations -----------------------------------------------------------
+
+    def hpke_export_sender(
+        self, pub: bytes, info: bytes, exporter_context: bytes, length: int, rand: RandomSource
+    ) -> tuple[bytes, bytes]:
+        """SetupBaseS(pkR, info) then Export: ``(enc, exported)`` (used by §8.3 external init)."""
+        shared_secret, enc = self.kem_encap(pub, rand)
+        return enc, self.hpke_export(shared_secret, info, exporter_context, length)
+
+    def hpke_export_receiver(
+        self, priv: bytes, enc: bytes, info: bytes, exporter_context: bytes, length: int
+    ) -> bytes:
+        """SetupBaseR(enc, skR, info) then Export."""
+        return self.hpke_export(self.kem_decap(enc, priv), info, exporter_context, length)
 
     def kem_generate_key_pair(self, rand: RandomSource) -> KeyPair:
         """GenerateKeyPair as DeriveKeyPair of fresh injected randomness."""
