@@ -1,0 +1,503 @@
+"""Message framing (RFC 9420 §6): content, its authentication, and the MLSMessage envelope.
+
+Only encodings live here. The functions ending in ``_tbs``, ``_tbm`` and ``_aad`` build the
+exact byte strings that are signed, MACed or bound as AEAD associated data, so that the
+crypto layer never re-derives a wire layout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..codec import Reader, Writer
+from ..errors import DecodeError
+from .common import GroupContext
+from .enums import ContentType, ProtocolVersion, SenderType, WireFormat, pull_enum8, pull_enum16
+from .key_package import KeyPackage
+from .proposals import Commit, Proposal
+from .welcome import GroupInfo, Welcome
+
+__all__ = [
+    "Sender",
+    "FramedContent",
+    "FramedContentAuthData",
+    "framed_content_tbs",
+    "AuthenticatedContent",
+    "confirmed_transcript_hash_input",
+    "interim_transcript_hash_input",
+    "PublicMessage",
+    "authenticated_content_tbm",
+    "PrivateMessage",
+    "SenderData",
+    "sender_data_aad",
+    "private_content_aad",
+    "PrivateMessageContent",
+    "decode_private_message_content",
+    "MLSMessage",
+    "MLSMessageBody",
+]
+
+_U32_MAX = 0xFFFFFFFF
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Sender:
+    """§6 Sender. ``index`` is the ``leaf_index`` of a member or the ``sender_index`` of an
+    external sender (into the external_senders extension); it is 0 for new members."""
+
+    sender_type: SenderType
+    index: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.index <= _U32_MAX:
+            raise ValueError(f"sender index {self.index} is not a uint32")
+        if self.index and self.sender_type in (SenderType.NEW_MEMBER_PROPOSAL, SenderType.NEW_MEMBER_COMMIT):
+            raise ValueError(f"a {self.sender_type.name} sender has no index")
+
+    @classmethod
+    def member(cls, leaf_index: int) -> Sender:
+        return cls(sender_type=SenderType.MEMBER, index=leaf_index)
+
+    @classmethod
+    def external(cls, sender_index: int) -> Sender:
+        return cls(sender_type=SenderType.EXTERNAL, index=sender_index)
+
+    @classmethod
+    def new_member_proposal(cls) -> Sender:
+        return cls(sender_type=SenderType.NEW_MEMBER_PROPOSAL)
+
+    @classmethod
+    def new_member_commit(cls) -> Sender:
+        return cls(sender_type=SenderType.NEW_MEMBER_COMMIT)
+
+    def push(self, w: Writer) -> None:
+        w.push_uint8(self.sender_type)
+        if self.sender_type in (SenderType.MEMBER, SenderType.EXTERNAL):
+            w.push_uint32(self.index)
+
+    @classmethod
+    def pull(cls, r: Reader) -> Sender:
+        stype = pull_enum8(r, SenderType)
+        if stype in (SenderType.MEMBER, SenderType.EXTERNAL):
+            return cls(sender_type=stype, index=r.pull_uint32())
+        return cls(sender_type=stype)
+
+
+# The content select shared by FramedContent (§6) and PrivateMessageContent (§6.3.1).
+
+
+def _check_content(
+    content_type: ContentType, application_data: bytes, proposal: Proposal | None, commit: Commit | None
+) -> None:
+    if content_type == ContentType.APPLICATION:
+        ok = proposal is None and commit is None
+    elif content_type == ContentType.PROPOSAL:
+        ok = proposal is not None and commit is None and not application_data
+    else:
+        ok = commit is not None and proposal is None and not application_data
+    if not ok:
+        raise ValueError(f"content of type {content_type.name} must set exactly its own field")
+
+
+def _push_content(
+    w: Writer,
+    content_type: ContentType,
+    application_data: bytes,
+    proposal: Proposal | None,
+    commit: Commit | None,
+) -> None:
+    if content_type == ContentType.APPLICATION:
+        w.push_opaque(application_data)
+    elif content_type == ContentType.PROPOSAL:
+        assert proposal is not None
+        proposal.push(w)
+    else:
+        assert commit is not None
+        commit.push(w)
+
+
+def _pull_content(r: Reader, content_type: ContentType) -> tuple[bytes, Proposal | None, Commit | None]:
+    if content_type == ContentType.APPLICATION:
+        return r.pull_opaque(), None, None
+    if content_type == ContentType.PROPOSAL:
+        return b"", Proposal.pull(r), None
+    return b"", None, Commit.pull(r)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FramedContent:
+    """§6 FramedContent. Exactly the field named by ``content_type`` is set
+    (``application_data``, ``proposal`` or ``commit``)."""
+
+    group_id: bytes
+    epoch: int
+    sender: Sender
+    authenticated_data: bytes = b""
+    content_type: ContentType
+    application_data: bytes = b""
+    proposal: Proposal | None = None
+    commit: Commit | None = None
+
+    def __post_init__(self) -> None:
+        _check_content(self.content_type, self.application_data, self.proposal, self.commit)
+
+    def push(self, w: Writer) -> None:
+        w.push_opaque(self.group_id)
+        w.push_uint64(self.epoch)
+        self.sender.push(w)
+        w.push_opaque(self.authenticated_data)
+        w.push_uint8(self.content_type)
+        _push_content(w, self.content_type, self.application_data, self.proposal, self.commit)
+
+    @classmethod
+    def pull(cls, r: Reader) -> FramedContent:
+        group_id = r.pull_opaque()
+        epoch = r.pull_uint64()
+        sender = Sender.pull(r)
+        authenticated_data = r.pull_opaque()
+        content_type = pull_enum8(r, ContentType)
+        app, proposal, commit = _pull_content(r, content_type)
+        return cls(
+            group_id=group_id,
+            epoch=epoch,
+            sender=sender,
+            authenticated_data=authenticated_data,
+            content_type=content_type,
+            application_data=app,
+            proposal=proposal,
+            commit=commit,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FramedContentAuthData:
+    """§6.1 FramedContentAuthData: the signature, and the confirmation tag of a commit.
+
+    Whether ``confirmation_tag`` is on the wire depends on the content type, so
+    :meth:`pull` takes it; the enclosing struct checks that the two agree.
+    """
+
+    signature: bytes
+    confirmation_tag: bytes | None = None  # iff content_type == commit
+
+    def push(self, w: Writer) -> None:
+        w.push_opaque(self.signature)
+        if self.confirmation_tag is not None:
+            w.push_opaque(self.confirmation_tag)
+
+    @classmethod
+    def pull(cls, r: Reader, content_type: ContentType | None = None) -> FramedContentAuthData:
+        """``content_type`` is required; it is optional only so that the class stays a codec
+        ``Struct`` for :func:`encode`."""
+        if content_type is None:
+            raise TypeError("FramedContentAuthData.pull needs the content type")
+        signature = r.pull_opaque()
+        tag = r.pull_opaque() if content_type == ContentType.COMMIT else None
+        return cls(signature=signature, confirmation_tag=tag)
+
+
+def _check_auth(content_type: ContentType, auth: FramedContentAuthData) -> None:
+    if (auth.confirmation_tag is not None) != (content_type == ContentType.COMMIT):
+        raise ValueError("auth data has a confirmation_tag iff the content is a commit")
+
+
+_SENDERS_WITH_CONTEXT = (SenderType.MEMBER, SenderType.NEW_MEMBER_COMMIT)
+
+
+def framed_content_tbs(
+    wire_format: WireFormat, content: FramedContent, context: GroupContext | None
+) -> bytes:
+    """The §6.1 FramedContentTBS bytes signed with label "FramedContentTBS".
+
+    The GroupContext is part of it iff the sender is a member or a new-member commit;
+    ``context`` is required then, and ignored otherwise.
+    """
+    w = Writer()
+    w.push_uint16(ProtocolVersion.MLS10)
+    w.push_uint16(wire_format)
+    content.push(w)
+    if content.sender.sender_type in _SENDERS_WITH_CONTEXT:
+        if context is None:
+            raise ValueError(f"a {content.sender.sender_type.name} sender signs over the GroupContext")
+        context.push(w)
+    return w.data()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuthenticatedContent:
+    """§6.1 AuthenticatedContent: hashed into the transcript hash (§8.2) and ProposalRefs (§5.2)."""
+
+    wire_format: WireFormat
+    content: FramedContent
+    auth: FramedContentAuthData
+
+    def __post_init__(self) -> None:
+        if self.wire_format not in (WireFormat.PUBLIC_MESSAGE, WireFormat.PRIVATE_MESSAGE):
+            raise ValueError(f"{self.wire_format.name} does not carry FramedContent")
+        _check_auth(self.content.content_type, self.auth)
+
+    def push(self, w: Writer) -> None:
+        w.push_uint16(self.wire_format)
+        self.content.push(w)
+        self.auth.push(w)
+
+    @classmethod
+    def pull(cls, r: Reader) -> AuthenticatedContent:
+        wire_format = pull_enum16(r, WireFormat)
+        content = FramedContent.pull(r)
+        return cls(
+            wire_format=wire_format, content=content, auth=FramedContentAuthData.pull(r, content.content_type)
+        )
+
+
+def confirmed_transcript_hash_input(content: AuthenticatedContent) -> bytes:
+    """The §8.2 ConfirmedTranscriptHashInput bytes: wire_format, the commit's FramedContent,
+    and its signature (the confirmation tag is left out)."""
+    if content.content.content_type != ContentType.COMMIT:
+        raise ValueError("only a commit enters the transcript hash")
+    w = Writer()
+    w.push_uint16(content.wire_format)
+    content.content.push(w)
+    w.push_opaque(content.auth.signature)
+    return w.data()
+
+
+def interim_transcript_hash_input(confirmation_tag: bytes) -> bytes:
+    """The §8.2 InterimTranscriptHashInput bytes: ``MAC confirmation_tag`` as ``opaque<V>``."""
+    w = Writer()
+    w.push_opaque(confirmation_tag)
+    return w.data()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PublicMessage:
+    """§6.2 PublicMessage; ``membership_tag`` is present iff the sender is a member."""
+
+    content: FramedContent
+    auth: FramedContentAuthData
+    membership_tag: bytes | None = None
+
+    def __post_init__(self) -> None:
+        _check_auth(self.content.content_type, self.auth)
+        if (self.membership_tag is not None) != (self.content.sender.sender_type == SenderType.MEMBER):
+            raise ValueError("a PublicMessage has a membership_tag iff its sender is a member")
+
+    def authenticated_content(self) -> AuthenticatedContent:
+        return AuthenticatedContent(
+            wire_format=WireFormat.PUBLIC_MESSAGE, content=self.content, auth=self.auth
+        )
+
+    def push(self, w: Writer) -> None:
+        self.content.push(w)
+        self.auth.push(w)
+        if self.membership_tag is not None:
+            w.push_opaque(self.membership_tag)
+
+    @classmethod
+    def pull(cls, r: Reader) -> PublicMessage:
+        content = FramedContent.pull(r)
+        auth = FramedContentAuthData.pull(r, content.content_type)
+        tag = r.pull_opaque() if content.sender.sender_type == SenderType.MEMBER else None
+        return cls(content=content, auth=auth, membership_tag=tag)
+
+
+def authenticated_content_tbm(content_tbs: bytes, auth: FramedContentAuthData) -> bytes:
+    """The §6.2 AuthenticatedContentTBM bytes that the membership tag MACs.
+
+    ``content_tbs`` is ``framed_content_tbs(WireFormat.PUBLIC_MESSAGE, content, context)``,
+    the same bytes the signature covers, so they are encoded once.
+    """
+    w = Writer()
+    w.push_bytes(content_tbs)
+    auth.push(w)
+    return w.data()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PrivateMessage:
+    """§6.3 PrivateMessage: sender data and content encrypted under the secret tree."""
+
+    group_id: bytes
+    epoch: int
+    content_type: ContentType
+    authenticated_data: bytes = b""
+    encrypted_sender_data: bytes
+    ciphertext: bytes
+
+    def push(self, w: Writer) -> None:
+        w.push_opaque(self.group_id)
+        w.push_uint64(self.epoch)
+        w.push_uint8(self.content_type)
+        w.push_opaque(self.authenticated_data)
+        w.push_opaque(self.encrypted_sender_data)
+        w.push_opaque(self.ciphertext)
+
+    @classmethod
+    def pull(cls, r: Reader) -> PrivateMessage:
+        return cls(
+            group_id=r.pull_opaque(),
+            epoch=r.pull_uint64(),
+            content_type=pull_enum8(r, ContentType),
+            authenticated_data=r.pull_opaque(),
+            encrypted_sender_data=r.pull_opaque(),
+            ciphertext=r.pull_opaque(),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SenderData:
+    """§6.3.2 SenderData: who sent a PrivateMessage, with which generation and reuse guard."""
+
+    leaf_index: int
+    generation: int
+    reuse_guard: bytes
+
+    def __post_init__(self) -> None:
+        if len(self.reuse_guard) != 4:
+            raise ValueError(f"reuse_guard is 4 bytes, not {len(self.reuse_guard)}")
+
+    def push(self, w: Writer) -> None:
+        w.push_uint32(self.leaf_index)
+        w.push_uint32(self.generation)
+        w.push_bytes(self.reuse_guard)
+
+    @classmethod
+    def pull(cls, r: Reader) -> SenderData:
+        return cls(leaf_index=r.pull_uint32(), generation=r.pull_uint32(), reuse_guard=r.pull_bytes(4))
+
+
+def sender_data_aad(group_id: bytes, epoch: int, content_type: ContentType) -> bytes:
+    """The §6.3.2 SenderDataAAD bytes."""
+    w = Writer()
+    w.push_opaque(group_id)
+    w.push_uint64(epoch)
+    w.push_uint8(content_type)
+    return w.data()
+
+
+def private_content_aad(
+    group_id: bytes, epoch: int, content_type: ContentType, authenticated_data: bytes
+) -> bytes:
+    """The §6.3.1 PrivateContentAAD bytes."""
+    w = Writer()
+    w.push_opaque(group_id)
+    w.push_uint64(epoch)
+    w.push_uint8(content_type)
+    w.push_opaque(authenticated_data)
+    return w.data()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PrivateMessageContent:
+    """§6.3.1 PrivateMessageContent: the plaintext of ``PrivateMessage.ciphertext``.
+
+    ``content_type`` is not on the wire (it comes from the PrivateMessage), so :meth:`pull`
+    takes it. ``padding`` is the number of zero bytes appended; on decode, every byte
+    after ``auth`` is padding and must be zero.
+    """
+
+    content_type: ContentType
+    application_data: bytes = b""
+    proposal: Proposal | None = None
+    commit: Commit | None = None
+    auth: FramedContentAuthData
+    padding: int = 0
+
+    def __post_init__(self) -> None:
+        _check_content(self.content_type, self.application_data, self.proposal, self.commit)
+        _check_auth(self.content_type, self.auth)
+        if self.padding < 0:
+            raise ValueError(f"negative padding {self.padding}")
+
+    def push(self, w: Writer) -> None:
+        _push_content(w, self.content_type, self.application_data, self.proposal, self.commit)
+        self.auth.push(w)
+        w.push_bytes(bytes(self.padding))
+
+    @classmethod
+    def pull(cls, r: Reader, content_type: ContentType | None = None) -> PrivateMessageContent:
+        """Read to the end of ``r``: the content, the auth data, then zero padding.
+
+        ``content_type`` (from the PrivateMessage) is required; it is optional only so that
+        the class stays a codec ``Struct`` for :func:`encode`.
+        """
+        if content_type is None:
+            raise TypeError("PrivateMessageContent.pull needs the content type")
+        app, proposal, commit = _pull_content(r, content_type)
+        auth = FramedContentAuthData.pull(r, content_type)
+        padding = r.pull_bytes(r.remaining())
+        if padding.count(0) != len(padding):
+            raise DecodeError("non-zero byte in PrivateMessageContent padding (§6.3.1)")
+        return cls(
+            content_type=content_type,
+            application_data=app,
+            proposal=proposal,
+            commit=commit,
+            auth=auth,
+            padding=len(padding),
+        )
+
+    def framed_content(
+        self, group_id: bytes, epoch: int, sender: Sender, authenticated_data: bytes
+    ) -> FramedContent:
+        """The FramedContent this plaintext carries, with the fields from the PrivateMessage
+        and its decrypted SenderData."""
+        return FramedContent(
+            group_id=group_id,
+            epoch=epoch,
+            sender=sender,
+            authenticated_data=authenticated_data,
+            content_type=self.content_type,
+            application_data=self.application_data,
+            proposal=self.proposal,
+            commit=self.commit,
+        )
+
+
+def decode_private_message_content(data: bytes, content_type: ContentType) -> PrivateMessageContent:
+    """Decode a decrypted §6.3.1 plaintext; only :class:`DecodeError` escapes."""
+    r = Reader(bytes(data))
+    try:
+        return PrivateMessageContent.pull(r, content_type)
+    except ValueError as exc:
+        raise DecodeError(f"invalid PrivateMessageContent: {exc}") from exc
+
+
+MLSMessageBody = PublicMessage | PrivateMessage | Welcome | GroupInfo | KeyPackage
+
+_WIRE_FORMAT_OF: dict[type, WireFormat] = {
+    PublicMessage: WireFormat.PUBLIC_MESSAGE,
+    PrivateMessage: WireFormat.PRIVATE_MESSAGE,
+    Welcome: WireFormat.WELCOME,
+    GroupInfo: WireFormat.GROUP_INFO,
+    KeyPackage: WireFormat.KEY_PACKAGE,
+}
+
+_BODY_OF: dict[WireFormat, type[MLSMessageBody]] = {wf: cls for cls, wf in _WIRE_FORMAT_OF.items()}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MLSMessage:
+    """§6 MLSMessage: the envelope every message travels in; ``wire_format`` follows the body."""
+
+    version: ProtocolVersion = ProtocolVersion.MLS10
+    body: MLSMessageBody
+
+    def __post_init__(self) -> None:
+        if type(self.body) not in _WIRE_FORMAT_OF:
+            raise ValueError(f"{type(self.body).__name__} is not an MLSMessage body")
+
+    @property
+    def wire_format(self) -> WireFormat:
+        return _WIRE_FORMAT_OF[type(self.body)]
+
+    def push(self, w: Writer) -> None:
+        w.push_uint16(self.version)
+        w.push_uint16(_WIRE_FORMAT_OF[type(self.body)])
+        self.body.push(w)
+
+    @classmethod
+    def pull(cls, r: Reader) -> MLSMessage:
+        version = pull_enum16(r, ProtocolVersion)
+        wire_format = pull_enum16(r, WireFormat)
+        return cls(version=version, body=_BODY_OF[wire_format].pull(r))
