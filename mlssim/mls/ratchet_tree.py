@@ -1,0 +1,768 @@
+"""The public ratchet tree: nodes, resolutions, tree hashes, parent hashes (RFC 9420 §4.1, §7).
+
+Why it has this shape. A simulated group may have 50,000 members, and every member of an
+epoch must be able to hold *the same* tree object. So the tree is split in two (openmls'
+``TreeSync`` + diff, STYLE pattern 6):
+
+* :class:`RatchetTree` is immutable by convention: once built it is never mutated, so any
+  number of members (and the delivery service) share one instance. Its tree hash is computed
+  once, for every node, when it is built; reads are O(1) after that.
+* :class:`TreeEditor` is the working copy of one commit: ``tree.edit()`` copies the node list
+  and the per-node hash list once (an O(N) pointer copy, no node is copied), marks hashes dirty
+  only along the paths it changes, and :meth:`TreeEditor.freeze` recomputes exactly the dirty
+  ones (O(log N) after a path commit) and hands its lists to a new :class:`RatchetTree`.
+
+The tree is always *full*: ``n_leaves`` is a power of two and the node array is padded with
+blanks (§7.7 extends and truncates it to keep it so); :meth:`RatchetTree.to_nodes` drops the
+trailing blanks for the ``ratchet_tree`` extension (§12.4.3.3). A node is ``LeafNode``,
+``ParentNode`` or ``None`` (blank).
+
+Hashes: the §7.8 tree hash (``TreeHashInput``) of every node, and the §7.9 parent hash
+(``ParentHashInput``) computed top-down along a filtered direct path when an UpdatePath is
+merged (:meth:`TreeEditor.apply_path`). Checking parent hashes of a whole tree on joining
+(§7.9.2) lives in :mod:`~mlssim.mls.tree_validation`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from collections.abc import Set as AbstractSet
+
+from .codec import Writer
+from .crypto.suite import CipherSuite
+from .errors import InternalError, RemoteProtocolError
+from .messages.enums import NodeType
+from .messages.tree import LeafNode, Node, ParentNode, UpdatePath, encode_ratchet_tree
+from .treemath import LeafIndex, NodeIndex, level
+
+__all__ = [
+    "TreeView",
+    "RatchetTree",
+    "TreeEditor",
+    "TreeError",
+    "TreeStructureError",
+    "TreeOperationError",
+    "UpdatePathShapeError",
+    "ParentHashMismatchError",
+    "leaf_tree_hash",
+    "parent_tree_hash",
+    "parent_hash_of",
+]
+
+
+# ---- errors -----------------------------------------------------------------------------------
+
+
+class TreeError(RemoteProtocolError):
+    """A ratchet tree, or a change to it, that RFC 9420 forbids."""
+
+    rfc_section = "7"
+
+    def __init__(self, message: str, section: str | None = None) -> None:
+        super().__init__(message)
+        if section is not None:
+            self.rfc_section = section
+
+
+class TreeStructureError(TreeError):
+    """A node array that is not a ratchet tree (wrong node kind at a position, empty)."""
+
+    rfc_section = "12.4.3.3"
+
+
+class TreeOperationError(TreeError):
+    """An Add/Update/Remove that cannot apply (§12.1.1–§12.1.3), e.g. on a blank leaf."""
+
+    rfc_section = "12.1"
+
+
+class UpdatePathShapeError(TreeError):
+    """An UpdatePath whose node count does not match the sender's filtered direct path (§7.6)."""
+
+    rfc_section = "7.6"
+
+
+class ParentHashMismatchError(TreeError):
+    """The UpdatePath leaf's ``parent_hash`` is not the recomputed one (§7.9.2, §12.4.2)."""
+
+    rfc_section = "7.9.2"
+
+
+# ---- hash inputs (§7.8, §7.9) ------------------------------------------------------------------
+
+
+def leaf_tree_hash(suite: CipherSuite, leaf_index: int, leaf: LeafNode | None) -> bytes:
+    """§7.8: Hash(TreeHashInput{leaf, LeafNodeHashInput{leaf_index, optional<LeafNode>}})."""
+    w = Writer()
+    w.push_uint8(NodeType.LEAF)
+    w.push_uint32(leaf_index)
+    if leaf is None:
+        w.push_uint8(0)
+    else:
+        w.push_uint8(1)
+        leaf.push(w)
+    return suite.hash(w.data())
+
+
+def parent_tree_hash(
+    suite: CipherSuite, node: ParentNode | None, left_hash: bytes, right_hash: bytes
+) -> bytes:
+    """§7.8: Hash(TreeHashInput{parent, ParentNodeHashInput{optional<ParentNode>, left, right}})."""
+    w = Writer()
+    w.push_uint8(NodeType.PARENT)
+    if node is None:
+        w.push_uint8(0)
+    else:
+        w.push_uint8(1)
+        node.push(w)
+    w.push_opaque(left_hash)
+    w.push_opaque(right_hash)
+    return suite.hash(w.data())
+
+
+def parent_hash_of(
+    suite: CipherSuite, encryption_key: bytes, parent_hash: bytes, original_sibling_tree_hash: bytes
+) -> bytes:
+    """§7.9: Hash(ParentHashInput{encryption_key, parent_hash, original_sibling_tree_hash})."""
+    w = Writer()
+    w.push_opaque(encryption_key)
+    w.push_opaque(parent_hash)
+    w.push_opaque(original_sibling_tree_hash)
+    return suite.hash(w.data())
+
+
+# ---- array arithmetic for full trees (n_leaves a power of two) ---------------------------------
+# treemath handles any width; in a full tree every node index is < width, so parent/children
+# are pure bit operations and need no width.
+
+
+def _parent(x: int) -> int:
+    k = level(x)
+    b = (x >> (k + 1)) & 1
+    return (x | (1 << k)) ^ (b << (k + 1))
+
+
+def _half(x: int) -> int:
+    """Distance from parent ``x`` to either child."""
+    return 1 << (level(x) - 1)
+
+
+def _first_node(x: int) -> int:
+    """Lowest node index in the subtree of ``x``."""
+    return x - ((1 << level(x)) - 1)
+
+
+def _leaves_needed(n_nodes: int) -> int:
+    """Smallest power of two ``n`` with ``2n - 1 >= n_nodes``."""
+    n = 1
+    while 2 * n - 1 < n_nodes:
+        n *= 2
+    return n
+
+
+class TreeView:
+    """Read-only queries shared by :class:`RatchetTree` and :class:`TreeEditor` (§4.1)."""
+
+    __slots__ = ("suite", "_nodes", "_hashes", "_n_leaves", "_members", "_tail")
+
+    suite: CipherSuite
+    _nodes: list[Node | None]
+    _hashes: list[bytes | None]
+    _n_leaves: int
+    _members: int
+    _tail: int  # every node above this index is blank (an upper bound on the last non-blank one)
+
+    # -- shape --
+
+    @property
+    def n_leaves(self) -> int:
+        """Leaves of the full tree (a power of two), blanks included."""
+        return self._n_leaves
+
+    @property
+    def width(self) -> int:
+        """Nodes of the full tree: ``2 * n_leaves - 1``."""
+        return 2 * self._n_leaves - 1
+
+    def root(self) -> NodeIndex:
+        return NodeIndex(self._n_leaves - 1)
+
+    # -- nodes --
+
+    def _get(self, x: int) -> Node | None:
+        return self._nodes[x]
+
+    def node(self, x: int) -> Node | None:
+        """Node ``x``; ``None`` if blank or outside the tree."""
+        if 0 <= x < len(self._nodes):
+            return self._get(x)
+        return None
+
+    def leaf(self, i: int) -> LeafNode | None:
+        """LeafNode at leaf index ``i``; ``None`` if blank or outside the tree."""
+        if 0 <= i < self._n_leaves:
+            n = self._nodes[2 * i]
+            if isinstance(n, LeafNode):
+                return n
+        return None
+
+    def parent_node(self, x: int) -> ParentNode | None:
+        n = self.node(x)
+        return n if isinstance(n, ParentNode) else None
+
+    def leaves(self) -> Iterator[tuple[LeafIndex, LeafNode]]:
+        """Non-blank leaves in index order."""
+        nodes = self._nodes
+        for x in range(0, min(len(nodes), self._tail + 1), 2):
+            n = nodes[x]
+            if isinstance(n, LeafNode):
+                yield LeafIndex(x >> 1), n
+
+    def member_count(self) -> int:
+        """Number of non-blank leaves (kept as a counter: O(1))."""
+        return self._members
+
+    def last_nonblank(self) -> int:
+        """Index of the last non-blank node, -1 for an all-blank tree."""
+        x = min(self._tail, len(self._nodes) - 1)
+        nodes = self._nodes
+        while x >= 0 and nodes[x] is None:
+            x -= 1
+        self._tail = x  # a tighter bound is still a bound: a cache, not a state change
+        return x
+
+    # -- paths (§4.1.2) --
+
+    def _check_leaf(self, leaf: int) -> None:
+        if not 0 <= leaf < self._n_leaves:
+            raise TreeError(f"leaf {leaf} is outside a tree of {self._n_leaves} leaves", "4.1")
+
+    def direct_path(self, leaf: int) -> list[NodeIndex]:
+        """Parent, grandparent, ..., root of leaf ``leaf``."""
+        self._check_leaf(leaf)
+        x, r = 2 * leaf, self._n_leaves - 1
+        out: list[NodeIndex] = []
+        while x != r:
+            x = _parent(x)
+            out.append(NodeIndex(x))
+        return out
+
+    def _has_nonblank(self, x: int) -> bool:
+        """Does the subtree under ``x`` hold a non-blank node (i.e. a non-empty resolution)?"""
+        if _first_node(x) > self._tail:
+            return False
+        if self._nodes[x] is not None:
+            return True
+        if x & 1 == 0:
+            return False
+        h = _half(x)
+        return self._has_nonblank(x - h) or self._has_nonblank(x + h)
+
+    def filtered_direct_path_with_copath(self, leaf: int) -> list[tuple[NodeIndex, NodeIndex]]:
+        """§4.1.2: (direct-path node, its copath child), dropping nodes whose copath child has an
+        empty resolution. Unmerged leaves count (they sit on non-blank nodes), and the new
+        members of a commit count too: the ``exclude`` of §7.6 applies to encryption only."""
+        self._check_leaf(leaf)
+        out: list[tuple[NodeIndex, NodeIndex]] = []
+        x, r = 2 * leaf, self._n_leaves - 1
+        while x != r:
+            p = _parent(x)
+            s = 2 * p - x  # sibling: the other child of p
+            if self._has_nonblank(s):
+                out.append((NodeIndex(p), NodeIndex(s)))
+            x = p
+        return out
+
+    def filtered_direct_path(self, leaf: int) -> list[NodeIndex]:
+        return [p for p, _ in self.filtered_direct_path_with_copath(leaf)]
+
+    def resolution(self, x: int, exclude: AbstractSet[int] = frozenset()) -> list[NodeIndex]:
+        """§4.1.1 resolution of node ``x``; ``exclude`` holds leaf indices to leave out (the
+        members added by the commit being built or processed, §7.6 / §12.4.2)."""
+        out: list[NodeIndex] = []
+        if 0 <= x < len(self._nodes):
+            self._resolve(x, exclude, out)
+        return out
+
+    def _resolve(self, x: int, exclude: AbstractSet[int], out: list[NodeIndex]) -> None:
+        if _first_node(x) > self._tail:
+            return
+        node = self._get(x)
+        if node is not None:
+            if x & 1 == 0:
+                if (x >> 1) not in exclude:
+                    out.append(NodeIndex(x))
+            else:
+                out.append(NodeIndex(x))
+                assert isinstance(node, ParentNode)
+                out.extend(NodeIndex(2 * u) for u in node.unmerged_leaves if u not in exclude)
+        elif x & 1:
+            h = _half(x)
+            self._resolve(x - h, exclude, out)
+            self._resolve(x + h, exclude, out)
+
+    # -- hashes (§7.8) --
+
+    def node_tree_hash(self, x: int) -> bytes:
+        """§7.8 tree hash of the subtree under node ``x``."""
+        raise NotImplementedError
+
+    def tree_hash(self) -> bytes:
+        """§7.8 tree hash of the root: the GroupContext ``tree_hash``."""
+        return self.node_tree_hash(self._n_leaves - 1)
+
+    def to_nodes(self) -> list[Node | None]:
+        """The node array with trailing blanks dropped (the ``ratchet_tree`` extension, §12.4.3.3)."""
+        end = self.last_nonblank() + 1
+        return [self._get(x) for x in range(end)]
+
+    def encode(self) -> bytes:
+        """The ``ratchet_tree`` extension data: ``optional<Node> ratchet_tree<V>``."""
+        return encode_ratchet_tree(self.to_nodes())
+
+
+class RatchetTree(TreeView):
+    """An immutable public ratchet tree with every node's tree hash cached.
+
+    Never mutated after construction, so all members of an epoch can share one instance;
+    change it through :meth:`edit`. (The key indexes built on first use and the bounds on the
+    last non-blank node and first blank leaf are caches: they never change an answer.)
+    """
+
+    __slots__ = ("_blank_hint", "_enc_index", "_sig_index")
+
+    def __init__(
+        self,
+        suite: CipherSuite,
+        nodes: list[Node | None],
+        hashes: list[bytes | None],
+        *,
+        n_leaves: int,
+        members: int,
+        tail: int,
+        blank_hint: int,
+        enc_index: dict[bytes, int] | None = None,
+        sig_index: dict[bytes, int] | None = None,
+    ) -> None:
+        """Internal: use :meth:`from_nodes` or :meth:`TreeEditor.freeze`."""
+        if len(nodes) != 2 * n_leaves - 1 or len(hashes) != len(nodes):
+            raise InternalError("RatchetTree built from inconsistent arrays")
+        self.suite = suite
+        self._nodes = nodes
+        self._hashes = hashes
+        self._n_leaves = n_leaves
+        self._members = members
+        self._tail = tail
+        self._blank_hint = blank_hint  # every leaf below this index is non-blank
+        self._enc_index = enc_index
+        self._sig_index = sig_index
+
+    @classmethod
+    def from_nodes(cls, suite: CipherSuite, nodes: Sequence[Node | None]) -> RatchetTree:
+        """Build from a node array in array order (e.g. a decoded ``ratchet_tree`` extension).
+
+        Pads with blanks to a power-of-two width (§12.4.3.3: the receiver extends the tree)
+        and computes the tree hash of every node once: O(N) hashes.
+        """
+        if not nodes:
+            raise TreeStructureError("a ratchet tree has at least one node")
+        for x, node in enumerate(nodes):
+            if node is None:
+                continue
+            if x & 1 == 0 and not isinstance(node, LeafNode):
+                raise TreeStructureError(f"node {x} is a leaf position but holds a {type(node).__name__}")
+            if x & 1 and not isinstance(node, ParentNode):
+                raise TreeStructureError(f"node {x} is a parent position but holds a {type(node).__name__}")
+        n = _leaves_needed(len(nodes))
+        full: list[Node | None] = list(nodes)
+        full.extend([None] * (2 * n - 1 - len(full)))
+        members = sum(1 for x in range(0, len(full), 2) if full[x] is not None)
+        hashes = _all_hashes(suite, full, n)
+        tree = cls(suite, full, hashes, n_leaves=n, members=members, tail=len(full) - 1, blank_hint=0)
+        tree.last_nonblank()
+        return tree
+
+    def node_tree_hash(self, x: int) -> bytes:
+        h = self._hashes[x]
+        if h is None:
+            raise InternalError(f"frozen tree without the hash of node {x}")
+        return h
+
+    def edit(self) -> TreeEditor:
+        """A working copy for one commit; this tree stays unchanged."""
+        return TreeEditor(self)
+
+    def first_blank_leaf(self) -> LeafIndex | None:
+        """Leftmost blank leaf (§12.1.1), ``None`` if the tree is full."""
+        nodes, i = self._nodes, self._blank_hint
+        while i < self._n_leaves and nodes[2 * i] is not None:
+            i += 1
+        self._blank_hint = i  # cache
+        return LeafIndex(i) if i < self._n_leaves else None
+
+    # -- key lookups (uniqueness checks of §7.3 and §12.4.2), built on first use --
+
+    def _indexes(self) -> tuple[dict[bytes, int], dict[bytes, int]]:
+        if self._enc_index is None or self._sig_index is None:
+            enc: dict[bytes, int] = {}
+            sig: dict[bytes, int] = {}
+            for x in range(self.last_nonblank() + 1):
+                node = self._nodes[x]
+                if node is None:
+                    continue
+                enc.setdefault(node.encryption_key, x)
+                if isinstance(node, LeafNode):
+                    sig.setdefault(node.signature_key, x)
+            self._enc_index, self._sig_index = enc, sig
+        return self._enc_index, self._sig_index
+
+    def find_encryption_key(self, key: bytes) -> NodeIndex | None:
+        """A node (leaf or parent) whose ``encryption_key`` is ``key``, if any."""
+        x = self._indexes()[0].get(key)
+        return None if x is None else NodeIndex(x)
+
+    def find_signature_key(self, key: bytes) -> LeafIndex | None:
+        """A leaf whose ``signature_key`` is ``key``, if any."""
+        x = self._indexes()[1].get(key)
+        return None if x is None else LeafIndex(x >> 1)
+
+    def parent_hash_valid(self) -> bool:
+        """§7.9.2: is every non-blank parent node parent-hash valid (see tree_validation)?"""
+        from .tree_validation import parent_hash_valid
+
+        return parent_hash_valid(self)
+
+    def verify_parent_hashes(self) -> None:
+        """§7.9.2: raise :class:`~mlssim.mls.tree_validation.ParentHashError` unless valid."""
+        from .tree_validation import verify_parent_hashes
+
+        verify_parent_hashes(self)
+
+
+def _all_hashes(suite: CipherSuite, nodes: list[Node | None], n: int) -> list[bytes | None]:
+    """Every node's tree hash, level by level from the leaves (no recursion)."""
+    hashes: list[bytes | None] = [None] * len(nodes)
+    for i in range(n):
+        leaf = nodes[2 * i]
+        hashes[2 * i] = leaf_tree_hash(suite, i, leaf if isinstance(leaf, LeafNode) else None)
+    k = 1
+    while (1 << k) <= n:
+        half = 1 << (k - 1)
+        for x in range((1 << k) - 1, len(nodes), 1 << (k + 1)):
+            node = nodes[x]
+            lh, rh = hashes[x - half], hashes[x + half]
+            assert lh is not None and rh is not None
+            hashes[x] = parent_tree_hash(suite, node if isinstance(node, ParentNode) else None, lh, rh)
+        k += 1
+    return hashes
+
+
+class TreeEditor(TreeView):
+    """A mutable working copy of a :class:`RatchetTree` for one commit (§12.1, §7.5, §7.7).
+
+    Copies the base's node and hash lists once; marks hashes dirty only along changed paths.
+    Leaves added to ``unmerged_leaves`` are batched per node and materialised when the node is
+    read, so adding N members in one editor is O(N) overall. A failed operation can leave the
+    editor half-changed: discard it (the base tree never changes). Unusable after :meth:`freeze`.
+    """
+
+    __slots__ = ("_base", "_pending", "_changed", "_blank_hint", "_enc_new", "_sig_new", "_frozen")
+
+    def __init__(self, base: RatchetTree) -> None:
+        self.suite = base.suite
+        self._base = base
+        self._nodes = list(base._nodes)
+        self._hashes = list(base._hashes)
+        self._n_leaves = base._n_leaves
+        self._members = base._members
+        self._tail = base._tail
+        self._blank_hint = base._blank_hint
+        self._pending: dict[int, list[int]] = {}  # parent node -> leaves to add to unmerged_leaves
+        self._changed: set[int] = set()  # nodes set or blanked here (for the key overlays)
+        self._enc_new: dict[bytes, set[int]] = {}
+        self._sig_new: dict[bytes, set[int]] = {}
+        self._frozen = False
+
+    # -- internals --
+
+    def _check_open(self) -> None:
+        if self._frozen:
+            raise InternalError("TreeEditor used after freeze()")
+
+    def _get(self, x: int) -> Node | None:
+        pending = self._pending.pop(x, None)
+        node = self._nodes[x]
+        if pending is not None and isinstance(node, ParentNode):
+            node = ParentNode(
+                encryption_key=node.encryption_key,
+                parent_hash=node.parent_hash,
+                unmerged_leaves=tuple(sorted((*node.unmerged_leaves, *pending))),
+            )
+            self._nodes[x] = node
+        return node
+
+    def _dirty(self, x: int) -> None:
+        """Invalidate the hash of ``x`` and its ancestors (stopping at an already dirty one:
+        a dirty node's ancestors are dirty too)."""
+        hashes, r = self._hashes, self._n_leaves - 1
+        while True:
+            if hashes[x] is None and x != r:
+                # ancestors are dirty already, unless x was never hashed (new extension nodes,
+                # whose ancestors are new too and hence dirty)
+                return
+            hashes[x] = None
+            if x == r:
+                return
+            x = _parent(x)
+
+    def _hash(self, x: int) -> bytes:
+        h = self._hashes[x]
+        if h is None:
+            if x & 1 == 0:
+                leaf = self._nodes[x]
+                h = leaf_tree_hash(self.suite, x >> 1, leaf if isinstance(leaf, LeafNode) else None)
+            else:
+                half = _half(x)
+                node = self._get(x)
+                h = parent_tree_hash(
+                    self.suite,
+                    node if isinstance(node, ParentNode) else None,
+                    self._hash(x - half),
+                    self._hash(x + half),
+                )
+            self._hashes[x] = h
+        return h
+
+    # -- low-level edits --
+
+    def set_node(self, x: int, node: Node | None) -> None:
+        """Replace node ``x`` (``None`` blanks it); any batched unmerged leaves of ``x`` are dropped."""
+        self._check_open()
+        if not 0 <= x < len(self._nodes):
+            raise InternalError(f"node {x} outside a tree of width {len(self._nodes)}")
+        if node is not None and isinstance(node, LeafNode) != (x & 1 == 0):
+            raise InternalError(f"{type(node).__name__} at node {x}")
+        old = self._nodes[x]
+        self._pending.pop(x, None)
+        if old is None and node is None:
+            return
+        self._nodes[x] = node
+        self._changed.add(x)
+        if x & 1 == 0:
+            self._members += (node is not None) - (old is not None)
+            if node is None and (x >> 1) < self._blank_hint:
+                self._blank_hint = x >> 1
+        if node is not None:
+            self._tail = max(self._tail, x)
+            self._enc_new.setdefault(node.encryption_key, set()).add(x)
+            if isinstance(node, LeafNode):
+                self._sig_new.setdefault(node.signature_key, set()).add(x)
+        self._dirty(x)
+
+    def blank(self, x: int) -> None:
+        self.set_node(x, None)
+
+    def blank_path(self, leaf: int) -> None:
+        """Blank every node on the direct path of ``leaf`` (not the leaf)."""
+        for p in self.direct_path(leaf):
+            self.set_node(p, None)
+
+    def extend(self) -> None:
+        """§7.7: double the width; the old tree becomes the left subtree of a new blank root."""
+        self._check_open()
+        n = self._n_leaves
+        self._nodes.extend([None] * (2 * n))
+        self._hashes.extend([None] * (2 * n))
+        self._n_leaves = 2 * n
+
+    def truncate(self) -> None:
+        """§7.7: while the right subtree of the root is all blank, drop it and the root."""
+        self._check_open()
+        while self._n_leaves > 1:
+            n = self._n_leaves
+            if self.last_nonblank() >= n:  # something in the right subtree (nodes n .. 2n-2)
+                return
+            new_width = n - 1  # 2 * (n // 2) - 1
+            root = self._nodes[n - 1]
+            if root is not None:  # the root goes even when it is not blank (§7.7)
+                self._changed.add(n - 1)
+            del self._nodes[new_width:]
+            del self._hashes[new_width:]
+            for x in [x for x in self._pending if x >= new_width]:
+                del self._pending[x]
+            self._n_leaves = n // 2
+            self._tail = min(self._tail, new_width - 1)
+            self._blank_hint = min(self._blank_hint, self._n_leaves)
+
+    def first_blank_leaf(self) -> LeafIndex | None:
+        """Leftmost blank leaf (§12.1.1), ``None`` if every leaf is occupied."""
+        nodes, i = self._nodes, self._blank_hint
+        while i < self._n_leaves and nodes[2 * i] is not None:
+            i += 1
+        self._blank_hint = i
+        return LeafIndex(i) if i < self._n_leaves else None
+
+    def reserve_leaf(self) -> LeafIndex:
+        """The leaf an Add or an external joiner gets: the leftmost blank, extending if none."""
+        i = self.first_blank_leaf()
+        if i is None:
+            i = LeafIndex(self._n_leaves)
+            self.extend()
+        return i
+
+    # -- proposals (§12.1.1–§12.1.3) --
+
+    def add_leaf(self, leaf_node: LeafNode) -> LeafIndex:
+        """§12.1.1: put ``leaf_node`` in the leftmost blank leaf (extending the tree if there is
+        none) and add that leaf to ``unmerged_leaves`` of every non-blank parent on its direct
+        path. Returns the new leaf index."""
+        self._check_open()
+        i = self.reserve_leaf()
+        self.set_node(2 * i, leaf_node)
+        nodes, pending = self._nodes, self._pending
+        for p in self.direct_path(i):
+            if nodes[p] is not None:
+                pending.setdefault(p, []).append(i)
+        return i
+
+    def update_leaf(self, i: int, leaf_node: LeafNode) -> None:
+        """§12.1.2: replace the sender's LeafNode and blank its direct path."""
+        self._check_open()
+        if self.leaf(i) is None:
+            raise TreeOperationError(f"Update for blank or missing leaf {i}", "12.1.2")
+        self.set_node(2 * i, leaf_node)
+        self.blank_path(i)
+
+    def remove_leaf(self, i: int) -> None:
+        """§12.1.3: blank the leaf and its direct path, then truncate."""
+        self._check_open()
+        if self.leaf(i) is None:
+            raise TreeOperationError(f"Remove of blank or missing leaf {i}", "12.1.3")
+        self.set_node(2 * i, None)
+        self.blank_path(i)
+        self.truncate()
+
+    # -- UpdatePath (§7.5, §7.9, §12.4.2) --
+
+    def apply_path(self, sender: int, public_keys: Sequence[bytes]) -> bytes:
+        """Blank the sender's direct path, set its filtered direct path to ParentNodes with
+        ``public_keys`` (leaf to root), empty ``unmerged_leaves`` and parent hashes computed top
+        down (§7.9: the topmost gets ``""``); return the parent hash the sender's new leaf must
+        carry (``""`` if the filtered path is empty). The leaf itself is not touched."""
+        self._check_open()
+        self.blank_path(sender)
+        path = self.filtered_direct_path_with_copath(sender)
+        if len(public_keys) != len(path):
+            raise UpdatePathShapeError(
+                f"UpdatePath of leaf {sender} has {len(public_keys)} nodes, "
+                f"its filtered direct path {len(path)}"
+            )
+        ph = b""
+        for (p, s), key in zip(reversed(path), reversed(public_keys), strict=True):
+            self.set_node(p, ParentNode(encryption_key=key, parent_hash=ph, unmerged_leaves=()))
+            ph = parent_hash_of(self.suite, key, ph, self._hash(s))
+        return ph
+
+    def parent_hash_for_leaf(self, sender: int) -> bytes:
+        """The parent hash the sender's leaf must carry given the tree as it is now (§7.9.1):
+        that of the first node of its filtered direct path, ``""`` if there is none."""
+        path = self.filtered_direct_path_with_copath(sender)
+        if not path:
+            return b""
+        p, s = path[0]
+        node = self.parent_node(p)
+        if node is None:
+            raise InternalError(f"filtered direct path node {p} is blank")
+        return parent_hash_of(self.suite, node.encryption_key, node.parent_hash, self._hash(s))
+
+    def merge_update_path(self, sender: int, update_path: UpdatePath) -> None:
+        """§7.5 / §12.4.2: merge the public part of a received UpdatePath: blank the sender's
+        direct path, set its filtered direct path from ``update_path``, check that the new leaf's
+        ``parent_hash`` is the recomputed one (§7.9.2), then set the sender's leaf.
+
+        Raises :class:`UpdatePathShapeError` or :class:`ParentHashMismatchError` (the editor is
+        then half-changed: discard it).
+        """
+        ph = self.apply_path(sender, [n.encryption_key for n in update_path.nodes])
+        leaf = update_path.leaf_node
+        if leaf.parent_hash != ph:
+            raise ParentHashMismatchError(
+                f"UpdatePath leaf of {sender} has parent_hash {leaf.parent_hash.hex()[:16]}, "
+                f"recomputed {ph.hex()[:16]} (§12.4.2)"
+            )
+        self.set_node(2 * sender, leaf)
+
+    # -- hashes and freezing --
+
+    def node_tree_hash(self, x: int) -> bytes:
+        self._check_open()
+        return self._hash(x)
+
+    def tree_hash(self) -> bytes:
+        self._check_open()
+        return self._hash(self._n_leaves - 1)
+
+    def find_encryption_key(self, key: bytes) -> NodeIndex | None:
+        """A node of the edited tree whose ``encryption_key`` is ``key`` (base index + overlay)."""
+        for x in sorted(self._enc_new.get(key, ())):
+            node = self.node(x)
+            if node is not None and node.encryption_key == key:
+                return NodeIndex(x)
+        x0 = self._base.find_encryption_key(key)
+        if x0 is not None and x0 not in self._changed and x0 < len(self._nodes):
+            return x0
+        return None
+
+    def find_signature_key(self, key: bytes) -> LeafIndex | None:
+        """A leaf of the edited tree whose ``signature_key`` is ``key``."""
+        for x in sorted(self._sig_new.get(key, ())):
+            leaf = self.leaf(x >> 1)
+            if leaf is not None and leaf.signature_key == key:
+                return LeafIndex(x >> 1)
+        i = self._base.find_signature_key(key)
+        if i is not None and 2 * i not in self._changed and i < self._n_leaves:
+            return i
+        return None
+
+    def freeze(self) -> RatchetTree:
+        """Recompute the dirty hashes and return the new immutable tree; the editor is spent."""
+        self._check_open()
+        for x in list(self._pending):
+            self._get(x)
+        self._hash(self._n_leaves - 1)
+        enc, sig = self._patched_indexes()
+        self._frozen = True
+        return RatchetTree(
+            self.suite,
+            self._nodes,
+            self._hashes,
+            n_leaves=self._n_leaves,
+            members=self._members,
+            tail=self._tail,
+            blank_hint=self._blank_hint,
+            enc_index=enc,
+            sig_index=sig,
+        )
+
+    def _patched_indexes(self) -> tuple[dict[bytes, int] | None, dict[bytes, int] | None]:
+        """If the base built its key indexes, derive the new ones from them (C-speed copy plus
+        the changed nodes) instead of letting the new tree rescan every node."""
+        base = self._base
+        if base._enc_index is None or base._sig_index is None:
+            return None, None
+        enc, sig = dict(base._enc_index), dict(base._sig_index)
+        width = len(self._nodes)
+        for x in self._changed:
+            old = base._nodes[x] if x < len(base._nodes) else None
+            if old is not None:
+                if enc.get(old.encryption_key) == x:
+                    del enc[old.encryption_key]
+                if isinstance(old, LeafNode) and sig.get(old.signature_key) == x:
+                    del sig[old.signature_key]
+        for x in self._changed:
+            new = self._nodes[x] if x < width else None
+            if new is not None:
+                enc.setdefault(new.encryption_key, x)
+                if isinstance(new, LeafNode):
+                    sig.setdefault(new.signature_key, x)
+        return enc, sig
