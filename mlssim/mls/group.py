@@ -1,0 +1,1397 @@
+"""The sans-IO MLS group state machine (RFC 9420 §11–§12).
+
+One :class:`Group` is one member's view of one group. It never reads a clock or a
+socket: callers pass randomness (``rand``) and, where lifetimes matter, ``now``; it
+returns messages as :class:`~mlssim.mls.messages.MLSMessage` objects and results as typed
+values.
+
+State rules (h11-style, all in one place):
+
+* ``commit()`` *stages*: it returns a :class:`StagedCommit` (the commit message, the
+  Welcome, the GroupInfo and the next epoch's state) and leaves the group in its current
+  epoch. ``merge(staged)`` moves to the new epoch; dropping the staged value discards it
+  (a delivery service rejected it: the collision case). Staging consumes one generation
+  of the sender's handshake ratchet when the commit travels as a PrivateMessage, so a
+  discarded commit never causes nonce reuse.
+* ``process(msg)`` validates completely before changing anything; a message that fails
+  raises an :class:`~mlssim.mls.errors.MLSError` and leaves the group exactly as it was
+  (§12.4.2). A commit from this member that matches the pending staged commit merges it.
+* Proposals received in an epoch are cached by ProposalRef and dropped at the next epoch.
+* After a commit that removes this member, or that carries a ReInit, the group is
+  inactive: it can still read nothing new and sends nothing.
+* The public part of an epoch (:class:`PublicEpoch`: GroupContext, ratchet tree,
+  interim transcript hash) is immutable and can be shared by every member in that epoch;
+  the private part (leaf and path keys, epoch secrets, secret tree) is per member.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+from . import treemath as tm
+from .codec import encode
+from .crypto.suite import CipherSuite
+from .errors import LocalProtocolError, RemoteProtocolError
+from .keyschedule import EpochSecrets, JoinerStage, confirmation_tag, verify_confirmation_tag
+from .messages.common import Extension, GroupContext
+from .messages.credentials import Credential
+from .messages.enums import (
+    ContentType,
+    ExtensionType,
+    LeafNodeSource,
+    PSKType,
+    ResumptionPSKUsage,
+    SenderType,
+    WireFormat,
+)
+from .messages.framing import (
+    AuthenticatedContent,
+    FramedContent,
+    FramedContentAuthData,
+    MLSMessage,
+    PrivateMessage,
+    PublicMessage,
+    Sender,
+    framed_content_tbs,
+)
+from .messages.key_package import KeyPackage
+from .messages.proposals import (
+    Add,
+    Commit,
+    ExternalInit,
+    GroupContextExtensions,
+    PreSharedKey,
+    Proposal,
+    ProposalOrRef,
+    ReInit,
+    Remove,
+    Update,
+)
+from .messages.psk_id import PreSharedKeyID
+from .messages.tree import Capabilities, LeafNode, Lifetime, leaf_node_tbs
+from .messages.welcome import ExternalPub, GroupInfo, GroupSecrets, PathSecret, Welcome
+from .proposal_list import (
+    CommittedProposal,
+    apply_proposals,
+    path_required,
+    validate_proposal_list,
+)
+from .protect import (
+    protect_private,
+    protect_public,
+    sign_content,
+    unprotect_private,
+    unprotect_public,
+)
+from .psk import psk_secret as compute_psk_secret
+from .psk import resolve_psks
+from .rand import RandomSource
+from .ratchet_tree import RatchetTree
+from .secret_tree import RatchetPolicy, SecretTree
+from .transcript import confirmed_transcript_hash, interim_transcript_hash
+from .tree_validation import validate_tree
+from .treekem import PathKeys, create_update_path, path_keys_from_welcome, process_update_path
+from .treemath import LeafIndex
+from .welcome import open_welcome, seal_welcome, sign_group_info, verify_group_info
+
+__all__ = [
+    "GroupConfig",
+    "PublicEpoch",
+    "Group",
+    "StagedCommit",
+    "ApplicationMessage",
+    "ProposalReceived",
+    "CommitApplied",
+    "ProcessResult",
+    "MemberIdentity",
+    "WrongEpochError",
+    "WrongGroupError",
+    "UnknownProposalError",
+    "MissingPathError",
+    "InactiveGroupError",
+    "CommitterError",
+]
+
+EXTERNAL_INIT_LABEL = b"MLS 1.0 external init secret"
+
+
+# ---- errors ------------------------------------------------------------------------------
+
+
+class WrongEpochError(RemoteProtocolError):
+    """A handshake message for another epoch than the group's current one."""
+
+    rfc_section = "12.4.2"
+
+
+class WrongGroupError(RemoteProtocolError):
+    """A message for another group."""
+
+    rfc_section = "6"
+
+
+class UnknownProposalError(RemoteProtocolError):
+    """A commit names a ProposalRef this member never received in the epoch."""
+
+    rfc_section = "12.4"
+
+
+class MissingPathError(RemoteProtocolError):
+    """A commit without an UpdatePath although its proposals require one."""
+
+    rfc_section = "12.4"
+
+
+class CommitterError(RemoteProtocolError):
+    """The commit's sender or its new leaf is not acceptable (§12.4.2)."""
+
+    rfc_section = "12.4.2"
+
+
+class InactiveGroupError(LocalProtocolError):
+    """The member was removed, or the group was reinitialised: it can send nothing."""
+
+    rfc_section = "12.4.2"
+
+
+# ---- configuration, identity and shared public state -------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GroupConfig:
+    """Per-member policy that RFC 9420 leaves to the application."""
+
+    #: wire format of proposals and commits (§6: PrivateMessage SHOULD; PublicMessage lets a DS read them)
+    handshake_wire_format: WireFormat = WireFormat.PUBLIC_MESSAGE
+    #: zero bytes appended to every PrivateMessage plaintext (§6.3.1)
+    padding: int = 0
+    ratchet_policy: RatchetPolicy = field(default_factory=RatchetPolicy)
+    #: external PSKs and resumption PSKs of other groups (§8.4); None if the member holds none
+    psk_lookup: Callable[[PreSharedKeyID], bytes | None] | None = None
+    #: put the ratchet tree in the Welcome's GroupInfo (§12.4.3.3); else it is fetched out of band
+    ratchet_tree_in_welcome: bool = True
+    #: publish ``external_pub`` in GroupInfo so that others can join by external commit
+    external_pub_in_group_info: bool = True
+    #: epochs whose resumption PSK is kept (§8.6)
+    resumption_psk_epochs: int = 8
+    #: extra LeafNode / KeyPackage checks (§7.3, §10.1); called with the leaf and its index
+    leaf_validator: Callable[[LeafIndex | None, LeafNode, LeafNodeSource], None] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemberIdentity:
+    """What a client brings to every group: credential and signature key pair."""
+
+    credential: Credential
+    signature_priv: bytes
+    signature_key: bytes
+    capabilities: Capabilities
+    leaf_extensions: tuple[Extension, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PublicEpoch:
+    """The part of an epoch every member agrees on; immutable and shareable between members."""
+
+    context: GroupContext
+    tree: RatchetTree
+    interim_transcript_hash: bytes
+    confirmation_tag: bytes
+    context_bytes: bytes = b""
+
+    @classmethod
+    def make(cls, context: GroupContext, tree: RatchetTree, interim: bytes, tag: bytes) -> PublicEpoch:
+        return cls(
+            context=context,
+            tree=tree,
+            interim_transcript_hash=interim,
+            confirmation_tag=tag,
+            context_bytes=encode(context),
+        )
+
+
+# ---- results -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApplicationMessage:
+    """Decrypted application data (§15)."""
+
+    sender: LeafIndex
+    data: bytes
+    authenticated_data: bytes
+    epoch: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProposalReceived:
+    """A valid proposal, cached for a later commit under ``ref`` (§5.2)."""
+
+    ref: bytes
+    proposal: Proposal
+    sender: Sender
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommitApplied:
+    """The group moved to ``epoch``."""
+
+    epoch: int
+    committer: Sender
+    own: bool
+    added: tuple[LeafIndex, ...]
+    removed: tuple[LeafIndex, ...]
+    updated: tuple[LeafIndex, ...]
+    #: this member was removed: the group is now inactive
+    removed_me: bool = False
+    reinit: ReInit | None = None
+    with_path: bool = False
+
+
+ProcessResult = ApplicationMessage | ProposalReceived | CommitApplied
+
+
+@dataclass(slots=True)
+class _State:
+    """Everything one member knows in one epoch."""
+
+    public: PublicEpoch
+    leaf: LeafIndex
+    identity: MemberIdentity
+    path_keys: PathKeys
+    secrets: EpochSecrets
+    secret_tree: SecretTree
+    proposals: dict[bytes, CommittedProposal] = field(default_factory=dict)
+    #: ProposalRef of this member's own Update -> the new leaf's private key
+    pending_updates: dict[bytes, bytes] = field(default_factory=dict)
+    resumption_psks: dict[int, bytes] = field(default_factory=dict)
+    active: bool = True
+    reinit: ReInit | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StagedCommit:
+    """A commit built against the current epoch; ``merge`` it or drop it."""
+
+    message: MLSMessage
+    welcome: MLSMessage | None
+    group_info: MLSMessage
+    epoch: int
+    added: tuple[LeafIndex, ...]
+    removed: tuple[LeafIndex, ...]
+    updated: tuple[LeafIndex, ...]
+    with_path: bool
+    authenticated_content: AuthenticatedContent
+    _state: _State = field(repr=False)
+
+    @property
+    def message_bytes(self) -> bytes:
+        return encode(self.message)
+
+    @property
+    def ratchet_tree(self) -> RatchetTree:
+        """The new epoch's tree (what a DS serves to joiners when the Welcome omits it)."""
+        return self._state.public.tree
+
+
+# ---- the group -----------------------------------------------------------------------------
+
+
+class Group:
+    """One member's state machine for one group."""
+
+    __slots__ = ("suite", "config", "_st", "_pending")
+
+    def __init__(self, suite: CipherSuite, state: _State, config: GroupConfig) -> None:
+        self.suite = suite
+        self.config = config
+        self._st = state
+        self._pending: StagedCommit | None = None
+
+    # -- read-only views ----------------------------------------------------------------------
+
+    @property
+    def group_id(self) -> bytes:
+        return self._st.public.context.group_id
+
+    @property
+    def epoch(self) -> int:
+        return self._st.public.context.epoch
+
+    @property
+    def context(self) -> GroupContext:
+        return self._st.public.context
+
+    @property
+    def public(self) -> PublicEpoch:
+        return self._st.public
+
+    @property
+    def tree(self) -> RatchetTree:
+        return self._st.public.tree
+
+    @property
+    def leaf_index(self) -> LeafIndex:
+        return self._st.leaf
+
+    @property
+    def active(self) -> bool:
+        return self._st.active
+
+    @property
+    def epoch_authenticator(self) -> bytes:
+        return self._st.secrets.epoch_authenticator
+
+    @property
+    def tree_hash(self) -> bytes:
+        return self._st.public.context.tree_hash
+
+    @property
+    def path_keys(self) -> PathKeys:
+        return self._st.path_keys
+
+    @property
+    def secrets(self) -> EpochSecrets:
+        return self._st.secrets
+
+    @property
+    def pending_proposals(self) -> tuple[bytes, ...]:
+        return tuple(self._st.proposals)
+
+    def export_secret(self, label: bytes | str, context: bytes, length: int) -> bytes:
+        """§8.5 MLS-Exporter."""
+        return self._st.secrets.exporter(label, context, length)
+
+    def resumption_psk(self, epoch: int) -> bytes | None:
+        return self._st.resumption_psks.get(epoch)
+
+    # -- creation ------------------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        suite: CipherSuite,
+        *,
+        group_id: bytes,
+        identity: MemberIdentity,
+        rand: RandomSource,
+        extensions: tuple[Extension, ...] = (),
+        config: GroupConfig | None = None,
+        encryption_priv: bytes | None = None,
+        leaf_node: LeafNode | None = None,
+    ) -> Group:
+        """§11: a one-member group at epoch 0 with a random init secret."""
+        if leaf_node is None or encryption_priv is None:
+            kp = suite.kem_generate_key_pair(rand)
+            encryption_priv = kp.priv
+            leaf_node = _sign_leaf(
+                suite,
+                identity,
+                encryption_key=kp.pub,
+                source=LeafNodeSource.KEY_PACKAGE,
+                lifetime=Lifetime(not_before=0, not_after=0xFFFFFFFFFFFFFFFF),
+            )
+        tree = RatchetTree.from_nodes(suite, [leaf_node])
+        ctx = GroupContext(
+            cipher_suite=suite.suite_id,
+            group_id=group_id,
+            epoch=0,
+            tree_hash=tree.tree_hash(),
+            confirmed_transcript_hash=b"",
+            extensions=extensions,
+        )
+        secrets = EpochSecrets.for_new_group(
+            suite, init_secret=rand.random_bytes(suite.info.hash_len), group_context=ctx
+        )
+        cfg = config or GroupConfig()
+        st = _State(
+            public=PublicEpoch.make(ctx, tree, b"", b""),
+            leaf=LeafIndex(0),
+            identity=identity,
+            path_keys=PathKeys.for_leaf(LeafIndex(0), encryption_priv),
+            secrets=secrets,
+            secret_tree=SecretTree(
+                suite, secrets.encryption_secret, tree.n_leaves, policy=cfg.ratchet_policy
+            ),
+        )
+        st.resumption_psks[0] = secrets.resumption_psk
+        return cls(suite, st, cfg)
+
+    # -- sending -------------------------------------------------------------------------------
+
+    def _require_active(self) -> None:
+        if not self._st.active:
+            raise InactiveGroupError("this member is no longer in the group")
+
+    def _content(self, content_type: ContentType, authenticated_data: bytes, **body: object) -> FramedContent:
+        return FramedContent(
+            group_id=self.group_id,
+            epoch=self.epoch,
+            sender=Sender.member(self._st.leaf),
+            authenticated_data=authenticated_data,
+            content_type=content_type,
+            **body,  # type: ignore[arg-type]
+        )
+
+    def _protect(self, ac: AuthenticatedContent, rand: RandomSource) -> MLSMessage:
+        st = self._st
+        if ac.wire_format == WireFormat.PUBLIC_MESSAGE:
+            msg: PublicMessage | PrivateMessage = protect_public(
+                self.suite, ac, context=st.public.context, membership_key=st.secrets.membership_key
+            )
+        else:
+            msg = protect_private(
+                self.suite,
+                ac,
+                secret_tree=st.secret_tree,
+                sender_data_secret=st.secrets.sender_data_secret,
+                rand=rand,
+                padding=self.config.padding,
+            )
+        return MLSMessage(body=msg)
+
+    def encrypt_application(
+        self, data: bytes, rand: RandomSource, authenticated_data: bytes = b""
+    ) -> MLSMessage:
+        """§15: application data as a PrivateMessage under this member's application ratchet."""
+        self._require_active()
+        if self._st.proposals:
+            # §12.4: a member that saw proposals must commit before sending application data.
+            raise LocalProtocolError("pending proposals must be committed before application data")
+        content = self._content(ContentType.APPLICATION, authenticated_data, application_data=data)
+        ac = sign_content(
+            self.suite,
+            wire_format=WireFormat.PRIVATE_MESSAGE,
+            content=content,
+            signature_priv=self._st.identity.signature_priv,
+            context=self.context,
+        )
+        return self._protect(ac, rand)
+
+    def _propose(
+        self, proposal: Proposal, rand: RandomSource, authenticated_data: bytes
+    ) -> tuple[MLSMessage, bytes]:
+        self._require_active()
+        content = self._content(ContentType.PROPOSAL, authenticated_data, proposal=proposal)
+        ac = sign_content(
+            self.suite,
+            wire_format=self.config.handshake_wire_format,
+            content=content,
+            signature_priv=self._st.identity.signature_priv,
+            context=self.context,
+        )
+        ref = self.suite.proposal_ref(encode(ac))
+        msg = self._protect(ac, rand)
+        self._st.proposals[ref] = CommittedProposal(proposal, content.sender, ref)
+        return msg, ref
+
+    def propose_add(
+        self, key_package: KeyPackage, rand: RandomSource, authenticated_data: bytes = b""
+    ) -> MLSMessage:
+        return self._propose(Add(key_package=key_package), rand, authenticated_data)[0]
+
+    def propose_remove(self, leaf: int, rand: RandomSource, authenticated_data: bytes = b"") -> MLSMessage:
+        return self._propose(Remove(removed=leaf), rand, authenticated_data)[0]
+
+    def propose_psk(self, psk_id: PreSharedKeyID, rand: RandomSource) -> MLSMessage:
+        return self._propose(PreSharedKey(psk=psk_id), rand, b"")[0]
+
+    def propose_group_context_extensions(
+        self, extensions: tuple[Extension, ...], rand: RandomSource
+    ) -> MLSMessage:
+        return self._propose(GroupContextExtensions(extensions=extensions), rand, b"")[0]
+
+    def propose_reinit(self, reinit: ReInit, rand: RandomSource) -> MLSMessage:
+        return self._propose(reinit, rand, b"")[0]
+
+    def propose_update(self, rand: RandomSource, authenticated_data: bytes = b"") -> MLSMessage:
+        """§12.1.2: a fresh leaf key without a path (a 'lazy' update, committed by another member)."""
+        kp = self.suite.kem_generate_key_pair(rand)
+        leaf = _sign_leaf(
+            self.suite,
+            self._st.identity,
+            encryption_key=kp.pub,
+            source=LeafNodeSource.UPDATE,
+            group_id=self.group_id,
+            leaf_index=self._st.leaf,
+        )
+        msg, ref = self._propose(Update(leaf_node=leaf), rand, authenticated_data)
+        self._st.pending_updates[ref] = kp.priv
+        return msg
+
+    # -- committing ------------------------------------------------------------------------------
+
+    def _default_references(self) -> list[CommittedProposal]:
+        """Cached proposals a committer may include (§12.4: SHOULD include all valid ones).
+
+        Own Updates and Removes of this member cannot be committed by it; of several
+        Updates/Removes for one leaf a Remove wins, else the latest Update (§12.2).
+        """
+        me = self._st.leaf
+        chosen: dict[int, CommittedProposal] = {}
+        rest: list[CommittedProposal] = []
+        for cp in self._st.proposals.values():
+            p = cp.proposal
+            if isinstance(p, Update):
+                if cp.sender.index == me:
+                    continue
+                prev = chosen.get(cp.sender.index)
+                if prev is None or not isinstance(prev.proposal, Remove):
+                    chosen[cp.sender.index] = cp
+            elif isinstance(p, Remove):
+                if p.removed == me:
+                    continue
+                chosen[p.removed] = cp
+            else:
+                rest.append(cp)
+        return [*chosen.values(), *rest]
+
+    def commit(
+        self,
+        rand: RandomSource,
+        *,
+        adds: Sequence[KeyPackage] = (),
+        removes: Sequence[int] = (),
+        psks: Sequence[PreSharedKeyID] = (),
+        extensions: tuple[Extension, ...] | None = None,
+        reinit: ReInit | None = None,
+        include_cached: bool = True,
+        references: Sequence[bytes] | None = None,
+        path: bool | None = None,
+        authenticated_data: bytes = b"",
+        now: int | None = None,
+    ) -> StagedCommit:
+        """§12.4.1: build a commit of the given proposals (by value) plus cached ones (by
+        reference). ``path=None`` includes an UpdatePath (the RFC's default); ``False``
+        omits it where the proposals allow. The group does not change until ``merge``."""
+        self._require_active()
+        st = self._st
+        me = Sender.member(st.leaf)
+        by_value: list[Proposal] = [Add(key_package=kp) for kp in adds]
+        by_value += [Remove(removed=r) for r in removes]
+        by_value += [PreSharedKey(psk=p) for p in psks]
+        if extensions is not None:
+            by_value.append(GroupContextExtensions(extensions=extensions))
+        if reinit is not None:
+            by_value.append(reinit)
+        if references is not None:
+            try:
+                cached = [st.proposals[r] for r in references]
+            except KeyError as exc:
+                raise LocalProtocolError("commit names a proposal reference not in the cache") from exc
+        else:
+            cached = self._default_references() if include_cached else []
+        committed = [CommittedProposal(p, me) for p in by_value] + cached
+        validate_proposal_list(self.suite, st.public.tree, committed, committer=st.leaf, external=False)
+        for cp in committed:
+            if isinstance(cp.proposal, Add) and self.config.leaf_validator is not None:
+                self.config.leaf_validator(
+                    None, cp.proposal.key_package.leaf_node, LeafNodeSource.KEY_PACKAGE
+                )
+        applied = apply_proposals(st.public.tree, st.public.context.extensions, committed)
+        with_path = True if path is None else path
+        if path_required(committed) and not with_path:
+            raise LocalProtocolError("these proposals require an UpdatePath (§12.4)")
+
+        old = st.public.context
+        added_leaves = frozenset(int(leaf) for leaf, _ in applied.added)
+
+        def context_for(tree_hash: bytes) -> bytes:
+            return encode(
+                GroupContext(
+                    cipher_suite=old.cipher_suite,
+                    group_id=old.group_id,
+                    epoch=old.epoch + 1,
+                    tree_hash=tree_hash,
+                    confirmed_transcript_hash=old.confirmed_transcript_hash,
+                    extensions=applied.extensions,
+                )
+            )
+
+        update_path = None
+        path_secrets: dict[int, bytes] = {}
+        if with_path:
+            identity = st.identity
+            leaf_index = st.leaf
+
+            def make_leaf(encryption_key: bytes, parent_hash: bytes) -> LeafNode:
+                return _sign_leaf(
+                    self.suite,
+                    identity,
+                    encryption_key=encryption_key,
+                    source=LeafNodeSource.COMMIT,
+                    parent_hash=parent_hash,
+                    group_id=old.group_id,
+                    leaf_index=leaf_index,
+                )
+
+            result = create_update_path(
+                self.suite,
+                applied.editor,
+                st.leaf,
+                make_leaf=make_leaf,
+                exclude=added_leaves,
+                context_for=context_for,
+                rand=rand,
+            )
+            update_path = result.update_path
+            commit_secret = result.commit_secret
+            path_keys = result.path_keys
+            path_secrets = {int(k): v for k, v in result.path_secrets.items()}
+        else:
+            commit_secret = bytes(self.suite.info.hash_len)
+            path_keys = st.path_keys
+        new_tree = applied.editor.freeze()
+        if not with_path:
+            path_keys = path_keys.pruned(new_tree)
+
+        commit = Commit(
+            proposals=tuple(
+                ProposalOrRef(reference=cp.ref) if cp.ref is not None else ProposalOrRef(proposal=cp.proposal)
+                for cp in committed
+            ),
+            path=update_path,
+        )
+        content = self._content(ContentType.COMMIT, authenticated_data, commit=commit)
+        wire_format = self.config.handshake_wire_format
+        tbs = framed_content_tbs(wire_format, content, old)
+        signature = self.suite.sign_with_label(st.identity.signature_priv, "FramedContentTBS", tbs)
+        confirmed = confirmed_transcript_hash(
+            self.suite, st.public.interim_transcript_hash, wire_format, encode(content), signature
+        )
+        new_ctx = GroupContext(
+            cipher_suite=old.cipher_suite,
+            group_id=old.group_id,
+            epoch=old.epoch + 1,
+            tree_hash=new_tree.tree_hash(),
+            confirmed_transcript_hash=confirmed,
+            extensions=applied.extensions,
+        )
+        psk_pairs = resolve_psks(applied.psk_ids, self._psk_lookup)
+        psk_secret = compute_psk_secret(self.suite, psk_pairs)
+        secrets = EpochSecrets.from_init(
+            self.suite,
+            init_secret=st.secrets.init_secret,
+            commit_secret=commit_secret,
+            psk_secret=psk_secret,
+            group_context=new_ctx,
+        )
+        tag = confirmation_tag(self.suite, secrets.confirmation_key, confirmed)
+        ac = AuthenticatedContent(
+            wire_format=wire_format,
+            content=content,
+            auth=FramedContentAuthData(signature=signature, confirmation_tag=tag),
+        )
+        message = self._protect(ac, rand)
+        public = PublicEpoch.make(new_ctx, new_tree, interim_transcript_hash(self.suite, confirmed, tag), tag)
+
+        group_info = self._group_info(public, secrets, st.leaf, st.identity.signature_priv, with_tree=False)
+        welcome = None
+        if applied.added:
+            gi_welcome = (
+                self._group_info(public, secrets, st.leaf, st.identity.signature_priv, with_tree=True)
+                if self.config.ratchet_tree_in_welcome
+                else group_info
+            )
+            recipients = []
+            my_node = tm.leaf_to_node(st.leaf)
+            for leaf, kp in applied.added:
+                ps = None
+                if with_path:
+                    lca = tm.common_ancestor(my_node, tm.leaf_to_node(leaf))
+                    ps = PathSecret(path_secret=path_secrets[lca])
+                recipients.append(
+                    (
+                        kp,
+                        GroupSecrets(
+                            joiner_secret=secrets.joiner_secret, path_secret=ps, psks=tuple(applied.psk_ids)
+                        ),
+                    )
+                )
+            joiner = JoinerStage.start(self.suite, joiner_secret=secrets.joiner_secret, psk_secret=psk_secret)
+            welcome = MLSMessage(
+                body=seal_welcome(
+                    self.suite, joiner=joiner, group_info=gi_welcome, recipients=recipients, rand=rand
+                )
+            )
+
+        new_state = _State(
+            public=public,
+            leaf=st.leaf,
+            identity=st.identity,
+            path_keys=path_keys,
+            secrets=secrets,
+            secret_tree=SecretTree(
+                self.suite, secrets.encryption_secret, new_tree.n_leaves, policy=self.config.ratchet_policy
+            ),
+            resumption_psks=_keep_psks(
+                st.resumption_psks, new_ctx.epoch, secrets.resumption_psk, self.config
+            ),
+            reinit=applied.reinit,
+            active=applied.reinit is None,
+        )
+        staged = StagedCommit(
+            message=message,
+            welcome=welcome,
+            group_info=MLSMessage(body=group_info),
+            epoch=new_ctx.epoch,
+            added=tuple(leaf for leaf, _ in applied.added),
+            removed=tuple(applied.removed),
+            updated=tuple(applied.updated),
+            with_path=with_path,
+            authenticated_content=ac,
+            _state=new_state,
+        )
+        self._pending = staged
+        return staged
+
+    def merge(self, staged: StagedCommit) -> CommitApplied:
+        """Move to the staged epoch (the delivery service accepted the commit)."""
+        if (
+            staged._state.public.context.epoch != self.epoch + 1
+            or staged._state.public.context.group_id != self.group_id
+        ):
+            raise LocalProtocolError("this staged commit does not follow the current epoch")
+        self._st = staged._state
+        self._pending = None
+        return CommitApplied(
+            epoch=staged.epoch,
+            committer=Sender.member(self._st.leaf),
+            own=True,
+            added=staged.added,
+            removed=staged.removed,
+            updated=staged.updated,
+            reinit=self._st.reinit,
+            with_path=staged.with_path,
+        )
+
+    def discard(self, staged: StagedCommit | None = None) -> None:
+        """Forget the pending staged commit (the delivery service rejected it)."""
+        if staged is None or self._pending is staged:
+            self._pending = None
+
+    def group_info(self, *, with_tree: bool = False) -> MLSMessage:
+        """A signed GroupInfo of the current epoch (for external joins, §12.4.3.2)."""
+        st = self._st
+        return MLSMessage(
+            body=self._group_info(
+                st.public, st.secrets, st.leaf, st.identity.signature_priv, with_tree=with_tree
+            )
+        )
+
+    def _group_info(
+        self,
+        public: PublicEpoch,
+        secrets: EpochSecrets,
+        signer: LeafIndex,
+        signature_priv: bytes,
+        *,
+        with_tree: bool,
+    ) -> GroupInfo:
+        exts: list[Extension] = []
+        if with_tree:
+            exts.append(
+                Extension(extension_type=ExtensionType.RATCHET_TREE, extension_data=public.tree.encode())
+            )
+        if self.config.external_pub_in_group_info:
+            pub = secrets.external_key_pair().pub
+            exts.append(
+                Extension(
+                    extension_type=ExtensionType.EXTERNAL_PUB,
+                    extension_data=encode(ExternalPub(external_pub=pub)),
+                )
+            )
+        gi = GroupInfo(
+            group_context=public.context,
+            extensions=tuple(exts),
+            confirmation_tag=public.confirmation_tag,
+            signer=signer,
+        )
+        return sign_group_info(self.suite, gi, signature_priv)
+
+    # -- receiving -------------------------------------------------------------------------------
+
+    def _psk_lookup(self, psk_id: PreSharedKeyID) -> bytes | None:
+        if psk_id.psktype == PSKType.RESUMPTION and psk_id.psk_group_id == self.group_id:
+            return self._st.resumption_psks.get(psk_id.psk_epoch)
+        if self.config.psk_lookup is not None:
+            return self.config.psk_lookup(psk_id)
+        return None
+
+    def _signature_key(self, sender: Sender, content: FramedContent) -> bytes:
+        st = self._st
+        if sender.sender_type == SenderType.MEMBER:
+            leaf = (
+                st.public.tree.leaf(LeafIndex(sender.index))
+                if sender.index < st.public.tree.n_leaves
+                else None
+            )
+            if leaf is None:
+                raise CommitterError(f"sender leaf {sender.index} is blank")
+            return leaf.signature_key
+        if sender.sender_type == SenderType.EXTERNAL:
+            from .codec import decode
+            from .messages.credentials import ExternalSenders
+
+            data = next(
+                (
+                    e.extension_data
+                    for e in st.public.context.extensions
+                    if e.extension_type == ExtensionType.EXTERNAL_SENDERS
+                ),
+                None,
+            )
+            if data is None:
+                raise CommitterError("external sender, but the group has no external_senders extension")
+            senders = decode(ExternalSenders, data).senders
+            if sender.index >= len(senders):
+                raise CommitterError(f"external sender index {sender.index} out of range")
+            return senders[sender.index].signature_key
+        if sender.sender_type == SenderType.NEW_MEMBER_PROPOSAL:
+            if content.content_type != ContentType.PROPOSAL or not isinstance(content.proposal, Add):
+                raise CommitterError("a new_member_proposal sender may only send an Add")
+            return content.proposal.key_package.leaf_node.signature_key
+        # new_member_commit: the key of the leaf in the commit's path
+        if (
+            content.content_type != ContentType.COMMIT
+            or content.commit is None
+            or content.commit.path is None
+        ):
+            raise CommitterError("a new_member_commit sender must send a commit with a path")
+        return content.commit.path.leaf_node.signature_key
+
+    def process(self, message: MLSMessage, *, now: int | None = None) -> ProcessResult:
+        """Validate and apply one message of the current epoch; raises, unchanged, on any failure."""
+        self._require_active()
+        st = self._st
+        pending = self._pending
+        if pending is not None and encode(message) == pending.message_bytes:
+            # our own commit, as the DS ordered it: we cannot decrypt our own PrivateMessage
+            # (the sending key is deleted), and need not: it is the staged commit.
+            return self.merge(pending)
+        body = message.body
+        if isinstance(body, PublicMessage):
+            content = body.content
+            self._check_epoch(content.group_id, content.epoch, content.content_type)
+            key = self._signature_key(content.sender, content)
+            membership_key = (
+                st.secrets.membership_key if content.sender.sender_type == SenderType.MEMBER else None
+            )
+            ac = unprotect_public(
+                self.suite, body, context=st.public.context, membership_key=membership_key, signature_pub=key
+            )
+        elif isinstance(body, PrivateMessage):
+            self._check_epoch(body.group_id, body.epoch, body.content_type)
+            tree = st.public.tree
+
+            def key_of(leaf: int) -> bytes | None:
+                node = tree.leaf(LeafIndex(leaf)) if leaf < tree.n_leaves else None
+                return None if node is None else node.signature_key
+
+            ac = unprotect_private(
+                self.suite,
+                body,
+                secret_tree=st.secret_tree,
+                sender_data_secret=st.secrets.sender_data_secret,
+                context=st.public.context,
+                signature_key_of=key_of,
+            )
+        else:
+            raise LocalProtocolError(f"{message.wire_format.name} is not processed by a group member")
+        content = ac.content
+        if content.content_type == ContentType.APPLICATION:
+            return ApplicationMessage(
+                sender=LeafIndex(content.sender.index),
+                data=content.application_data,
+                authenticated_data=content.authenticated_data,
+                epoch=content.epoch,
+            )
+        if content.content_type == ContentType.PROPOSAL:
+            assert content.proposal is not None
+            return self._receive_proposal(ac, content.proposal)
+        return self._process_commit(ac, now)
+
+    def _check_epoch(self, group_id: bytes, epoch: int, content_type: ContentType) -> None:
+        if group_id != self.group_id:
+            raise WrongGroupError("message for another group")
+        if epoch != self.epoch:
+            raise WrongEpochError(f"message for epoch {epoch}, group is in epoch {self.epoch}")
+
+    def _receive_proposal(self, ac: AuthenticatedContent, proposal: Proposal) -> ProposalReceived:
+        """§12.1: verify and cache a proposal by its ref."""
+        sender = ac.content.sender
+        if sender.sender_type == SenderType.EXTERNAL:
+            from .proposal_list import EXTERNAL_SENDER_TYPES
+
+            if proposal.proposal_type not in EXTERNAL_SENDER_TYPES:
+                raise CommitterError(f"{proposal.proposal_type.name} may not come from an external sender")
+        if isinstance(proposal, Update) and self.config.leaf_validator is not None:
+            self.config.leaf_validator(LeafIndex(sender.index), proposal.leaf_node, LeafNodeSource.UPDATE)
+        if isinstance(proposal, Add) and self.config.leaf_validator is not None:
+            self.config.leaf_validator(None, proposal.key_package.leaf_node, LeafNodeSource.KEY_PACKAGE)
+        ref = self.suite.proposal_ref(encode(ac))
+        self._st.proposals[ref] = CommittedProposal(proposal, sender, ref)
+        return ProposalReceived(ref=ref, proposal=proposal, sender=sender)
+
+    def _process_commit(self, ac: AuthenticatedContent, now: int | None) -> CommitApplied:
+        """§12.4.2: everything is computed on copies; the state changes only at the end."""
+        st = self._st
+        content = ac.content
+        commit = content.commit
+        assert commit is not None
+        sender = content.sender
+        if sender.sender_type == SenderType.MEMBER and sender.index == st.leaf:
+            pending = self._pending
+            if pending is not None and encode(pending.authenticated_content) == encode(ac):
+                return self.merge(pending)
+            raise CommitterError("a commit from this member that it did not stage")
+        if sender.sender_type not in (SenderType.MEMBER, SenderType.NEW_MEMBER_COMMIT):
+            raise CommitterError(f"a {sender.sender_type.name} sender cannot commit")
+        external = sender.sender_type == SenderType.NEW_MEMBER_COMMIT
+
+        committed: list[CommittedProposal] = []
+        for por in commit.proposals:
+            if por.proposal is not None:
+                committed.append(CommittedProposal(por.proposal, sender))
+            else:
+                assert por.reference is not None
+                cp = st.proposals.get(por.reference)
+                if cp is None:
+                    raise UnknownProposalError("commit references a proposal this member does not hold")
+                committed.append(cp)
+        committer = None if external else LeafIndex(sender.index)
+        validate_proposal_list(self.suite, st.public.tree, committed, committer=committer, external=external)
+        if self.config.leaf_validator is not None:
+            for cp in committed:
+                if isinstance(cp.proposal, Add):
+                    self.config.leaf_validator(
+                        None, cp.proposal.key_package.leaf_node, LeafNodeSource.KEY_PACKAGE
+                    )
+        applied = apply_proposals(st.public.tree, st.public.context.extensions, committed)
+        if (path_required(committed) or external) and commit.path is None:
+            raise MissingPathError("this commit's proposals require an UpdatePath")
+
+        # my own leaf: removed? replaced by my own Update?
+        removed_me = st.leaf in applied.removed
+        new_leaf_priv: bytes | None = None
+        for cp in committed:
+            if isinstance(cp.proposal, Update) and cp.sender.index == st.leaf:
+                if cp.ref is None or cp.ref not in st.pending_updates:
+                    raise CommitterError("commit applies an Update for this member that it did not send")
+                new_leaf_priv = st.pending_updates[cp.ref]
+
+        old = st.public.context
+        if external:
+            committer_leaf = applied.editor.add_leaf(commit.path.leaf_node)  # type: ignore[union-attr]
+        else:
+            committer_leaf = LeafIndex(sender.index)
+        added_leaves = frozenset(int(leaf) for leaf, _ in applied.added)
+
+        def context_for(tree_hash: bytes) -> bytes:
+            return encode(
+                GroupContext(
+                    cipher_suite=old.cipher_suite,
+                    group_id=old.group_id,
+                    epoch=old.epoch + 1,
+                    tree_hash=tree_hash,
+                    confirmed_transcript_hash=old.confirmed_transcript_hash,
+                    extensions=applied.extensions,
+                )
+            )
+
+        path_keys = st.path_keys if new_leaf_priv is None else st.path_keys.with_leaf_key(new_leaf_priv)
+        if commit.path is not None:
+            leaf = commit.path.leaf_node
+            if leaf.leaf_node_source != LeafNodeSource.COMMIT:
+                raise CommitterError("the UpdatePath leaf must have source commit (§12.4.2)")
+            if not external:
+                current = st.public.tree.leaf(committer_leaf)
+                if current is not None and current.encryption_key == leaf.encryption_key:
+                    raise CommitterError("the committer's new leaf reuses its encryption key (§12.4.2)")
+            if self.config.leaf_validator is not None:
+                self.config.leaf_validator(committer_leaf, leaf, LeafNodeSource.COMMIT)
+            if removed_me:
+                # we cannot decrypt, and need not: the group ends for us.
+                applied.editor.merge_update_path(committer_leaf, commit.path)
+                commit_secret = b""
+            else:
+                commit_secret, path_keys = process_update_path(
+                    self.suite,
+                    applied.editor,
+                    committer_leaf,
+                    commit.path,
+                    receiver=path_keys,
+                    exclude=added_leaves,
+                    context_for=context_for,
+                )
+        else:
+            commit_secret = bytes(self.suite.info.hash_len)
+        new_tree = applied.editor.freeze()
+        if removed_me:
+            self._st = replace(st, active=False, proposals={}, pending_updates={})
+            self._pending = None
+            return CommitApplied(
+                epoch=old.epoch + 1,
+                committer=sender,
+                own=False,
+                added=tuple(leaf for leaf, _ in applied.added),
+                removed=tuple(applied.removed),
+                updated=tuple(applied.updated),
+                removed_me=True,
+                with_path=commit.path is not None,
+            )
+        if commit.path is None:
+            path_keys = path_keys.pruned(new_tree)
+
+        confirmed = confirmed_transcript_hash(
+            self.suite, st.public.interim_transcript_hash, ac.wire_format, encode(content), ac.auth.signature
+        )
+        new_ctx = GroupContext(
+            cipher_suite=old.cipher_suite,
+            group_id=old.group_id,
+            epoch=old.epoch + 1,
+            tree_hash=new_tree.tree_hash(),
+            confirmed_transcript_hash=confirmed,
+            extensions=applied.extensions,
+        )
+        psk_secret = compute_psk_secret(self.suite, resolve_psks(applied.psk_ids, self._psk_lookup))
+        if external:
+            assert applied.external_init is not None
+            init_secret = self.suite.hpke_export_receiver(
+                st.secrets.external_key_pair().priv,
+                applied.external_init.kem_output,
+                b"",
+                EXTERNAL_INIT_LABEL,
+                self.suite.info.hash_len,
+            )
+        else:
+            init_secret = st.secrets.init_secret
+        secrets = EpochSecrets.from_init(
+            self.suite,
+            init_secret=init_secret,
+            commit_secret=commit_secret,
+            psk_secret=psk_secret,
+            group_context=new_ctx,
+        )
+        tag = ac.auth.confirmation_tag or b""
+        verify_confirmation_tag(self.suite, secrets.confirmation_key, confirmed, tag)
+        public = PublicEpoch.make(new_ctx, new_tree, interim_transcript_hash(self.suite, confirmed, tag), tag)
+        self._st = _State(
+            public=public,
+            leaf=st.leaf,
+            identity=st.identity,
+            path_keys=path_keys,
+            secrets=secrets,
+            secret_tree=SecretTree(
+                self.suite, secrets.encryption_secret, new_tree.n_leaves, policy=self.config.ratchet_policy
+            ),
+            resumption_psks=_keep_psks(
+                st.resumption_psks, new_ctx.epoch, secrets.resumption_psk, self.config
+            ),
+            reinit=applied.reinit,
+            active=applied.reinit is None,
+        )
+        self._pending = None
+        return CommitApplied(
+            epoch=new_ctx.epoch,
+            committer=sender,
+            own=False,
+            added=tuple(leaf for leaf, _ in applied.added),
+            removed=tuple(applied.removed),
+            updated=tuple(applied.updated),
+            reinit=applied.reinit,
+            with_path=commit.path is not None,
+        )
+
+    # -- joining -----------------------------------------------------------------------------------
+
+    @classmethod
+    def join(
+        cls,
+        suite: CipherSuite,
+        welcome: Welcome,
+        *,
+        key_package: KeyPackage,
+        init_priv: bytes,
+        encryption_priv: bytes,
+        identity: MemberIdentity,
+        ratchet_tree: RatchetTree | None = None,
+        config: GroupConfig | None = None,
+        now: int | None = None,
+    ) -> Group:
+        """§12.4.3.1: join from a Welcome; the tree comes from its extension or out of band."""
+        cfg = config or GroupConfig()
+        lookup = cfg.psk_lookup or (lambda _id: None)
+        opened = open_welcome(suite, welcome, key_package=key_package, init_priv=init_priv, psk_lookup=lookup)
+        gi = opened.group_info
+        ctx = gi.group_context
+        if ctx.cipher_suite != key_package.cipher_suite:
+            raise CommitterError("GroupInfo cipher suite differs from the KeyPackage's")
+        tree = _tree_from_group_info(suite, gi, ratchet_tree)
+        validate_tree(tree, ctx.group_id)
+        if tree.tree_hash() != ctx.tree_hash:
+            raise CommitterError("ratchet tree does not match the GroupInfo tree hash (§12.4.3.1)")
+        signer = tree.leaf(LeafIndex(gi.signer)) if gi.signer < tree.n_leaves else None
+        if signer is None:
+            raise CommitterError("GroupInfo signer leaf is blank")
+        verify_group_info(suite, gi, signer.signature_key)
+        my_leaf = next((i for i, leaf in tree.leaves() if leaf == key_package.leaf_node), None)
+        if my_leaf is None:
+            raise CommitterError("this KeyPackage's leaf is not in the tree (§12.4.3.1)")
+        path_secret = opened.group_secrets.path_secret
+        path_keys = path_keys_from_welcome(
+            suite,
+            tree,
+            my_leaf,
+            encryption_priv,
+            LeafIndex(gi.signer),
+            path_secret.path_secret if path_secret is not None else None,
+        )
+        secrets = opened.joiner.epoch_secrets(ctx)
+        verify_confirmation_tag(
+            suite, secrets.confirmation_key, ctx.confirmed_transcript_hash, gi.confirmation_tag
+        )
+        special = [
+            p
+            for p in opened.group_secrets.psks
+            if p.psktype == PSKType.RESUMPTION
+            and p.usage in (ResumptionPSKUsage.REINIT, ResumptionPSKUsage.BRANCH)
+        ]
+        if special and ctx.epoch != 1:
+            raise CommitterError("a reinit or branch Welcome must be for epoch 1 (§12.4.3.1)")
+        public = PublicEpoch.make(
+            ctx,
+            tree,
+            interim_transcript_hash(suite, ctx.confirmed_transcript_hash, gi.confirmation_tag),
+            gi.confirmation_tag,
+        )
+        st = _State(
+            public=public,
+            leaf=my_leaf,
+            identity=identity,
+            path_keys=path_keys,
+            secrets=secrets,
+            secret_tree=SecretTree(
+                suite, secrets.encryption_secret, tree.n_leaves, policy=cfg.ratchet_policy
+            ),
+        )
+        st.resumption_psks[ctx.epoch] = secrets.resumption_psk
+        return cls(suite, st, cfg)
+
+    @classmethod
+    def external_join(
+        cls,
+        suite: CipherSuite,
+        group_info: GroupInfo,
+        *,
+        identity: MemberIdentity,
+        rand: RandomSource,
+        ratchet_tree: RatchetTree | None = None,
+        resync_remove: int | None = None,
+        psks: Sequence[PreSharedKeyID] = (),
+        config: GroupConfig | None = None,
+        authenticated_data: bytes = b"",
+    ) -> tuple[Group, StagedCommit]:
+        """§12.4.3.2: join by external commit. Returns the joiner's (pre-join) handle and the
+        staged commit; ``group.merge(staged)`` once the delivery service accepts it."""
+        cfg = config or GroupConfig()
+        ctx = group_info.group_context
+        tree = _tree_from_group_info(suite, group_info, ratchet_tree)
+        validate_tree(tree, ctx.group_id)
+        if tree.tree_hash() != ctx.tree_hash:
+            raise CommitterError("ratchet tree does not match the GroupInfo tree hash")
+        signer = tree.leaf(LeafIndex(group_info.signer)) if group_info.signer < tree.n_leaves else None
+        if signer is None:
+            raise CommitterError("GroupInfo signer leaf is blank")
+        verify_group_info(suite, group_info, signer.signature_key)
+        ext_pub_data = next(
+            (
+                e.extension_data
+                for e in group_info.extensions
+                if e.extension_type == ExtensionType.EXTERNAL_PUB
+            ),
+            None,
+        )
+        if ext_pub_data is None:
+            raise LocalProtocolError("GroupInfo has no external_pub extension: external join impossible")
+        from .codec import decode
+
+        external_pub = decode(ExternalPub, ext_pub_data).external_pub
+        kem_output, init_secret = suite.hpke_export_sender(
+            external_pub, b"", EXTERNAL_INIT_LABEL, suite.info.hash_len, rand
+        )
+        joiner = Sender.new_member_commit()
+        proposals: list[Proposal] = [ExternalInit(kem_output=kem_output)]
+        if resync_remove is not None:
+            proposals.append(Remove(removed=resync_remove))
+        proposals += [PreSharedKey(psk=p) for p in psks]
+        committed = [CommittedProposal(p, joiner) for p in proposals]
+        validate_proposal_list(suite, tree, committed, committer=None, external=True)
+        applied = apply_proposals(tree, ctx.extensions, committed)
+        # a placeholder occupies the joiner's leaf until the path's leaf replaces it
+        enc = suite.kem_generate_key_pair(rand)
+        placeholder = _sign_leaf(
+            suite,
+            identity,
+            encryption_key=enc.pub,
+            source=LeafNodeSource.KEY_PACKAGE,
+            lifetime=Lifetime(not_before=0, not_after=0xFFFFFFFFFFFFFFFF),
+        )
+        my_leaf = applied.editor.add_leaf(placeholder)
+
+        def context_for(tree_hash: bytes) -> bytes:
+            return encode(
+                replace(ctx, epoch=ctx.epoch + 1, tree_hash=tree_hash, extensions=applied.extensions)
+            )
+
+        def make_leaf(encryption_key: bytes, parent_hash: bytes) -> LeafNode:
+            return _sign_leaf(
+                suite,
+                identity,
+                encryption_key=encryption_key,
+                source=LeafNodeSource.COMMIT,
+                parent_hash=parent_hash,
+                group_id=ctx.group_id,
+                leaf_index=my_leaf,
+            )
+
+        result = create_update_path(
+            suite,
+            applied.editor,
+            my_leaf,
+            make_leaf=make_leaf,
+            exclude=frozenset(),
+            context_for=context_for,
+            rand=rand,
+        )
+        new_tree = applied.editor.freeze()
+        commit = Commit(
+            proposals=tuple(ProposalOrRef(proposal=p) for p in proposals), path=result.update_path
+        )
+        content = FramedContent(
+            group_id=ctx.group_id,
+            epoch=ctx.epoch,
+            sender=joiner,
+            authenticated_data=authenticated_data,
+            content_type=ContentType.COMMIT,
+            commit=commit,
+        )
+        tbs = framed_content_tbs(WireFormat.PUBLIC_MESSAGE, content, ctx)
+        signature = suite.sign_with_label(identity.signature_priv, "FramedContentTBS", tbs)
+        interim_before = interim_transcript_hash(
+            suite, ctx.confirmed_transcript_hash, group_info.confirmation_tag
+        )
+        confirmed = confirmed_transcript_hash(
+            suite, interim_before, WireFormat.PUBLIC_MESSAGE, encode(content), signature
+        )
+        new_ctx = GroupContext(
+            cipher_suite=ctx.cipher_suite,
+            group_id=ctx.group_id,
+            epoch=ctx.epoch + 1,
+            tree_hash=new_tree.tree_hash(),
+            confirmed_transcript_hash=confirmed,
+            extensions=applied.extensions,
+        )
+        lookup = cfg.psk_lookup or (lambda _id: None)
+        psk_secret = compute_psk_secret(suite, resolve_psks(applied.psk_ids, lookup))
+        secrets = EpochSecrets.from_init(
+            suite,
+            init_secret=init_secret,
+            commit_secret=result.commit_secret,
+            psk_secret=psk_secret,
+            group_context=new_ctx,
+        )
+        tag = confirmation_tag(suite, secrets.confirmation_key, confirmed)
+        ac = AuthenticatedContent(
+            wire_format=WireFormat.PUBLIC_MESSAGE,
+            content=content,
+            auth=FramedContentAuthData(signature=signature, confirmation_tag=tag),
+        )
+        message = MLSMessage(body=protect_public(suite, ac, context=ctx, membership_key=None))
+        public = PublicEpoch.make(new_ctx, new_tree, interim_transcript_hash(suite, confirmed, tag), tag)
+        new_state = _State(
+            public=public,
+            leaf=my_leaf,
+            identity=identity,
+            path_keys=result.path_keys,
+            secrets=secrets,
+            secret_tree=SecretTree(
+                suite, secrets.encryption_secret, new_tree.n_leaves, policy=cfg.ratchet_policy
+            ),
+        )
+        new_state.resumption_psks[new_ctx.epoch] = secrets.resumption_psk
+        # the pre-join handle: the old public epoch, no secrets of its own yet
+        pre = _State(
+            public=PublicEpoch.make(ctx, tree, interim_before, group_info.confirmation_tag),
+            leaf=my_leaf,
+            identity=identity,
+            path_keys=result.path_keys,
+            secrets=secrets,
+            secret_tree=new_state.secret_tree,
+            active=True,
+        )
+        group = cls(suite, pre, cfg)
+        tmp = Group(suite, new_state, cfg)
+        staged = StagedCommit(
+            message=message,
+            welcome=None,
+            group_info=tmp.group_info(),
+            epoch=new_ctx.epoch,
+            added=(my_leaf,),
+            removed=tuple(applied.removed),
+            updated=(),
+            with_path=True,
+            authenticated_content=ac,
+            _state=new_state,
+        )
+        group._pending = staged
+        return group, staged
+
+
+# ---- helpers -------------------------------------------------------------------------------------
+
+
+def _keep_psks(old: dict[int, bytes], epoch: int, psk: bytes, config: GroupConfig) -> dict[int, bytes]:
+    kept = {e: v for e, v in old.items() if e > epoch - config.resumption_psk_epochs}
+    kept[epoch] = psk
+    return kept
+
+
+def _tree_from_group_info(suite: CipherSuite, gi: GroupInfo, supplied: RatchetTree | None) -> RatchetTree:
+    if supplied is not None:
+        return supplied
+    data = next(
+        (e.extension_data for e in gi.extensions if e.extension_type == ExtensionType.RATCHET_TREE), None
+    )
+    if data is None:
+        raise LocalProtocolError("no ratchet_tree extension and no tree supplied out of band (§12.4.3.3)")
+    from .messages.tree import decode_ratchet_tree
+
+    return RatchetTree.from_nodes(suite, decode_ratchet_tree(data))
+
+
+def _sign_leaf(
+    suite: CipherSuite,
+    identity: MemberIdentity,
+    *,
+    encryption_key: bytes,
+    source: LeafNodeSource,
+    lifetime: Lifetime | None = None,
+    parent_hash: bytes = b"",
+    group_id: bytes | None = None,
+    leaf_index: int | None = None,
+) -> LeafNode:
+    """A LeafNode signed over LeafNodeTBS (§7.2)."""
+    leaf = LeafNode(
+        encryption_key=encryption_key,
+        signature_key=identity.signature_key,
+        credential=identity.credential,
+        capabilities=identity.capabilities,
+        leaf_node_source=source,
+        lifetime=lifetime,
+        parent_hash=parent_hash,
+        extensions=identity.leaf_extensions,
+    )
+    tbs = leaf_node_tbs(leaf, group_id, leaf_index)
+    return replace(leaf, signature=suite.sign_with_label(identity.signature_priv, "LeafNodeTBS", tbs))
