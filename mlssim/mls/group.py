@@ -33,6 +33,14 @@ from . import treemath as tm
 from .codec import encode
 from .crypto.suite import CipherSuite
 from .errors import LocalProtocolError, RemoteProtocolError
+from .group_validation import (
+    DuplicatePublicKeyError,
+    LeafPolicy,
+    TreeKeyIndex,
+    validate_added_key_package,
+    validate_joined_leaves,
+    validate_member_leaf,
+)
 from .keyschedule import EpochSecrets, JoinerStage, confirmation_tag, verify_confirmation_tag
 from .messages.common import Extension, GroupContext
 from .messages.credentials import Credential
@@ -91,7 +99,7 @@ from .ratchet_tree import RatchetTree
 from .secret_tree import RatchetPolicy, SecretTree
 from .transcript import confirmed_transcript_hash, interim_transcript_hash
 from .tree_validation import validate_tree
-from .treekem import PathKeys, create_update_path, path_keys_from_welcome, process_update_path
+from .treekem import PathKeys, create_update_path, decrypt_update_path, path_keys_from_welcome
 from .treemath import LeafIndex
 from .welcome import open_welcome, seal_welcome, sign_group_info, verify_group_info
 
@@ -175,8 +183,10 @@ class GroupConfig:
     external_pub_in_group_info: bool = True
     #: epochs whose resumption PSK is kept (§8.6)
     resumption_psk_epochs: int = 8
-    #: extra LeafNode / KeyPackage checks (§7.3, §10.1); called with the leaf and its index
-    leaf_validator: Callable[[LeafIndex | None, LeafNode, LeafNodeSource], None] | None = None
+    #: how LeafNodes and KeyPackages are validated (§7.3, §10.1)
+    leaf_policy: LeafPolicy = field(default_factory=LeafPolicy)
+    #: shares the public outcome of a commit between the simulated members of one epoch
+    epoch_cache: EpochCache | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -190,25 +200,82 @@ class MemberIdentity:
     leaf_extensions: tuple[Extension, ...] = ()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
 class PublicEpoch:
-    """The part of an epoch every member agrees on; immutable and shareable between members."""
+    """The part of an epoch every member agrees on; immutable and shareable between members.
 
-    context: GroupContext
-    tree: RatchetTree
-    interim_transcript_hash: bytes
-    confirmation_tag: bytes
-    context_bytes: bytes = b""
+    Members that process the same commit through one :class:`EpochCache` end up holding
+    the *same* object, so a 50,000-member group keeps one tree per epoch, not 50,000.
+    """
+
+    __slots__ = ("confirmation_tag", "context", "context_bytes", "interim_transcript_hash", "tree", "_keys")
+
+    def __init__(self, context: GroupContext, tree: RatchetTree, interim: bytes, tag: bytes) -> None:
+        self.context = context
+        self.tree = tree
+        self.interim_transcript_hash = interim
+        self.confirmation_tag = tag
+        self.context_bytes = encode(context)
+        self._keys: TreeKeyIndex | None = None
 
     @classmethod
     def make(cls, context: GroupContext, tree: RatchetTree, interim: bytes, tag: bytes) -> PublicEpoch:
-        return cls(
-            context=context,
-            tree=tree,
-            interim_transcript_hash=interim,
-            confirmation_tag=tag,
-            context_bytes=encode(context),
-        )
+        return cls(context, tree, interim, tag)
+
+    @property
+    def key_index(self) -> TreeKeyIndex:
+        """Keys and credential types of this epoch's tree, built once on first use."""
+        if self._keys is None:
+            self._keys = TreeKeyIndex(self.tree)
+        return self._keys
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _CommitOutcome:
+    """The public result of a commit: the same for every member that processes it."""
+
+    public: PublicEpoch
+    committer_leaf: LeafIndex
+    provisional_context: bytes
+    added: tuple[tuple[LeafIndex, KeyPackage], ...]
+    removed: tuple[LeafIndex, ...]
+    updated: tuple[LeafIndex, ...]
+    psk_ids: tuple[PreSharedKeyID, ...]
+    external_init: ExternalInit | None
+    reinit: ReInit | None
+    #: the confirmed transcript hash the confirmation tag is checked against
+    confirmed: bytes
+
+
+class EpochCache:
+    """Shares the public outcome of a commit among the simulated members of one epoch.
+
+    Keyed by the old epoch's encoded GroupContext and the commit's AuthenticatedContent,
+    so only byte-identical commits to byte-identical epochs share a result; a tampered
+    message is a different key. Each member still checks what only it can check (its
+    proposal cache, its removal, its path secret, the confirmation tag with its own key
+    schedule). Bounded: the oldest entries are dropped.
+    """
+
+    __slots__ = ("_entries", "_max", "hits", "misses")
+
+    def __init__(self, max_entries: int = 256) -> None:
+        self._entries: dict[tuple[bytes, bytes], _CommitOutcome] = {}
+        self._max = max_entries
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: tuple[bytes, bytes]) -> _CommitOutcome | None:
+        out = self._entries.get(key)
+        if out is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return out
+
+    def put(self, key: tuple[bytes, bytes], outcome: _CommitOutcome) -> None:
+        if len(self._entries) >= self._max:
+            del self._entries[next(iter(self._entries))]
+        self._entries[key] = outcome
 
 
 # ---- results -------------------------------------------------------------------------------
@@ -584,12 +651,19 @@ class Group:
             cached = self._default_references() if include_cached else []
         committed = [CommittedProposal(p, me) for p in by_value] + cached
         validate_proposal_list(self.suite, st.public.tree, committed, committer=st.leaf, external=False)
-        for cp in committed:
-            if isinstance(cp.proposal, Add) and self.config.leaf_validator is not None:
-                self.config.leaf_validator(
-                    None, cp.proposal.key_package.leaf_node, LeafNodeSource.KEY_PACKAGE
-                )
         applied = apply_proposals(st.public.tree, st.public.context.extensions, committed)
+        gone = tuple(leaf for leaf in (st.public.tree.leaf(r) for r in applied.removed) if leaf is not None)
+        for _, kp in applied.added:
+            validate_added_key_package(
+                self.suite,
+                self.config.leaf_policy,
+                kp,
+                index=st.public.key_index,
+                group_id=self.group_id,
+                extensions=applied.extensions,
+                now=now,
+                removed=gone,
+            )
         with_path = True if path is None else path
         if path_required(committed) and not with_path:
             raise LocalProtocolError("these proposals require an UpdatePath (§12.4)")
@@ -909,7 +983,7 @@ class Group:
             )
         if content.content_type == ContentType.PROPOSAL:
             assert content.proposal is not None
-            return self._receive_proposal(ac, content.proposal)
+            return self._receive_proposal(ac, content.proposal, now)
         return self._process_commit(ac, now)
 
     def _check_epoch(self, group_id: bytes, epoch: int, content_type: ContentType) -> None:
@@ -918,7 +992,9 @@ class Group:
         if epoch != self.epoch:
             raise WrongEpochError(f"message for epoch {epoch}, group is in epoch {self.epoch}")
 
-    def _receive_proposal(self, ac: AuthenticatedContent, proposal: Proposal) -> ProposalReceived:
+    def _receive_proposal(
+        self, ac: AuthenticatedContent, proposal: Proposal, now: int | None
+    ) -> ProposalReceived:
         """§12.1: verify and cache a proposal by its ref."""
         sender = ac.content.sender
         if sender.sender_type == SenderType.EXTERNAL:
@@ -926,147 +1002,237 @@ class Group:
 
             if proposal.proposal_type not in EXTERNAL_SENDER_TYPES:
                 raise CommitterError(f"{proposal.proposal_type.name} may not come from an external sender")
-        if isinstance(proposal, Update) and self.config.leaf_validator is not None:
-            self.config.leaf_validator(LeafIndex(sender.index), proposal.leaf_node, LeafNodeSource.UPDATE)
-        if isinstance(proposal, Add) and self.config.leaf_validator is not None:
-            self.config.leaf_validator(None, proposal.key_package.leaf_node, LeafNodeSource.KEY_PACKAGE)
+        st = self._st
+        if isinstance(proposal, Update):
+            validate_member_leaf(
+                self.suite,
+                self.config.leaf_policy,
+                proposal.leaf_node,
+                source=LeafNodeSource.UPDATE,
+                leaf_index=LeafIndex(sender.index),
+                replaced=st.public.tree.leaf(LeafIndex(sender.index)),
+                index=st.public.key_index,
+                group_id=self.group_id,
+                extensions=st.public.context.extensions,
+                now=now,
+            )
+        if isinstance(proposal, Add):
+            validate_added_key_package(
+                self.suite,
+                self.config.leaf_policy,
+                proposal.key_package,
+                index=st.public.key_index,
+                group_id=self.group_id,
+                extensions=st.public.context.extensions,
+                now=now,
+            )
         ref = self.suite.proposal_ref(encode(ac))
         self._st.proposals[ref] = CommittedProposal(proposal, sender, ref)
         return ProposalReceived(ref=ref, proposal=proposal, sender=sender)
 
-    def _process_commit(self, ac: AuthenticatedContent, now: int | None) -> CommitApplied:
-        """§12.4.2: everything is computed on copies; the state changes only at the end."""
-        st = self._st
-        content = ac.content
-        commit = content.commit
-        assert commit is not None
-        sender = content.sender
-        if sender.sender_type == SenderType.MEMBER and sender.index == st.leaf:
-            pending = self._pending
-            if pending is not None and encode(pending.authenticated_content) == encode(ac):
-                return self.merge(pending)
-            raise CommitterError("a commit from this member that it did not stage")
-        if sender.sender_type not in (SenderType.MEMBER, SenderType.NEW_MEMBER_COMMIT):
-            raise CommitterError(f"a {sender.sender_type.name} sender cannot commit")
-        external = sender.sender_type == SenderType.NEW_MEMBER_COMMIT
-
+    def _resolve(self, commit: Commit, sender: Sender) -> list[CommittedProposal]:
+        """The committed proposals: inline ones from the committer, referenced ones from the cache."""
         committed: list[CommittedProposal] = []
         for por in commit.proposals:
             if por.proposal is not None:
                 committed.append(CommittedProposal(por.proposal, sender))
             else:
                 assert por.reference is not None
-                cp = st.proposals.get(por.reference)
+                cp = self._st.proposals.get(por.reference)
                 if cp is None:
                     raise UnknownProposalError("commit references a proposal this member does not hold")
                 committed.append(cp)
+        return committed
+
+    def _commit_outcome(self, ac: AuthenticatedContent, committed: list[CommittedProposal]) -> _CommitOutcome:
+        """§12.4.2, the public half: validate and apply the proposals, merge the path's public
+        keys, compute the new tree, GroupContext and transcript hash. Identical for every
+        member, so an :class:`EpochCache` may hand the result to all of them."""
+        st = self._st
+        suite = self.suite
+        content = ac.content
+        commit = content.commit
+        assert commit is not None
+        sender = content.sender
+        external = sender.sender_type == SenderType.NEW_MEMBER_COMMIT
         committer = None if external else LeafIndex(sender.index)
-        validate_proposal_list(self.suite, st.public.tree, committed, committer=committer, external=external)
-        if self.config.leaf_validator is not None:
-            for cp in committed:
-                if isinstance(cp.proposal, Add):
-                    self.config.leaf_validator(
-                        None, cp.proposal.key_package.leaf_node, LeafNodeSource.KEY_PACKAGE
-                    )
-        applied = apply_proposals(st.public.tree, st.public.context.extensions, committed)
+        old_public = st.public
+        old = old_public.context
+        validate_proposal_list(suite, old_public.tree, committed, committer=committer, external=external)
+        applied = apply_proposals(old_public.tree, old.extensions, committed)
+        policy = self.config.leaf_policy
+        gone = tuple(leaf for leaf in (old_public.tree.leaf(r) for r in applied.removed) if leaf is not None)
+        for _, kp in applied.added:
+            # time-dependent checks (lifetimes) are per member: see _check_lifetimes
+            validate_added_key_package(
+                suite,
+                policy,
+                kp,
+                index=old_public.key_index,
+                group_id=old.group_id,
+                extensions=applied.extensions,
+                now=None,
+                removed=gone,
+            )
+        for cp in committed:
+            if isinstance(cp.proposal, Update):
+                leaf_index = LeafIndex(cp.sender.index)
+                validate_member_leaf(
+                    suite,
+                    policy,
+                    cp.proposal.leaf_node,
+                    source=LeafNodeSource.UPDATE,
+                    leaf_index=leaf_index,
+                    replaced=old_public.tree.leaf(leaf_index),
+                    index=old_public.key_index,
+                    group_id=old.group_id,
+                    extensions=applied.extensions,
+                    now=None,
+                    removed=gone,
+                )
         if (path_required(committed) or external) and commit.path is None:
             raise MissingPathError("this commit's proposals require an UpdatePath")
+        editor = applied.editor
+        if external:
+            assert commit.path is not None
+            committer_leaf = editor.add_leaf(commit.path.leaf_node)
+        else:
+            committer_leaf = LeafIndex(sender.index)
 
-        # my own leaf: removed? replaced by my own Update?
-        removed_me = st.leaf in applied.removed
+        provisional = GroupContext(
+            cipher_suite=old.cipher_suite,
+            group_id=old.group_id,
+            epoch=old.epoch + 1,
+            tree_hash=b"",
+            confirmed_transcript_hash=old.confirmed_transcript_hash,
+            extensions=applied.extensions,
+        )
+        if commit.path is not None:
+            path = commit.path
+            leaf = path.leaf_node
+            if leaf.leaf_node_source != LeafNodeSource.COMMIT:
+                raise CommitterError("the UpdatePath leaf must have source commit (§12.4.2)")
+            current = None if external else old_public.tree.leaf(committer_leaf)
+            if current is not None and current.encryption_key == leaf.encryption_key:
+                raise CommitterError("the committer's new leaf reuses its encryption key (§12.4.2)")
+            validate_member_leaf(
+                suite,
+                policy,
+                leaf,
+                source=LeafNodeSource.COMMIT,
+                leaf_index=committer_leaf,
+                replaced=current,
+                index=old_public.key_index,
+                group_id=old.group_id,
+                extensions=applied.extensions,
+                now=None,
+                removed=gone,
+            )
+            for key in (leaf.encryption_key, *(n.encryption_key for n in path.nodes)):
+                found = editor.find_encryption_key(key)
+                if found is not None and not (found == tm.leaf_to_node(committer_leaf) and external):
+                    raise DuplicatePublicKeyError("an UpdatePath key already appears in the tree (§12.4.2)")
+            editor.merge_update_path(committer_leaf, path)
+        new_tree = editor.freeze()
+        provisional = replace(provisional, tree_hash=new_tree.tree_hash())
+        confirmed = confirmed_transcript_hash(
+            suite, old_public.interim_transcript_hash, ac.wire_format, encode(content), ac.auth.signature
+        )
+        new_ctx = replace(provisional, confirmed_transcript_hash=confirmed)
+        tag = ac.auth.confirmation_tag or b""
+        public = PublicEpoch(new_ctx, new_tree, interim_transcript_hash(suite, confirmed, tag), tag)
+        return _CommitOutcome(
+            public=public,
+            committer_leaf=committer_leaf,
+            provisional_context=encode(provisional),
+            added=tuple(applied.added),
+            removed=tuple(applied.removed),
+            updated=tuple(applied.updated),
+            psk_ids=tuple(applied.psk_ids),
+            external_init=applied.external_init,
+            reinit=applied.reinit,
+            confirmed=confirmed,
+        )
+
+    def _process_commit(self, ac: AuthenticatedContent, now: int | None) -> CommitApplied:
+        """§12.4.2: the public outcome (shared through the EpochCache when there is one), then
+        what is private to this member; the state changes only at the very end."""
+        st = self._st
+        content = ac.content
+        commit = content.commit
+        assert commit is not None
+        sender = content.sender
+        if sender.sender_type == SenderType.MEMBER and sender.index == st.leaf:
+            raise CommitterError("a commit from this member that it did not stage")
+        if sender.sender_type not in (SenderType.MEMBER, SenderType.NEW_MEMBER_COMMIT):
+            raise CommitterError(f"a {sender.sender_type.name} sender cannot commit")
+        committed = self._resolve(commit, sender)
+        cache = self.config.epoch_cache
+        key = (st.public.context_bytes, encode(ac)) if cache is not None else None
+        outcome = cache.get(key) if cache is not None and key is not None else None
+        if outcome is None:
+            outcome = self._commit_outcome(ac, committed)
+            if cache is not None and key is not None:
+                cache.put(key, outcome)
+        if now is not None and self.config.leaf_policy.enabled:
+            for _, kp in outcome.added:
+                lt = kp.leaf_node.lifetime
+                if lt is not None and not lt.not_before <= now <= lt.not_after:
+                    from .leaf_nodes import LeafNodeLifetimeError
+
+                    raise LeafNodeLifetimeError("an added KeyPackage is outside its lifetime (§7.3)")
+
+        new_tree = outcome.public.tree
+        removed_me = st.leaf in outcome.removed
         new_leaf_priv: bytes | None = None
         for cp in committed:
             if isinstance(cp.proposal, Update) and cp.sender.index == st.leaf:
                 if cp.ref is None or cp.ref not in st.pending_updates:
                     raise CommitterError("commit applies an Update for this member that it did not send")
                 new_leaf_priv = st.pending_updates[cp.ref]
-
-        old = st.public.context
-        if external:
-            committer_leaf = applied.editor.add_leaf(commit.path.leaf_node)  # type: ignore[union-attr]
-        else:
-            committer_leaf = LeafIndex(sender.index)
-        added_leaves = frozenset(int(leaf) for leaf, _ in applied.added)
-
-        def context_for(tree_hash: bytes) -> bytes:
-            return encode(
-                GroupContext(
-                    cipher_suite=old.cipher_suite,
-                    group_id=old.group_id,
-                    epoch=old.epoch + 1,
-                    tree_hash=tree_hash,
-                    confirmed_transcript_hash=old.confirmed_transcript_hash,
-                    extensions=applied.extensions,
-                )
-            )
-
-        path_keys = st.path_keys if new_leaf_priv is None else st.path_keys.with_leaf_key(new_leaf_priv)
-        if commit.path is not None:
-            leaf = commit.path.leaf_node
-            if leaf.leaf_node_source != LeafNodeSource.COMMIT:
-                raise CommitterError("the UpdatePath leaf must have source commit (§12.4.2)")
-            if not external:
-                current = st.public.tree.leaf(committer_leaf)
-                if current is not None and current.encryption_key == leaf.encryption_key:
-                    raise CommitterError("the committer's new leaf reuses its encryption key (§12.4.2)")
-            if self.config.leaf_validator is not None:
-                self.config.leaf_validator(committer_leaf, leaf, LeafNodeSource.COMMIT)
-            if removed_me:
-                # we cannot decrypt, and need not: the group ends for us.
-                applied.editor.merge_update_path(committer_leaf, commit.path)
-                commit_secret = b""
-            else:
-                commit_secret, path_keys = process_update_path(
-                    self.suite,
-                    applied.editor,
-                    committer_leaf,
-                    commit.path,
-                    receiver=path_keys,
-                    exclude=added_leaves,
-                    context_for=context_for,
-                )
-        else:
-            commit_secret = bytes(self.suite.info.hash_len)
-        new_tree = applied.editor.freeze()
+        result = CommitApplied(
+            epoch=outcome.public.context.epoch,
+            committer=sender,
+            own=False,
+            added=tuple(leaf for leaf, _ in outcome.added),
+            removed=outcome.removed,
+            updated=outcome.updated,
+            removed_me=removed_me,
+            reinit=outcome.reinit,
+            with_path=commit.path is not None,
+        )
         if removed_me:
             self._st = replace(st, active=False, proposals={}, pending_updates={})
             self._pending = None
-            return CommitApplied(
-                epoch=old.epoch + 1,
-                committer=sender,
-                own=False,
-                added=tuple(leaf for leaf, _ in applied.added),
-                removed=tuple(applied.removed),
-                updated=tuple(applied.updated),
-                removed_me=True,
-                with_path=commit.path is not None,
-            )
-        if commit.path is None:
-            path_keys = path_keys.pruned(new_tree)
+            return result
 
-        confirmed = confirmed_transcript_hash(
-            self.suite, st.public.interim_transcript_hash, ac.wire_format, encode(content), ac.auth.signature
-        )
-        new_ctx = GroupContext(
-            cipher_suite=old.cipher_suite,
-            group_id=old.group_id,
-            epoch=old.epoch + 1,
-            tree_hash=new_tree.tree_hash(),
-            confirmed_transcript_hash=confirmed,
-            extensions=applied.extensions,
-        )
-        psk_secret = compute_psk_secret(self.suite, resolve_psks(applied.psk_ids, self._psk_lookup))
-        if external:
-            assert applied.external_init is not None
+        path_keys = st.path_keys if new_leaf_priv is None else st.path_keys.with_leaf_key(new_leaf_priv)
+        if commit.path is not None:
+            dec = decrypt_update_path(
+                self.suite,
+                new_tree,
+                outcome.committer_leaf,
+                commit.path,
+                receiver=path_keys,
+                exclude=frozenset(int(leaf) for leaf, _ in outcome.added),
+                context=outcome.provisional_context,
+            )
+            commit_secret, path_keys = dec.commit_secret, dec.path_keys
+        else:
+            commit_secret = bytes(self.suite.info.hash_len)
+            path_keys = path_keys.pruned(new_tree)
+        psk_secret = compute_psk_secret(self.suite, resolve_psks(outcome.psk_ids, self._psk_lookup))
+        if outcome.external_init is not None:
             init_secret = self.suite.hpke_export_receiver(
                 st.secrets.external_key_pair().priv,
-                applied.external_init.kem_output,
+                outcome.external_init.kem_output,
                 b"",
                 EXTERNAL_INIT_LABEL,
                 self.suite.info.hash_len,
             )
         else:
             init_secret = st.secrets.init_secret
+        new_ctx = outcome.public.context
         secrets = EpochSecrets.from_init(
             self.suite,
             init_secret=init_secret,
@@ -1074,11 +1240,11 @@ class Group:
             psk_secret=psk_secret,
             group_context=new_ctx,
         )
-        tag = ac.auth.confirmation_tag or b""
-        verify_confirmation_tag(self.suite, secrets.confirmation_key, confirmed, tag)
-        public = PublicEpoch.make(new_ctx, new_tree, interim_transcript_hash(self.suite, confirmed, tag), tag)
+        verify_confirmation_tag(
+            self.suite, secrets.confirmation_key, outcome.confirmed, outcome.public.confirmation_tag
+        )
         self._st = _State(
-            public=public,
+            public=outcome.public,
             leaf=st.leaf,
             identity=st.identity,
             path_keys=path_keys,
@@ -1089,20 +1255,11 @@ class Group:
             resumption_psks=_keep_psks(
                 st.resumption_psks, new_ctx.epoch, secrets.resumption_psk, self.config
             ),
-            reinit=applied.reinit,
-            active=applied.reinit is None,
+            reinit=outcome.reinit,
+            active=outcome.reinit is None,
         )
         self._pending = None
-        return CommitApplied(
-            epoch=new_ctx.epoch,
-            committer=sender,
-            own=False,
-            added=tuple(leaf for leaf, _ in applied.added),
-            removed=tuple(applied.removed),
-            updated=tuple(applied.updated),
-            reinit=applied.reinit,
-            with_path=commit.path is not None,
-        )
+        return result
 
     # -- joining -----------------------------------------------------------------------------------
 
@@ -1130,6 +1287,9 @@ class Group:
             raise CommitterError("GroupInfo cipher suite differs from the KeyPackage's")
         tree = _tree_from_group_info(suite, gi, ratchet_tree)
         validate_tree(tree, ctx.group_id)
+        validate_joined_leaves(
+            suite, cfg.leaf_policy, tree, group_id=ctx.group_id, extensions=ctx.extensions, now=now
+        )
         if tree.tree_hash() != ctx.tree_hash:
             raise CommitterError("ratchet tree does not match the GroupInfo tree hash (§12.4.3.1)")
         signer = tree.leaf(LeafIndex(gi.signer)) if gi.signer < tree.n_leaves else None

@@ -10,7 +10,7 @@ group does not rebuild it per member).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Container, Iterator
+from collections.abc import Container, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from .credentials import CredentialValidator, DefaultCredentialValidator
@@ -91,10 +91,12 @@ class TreeKeyIndex:
         self._cred_count = cred
 
     def context(
-        self, group_id: bytes, extensions: tuple[Extension, ...], replaced: LeafNode | None
+        self, group_id: bytes, extensions: tuple[Extension, ...], gone: Sequence[LeafNode] = ()
     ) -> GroupValidationContext:
-        hidden = frozenset() if replaced is None else frozenset((replaced.encryption_key,))
-        hidden_sig = frozenset() if replaced is None else frozenset((replaced.signature_key,))
+        """A validation context whose key sets omit ``gone`` (the leaf being replaced and
+        the leaves this commit removes: their keys may come back, §12.2)."""
+        hidden = frozenset(leaf.encryption_key for leaf in gone)
+        hidden_sig = frozenset(leaf.signature_key for leaf in gone)
         return GroupValidationContext(
             group_id=group_id,
             extensions=extensions,
@@ -121,6 +123,7 @@ def validate_added_key_package(
     group_id: bytes,
     extensions: tuple[Extension, ...],
     now: int | None,
+    removed: Sequence[LeafNode] = (),
 ) -> None:
     """§12.1.1: an Add is valid if its KeyPackage is (§10.1) for this group."""
     if not policy.enabled:
@@ -130,7 +133,7 @@ def validate_added_key_package(
         kp,
         now=0 if now is None else now,
         credential_validator=_validator(policy, now),
-        context=index.context(group_id, extensions, None),
+        context=index.context(group_id, extensions, removed),
         check_lifetime=now is not None,
         max_lifetime=policy.max_lifetime,
     )
@@ -148,6 +151,7 @@ def validate_member_leaf(
     group_id: bytes,
     extensions: tuple[Extension, ...],
     now: int | None,
+    removed: Sequence[LeafNode] = (),
 ) -> None:
     """§7.3 for an Update proposal's leaf or a commit's UpdatePath leaf."""
     if not policy.enabled:
@@ -155,7 +159,7 @@ def validate_member_leaf(
     validate_leaf_node(
         suite,
         leaf,
-        context=index.context(group_id, extensions, replaced),
+        context=index.context(group_id, extensions, (*removed, *([replaced] if replaced else []))),
         expected_source=source,
         now=0 if now is None else now,
         leaf_index=leaf_index,
