@@ -165,3 +165,67 @@ def test_tampered_commit_rejected_without_state_change(h: Harness) -> None:
             bob.process(msg)
         assert (bob.epoch, bob.epoch_authenticator, bob.tree_hash) == before
     h.deliver(staged, "alice")
+
+
+def test_reinit_and_branch(h: Harness) -> None:
+    from mlssim.mls.group import Group, InactiveGroupError
+    from mlssim.mls.messages import ReInit, Welcome
+
+    from .group_harness import fresh_key_package
+
+    h.create("alice")
+    h.add("alice", "bob", "carol")
+    # branch: alice and carol continue in a subgroup
+    carol = fresh_key_package(h.suite, h.clients["carol"], h.rand)
+    sub, staged = h.members["alice"].branch(
+        h.rand, group_id=b"subgroup", key_packages=[carol.bundle.key_package]
+    )
+    sub.merge(staged)
+    assert staged.welcome is not None
+    welcome = roundtrip(staged.welcome).body
+    assert isinstance(welcome, Welcome)
+    carol_sub = Group.join(
+        h.suite,
+        welcome,
+        key_package=carol.bundle.key_package,
+        init_priv=carol.bundle.init_priv,
+        encryption_priv=carol.bundle.encryption_priv,
+        identity=carol.identity,
+        resumed_from=h.members["carol"],
+    )
+    assert carol_sub.epoch == sub.epoch == 1
+    assert carol_sub.epoch_authenticator == sub.epoch_authenticator
+    # without the old group's resumption PSK the Welcome cannot be opened
+    with pytest.raises(MLSError):
+        Group.join(
+            h.suite,
+            welcome,
+            key_package=carol.bundle.key_package,
+            init_priv=carol.bundle.init_priv,
+            encryption_priv=carol.bundle.encryption_priv,
+            identity=carol.identity,
+        )
+    # reinit: bob commits a ReInit; the group goes inactive; alice recreates it
+    ri = ReInit(group_id=b"reborn", version=1, cipher_suite=h.suite.suite_id, extensions=())
+    h.deliver(h.members["bob"].commit(h.rand, reinit=ri), "bob")
+    assert not any(g.active for g in h.members.values())
+    with pytest.raises(InactiveGroupError):
+        h.members["alice"].encrypt_application(b"x", h.rand)
+    kps = {n: fresh_key_package(h.suite, h.clients[n], h.rand) for n in ("bob", "carol")}
+    reborn, staged = h.members["alice"].reinit(
+        h.rand, key_packages=[c.bundle.key_package for c in kps.values()]
+    )
+    reborn.merge(staged)
+    welcome = roundtrip(staged.welcome).body  # type: ignore[union-attr]
+    assert isinstance(welcome, Welcome)
+    for n, c in kps.items():
+        g = Group.join(
+            h.suite,
+            welcome,
+            key_package=c.bundle.key_package,
+            init_priv=c.bundle.init_priv,
+            encryption_priv=c.bundle.encryption_priv,
+            identity=c.identity,
+            resumed_from=h.members[n],
+        )
+        assert g.group_id == b"reborn" and g.epoch_authenticator == reborn.epoch_authenticator

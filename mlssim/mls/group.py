@@ -628,6 +628,7 @@ class Group:
         path: bool | None = None,
         authenticated_data: bytes = b"",
         now: int | None = None,
+        resumption_psk: PreSharedKeyID | None = None,
     ) -> StagedCommit:
         """§12.4.1: build a commit of the given proposals (by value) plus cached ones (by
         reference). ``path=None`` includes an UpdatePath (the RFC's default); ``False``
@@ -635,6 +636,13 @@ class Group:
         self._require_active()
         st = self._st
         me = Sender.member(st.leaf)
+        usage = None
+        if resumption_psk is not None:
+            # only the initial commit of a reinitialised or branched group (§11.2, §11.3)
+            if self.epoch != 0:
+                raise LocalProtocolError("a reinit/branch PSK belongs in the new group's first commit")
+            usage = resumption_psk.usage
+            psks = [*psks, resumption_psk]
         by_value: list[Proposal] = [Add(key_package=kp) for kp in adds]
         by_value += [Remove(removed=r) for r in removes]
         by_value += [PreSharedKey(psk=p) for p in psks]
@@ -650,7 +658,9 @@ class Group:
         else:
             cached = self._default_references() if include_cached else []
         committed = [CommittedProposal(p, me) for p in by_value] + cached
-        validate_proposal_list(self.suite, st.public.tree, committed, committer=st.leaf, external=False)
+        validate_proposal_list(
+            self.suite, st.public.tree, committed, committer=st.leaf, external=False, resumption_usage=usage
+        )
         applied = apply_proposals(st.public.tree, st.public.context.extensions, committed)
         gone = tuple(leaf for leaf in (st.public.tree.leaf(r) for r in applied.removed) if leaf is not None)
         for _, kp in applied.added:
@@ -742,7 +752,7 @@ class Group:
             confirmed_transcript_hash=confirmed,
             extensions=applied.extensions,
         )
-        psk_pairs = resolve_psks(applied.psk_ids, self._psk_lookup)
+        psk_pairs = resolve_psks(applied.psk_ids, self.lookup_psk)
         psk_secret = compute_psk_secret(self.suite, psk_pairs)
         secrets = EpochSecrets.from_init(
             self.suite,
@@ -884,9 +894,94 @@ class Group:
         )
         return sign_group_info(self.suite, gi, signature_priv)
 
+    def _resumed_group(
+        self,
+        rand: RandomSource,
+        *,
+        usage: ResumptionPSKUsage,
+        suite: CipherSuite,
+        group_id: bytes,
+        extensions: tuple[Extension, ...],
+        key_packages: Sequence[KeyPackage],
+        config: GroupConfig | None,
+    ) -> tuple[Group, StagedCommit]:
+        old_lookup = self.lookup_psk
+        base = config or self.config
+        outer = base.psk_lookup
+
+        def lookup(psk_id: PreSharedKeyID) -> bytes | None:
+            found = old_lookup(psk_id)
+            return found if found is not None or outer is None else outer(psk_id)
+
+        cfg = replace(base, psk_lookup=lookup)
+        new = Group.create(
+            suite, group_id=group_id, identity=self._st.identity, rand=rand, extensions=extensions, config=cfg
+        )
+        psk = PreSharedKeyID(
+            psktype=PSKType.RESUMPTION,
+            usage=usage,
+            psk_group_id=self.group_id,
+            psk_epoch=self.epoch,
+            psk_nonce=rand.random_bytes(suite.info.hash_len),
+        )
+        return new, new.commit(rand, adds=key_packages, resumption_psk=psk)
+
+    def reinit(
+        self,
+        rand: RandomSource,
+        *,
+        key_packages: Sequence[KeyPackage],
+        suite: CipherSuite | None = None,
+        config: GroupConfig | None = None,
+    ) -> tuple[Group, StagedCommit]:
+        """§11.2 step 3: after a commit carrying a ReInit, create the new group with the
+        ReInit's parameters, add ``key_packages`` with a ``reinit`` resumption PSK, and
+        return it with its staged first commit (merge it to reach epoch 1; the Welcome goes
+        to the members). ``suite`` must be given when the ReInit changes the cipher suite."""
+        reinit = self._st.reinit
+        if reinit is None:
+            raise LocalProtocolError("no committed ReInit in this group")
+        if suite is None:
+            if reinit.cipher_suite != self.suite.suite_id:
+                raise LocalProtocolError("the ReInit changes the cipher suite: pass the new suite")
+            suite = self.suite
+        if suite.suite_id != reinit.cipher_suite:
+            raise LocalProtocolError("suite does not match the ReInit's cipher suite")
+        return self._resumed_group(
+            rand,
+            usage=ResumptionPSKUsage.REINIT,
+            suite=suite,
+            group_id=reinit.group_id,
+            extensions=reinit.extensions,
+            key_packages=key_packages,
+            config=config,
+        )
+
+    def branch(
+        self,
+        rand: RandomSource,
+        *,
+        group_id: bytes,
+        key_packages: Sequence[KeyPackage],
+        config: GroupConfig | None = None,
+    ) -> tuple[Group, StagedCommit]:
+        """§11.3: a subgroup with this group's parameters, linked by a ``branch`` resumption PSK."""
+        self._require_active()
+        return self._resumed_group(
+            rand,
+            usage=ResumptionPSKUsage.BRANCH,
+            suite=self.suite,
+            group_id=group_id,
+            extensions=self.context.extensions,
+            key_packages=key_packages,
+            config=config,
+        )
+
     # -- receiving -------------------------------------------------------------------------------
 
-    def _psk_lookup(self, psk_id: PreSharedKeyID) -> bytes | None:
+    def lookup_psk(self, psk_id: PreSharedKeyID) -> bytes | None:
+        """This group's resumption PSKs (§8.6), then the configured lookup; for joiners of a
+        reinitialised or branched group, pass ``GroupConfig(psk_lookup=old_group.lookup_psk)``."""
         if psk_id.psktype == PSKType.RESUMPTION and psk_id.psk_group_id == self.group_id:
             return self._st.resumption_psks.get(psk_id.psk_epoch)
         if self.config.psk_lookup is not None:
@@ -1221,7 +1316,7 @@ class Group:
         else:
             commit_secret = bytes(self.suite.info.hash_len)
             path_keys = path_keys.pruned(new_tree)
-        psk_secret = compute_psk_secret(self.suite, resolve_psks(outcome.psk_ids, self._psk_lookup))
+        psk_secret = compute_psk_secret(self.suite, resolve_psks(outcome.psk_ids, self.lookup_psk))
         if outcome.external_init is not None:
             init_secret = self.suite.hpke_export_receiver(
                 st.secrets.external_key_pair().priv,
@@ -1276,10 +1371,19 @@ class Group:
         ratchet_tree: RatchetTree | None = None,
         config: GroupConfig | None = None,
         now: int | None = None,
+        resumed_from: Group | None = None,
     ) -> Group:
-        """§12.4.3.1: join from a Welcome; the tree comes from its extension or out of band."""
+        """§12.4.3.1: join from a Welcome; the tree comes from its extension or out of band.
+
+        For a reinitialised or branched group, ``resumed_from`` is this client's old group:
+        its resumption PSK is looked up there, and the §11.2/§11.3 conditions are checked."""
         cfg = config or GroupConfig()
-        lookup = cfg.psk_lookup or (lambda _id: None)
+        outer = cfg.psk_lookup
+
+        def lookup(psk_id: PreSharedKeyID) -> bytes | None:
+            found = resumed_from.lookup_psk(psk_id) if resumed_from is not None else None
+            return found if found is not None or outer is None else outer(psk_id)
+
         opened = open_welcome(suite, welcome, key_package=key_package, init_priv=init_priv, psk_lookup=lookup)
         gi = opened.group_info
         ctx = gi.group_context
@@ -1320,6 +1424,18 @@ class Group:
         ]
         if special and ctx.epoch != 1:
             raise CommitterError("a reinit or branch Welcome must be for epoch 1 (§12.4.3.1)")
+        if special and resumed_from is not None:
+            old_ctx = resumed_from.context
+            if special[0].usage == ResumptionPSKUsage.REINIT:
+                ri = resumed_from._st.reinit
+                if ri is None or (ri.group_id, ri.cipher_suite, ri.extensions) != (
+                    ctx.group_id,
+                    ctx.cipher_suite,
+                    ctx.extensions,
+                ):
+                    raise CommitterError("the new group does not match the committed ReInit (§11.2)")
+            elif ctx.cipher_suite != old_ctx.cipher_suite:
+                raise CommitterError("a branched group keeps the old group's cipher suite (§11.3)")
         public = PublicEpoch.make(
             ctx,
             tree,

@@ -121,6 +121,7 @@ def validate_proposal_list(
     committer: LeafIndex | None,
     external: bool,
     version: int = 1,
+    resumption_usage: ResumptionPSKUsage | None = None,
 ) -> None:
     """§12.2 rules on the whole list; ``committer`` is None for an external commit.
 
@@ -177,11 +178,15 @@ def validate_proposal_list(
             psk = p.psk
             if len(psk.psk_nonce) != suite.info.hash_len:
                 raise InvalidProposalError("psk_nonce must be KDF.Nh bytes (§12.1.4)")
-            if psk.psktype == PSKType.RESUMPTION and psk.usage in (
-                ResumptionPSKUsage.REINIT,
-                ResumptionPSKUsage.BRANCH,
+            if (
+                psk.psktype == PSKType.RESUMPTION
+                and psk.usage in (ResumptionPSKUsage.REINIT, ResumptionPSKUsage.BRANCH)
+                and psk.usage != resumption_usage
             ):
-                raise InvalidProposalError("reinit and branch PSKs are not proposed in a regular commit")
+                raise InvalidProposalError(
+                    "reinit and branch PSKs only appear in the first commit of a reinitialised or "
+                    "branched group (§11.2, §11.3)"
+                )
             key = encode(psk)
             if key in psk_ids:
                 raise InvalidProposalListError("the same PreSharedKeyID is proposed twice")
