@@ -229,3 +229,73 @@ def test_reinit_and_branch(h: Harness) -> None:
             resumed_from=h.members[n],
         )
         assert g.group_id == b"reborn" and g.epoch_authenticator == reborn.epoch_authenticator
+
+
+def test_external_sender_and_new_member_proposals(h: Harness) -> None:
+    from mlssim.mls.extensions import external_senders_extension
+    from mlssim.mls.messages import (
+        ContentType,
+        Credential,
+        ExternalSender,
+        ExternalSenders,
+        FramedContent,
+        MLSMessage,
+        Sender,
+        WireFormat,
+    )
+    from mlssim.mls.messages.proposals import Add, Remove, Update
+    from mlssim.mls.protect import protect_public, sign_content
+
+    ds_key = h.suite.signature_key_pair(h.rand)
+    ext = external_senders_extension(
+        ExternalSenders(
+            senders=(ExternalSender(signature_key=ds_key.pub, credential=Credential.basic(b"ds")),)
+        )
+    )
+    h.client("alice")
+    g = h.create("alice")
+    h.deliver(g.commit(h.rand, extensions=(ext,)), "alice")
+    h.add("alice", "bob", "carol")
+
+    def external(proposal: object, sender: Sender, priv: bytes) -> MLSMessage:
+        a = h.members["alice"]
+        content = FramedContent(
+            group_id=a.group_id,
+            epoch=a.epoch,
+            sender=sender,
+            content_type=ContentType.PROPOSAL,
+            proposal=proposal,  # type: ignore[arg-type]
+        )
+        ac = sign_content(
+            h.suite,
+            wire_format=WireFormat.PUBLIC_MESSAGE,
+            content=content,
+            signature_priv=priv,
+            context=a.context,
+        )
+        return MLSMessage(body=protect_public(h.suite, ac, context=a.context, membership_key=None))
+
+    # the DS (external sender 0) proposes removing carol; bob commits it by reference
+    msg = external(Remove(removed=h.members["carol"].leaf_index), Sender.external(0), ds_key.priv)
+    for n in ("alice", "bob", "carol"):
+        h.members[n].process(roundtrip(msg))
+    h.deliver(h.members["bob"].commit(h.rand), "bob")
+    assert "carol" not in h.members
+    # an external sender may not propose an Update
+    bad = external(
+        Update(leaf_node=h.members["bob"].tree.leaf(h.members["bob"].leaf_index)),
+        Sender.external(0),
+        ds_key.priv,
+    )  # type: ignore[arg-type]
+    with pytest.raises(MLSError):
+        h.members["alice"].process(roundtrip(bad))
+    # a would-be member asks to be added (new_member_proposal, signed with its KeyPackage key)
+    dave = h.client("dave")
+    msg = external(
+        Add(key_package=dave.bundle.key_package), Sender.new_member_proposal(), dave.identity.signature_priv
+    )
+    for g2 in h.members.values():
+        g2.process(roundtrip(msg))
+    staged = h.members["alice"].commit(h.rand)
+    h.deliver(staged, "alice")
+    assert "dave" in h.members
