@@ -26,24 +26,43 @@ State rules (h11-style, all in one place):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import replace
 
 from . import treemath as tm
 from .codec import encode
+from .commit_outcome import commit_outcome
 from .crypto.suite import CipherSuite
-from .errors import LocalProtocolError, RemoteProtocolError
+from .errors import LocalProtocolError
+from .group_join import external_join_states, join_state
+from .group_state import (
+    EXTERNAL_INIT_LABEL,
+    ApplicationMessage,
+    CommitApplied,
+    CommitterError,
+    EpochCache,
+    GroupConfig,
+    InactiveGroupError,
+    MemberIdentity,
+    MemberState,
+    MissingPathError,
+    ProcessResult,
+    ProposalReceived,
+    PublicEpoch,
+    StagedCommit,
+    UnknownProposalError,
+    WrongEpochError,
+    WrongGroupError,
+    keep_psks,
+    make_group_info,
+    sign_leaf,
+)
 from .group_validation import (
-    DuplicatePublicKeyError,
-    LeafPolicy,
-    TreeKeyIndex,
     validate_added_key_package,
-    validate_joined_leaves,
     validate_member_leaf,
 )
 from .keyschedule import EpochSecrets, JoinerStage, confirmation_tag, verify_confirmation_tag
 from .messages.common import Extension, GroupContext
-from .messages.credentials import Credential
 from .messages.enums import (
     ContentType,
     ExtensionType,
@@ -67,7 +86,6 @@ from .messages.key_package import KeyPackage
 from .messages.proposals import (
     Add,
     Commit,
-    ExternalInit,
     GroupContextExtensions,
     PreSharedKey,
     Proposal,
@@ -77,8 +95,8 @@ from .messages.proposals import (
     Update,
 )
 from .messages.psk_id import PreSharedKeyID
-from .messages.tree import Capabilities, LeafNode, Lifetime, leaf_node_tbs
-from .messages.welcome import ExternalPub, GroupInfo, GroupSecrets, PathSecret, Welcome
+from .messages.tree import LeafNode, Lifetime
+from .messages.welcome import GroupInfo, GroupSecrets, PathSecret, Welcome
 from .proposal_list import (
     CommittedProposal,
     apply_proposals,
@@ -96,270 +114,30 @@ from .psk import psk_secret as compute_psk_secret
 from .psk import resolve_psks
 from .rand import RandomSource
 from .ratchet_tree import RatchetTree
-from .secret_tree import RatchetPolicy, SecretTree
+from .secret_tree import SecretTree
 from .transcript import confirmed_transcript_hash, interim_transcript_hash
-from .tree_validation import validate_tree
-from .treekem import PathKeys, create_update_path, decrypt_update_path, path_keys_from_welcome
+from .treekem import PathKeys, create_update_path, decrypt_update_path
 from .treemath import LeafIndex
-from .welcome import open_welcome, seal_welcome, sign_group_info, verify_group_info
+from .welcome import seal_welcome
 
 __all__ = [
-    "GroupConfig",
-    "PublicEpoch",
-    "Group",
-    "StagedCommit",
     "ApplicationMessage",
-    "ProposalReceived",
     "CommitApplied",
-    "ProcessResult",
+    "CommitterError",
+    "EpochCache",
+    "Group",
+    "GroupConfig",
+    "InactiveGroupError",
     "MemberIdentity",
+    "MissingPathError",
+    "ProcessResult",
+    "ProposalReceived",
+    "PublicEpoch",
+    "StagedCommit",
+    "UnknownProposalError",
     "WrongEpochError",
     "WrongGroupError",
-    "UnknownProposalError",
-    "MissingPathError",
-    "InactiveGroupError",
-    "CommitterError",
 ]
-
-EXTERNAL_INIT_LABEL = b"MLS 1.0 external init secret"
-
-
-# ---- errors ------------------------------------------------------------------------------
-
-
-class WrongEpochError(RemoteProtocolError):
-    """A handshake message for another epoch than the group's current one."""
-
-    rfc_section = "12.4.2"
-
-
-class WrongGroupError(RemoteProtocolError):
-    """A message for another group."""
-
-    rfc_section = "6"
-
-
-class UnknownProposalError(RemoteProtocolError):
-    """A commit names a ProposalRef this member never received in the epoch."""
-
-    rfc_section = "12.4"
-
-
-class MissingPathError(RemoteProtocolError):
-    """A commit without an UpdatePath although its proposals require one."""
-
-    rfc_section = "12.4"
-
-
-class CommitterError(RemoteProtocolError):
-    """The commit's sender or its new leaf is not acceptable (§12.4.2)."""
-
-    rfc_section = "12.4.2"
-
-
-class InactiveGroupError(LocalProtocolError):
-    """The member was removed, or the group was reinitialised: it can send nothing."""
-
-    rfc_section = "12.4.2"
-
-
-# ---- configuration, identity and shared public state -------------------------------------
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class GroupConfig:
-    """Per-member policy that RFC 9420 leaves to the application."""
-
-    #: wire format of proposals and commits (§6: PrivateMessage SHOULD; PublicMessage lets a DS read them)
-    handshake_wire_format: WireFormat = WireFormat.PUBLIC_MESSAGE
-    #: zero bytes appended to every PrivateMessage plaintext (§6.3.1)
-    padding: int = 0
-    ratchet_policy: RatchetPolicy = field(default_factory=RatchetPolicy)
-    #: external PSKs and resumption PSKs of other groups (§8.4); None if the member holds none
-    psk_lookup: Callable[[PreSharedKeyID], bytes | None] | None = None
-    #: put the ratchet tree in the Welcome's GroupInfo (§12.4.3.3); else it is fetched out of band
-    ratchet_tree_in_welcome: bool = True
-    #: publish ``external_pub`` in GroupInfo so that others can join by external commit
-    external_pub_in_group_info: bool = True
-    #: epochs whose resumption PSK is kept (§8.6)
-    resumption_psk_epochs: int = 8
-    #: how LeafNodes and KeyPackages are validated (§7.3, §10.1)
-    leaf_policy: LeafPolicy = field(default_factory=LeafPolicy)
-    #: shares the public outcome of a commit between the simulated members of one epoch
-    epoch_cache: EpochCache | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MemberIdentity:
-    """What a client brings to every group: credential and signature key pair."""
-
-    credential: Credential
-    signature_priv: bytes
-    signature_key: bytes
-    capabilities: Capabilities
-    leaf_extensions: tuple[Extension, ...] = ()
-
-
-class PublicEpoch:
-    """The part of an epoch every member agrees on; immutable and shareable between members.
-
-    Members that process the same commit through one :class:`EpochCache` end up holding
-    the *same* object, so a 50,000-member group keeps one tree per epoch, not 50,000.
-    """
-
-    __slots__ = ("confirmation_tag", "context", "context_bytes", "interim_transcript_hash", "tree", "_keys")
-
-    def __init__(self, context: GroupContext, tree: RatchetTree, interim: bytes, tag: bytes) -> None:
-        self.context = context
-        self.tree = tree
-        self.interim_transcript_hash = interim
-        self.confirmation_tag = tag
-        self.context_bytes = encode(context)
-        self._keys: TreeKeyIndex | None = None
-
-    @classmethod
-    def make(cls, context: GroupContext, tree: RatchetTree, interim: bytes, tag: bytes) -> PublicEpoch:
-        return cls(context, tree, interim, tag)
-
-    @property
-    def key_index(self) -> TreeKeyIndex:
-        """Keys and credential types of this epoch's tree, built once on first use."""
-        if self._keys is None:
-            self._keys = TreeKeyIndex(self.tree)
-        return self._keys
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _CommitOutcome:
-    """The public result of a commit: the same for every member that processes it."""
-
-    public: PublicEpoch
-    committer_leaf: LeafIndex
-    provisional_context: bytes
-    added: tuple[tuple[LeafIndex, KeyPackage], ...]
-    removed: tuple[LeafIndex, ...]
-    updated: tuple[LeafIndex, ...]
-    psk_ids: tuple[PreSharedKeyID, ...]
-    external_init: ExternalInit | None
-    reinit: ReInit | None
-    #: the confirmed transcript hash the confirmation tag is checked against
-    confirmed: bytes
-
-
-class EpochCache:
-    """Shares the public outcome of a commit among the simulated members of one epoch.
-
-    Keyed by the old epoch's encoded GroupContext and the commit's AuthenticatedContent,
-    so only byte-identical commits to byte-identical epochs share a result; a tampered
-    message is a different key. Each member still checks what only it can check (its
-    proposal cache, its removal, its path secret, the confirmation tag with its own key
-    schedule). Bounded: the oldest entries are dropped.
-    """
-
-    __slots__ = ("_entries", "_max", "hits", "misses")
-
-    def __init__(self, max_entries: int = 256) -> None:
-        self._entries: dict[tuple[bytes, bytes], _CommitOutcome] = {}
-        self._max = max_entries
-        self.hits = 0
-        self.misses = 0
-
-    def get(self, key: tuple[bytes, bytes]) -> _CommitOutcome | None:
-        out = self._entries.get(key)
-        if out is None:
-            self.misses += 1
-        else:
-            self.hits += 1
-        return out
-
-    def put(self, key: tuple[bytes, bytes], outcome: _CommitOutcome) -> None:
-        if len(self._entries) >= self._max:
-            del self._entries[next(iter(self._entries))]
-        self._entries[key] = outcome
-
-
-# ---- results -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ApplicationMessage:
-    """Decrypted application data (§15)."""
-
-    sender: LeafIndex
-    data: bytes
-    authenticated_data: bytes
-    epoch: int
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ProposalReceived:
-    """A valid proposal, cached for a later commit under ``ref`` (§5.2)."""
-
-    ref: bytes
-    proposal: Proposal
-    sender: Sender
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CommitApplied:
-    """The group moved to ``epoch``."""
-
-    epoch: int
-    committer: Sender
-    own: bool
-    added: tuple[LeafIndex, ...]
-    removed: tuple[LeafIndex, ...]
-    updated: tuple[LeafIndex, ...]
-    #: this member was removed: the group is now inactive
-    removed_me: bool = False
-    reinit: ReInit | None = None
-    with_path: bool = False
-
-
-ProcessResult = ApplicationMessage | ProposalReceived | CommitApplied
-
-
-@dataclass(slots=True)
-class _State:
-    """Everything one member knows in one epoch."""
-
-    public: PublicEpoch
-    leaf: LeafIndex
-    identity: MemberIdentity
-    path_keys: PathKeys
-    secrets: EpochSecrets
-    secret_tree: SecretTree
-    proposals: dict[bytes, CommittedProposal] = field(default_factory=dict)
-    #: ProposalRef of this member's own Update -> the new leaf's private key
-    pending_updates: dict[bytes, bytes] = field(default_factory=dict)
-    resumption_psks: dict[int, bytes] = field(default_factory=dict)
-    active: bool = True
-    reinit: ReInit | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StagedCommit:
-    """A commit built against the current epoch; ``merge`` it or drop it."""
-
-    message: MLSMessage
-    welcome: MLSMessage | None
-    group_info: MLSMessage
-    epoch: int
-    added: tuple[LeafIndex, ...]
-    removed: tuple[LeafIndex, ...]
-    updated: tuple[LeafIndex, ...]
-    with_path: bool
-    authenticated_content: AuthenticatedContent
-    _state: _State = field(repr=False)
-
-    @property
-    def message_bytes(self) -> bytes:
-        return encode(self.message)
-
-    @property
-    def ratchet_tree(self) -> RatchetTree:
-        """The new epoch's tree (what a DS serves to joiners when the Welcome omits it)."""
-        return self._state.public.tree
 
 
 # ---- the group -----------------------------------------------------------------------------
@@ -370,7 +148,7 @@ class Group:
 
     __slots__ = ("suite", "config", "_st", "_pending")
 
-    def __init__(self, suite: CipherSuite, state: _State, config: GroupConfig) -> None:
+    def __init__(self, suite: CipherSuite, state: MemberState, config: GroupConfig) -> None:
         self.suite = suite
         self.config = config
         self._st = state
@@ -423,6 +201,11 @@ class Group:
         return self._st.secrets
 
     @property
+    def committed_reinit(self) -> ReInit | None:
+        """The ReInit of the last commit, if any (the group is then inactive, §11.2)."""
+        return self._st.reinit
+
+    @property
     def pending_proposals(self) -> tuple[bytes, ...]:
         return tuple(self._st.proposals)
 
@@ -452,7 +235,7 @@ class Group:
         if leaf_node is None or encryption_priv is None:
             kp = suite.kem_generate_key_pair(rand)
             encryption_priv = kp.priv
-            leaf_node = _sign_leaf(
+            leaf_node = sign_leaf(
                 suite,
                 identity,
                 encryption_key=kp.pub,
@@ -472,7 +255,7 @@ class Group:
             suite, init_secret=rand.random_bytes(suite.info.hash_len), group_context=ctx
         )
         cfg = config or GroupConfig()
-        st = _State(
+        st = MemberState(
             public=PublicEpoch.make(ctx, tree, b"", b""),
             leaf=LeafIndex(0),
             identity=identity,
@@ -575,7 +358,7 @@ class Group:
     def propose_update(self, rand: RandomSource, authenticated_data: bytes = b"") -> MLSMessage:
         """§12.1.2: a fresh leaf key without a path (a 'lazy' update, committed by another member)."""
         kp = self.suite.kem_generate_key_pair(rand)
-        leaf = _sign_leaf(
+        leaf = sign_leaf(
             self.suite,
             self._st.identity,
             encryption_key=kp.pub,
@@ -700,7 +483,7 @@ class Group:
             leaf_index = st.leaf
 
             def make_leaf(encryption_key: bytes, parent_hash: bytes) -> LeafNode:
-                return _sign_leaf(
+                return sign_leaf(
                     self.suite,
                     identity,
                     encryption_key=encryption_key,
@@ -800,7 +583,7 @@ class Group:
                 )
             )
 
-        new_state = _State(
+        new_state = MemberState(
             public=public,
             leaf=st.leaf,
             identity=st.identity,
@@ -809,9 +592,7 @@ class Group:
             secret_tree=SecretTree(
                 self.suite, secrets.encryption_secret, new_tree.n_leaves, policy=self.config.ratchet_policy
             ),
-            resumption_psks=_keep_psks(
-                st.resumption_psks, new_ctx.epoch, secrets.resumption_psk, self.config
-            ),
+            resumption_psks=keep_psks(st.resumption_psks, new_ctx.epoch, secrets.resumption_psk, self.config),
             reinit=applied.reinit,
             active=applied.reinit is None,
         )
@@ -873,26 +654,15 @@ class Group:
         *,
         with_tree: bool,
     ) -> GroupInfo:
-        exts: list[Extension] = []
-        if with_tree:
-            exts.append(
-                Extension(extension_type=ExtensionType.RATCHET_TREE, extension_data=public.tree.encode())
-            )
-        if self.config.external_pub_in_group_info:
-            pub = secrets.external_key_pair().pub
-            exts.append(
-                Extension(
-                    extension_type=ExtensionType.EXTERNAL_PUB,
-                    extension_data=encode(ExternalPub(external_pub=pub)),
-                )
-            )
-        gi = GroupInfo(
-            group_context=public.context,
-            extensions=tuple(exts),
-            confirmation_tag=public.confirmation_tag,
-            signer=signer,
+        return make_group_info(
+            self.suite,
+            public,
+            secrets,
+            signer,
+            signature_priv,
+            with_tree=with_tree,
+            external_pub=self.config.external_pub_in_group_info,
         )
-        return sign_group_info(self.suite, gi, signature_priv)
 
     def _resumed_group(
         self,
@@ -1139,116 +909,6 @@ class Group:
                 committed.append(cp)
         return committed
 
-    def _commit_outcome(self, ac: AuthenticatedContent, committed: list[CommittedProposal]) -> _CommitOutcome:
-        """§12.4.2, the public half: validate and apply the proposals, merge the path's public
-        keys, compute the new tree, GroupContext and transcript hash. Identical for every
-        member, so an :class:`EpochCache` may hand the result to all of them."""
-        st = self._st
-        suite = self.suite
-        content = ac.content
-        commit = content.commit
-        assert commit is not None
-        sender = content.sender
-        external = sender.sender_type == SenderType.NEW_MEMBER_COMMIT
-        committer = None if external else LeafIndex(sender.index)
-        old_public = st.public
-        old = old_public.context
-        validate_proposal_list(suite, old_public.tree, committed, committer=committer, external=external)
-        applied = apply_proposals(old_public.tree, old.extensions, committed)
-        policy = self.config.leaf_policy
-        gone = tuple(leaf for leaf in (old_public.tree.leaf(r) for r in applied.removed) if leaf is not None)
-        for _, kp in applied.added:
-            # time-dependent checks (lifetimes) are per member: see _check_lifetimes
-            validate_added_key_package(
-                suite,
-                policy,
-                kp,
-                index=old_public.key_index,
-                group_id=old.group_id,
-                extensions=applied.extensions,
-                now=None,
-                removed=gone,
-            )
-        for cp in committed:
-            if isinstance(cp.proposal, Update):
-                leaf_index = LeafIndex(cp.sender.index)
-                validate_member_leaf(
-                    suite,
-                    policy,
-                    cp.proposal.leaf_node,
-                    source=LeafNodeSource.UPDATE,
-                    leaf_index=leaf_index,
-                    replaced=old_public.tree.leaf(leaf_index),
-                    index=old_public.key_index,
-                    group_id=old.group_id,
-                    extensions=applied.extensions,
-                    now=None,
-                    removed=gone,
-                )
-        if (path_required(committed) or external) and commit.path is None:
-            raise MissingPathError("this commit's proposals require an UpdatePath")
-        editor = applied.editor
-        if external:
-            assert commit.path is not None
-            committer_leaf = editor.add_leaf(commit.path.leaf_node)
-        else:
-            committer_leaf = LeafIndex(sender.index)
-
-        provisional = GroupContext(
-            cipher_suite=old.cipher_suite,
-            group_id=old.group_id,
-            epoch=old.epoch + 1,
-            tree_hash=b"",
-            confirmed_transcript_hash=old.confirmed_transcript_hash,
-            extensions=applied.extensions,
-        )
-        if commit.path is not None:
-            path = commit.path
-            leaf = path.leaf_node
-            if leaf.leaf_node_source != LeafNodeSource.COMMIT:
-                raise CommitterError("the UpdatePath leaf must have source commit (§12.4.2)")
-            current = None if external else old_public.tree.leaf(committer_leaf)
-            if current is not None and current.encryption_key == leaf.encryption_key:
-                raise CommitterError("the committer's new leaf reuses its encryption key (§12.4.2)")
-            validate_member_leaf(
-                suite,
-                policy,
-                leaf,
-                source=LeafNodeSource.COMMIT,
-                leaf_index=committer_leaf,
-                replaced=current,
-                index=old_public.key_index,
-                group_id=old.group_id,
-                extensions=applied.extensions,
-                now=None,
-                removed=gone,
-            )
-            for key in (leaf.encryption_key, *(n.encryption_key for n in path.nodes)):
-                found = editor.find_encryption_key(key)
-                if found is not None and not (found == tm.leaf_to_node(committer_leaf) and external):
-                    raise DuplicatePublicKeyError("an UpdatePath key already appears in the tree (§12.4.2)")
-            editor.merge_update_path(committer_leaf, path)
-        new_tree = editor.freeze()
-        provisional = replace(provisional, tree_hash=new_tree.tree_hash())
-        confirmed = confirmed_transcript_hash(
-            suite, old_public.interim_transcript_hash, ac.wire_format, encode(content), ac.auth.signature
-        )
-        new_ctx = replace(provisional, confirmed_transcript_hash=confirmed)
-        tag = ac.auth.confirmation_tag or b""
-        public = PublicEpoch(new_ctx, new_tree, interim_transcript_hash(suite, confirmed, tag), tag)
-        return _CommitOutcome(
-            public=public,
-            committer_leaf=committer_leaf,
-            provisional_context=encode(provisional),
-            added=tuple(applied.added),
-            removed=tuple(applied.removed),
-            updated=tuple(applied.updated),
-            psk_ids=tuple(applied.psk_ids),
-            external_init=applied.external_init,
-            reinit=applied.reinit,
-            confirmed=confirmed,
-        )
-
     def _process_commit(self, ac: AuthenticatedContent, now: int | None) -> CommitApplied:
         """§12.4.2: the public outcome (shared through the EpochCache when there is one), then
         what is private to this member; the state changes only at the very end."""
@@ -1266,7 +926,7 @@ class Group:
         key = (st.public.context_bytes, encode(ac)) if cache is not None else None
         outcome = cache.get(key) if cache is not None and key is not None else None
         if outcome is None:
-            outcome = self._commit_outcome(ac, committed)
+            outcome = commit_outcome(self.suite, self.config.leaf_policy, self._st.public, ac, committed)
             if cache is not None and key is not None:
                 cache.put(key, outcome)
         if now is not None and self.config.leaf_policy.enabled:
@@ -1338,7 +998,7 @@ class Group:
         verify_confirmation_tag(
             self.suite, secrets.confirmation_key, outcome.confirmed, outcome.public.confirmation_tag
         )
-        self._st = _State(
+        self._st = MemberState(
             public=outcome.public,
             leaf=st.leaf,
             identity=st.identity,
@@ -1347,9 +1007,7 @@ class Group:
             secret_tree=SecretTree(
                 self.suite, secrets.encryption_secret, new_tree.n_leaves, policy=self.config.ratchet_policy
             ),
-            resumption_psks=_keep_psks(
-                st.resumption_psks, new_ctx.epoch, secrets.resumption_psk, self.config
-            ),
+            resumption_psks=keep_psks(st.resumption_psks, new_ctx.epoch, secrets.resumption_psk, self.config),
             reinit=outcome.reinit,
             active=outcome.reinit is None,
         )
@@ -1378,81 +1036,18 @@ class Group:
         For a reinitialised or branched group, ``resumed_from`` is this client's old group:
         its resumption PSK is looked up there, and the §11.2/§11.3 conditions are checked."""
         cfg = config or GroupConfig()
-        outer = cfg.psk_lookup
-
-        def lookup(psk_id: PreSharedKeyID) -> bytes | None:
-            found = resumed_from.lookup_psk(psk_id) if resumed_from is not None else None
-            return found if found is not None or outer is None else outer(psk_id)
-
-        opened = open_welcome(suite, welcome, key_package=key_package, init_priv=init_priv, psk_lookup=lookup)
-        gi = opened.group_info
-        ctx = gi.group_context
-        if ctx.cipher_suite != key_package.cipher_suite:
-            raise CommitterError("GroupInfo cipher suite differs from the KeyPackage's")
-        tree = _tree_from_group_info(suite, gi, ratchet_tree)
-        validate_tree(tree, ctx.group_id)
-        validate_joined_leaves(
-            suite, cfg.leaf_policy, tree, group_id=ctx.group_id, extensions=ctx.extensions, now=now
-        )
-        if tree.tree_hash() != ctx.tree_hash:
-            raise CommitterError("ratchet tree does not match the GroupInfo tree hash (§12.4.3.1)")
-        signer = tree.leaf(LeafIndex(gi.signer)) if gi.signer < tree.n_leaves else None
-        if signer is None:
-            raise CommitterError("GroupInfo signer leaf is blank")
-        verify_group_info(suite, gi, signer.signature_key)
-        my_leaf = next((i for i, leaf in tree.leaves() if leaf == key_package.leaf_node), None)
-        if my_leaf is None:
-            raise CommitterError("this KeyPackage's leaf is not in the tree (§12.4.3.1)")
-        path_secret = opened.group_secrets.path_secret
-        path_keys = path_keys_from_welcome(
+        st = join_state(
             suite,
-            tree,
-            my_leaf,
-            encryption_priv,
-            LeafIndex(gi.signer),
-            path_secret.path_secret if path_secret is not None else None,
-        )
-        secrets = opened.joiner.epoch_secrets(ctx)
-        verify_confirmation_tag(
-            suite, secrets.confirmation_key, ctx.confirmed_transcript_hash, gi.confirmation_tag
-        )
-        special = [
-            p
-            for p in opened.group_secrets.psks
-            if p.psktype == PSKType.RESUMPTION
-            and p.usage in (ResumptionPSKUsage.REINIT, ResumptionPSKUsage.BRANCH)
-        ]
-        if special and ctx.epoch != 1:
-            raise CommitterError("a reinit or branch Welcome must be for epoch 1 (§12.4.3.1)")
-        if special and resumed_from is not None:
-            old_ctx = resumed_from.context
-            if special[0].usage == ResumptionPSKUsage.REINIT:
-                ri = resumed_from._st.reinit
-                if ri is None or (ri.group_id, ri.cipher_suite, ri.extensions) != (
-                    ctx.group_id,
-                    ctx.cipher_suite,
-                    ctx.extensions,
-                ):
-                    raise CommitterError("the new group does not match the committed ReInit (§11.2)")
-            elif ctx.cipher_suite != old_ctx.cipher_suite:
-                raise CommitterError("a branched group keeps the old group's cipher suite (§11.3)")
-        public = PublicEpoch.make(
-            ctx,
-            tree,
-            interim_transcript_hash(suite, ctx.confirmed_transcript_hash, gi.confirmation_tag),
-            gi.confirmation_tag,
-        )
-        st = _State(
-            public=public,
-            leaf=my_leaf,
+            welcome,
+            key_package=key_package,
+            init_priv=init_priv,
+            encryption_priv=encryption_priv,
             identity=identity,
-            path_keys=path_keys,
-            secrets=secrets,
-            secret_tree=SecretTree(
-                suite, secrets.encryption_secret, tree.n_leaves, policy=cfg.ratchet_policy
-            ),
+            ratchet_tree=ratchet_tree,
+            config=cfg,
+            now=now,
+            resumed_from=resumed_from,
         )
-        st.resumption_psks[ctx.epoch] = secrets.resumption_psk
         return cls(suite, st, cfg)
 
     @classmethod
@@ -1472,202 +1067,17 @@ class Group:
         """§12.4.3.2: join by external commit. Returns the joiner's (pre-join) handle and the
         staged commit; ``group.merge(staged)`` once the delivery service accepts it."""
         cfg = config or GroupConfig()
-        ctx = group_info.group_context
-        tree = _tree_from_group_info(suite, group_info, ratchet_tree)
-        validate_tree(tree, ctx.group_id)
-        if tree.tree_hash() != ctx.tree_hash:
-            raise CommitterError("ratchet tree does not match the GroupInfo tree hash")
-        signer = tree.leaf(LeafIndex(group_info.signer)) if group_info.signer < tree.n_leaves else None
-        if signer is None:
-            raise CommitterError("GroupInfo signer leaf is blank")
-        verify_group_info(suite, group_info, signer.signature_key)
-        ext_pub_data = next(
-            (
-                e.extension_data
-                for e in group_info.extensions
-                if e.extension_type == ExtensionType.EXTERNAL_PUB
-            ),
-            None,
-        )
-        if ext_pub_data is None:
-            raise LocalProtocolError("GroupInfo has no external_pub extension: external join impossible")
-        from .codec import decode
-
-        external_pub = decode(ExternalPub, ext_pub_data).external_pub
-        kem_output, init_secret = suite.hpke_export_sender(
-            external_pub, b"", EXTERNAL_INIT_LABEL, suite.info.hash_len, rand
-        )
-        joiner = Sender.new_member_commit()
-        proposals: list[Proposal] = [ExternalInit(kem_output=kem_output)]
-        if resync_remove is not None:
-            proposals.append(Remove(removed=resync_remove))
-        proposals += [PreSharedKey(psk=p) for p in psks]
-        committed = [CommittedProposal(p, joiner) for p in proposals]
-        validate_proposal_list(suite, tree, committed, committer=None, external=True)
-        applied = apply_proposals(tree, ctx.extensions, committed)
-        # a placeholder occupies the joiner's leaf until the path's leaf replaces it
-        enc = suite.kem_generate_key_pair(rand)
-        placeholder = _sign_leaf(
+        pre, staged = external_join_states(
             suite,
-            identity,
-            encryption_key=enc.pub,
-            source=LeafNodeSource.KEY_PACKAGE,
-            lifetime=Lifetime(not_before=0, not_after=0xFFFFFFFFFFFFFFFF),
-        )
-        my_leaf = applied.editor.add_leaf(placeholder)
-
-        def context_for(tree_hash: bytes) -> bytes:
-            return encode(
-                replace(ctx, epoch=ctx.epoch + 1, tree_hash=tree_hash, extensions=applied.extensions)
-            )
-
-        def make_leaf(encryption_key: bytes, parent_hash: bytes) -> LeafNode:
-            return _sign_leaf(
-                suite,
-                identity,
-                encryption_key=encryption_key,
-                source=LeafNodeSource.COMMIT,
-                parent_hash=parent_hash,
-                group_id=ctx.group_id,
-                leaf_index=my_leaf,
-            )
-
-        result = create_update_path(
-            suite,
-            applied.editor,
-            my_leaf,
-            make_leaf=make_leaf,
-            exclude=frozenset(),
-            context_for=context_for,
+            group_info,
+            identity=identity,
             rand=rand,
-        )
-        new_tree = applied.editor.freeze()
-        commit = Commit(
-            proposals=tuple(ProposalOrRef(proposal=p) for p in proposals), path=result.update_path
-        )
-        content = FramedContent(
-            group_id=ctx.group_id,
-            epoch=ctx.epoch,
-            sender=joiner,
+            ratchet_tree=ratchet_tree,
+            resync_remove=resync_remove,
+            psks=psks,
+            config=cfg,
             authenticated_data=authenticated_data,
-            content_type=ContentType.COMMIT,
-            commit=commit,
-        )
-        tbs = framed_content_tbs(WireFormat.PUBLIC_MESSAGE, content, ctx)
-        signature = suite.sign_with_label(identity.signature_priv, "FramedContentTBS", tbs)
-        interim_before = interim_transcript_hash(
-            suite, ctx.confirmed_transcript_hash, group_info.confirmation_tag
-        )
-        confirmed = confirmed_transcript_hash(
-            suite, interim_before, WireFormat.PUBLIC_MESSAGE, encode(content), signature
-        )
-        new_ctx = GroupContext(
-            cipher_suite=ctx.cipher_suite,
-            group_id=ctx.group_id,
-            epoch=ctx.epoch + 1,
-            tree_hash=new_tree.tree_hash(),
-            confirmed_transcript_hash=confirmed,
-            extensions=applied.extensions,
-        )
-        lookup = cfg.psk_lookup or (lambda _id: None)
-        psk_secret = compute_psk_secret(suite, resolve_psks(applied.psk_ids, lookup))
-        secrets = EpochSecrets.from_init(
-            suite,
-            init_secret=init_secret,
-            commit_secret=result.commit_secret,
-            psk_secret=psk_secret,
-            group_context=new_ctx,
-        )
-        tag = confirmation_tag(suite, secrets.confirmation_key, confirmed)
-        ac = AuthenticatedContent(
-            wire_format=WireFormat.PUBLIC_MESSAGE,
-            content=content,
-            auth=FramedContentAuthData(signature=signature, confirmation_tag=tag),
-        )
-        message = MLSMessage(body=protect_public(suite, ac, context=ctx, membership_key=None))
-        public = PublicEpoch.make(new_ctx, new_tree, interim_transcript_hash(suite, confirmed, tag), tag)
-        new_state = _State(
-            public=public,
-            leaf=my_leaf,
-            identity=identity,
-            path_keys=result.path_keys,
-            secrets=secrets,
-            secret_tree=SecretTree(
-                suite, secrets.encryption_secret, new_tree.n_leaves, policy=cfg.ratchet_policy
-            ),
-        )
-        new_state.resumption_psks[new_ctx.epoch] = secrets.resumption_psk
-        # the pre-join handle: the old public epoch, no secrets of its own yet
-        pre = _State(
-            public=PublicEpoch.make(ctx, tree, interim_before, group_info.confirmation_tag),
-            leaf=my_leaf,
-            identity=identity,
-            path_keys=result.path_keys,
-            secrets=secrets,
-            secret_tree=new_state.secret_tree,
-            active=True,
         )
         group = cls(suite, pre, cfg)
-        tmp = Group(suite, new_state, cfg)
-        staged = StagedCommit(
-            message=message,
-            welcome=None,
-            group_info=tmp.group_info(),
-            epoch=new_ctx.epoch,
-            added=(my_leaf,),
-            removed=tuple(applied.removed),
-            updated=(),
-            with_path=True,
-            authenticated_content=ac,
-            _state=new_state,
-        )
         group._pending = staged
         return group, staged
-
-
-# ---- helpers -------------------------------------------------------------------------------------
-
-
-def _keep_psks(old: dict[int, bytes], epoch: int, psk: bytes, config: GroupConfig) -> dict[int, bytes]:
-    kept = {e: v for e, v in old.items() if e > epoch - config.resumption_psk_epochs}
-    kept[epoch] = psk
-    return kept
-
-
-def _tree_from_group_info(suite: CipherSuite, gi: GroupInfo, supplied: RatchetTree | None) -> RatchetTree:
-    if supplied is not None:
-        return supplied
-    data = next(
-        (e.extension_data for e in gi.extensions if e.extension_type == ExtensionType.RATCHET_TREE), None
-    )
-    if data is None:
-        raise LocalProtocolError("no ratchet_tree extension and no tree supplied out of band (§12.4.3.3)")
-    from .messages.tree import decode_ratchet_tree
-
-    return RatchetTree.from_nodes(suite, decode_ratchet_tree(data))
-
-
-def _sign_leaf(
-    suite: CipherSuite,
-    identity: MemberIdentity,
-    *,
-    encryption_key: bytes,
-    source: LeafNodeSource,
-    lifetime: Lifetime | None = None,
-    parent_hash: bytes = b"",
-    group_id: bytes | None = None,
-    leaf_index: int | None = None,
-) -> LeafNode:
-    """A LeafNode signed over LeafNodeTBS (§7.2)."""
-    leaf = LeafNode(
-        encryption_key=encryption_key,
-        signature_key=identity.signature_key,
-        credential=identity.credential,
-        capabilities=identity.capabilities,
-        leaf_node_source=source,
-        lifetime=lifetime,
-        parent_hash=parent_hash,
-        extensions=identity.leaf_extensions,
-    )
-    tbs = leaf_node_tbs(leaf, group_id, leaf_index)
-    return replace(leaf, signature=suite.sign_with_label(identity.signature_priv, "LeafNodeTBS", tbs))

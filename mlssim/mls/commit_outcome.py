@@ -1,0 +1,159 @@
+"""The public half of processing a commit (RFC 9420 §12.4.2).
+
+Everything here depends only on the old epoch's public state and the commit's bytes:
+validate and apply the proposals, validate and merge the UpdatePath's public keys, and
+compute the new tree, GroupContext and transcript hashes. Every member that processes
+the commit gets the same :class:`~mlssim.mls.group_state.CommitOutcome`, which is why an
+``EpochCache`` may compute it once for all of them. What only one member can do —
+decrypt its path secret, run its key schedule, check the confirmation tag with it — is
+in ``Group._process_commit``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from . import treemath as tm
+from .codec import encode
+from .crypto.suite import CipherSuite
+from .group_state import CommitOutcome, CommitterError, MissingPathError, PublicEpoch
+from .group_validation import (
+    DuplicatePublicKeyError,
+    LeafPolicy,
+    validate_added_key_package,
+    validate_member_leaf,
+)
+from .messages.common import GroupContext
+from .messages.enums import (
+    LeafNodeSource,
+    SenderType,
+)
+from .messages.framing import (
+    AuthenticatedContent,
+)
+from .messages.proposals import (
+    Update,
+)
+from .proposal_list import (
+    CommittedProposal,
+    apply_proposals,
+    path_required,
+    validate_proposal_list,
+)
+from .transcript import confirmed_transcript_hash, interim_transcript_hash
+from .treemath import LeafIndex
+
+__all__ = ["commit_outcome"]
+
+
+def commit_outcome(
+    suite: CipherSuite,
+    policy: LeafPolicy,
+    old_public: PublicEpoch,
+    ac: AuthenticatedContent,
+    committed: list[CommittedProposal],
+) -> CommitOutcome:
+    """§12.4.2, the public half: validate and apply the proposals, merge the path's public
+    keys, compute the new tree, GroupContext and transcript hash. Identical for every
+    member, so an :class:`EpochCache` may hand the result to all of them."""
+    content = ac.content
+    commit = content.commit
+    assert commit is not None
+    sender = content.sender
+    external = sender.sender_type == SenderType.NEW_MEMBER_COMMIT
+    committer = None if external else LeafIndex(sender.index)
+    old = old_public.context
+    validate_proposal_list(suite, old_public.tree, committed, committer=committer, external=external)
+    applied = apply_proposals(old_public.tree, old.extensions, committed)
+    gone = tuple(leaf for leaf in (old_public.tree.leaf(r) for r in applied.removed) if leaf is not None)
+    for _, kp in applied.added:
+        # time-dependent checks (lifetimes) are per member: see _check_lifetimes
+        validate_added_key_package(
+            suite,
+            policy,
+            kp,
+            index=old_public.key_index,
+            group_id=old.group_id,
+            extensions=applied.extensions,
+            now=None,
+            removed=gone,
+        )
+    for cp in committed:
+        if isinstance(cp.proposal, Update):
+            leaf_index = LeafIndex(cp.sender.index)
+            validate_member_leaf(
+                suite,
+                policy,
+                cp.proposal.leaf_node,
+                source=LeafNodeSource.UPDATE,
+                leaf_index=leaf_index,
+                replaced=old_public.tree.leaf(leaf_index),
+                index=old_public.key_index,
+                group_id=old.group_id,
+                extensions=applied.extensions,
+                now=None,
+                removed=gone,
+            )
+    if (path_required(committed) or external) and commit.path is None:
+        raise MissingPathError("this commit's proposals require an UpdatePath")
+    editor = applied.editor
+    if external:
+        assert commit.path is not None
+        committer_leaf = editor.add_leaf(commit.path.leaf_node)
+    else:
+        committer_leaf = LeafIndex(sender.index)
+
+    provisional = GroupContext(
+        cipher_suite=old.cipher_suite,
+        group_id=old.group_id,
+        epoch=old.epoch + 1,
+        tree_hash=b"",
+        confirmed_transcript_hash=old.confirmed_transcript_hash,
+        extensions=applied.extensions,
+    )
+    if commit.path is not None:
+        path = commit.path
+        leaf = path.leaf_node
+        if leaf.leaf_node_source != LeafNodeSource.COMMIT:
+            raise CommitterError("the UpdatePath leaf must have source commit (§12.4.2)")
+        current = None if external else old_public.tree.leaf(committer_leaf)
+        if current is not None and current.encryption_key == leaf.encryption_key:
+            raise CommitterError("the committer's new leaf reuses its encryption key (§12.4.2)")
+        validate_member_leaf(
+            suite,
+            policy,
+            leaf,
+            source=LeafNodeSource.COMMIT,
+            leaf_index=committer_leaf,
+            replaced=current,
+            index=old_public.key_index,
+            group_id=old.group_id,
+            extensions=applied.extensions,
+            now=None,
+            removed=gone,
+        )
+        for key in (leaf.encryption_key, *(n.encryption_key for n in path.nodes)):
+            found = editor.find_encryption_key(key)
+            if found is not None and not (found == tm.leaf_to_node(committer_leaf) and external):
+                raise DuplicatePublicKeyError("an UpdatePath key already appears in the tree (§12.4.2)")
+        editor.merge_update_path(committer_leaf, path)
+    new_tree = editor.freeze()
+    provisional = replace(provisional, tree_hash=new_tree.tree_hash())
+    confirmed = confirmed_transcript_hash(
+        suite, old_public.interim_transcript_hash, ac.wire_format, encode(content), ac.auth.signature
+    )
+    new_ctx = replace(provisional, confirmed_transcript_hash=confirmed)
+    tag = ac.auth.confirmation_tag or b""
+    public = PublicEpoch(new_ctx, new_tree, interim_transcript_hash(suite, confirmed, tag), tag)
+    return CommitOutcome(
+        public=public,
+        committer_leaf=committer_leaf,
+        provisional_context=encode(provisional),
+        added=tuple(applied.added),
+        removed=tuple(applied.removed),
+        updated=tuple(applied.updated),
+        psk_ids=tuple(applied.psk_ids),
+        external_init=applied.external_init,
+        reinit=applied.reinit,
+        confirmed=confirmed,
+    )

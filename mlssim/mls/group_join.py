@@ -1,0 +1,354 @@
+"""Joining a group (RFC 9420 §12.4.3): from a Welcome, or by an external commit.
+
+Both return plain :class:`~mlssim.mls.group_state.MemberState` values; ``Group.join`` and
+``Group.external_join`` wrap them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Protocol
+
+from .codec import encode
+from .crypto.suite import CipherSuite
+from .errors import LocalProtocolError
+from .group_state import (
+    EXTERNAL_INIT_LABEL,
+    CommitterError,
+    GroupConfig,
+    MemberIdentity,
+    MemberState,
+    PublicEpoch,
+    StagedCommit,
+    make_group_info,
+    sign_leaf,
+    tree_from_group_info,
+)
+from .group_validation import (
+    validate_joined_leaves,
+)
+from .keyschedule import EpochSecrets, confirmation_tag, verify_confirmation_tag
+from .messages.common import GroupContext
+from .messages.enums import (
+    ContentType,
+    ExtensionType,
+    LeafNodeSource,
+    PSKType,
+    ResumptionPSKUsage,
+    WireFormat,
+)
+from .messages.framing import (
+    AuthenticatedContent,
+    FramedContent,
+    FramedContentAuthData,
+    MLSMessage,
+    Sender,
+    framed_content_tbs,
+)
+from .messages.key_package import KeyPackage
+from .messages.proposals import (
+    Commit,
+    ExternalInit,
+    PreSharedKey,
+    Proposal,
+    ProposalOrRef,
+    ReInit,
+    Remove,
+)
+from .messages.psk_id import PreSharedKeyID
+from .messages.tree import LeafNode, Lifetime
+from .messages.welcome import ExternalPub, GroupInfo, Welcome
+from .proposal_list import (
+    CommittedProposal,
+    apply_proposals,
+    validate_proposal_list,
+)
+from .protect import (
+    protect_public,
+)
+from .psk import psk_secret as compute_psk_secret
+from .psk import resolve_psks
+from .rand import RandomSource
+from .ratchet_tree import RatchetTree
+from .secret_tree import SecretTree
+from .transcript import confirmed_transcript_hash, interim_transcript_hash
+from .tree_validation import validate_tree
+from .treekem import create_update_path, path_keys_from_welcome
+from .treemath import LeafIndex
+from .welcome import open_welcome, verify_group_info
+
+__all__ = ["ResumedGroup", "join_state", "external_join_states"]
+
+
+class ResumedGroup(Protocol):
+    """The old group of a reinitialised or branched one, as a joiner sees it."""
+
+    @property
+    def context(self) -> GroupContext: ...
+
+    @property
+    def committed_reinit(self) -> ReInit | None: ...
+
+    def lookup_psk(self, psk_id: PreSharedKeyID) -> bytes | None: ...
+
+
+def join_state(
+    suite: CipherSuite,
+    welcome: Welcome,
+    *,
+    key_package: KeyPackage,
+    init_priv: bytes,
+    encryption_priv: bytes,
+    identity: MemberIdentity,
+    ratchet_tree: RatchetTree | None = None,
+    config: GroupConfig | None = None,
+    now: int | None = None,
+    resumed_from: ResumedGroup | None = None,
+) -> MemberState:
+    """§12.4.3.1: join from a Welcome; the tree comes from its extension or out of band.
+
+    For a reinitialised or branched group, ``resumed_from`` is this client's old group:
+    its resumption PSK is looked up there, and the §11.2/§11.3 conditions are checked."""
+    cfg = config or GroupConfig()
+    outer = cfg.psk_lookup
+
+    def lookup(psk_id: PreSharedKeyID) -> bytes | None:
+        found = resumed_from.lookup_psk(psk_id) if resumed_from is not None else None
+        return found if found is not None or outer is None else outer(psk_id)
+
+    opened = open_welcome(suite, welcome, key_package=key_package, init_priv=init_priv, psk_lookup=lookup)
+    gi = opened.group_info
+    ctx = gi.group_context
+    if ctx.cipher_suite != key_package.cipher_suite:
+        raise CommitterError("GroupInfo cipher suite differs from the KeyPackage's")
+    tree = tree_from_group_info(suite, gi, ratchet_tree)
+    validate_tree(tree, ctx.group_id)
+    validate_joined_leaves(
+        suite, cfg.leaf_policy, tree, group_id=ctx.group_id, extensions=ctx.extensions, now=now
+    )
+    if tree.tree_hash() != ctx.tree_hash:
+        raise CommitterError("ratchet tree does not match the GroupInfo tree hash (§12.4.3.1)")
+    signer = tree.leaf(LeafIndex(gi.signer)) if gi.signer < tree.n_leaves else None
+    if signer is None:
+        raise CommitterError("GroupInfo signer leaf is blank")
+    verify_group_info(suite, gi, signer.signature_key)
+    my_leaf = next((i for i, leaf in tree.leaves() if leaf == key_package.leaf_node), None)
+    if my_leaf is None:
+        raise CommitterError("this KeyPackage's leaf is not in the tree (§12.4.3.1)")
+    path_secret = opened.group_secrets.path_secret
+    path_keys = path_keys_from_welcome(
+        suite,
+        tree,
+        my_leaf,
+        encryption_priv,
+        LeafIndex(gi.signer),
+        path_secret.path_secret if path_secret is not None else None,
+    )
+    secrets = opened.joiner.epoch_secrets(ctx)
+    verify_confirmation_tag(
+        suite, secrets.confirmation_key, ctx.confirmed_transcript_hash, gi.confirmation_tag
+    )
+    special = [
+        p
+        for p in opened.group_secrets.psks
+        if p.psktype == PSKType.RESUMPTION
+        and p.usage in (ResumptionPSKUsage.REINIT, ResumptionPSKUsage.BRANCH)
+    ]
+    if special and ctx.epoch != 1:
+        raise CommitterError("a reinit or branch Welcome must be for epoch 1 (§12.4.3.1)")
+    if special and resumed_from is not None:
+        old_ctx = resumed_from.context
+        if special[0].usage == ResumptionPSKUsage.REINIT:
+            ri = resumed_from.committed_reinit
+            if ri is None or (ri.group_id, ri.cipher_suite, ri.extensions) != (
+                ctx.group_id,
+                ctx.cipher_suite,
+                ctx.extensions,
+            ):
+                raise CommitterError("the new group does not match the committed ReInit (§11.2)")
+        elif ctx.cipher_suite != old_ctx.cipher_suite:
+            raise CommitterError("a branched group keeps the old group's cipher suite (§11.3)")
+    public = PublicEpoch.make(
+        ctx,
+        tree,
+        interim_transcript_hash(suite, ctx.confirmed_transcript_hash, gi.confirmation_tag),
+        gi.confirmation_tag,
+    )
+    st = MemberState(
+        public=public,
+        leaf=my_leaf,
+        identity=identity,
+        path_keys=path_keys,
+        secrets=secrets,
+        secret_tree=SecretTree(suite, secrets.encryption_secret, tree.n_leaves, policy=cfg.ratchet_policy),
+    )
+    st.resumption_psks[ctx.epoch] = secrets.resumption_psk
+    return st
+
+
+def external_join_states(
+    suite: CipherSuite,
+    group_info: GroupInfo,
+    *,
+    identity: MemberIdentity,
+    rand: RandomSource,
+    ratchet_tree: RatchetTree | None = None,
+    resync_remove: int | None = None,
+    psks: Sequence[PreSharedKeyID] = (),
+    config: GroupConfig | None = None,
+    authenticated_data: bytes = b"",
+) -> tuple[MemberState, StagedCommit]:
+    """§12.4.3.2: join by external commit. Returns the joiner's pre-join state (the old
+    public epoch) and the staged commit whose merge makes it a member."""
+    cfg = config or GroupConfig()
+    ctx = group_info.group_context
+    tree = tree_from_group_info(suite, group_info, ratchet_tree)
+    validate_tree(tree, ctx.group_id)
+    if tree.tree_hash() != ctx.tree_hash:
+        raise CommitterError("ratchet tree does not match the GroupInfo tree hash")
+    signer = tree.leaf(LeafIndex(group_info.signer)) if group_info.signer < tree.n_leaves else None
+    if signer is None:
+        raise CommitterError("GroupInfo signer leaf is blank")
+    verify_group_info(suite, group_info, signer.signature_key)
+    ext_pub_data = next(
+        (e.extension_data for e in group_info.extensions if e.extension_type == ExtensionType.EXTERNAL_PUB),
+        None,
+    )
+    if ext_pub_data is None:
+        raise LocalProtocolError("GroupInfo has no external_pub extension: external join impossible")
+    from .codec import decode
+
+    external_pub = decode(ExternalPub, ext_pub_data).external_pub
+    kem_output, init_secret = suite.hpke_export_sender(
+        external_pub, b"", EXTERNAL_INIT_LABEL, suite.info.hash_len, rand
+    )
+    joiner = Sender.new_member_commit()
+    proposals: list[Proposal] = [ExternalInit(kem_output=kem_output)]
+    if resync_remove is not None:
+        proposals.append(Remove(removed=resync_remove))
+    proposals += [PreSharedKey(psk=p) for p in psks]
+    committed = [CommittedProposal(p, joiner) for p in proposals]
+    validate_proposal_list(suite, tree, committed, committer=None, external=True)
+    applied = apply_proposals(tree, ctx.extensions, committed)
+    # a placeholder occupies the joiner's leaf until the path's leaf replaces it
+    enc = suite.kem_generate_key_pair(rand)
+    placeholder = sign_leaf(
+        suite,
+        identity,
+        encryption_key=enc.pub,
+        source=LeafNodeSource.KEY_PACKAGE,
+        lifetime=Lifetime(not_before=0, not_after=0xFFFFFFFFFFFFFFFF),
+    )
+    my_leaf = applied.editor.add_leaf(placeholder)
+
+    def context_for(tree_hash: bytes) -> bytes:
+        return encode(replace(ctx, epoch=ctx.epoch + 1, tree_hash=tree_hash, extensions=applied.extensions))
+
+    def make_leaf(encryption_key: bytes, parent_hash: bytes) -> LeafNode:
+        return sign_leaf(
+            suite,
+            identity,
+            encryption_key=encryption_key,
+            source=LeafNodeSource.COMMIT,
+            parent_hash=parent_hash,
+            group_id=ctx.group_id,
+            leaf_index=my_leaf,
+        )
+
+    result = create_update_path(
+        suite,
+        applied.editor,
+        my_leaf,
+        make_leaf=make_leaf,
+        exclude=frozenset(),
+        context_for=context_for,
+        rand=rand,
+    )
+    new_tree = applied.editor.freeze()
+    commit = Commit(proposals=tuple(ProposalOrRef(proposal=p) for p in proposals), path=result.update_path)
+    content = FramedContent(
+        group_id=ctx.group_id,
+        epoch=ctx.epoch,
+        sender=joiner,
+        authenticated_data=authenticated_data,
+        content_type=ContentType.COMMIT,
+        commit=commit,
+    )
+    tbs = framed_content_tbs(WireFormat.PUBLIC_MESSAGE, content, ctx)
+    signature = suite.sign_with_label(identity.signature_priv, "FramedContentTBS", tbs)
+    interim_before = interim_transcript_hash(
+        suite, ctx.confirmed_transcript_hash, group_info.confirmation_tag
+    )
+    confirmed = confirmed_transcript_hash(
+        suite, interim_before, WireFormat.PUBLIC_MESSAGE, encode(content), signature
+    )
+    new_ctx = GroupContext(
+        cipher_suite=ctx.cipher_suite,
+        group_id=ctx.group_id,
+        epoch=ctx.epoch + 1,
+        tree_hash=new_tree.tree_hash(),
+        confirmed_transcript_hash=confirmed,
+        extensions=applied.extensions,
+    )
+    lookup = cfg.psk_lookup or (lambda _id: None)
+    psk_secret = compute_psk_secret(suite, resolve_psks(applied.psk_ids, lookup))
+    secrets = EpochSecrets.from_init(
+        suite,
+        init_secret=init_secret,
+        commit_secret=result.commit_secret,
+        psk_secret=psk_secret,
+        group_context=new_ctx,
+    )
+    tag = confirmation_tag(suite, secrets.confirmation_key, confirmed)
+    ac = AuthenticatedContent(
+        wire_format=WireFormat.PUBLIC_MESSAGE,
+        content=content,
+        auth=FramedContentAuthData(signature=signature, confirmation_tag=tag),
+    )
+    message = MLSMessage(body=protect_public(suite, ac, context=ctx, membership_key=None))
+    public = PublicEpoch.make(new_ctx, new_tree, interim_transcript_hash(suite, confirmed, tag), tag)
+    new_state = MemberState(
+        public=public,
+        leaf=my_leaf,
+        identity=identity,
+        path_keys=result.path_keys,
+        secrets=secrets,
+        secret_tree=SecretTree(
+            suite, secrets.encryption_secret, new_tree.n_leaves, policy=cfg.ratchet_policy
+        ),
+    )
+    new_state.resumption_psks[new_ctx.epoch] = secrets.resumption_psk
+    # the pre-join handle: the old public epoch, no secrets of its own yet
+    pre = MemberState(
+        public=PublicEpoch.make(ctx, tree, interim_before, group_info.confirmation_tag),
+        leaf=my_leaf,
+        identity=identity,
+        path_keys=result.path_keys,
+        secrets=secrets,
+        secret_tree=new_state.secret_tree,
+        active=True,
+    )
+    staged = StagedCommit(
+        message=message,
+        welcome=None,
+        group_info=MLSMessage(
+            body=make_group_info(
+                suite,
+                new_state.public,
+                new_state.secrets,
+                my_leaf,
+                identity.signature_priv,
+                with_tree=False,
+                external_pub=cfg.external_pub_in_group_info,
+            )
+        ),
+        epoch=new_ctx.epoch,
+        added=(my_leaf,),
+        removed=tuple(applied.removed),
+        updated=(),
+        with_path=True,
+        authenticated_content=ac,
+        _state=new_state,
+    )
+    return pre, staged

@@ -1,0 +1,394 @@
+"""Types of the group layer: configuration, shared public epoch state, the per-member state,
+results, staged commits, errors, and the small helpers both sides of a commit use.
+
+:class:`PublicEpoch` is the part of an epoch every member agrees on and may share;
+:class:`MemberState` is everything one member knows in one epoch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from .codec import encode
+from .crypto.suite import CipherSuite
+from .errors import LocalProtocolError, RemoteProtocolError
+from .group_validation import (
+    LeafPolicy,
+    TreeKeyIndex,
+)
+from .keyschedule import EpochSecrets
+from .messages.common import Extension, GroupContext
+from .messages.credentials import Credential
+from .messages.enums import (
+    ExtensionType,
+    LeafNodeSource,
+    WireFormat,
+)
+from .messages.framing import (
+    AuthenticatedContent,
+    MLSMessage,
+    Sender,
+)
+from .messages.key_package import KeyPackage
+from .messages.proposals import (
+    ExternalInit,
+    Proposal,
+    ReInit,
+)
+from .messages.psk_id import PreSharedKeyID
+from .messages.tree import Capabilities, LeafNode, Lifetime, leaf_node_tbs
+from .messages.welcome import ExternalPub, GroupInfo
+from .proposal_list import (
+    CommittedProposal,
+)
+from .ratchet_tree import RatchetTree
+from .secret_tree import RatchetPolicy, SecretTree
+from .treekem import PathKeys
+from .treemath import LeafIndex
+from .welcome import sign_group_info
+
+__all__ = [
+    "WrongEpochError",
+    "WrongGroupError",
+    "UnknownProposalError",
+    "MissingPathError",
+    "CommitterError",
+    "InactiveGroupError",
+    "GroupConfig",
+    "MemberIdentity",
+    "PublicEpoch",
+    "CommitOutcome",
+    "EpochCache",
+    "ApplicationMessage",
+    "ProposalReceived",
+    "CommitApplied",
+    "ProcessResult",
+    "MemberState",
+    "StagedCommit",
+    "keep_psks",
+    "tree_from_group_info",
+    "sign_leaf",
+    "make_group_info",
+    "EXTERNAL_INIT_LABEL",
+]
+
+EXTERNAL_INIT_LABEL = b"MLS 1.0 external init secret"
+
+
+# ---- errors ------------------------------------------------------------------------------
+
+
+class WrongEpochError(RemoteProtocolError):
+    """A handshake message for another epoch than the group's current one."""
+
+    rfc_section = "12.4.2"
+
+
+class WrongGroupError(RemoteProtocolError):
+    """A message for another group."""
+
+    rfc_section = "6"
+
+
+class UnknownProposalError(RemoteProtocolError):
+    """A commit names a ProposalRef this member never received in the epoch."""
+
+    rfc_section = "12.4"
+
+
+class MissingPathError(RemoteProtocolError):
+    """A commit without an UpdatePath although its proposals require one."""
+
+    rfc_section = "12.4"
+
+
+class CommitterError(RemoteProtocolError):
+    """The commit's sender or its new leaf is not acceptable (§12.4.2)."""
+
+    rfc_section = "12.4.2"
+
+
+class InactiveGroupError(LocalProtocolError):
+    """The member was removed, or the group was reinitialised: it can send nothing."""
+
+    rfc_section = "12.4.2"
+
+
+# ---- configuration, identity and shared public state -------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GroupConfig:
+    """Per-member policy that RFC 9420 leaves to the application."""
+
+    #: wire format of proposals and commits (§6: PrivateMessage SHOULD; PublicMessage lets a DS read them)
+    handshake_wire_format: WireFormat = WireFormat.PUBLIC_MESSAGE
+    #: zero bytes appended to every PrivateMessage plaintext (§6.3.1)
+    padding: int = 0
+    ratchet_policy: RatchetPolicy = field(default_factory=RatchetPolicy)
+    #: external PSKs and resumption PSKs of other groups (§8.4); None if the member holds none
+    psk_lookup: Callable[[PreSharedKeyID], bytes | None] | None = None
+    #: put the ratchet tree in the Welcome's GroupInfo (§12.4.3.3); else it is fetched out of band
+    ratchet_tree_in_welcome: bool = True
+    #: publish ``external_pub`` in GroupInfo so that others can join by external commit
+    external_pub_in_group_info: bool = True
+    #: epochs whose resumption PSK is kept (§8.6)
+    resumption_psk_epochs: int = 8
+    #: how LeafNodes and KeyPackages are validated (§7.3, §10.1)
+    leaf_policy: LeafPolicy = field(default_factory=LeafPolicy)
+    #: shares the public outcome of a commit between the simulated members of one epoch
+    epoch_cache: EpochCache | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemberIdentity:
+    """What a client brings to every group: credential and signature key pair."""
+
+    credential: Credential
+    signature_priv: bytes
+    signature_key: bytes
+    capabilities: Capabilities
+    leaf_extensions: tuple[Extension, ...] = ()
+
+
+class PublicEpoch:
+    """The part of an epoch every member agrees on; immutable and shareable between members.
+
+    Members that process the same commit through one :class:`EpochCache` end up holding
+    the *same* object, so a 50,000-member group keeps one tree per epoch, not 50,000.
+    """
+
+    __slots__ = ("confirmation_tag", "context", "context_bytes", "interim_transcript_hash", "tree", "_keys")
+
+    def __init__(self, context: GroupContext, tree: RatchetTree, interim: bytes, tag: bytes) -> None:
+        self.context = context
+        self.tree = tree
+        self.interim_transcript_hash = interim
+        self.confirmation_tag = tag
+        self.context_bytes = encode(context)
+        self._keys: TreeKeyIndex | None = None
+
+    @classmethod
+    def make(cls, context: GroupContext, tree: RatchetTree, interim: bytes, tag: bytes) -> PublicEpoch:
+        return cls(context, tree, interim, tag)
+
+    @property
+    def key_index(self) -> TreeKeyIndex:
+        """Keys and credential types of this epoch's tree, built once on first use."""
+        if self._keys is None:
+            self._keys = TreeKeyIndex(self.tree)
+        return self._keys
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommitOutcome:
+    """The public result of a commit: the same for every member that processes it."""
+
+    public: PublicEpoch
+    committer_leaf: LeafIndex
+    provisional_context: bytes
+    added: tuple[tuple[LeafIndex, KeyPackage], ...]
+    removed: tuple[LeafIndex, ...]
+    updated: tuple[LeafIndex, ...]
+    psk_ids: tuple[PreSharedKeyID, ...]
+    external_init: ExternalInit | None
+    reinit: ReInit | None
+    #: the confirmed transcript hash the confirmation tag is checked against
+    confirmed: bytes
+
+
+class EpochCache:
+    """Shares the public outcome of a commit among the simulated members of one epoch.
+
+    Keyed by the old epoch's encoded GroupContext and the commit's AuthenticatedContent,
+    so only byte-identical commits to byte-identical epochs share a result; a tampered
+    message is a different key. Each member still checks what only it can check (its
+    proposal cache, its removal, its path secret, the confirmation tag with its own key
+    schedule). Bounded: the oldest entries are dropped.
+    """
+
+    __slots__ = ("_entries", "_max", "hits", "misses")
+
+    def __init__(self, max_entries: int = 256) -> None:
+        self._entries: dict[tuple[bytes, bytes], CommitOutcome] = {}
+        self._max = max_entries
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: tuple[bytes, bytes]) -> CommitOutcome | None:
+        out = self._entries.get(key)
+        if out is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return out
+
+    def put(self, key: tuple[bytes, bytes], outcome: CommitOutcome) -> None:
+        if len(self._entries) >= self._max:
+            del self._entries[next(iter(self._entries))]
+        self._entries[key] = outcome
+
+
+# ---- results -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApplicationMessage:
+    """Decrypted application data (§15)."""
+
+    sender: LeafIndex
+    data: bytes
+    authenticated_data: bytes
+    epoch: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProposalReceived:
+    """A valid proposal, cached for a later commit under ``ref`` (§5.2)."""
+
+    ref: bytes
+    proposal: Proposal
+    sender: Sender
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommitApplied:
+    """The group moved to ``epoch``."""
+
+    epoch: int
+    committer: Sender
+    own: bool
+    added: tuple[LeafIndex, ...]
+    removed: tuple[LeafIndex, ...]
+    updated: tuple[LeafIndex, ...]
+    #: this member was removed: the group is now inactive
+    removed_me: bool = False
+    reinit: ReInit | None = None
+    with_path: bool = False
+
+
+ProcessResult = ApplicationMessage | ProposalReceived | CommitApplied
+
+
+@dataclass(slots=True)
+class MemberState:
+    """Everything one member knows in one epoch."""
+
+    public: PublicEpoch
+    leaf: LeafIndex
+    identity: MemberIdentity
+    path_keys: PathKeys
+    secrets: EpochSecrets
+    secret_tree: SecretTree
+    proposals: dict[bytes, CommittedProposal] = field(default_factory=dict)
+    #: ProposalRef of this member's own Update -> the new leaf's private key
+    pending_updates: dict[bytes, bytes] = field(default_factory=dict)
+    resumption_psks: dict[int, bytes] = field(default_factory=dict)
+    active: bool = True
+    reinit: ReInit | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StagedCommit:
+    """A commit built against the current epoch; ``merge`` it or drop it."""
+
+    message: MLSMessage
+    welcome: MLSMessage | None
+    group_info: MLSMessage
+    epoch: int
+    added: tuple[LeafIndex, ...]
+    removed: tuple[LeafIndex, ...]
+    updated: tuple[LeafIndex, ...]
+    with_path: bool
+    authenticated_content: AuthenticatedContent
+    _state: MemberState = field(repr=False)
+
+    @property
+    def message_bytes(self) -> bytes:
+        return encode(self.message)
+
+    @property
+    def ratchet_tree(self) -> RatchetTree:
+        """The new epoch's tree (what a DS serves to joiners when the Welcome omits it)."""
+        return self._state.public.tree
+
+
+# ---- helpers shared by creating, processing and joining ----------------------------------
+
+
+def keep_psks(old: dict[int, bytes], epoch: int, psk: bytes, config: GroupConfig) -> dict[int, bytes]:
+    kept = {e: v for e, v in old.items() if e > epoch - config.resumption_psk_epochs}
+    kept[epoch] = psk
+    return kept
+
+
+def tree_from_group_info(suite: CipherSuite, gi: GroupInfo, supplied: RatchetTree | None) -> RatchetTree:
+    if supplied is not None:
+        return supplied
+    data = next(
+        (e.extension_data for e in gi.extensions if e.extension_type == ExtensionType.RATCHET_TREE), None
+    )
+    if data is None:
+        raise LocalProtocolError("no ratchet_tree extension and no tree supplied out of band (§12.4.3.3)")
+    from .messages.tree import decode_ratchet_tree
+
+    return RatchetTree.from_nodes(suite, decode_ratchet_tree(data))
+
+
+def sign_leaf(
+    suite: CipherSuite,
+    identity: MemberIdentity,
+    *,
+    encryption_key: bytes,
+    source: LeafNodeSource,
+    lifetime: Lifetime | None = None,
+    parent_hash: bytes = b"",
+    group_id: bytes | None = None,
+    leaf_index: int | None = None,
+) -> LeafNode:
+    """A LeafNode signed over LeafNodeTBS (§7.2)."""
+    leaf = LeafNode(
+        encryption_key=encryption_key,
+        signature_key=identity.signature_key,
+        credential=identity.credential,
+        capabilities=identity.capabilities,
+        leaf_node_source=source,
+        lifetime=lifetime,
+        parent_hash=parent_hash,
+        extensions=identity.leaf_extensions,
+    )
+    tbs = leaf_node_tbs(leaf, group_id, leaf_index)
+    return replace(leaf, signature=suite.sign_with_label(identity.signature_priv, "LeafNodeTBS", tbs))
+
+
+def make_group_info(
+    suite: CipherSuite,
+    public: PublicEpoch,
+    secrets: EpochSecrets,
+    signer: LeafIndex,
+    signature_priv: bytes,
+    *,
+    with_tree: bool,
+    external_pub: bool,
+) -> GroupInfo:
+    """§12.4.3: a signed GroupInfo of ``public``'s epoch, optionally with the ratchet tree
+    (§12.4.3.3) and the external public key that external joins need (§12.4.3.2)."""
+    exts: list[Extension] = []
+    if with_tree:
+        exts.append(Extension(extension_type=ExtensionType.RATCHET_TREE, extension_data=public.tree.encode()))
+    if external_pub:
+        pub = secrets.external_key_pair().pub
+        exts.append(
+            Extension(
+                extension_type=ExtensionType.EXTERNAL_PUB,
+                extension_data=encode(ExternalPub(external_pub=pub)),
+            )
+        )
+    gi = GroupInfo(
+        group_context=public.context,
+        extensions=tuple(exts),
+        confirmation_tag=public.confirmation_tag,
+        signer=signer,
+    )
+    return sign_group_info(suite, gi, signature_priv)
