@@ -299,3 +299,25 @@ def test_external_sender_and_new_member_proposals(h: Harness) -> None:
     staged = h.members["alice"].commit(h.rand)
     h.deliver(staged, "alice")
     assert "dave" in h.members
+
+
+@pytest.mark.parametrize("keep", [0, 1])
+def test_late_application_message_of_the_previous_epoch(keep: int) -> None:
+    h = Harness(get_suite(1, "model"), config=GroupConfig(keep_past_epochs=keep))
+    h.create("alice")
+    h.add("alice", "bob", "carol")
+    late = h.members["bob"].encrypt_application(b"sent before the commit", h.rand)
+    h.deliver(h.members["alice"].commit(h.rand), "alice")
+    if keep:
+        res = h.members["carol"].process(roundtrip(late))
+        assert isinstance(res, ApplicationMessage) and res.data == b"sent before the commit"
+        assert res.epoch == h.members["carol"].epoch - 1
+    else:
+        with pytest.raises(MLSError):
+            h.members["carol"].process(roundtrip(late))
+    # handshake messages of a past epoch are never accepted
+    stale = h.members["bob"].commit(h.rand)
+    h.members["bob"].discard(stale)
+    h.deliver(h.members["carol"].commit(h.rand), "carol")
+    with pytest.raises(MLSError):
+        h.members["alice"].process(roundtrip(stale.message))

@@ -146,13 +146,14 @@ __all__ = [
 class Group:
     """One member's state machine for one group."""
 
-    __slots__ = ("suite", "config", "_st", "_pending")
+    __slots__ = ("_past", "_pending", "_st", "config", "suite")
 
     def __init__(self, suite: CipherSuite, state: MemberState, config: GroupConfig) -> None:
         self.suite = suite
         self.config = config
         self._st = state
         self._pending: StagedCommit | None = None
+        self._past: dict[int, MemberState] = {}
 
     # -- read-only views ----------------------------------------------------------------------
 
@@ -618,8 +619,7 @@ class Group:
             or staged._state.public.context.group_id != self.group_id
         ):
             raise LocalProtocolError("this staged commit does not follow the current epoch")
-        self._st = staged._state
-        self._pending = None
+        self._advance(staged._state)
         return CommitApplied(
             epoch=staged.epoch,
             committer=Sender.member(self._st.leaf),
@@ -821,7 +821,15 @@ class Group:
                 self.suite, body, context=st.public.context, membership_key=membership_key, signature_pub=key
             )
         elif isinstance(body, PrivateMessage):
-            self._check_epoch(body.group_id, body.epoch, body.content_type)
+            past = self._past.get(body.epoch)
+            if (
+                past is not None
+                and body.group_id == self.group_id
+                and body.content_type == ContentType.APPLICATION
+            ):
+                st = past  # a late application message of an epoch whose secret tree we kept
+            else:
+                self._check_epoch(body.group_id, body.epoch, body.content_type)
             tree = st.public.tree
 
             def key_of(leaf: int) -> bytes | None:
@@ -850,6 +858,17 @@ class Group:
             assert content.proposal is not None
             return self._receive_proposal(ac, content.proposal, now)
         return self._process_commit(ac, now)
+
+    def _advance(self, new_state: MemberState) -> None:
+        """Enter the next epoch, keeping the last few epochs' secret trees for late
+        application messages (never for handshake messages)."""
+        keep = self.config.keep_past_epochs
+        if keep > 0:
+            self._past[self.epoch] = self._st
+            while len(self._past) > keep:
+                del self._past[min(self._past)]
+        self._st = new_state
+        self._pending = None
 
     def _check_epoch(self, group_id: bytes, epoch: int, content_type: ContentType) -> None:
         if group_id != self.group_id:
@@ -998,20 +1017,26 @@ class Group:
         verify_confirmation_tag(
             self.suite, secrets.confirmation_key, outcome.confirmed, outcome.public.confirmation_tag
         )
-        self._st = MemberState(
-            public=outcome.public,
-            leaf=st.leaf,
-            identity=st.identity,
-            path_keys=path_keys,
-            secrets=secrets,
-            secret_tree=SecretTree(
-                self.suite, secrets.encryption_secret, new_tree.n_leaves, policy=self.config.ratchet_policy
-            ),
-            resumption_psks=keep_psks(st.resumption_psks, new_ctx.epoch, secrets.resumption_psk, self.config),
-            reinit=outcome.reinit,
-            active=outcome.reinit is None,
+        self._advance(
+            MemberState(
+                public=outcome.public,
+                leaf=st.leaf,
+                identity=st.identity,
+                path_keys=path_keys,
+                secrets=secrets,
+                secret_tree=SecretTree(
+                    self.suite,
+                    secrets.encryption_secret,
+                    new_tree.n_leaves,
+                    policy=self.config.ratchet_policy,
+                ),
+                resumption_psks=keep_psks(
+                    st.resumption_psks, new_ctx.epoch, secrets.resumption_psk, self.config
+                ),
+                reinit=outcome.reinit,
+                active=outcome.reinit is None,
+            )
         )
-        self._pending = None
         return result
 
     # -- joining -----------------------------------------------------------------------------------

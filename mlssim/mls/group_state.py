@@ -135,6 +135,9 @@ class GroupConfig:
     external_pub_in_group_info: bool = True
     #: epochs whose resumption PSK is kept (§8.6)
     resumption_psk_epochs: int = 8
+    #: past epochs whose secret tree is kept to decrypt late application messages (§14, §15.2:
+    #: a client "might keep the secret tree for a short time"); 0 keeps none
+    keep_past_epochs: int = 1
     #: how LeafNodes and KeyPackages are validated (§7.3, §10.1)
     leaf_policy: LeafPolicy = field(default_factory=LeafPolicy)
     #: shares the public outcome of a commit between the simulated members of one epoch
