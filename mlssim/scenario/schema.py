@@ -1,0 +1,285 @@
+"""The scenario schema: every key a scenario file may hold, with its meaning and bounds.
+
+pydantic v2 models with ``extra="forbid"``, so a misspelt key is an error that names it.
+Field descriptions are the documentation: ``docs/scenarios.md`` is generated from them
+(``mlssim validate --docs``) and a test fails when the two drift apart. Units: seconds
+for times, bytes for sizes, bits per second for bandwidth.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "Constant",
+    "Uniform",
+    "Normal",
+    "LogNormal",
+    "Exponential",
+    "Empirical",
+    "Distribution",
+    "LinkSpec",
+    "NetworkSpec",
+    "ProviderSpec",
+    "CryptoSpec",
+    "MLSSpec",
+    "ChurnSpec",
+    "RetrySpec",
+    "WorkloadSpec",
+    "GroupSpec",
+    "FederationSpec",
+    "OutputSpec",
+    "Scenario",
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ---- distributions ---------------------------------------------------------------------------
+
+
+class Constant(_Model):
+    """Always the same value."""
+
+    dist: Literal["constant"] = "constant"
+    value: float = Field(ge=0, description="the value")
+
+
+class Uniform(_Model):
+    """Uniform on [low, high]."""
+
+    dist: Literal["uniform"]
+    low: float = Field(ge=0, description="lower bound")
+    high: float = Field(ge=0, description="upper bound (≥ low)")
+
+    @model_validator(mode="after")
+    def _order(self) -> Uniform:
+        if self.high < self.low:
+            raise ValueError("high must be ≥ low")
+        return self
+
+
+class Normal(_Model):
+    """Normal, truncated at 0 (negative draws are redrawn)."""
+
+    dist: Literal["normal"]
+    mean: float = Field(description="mean before truncation")
+    std: float = Field(ge=0, description="standard deviation before truncation")
+
+
+class LogNormal(_Model):
+    """Log-normal given by its median and the σ of the underlying normal."""
+
+    dist: Literal["lognormal"]
+    median: float = Field(gt=0, description="median")
+    sigma: float = Field(ge=0, description="σ of log(x)")
+
+
+class Exponential(_Model):
+    """Exponential with the given mean."""
+
+    dist: Literal["exponential"]
+    mean: float = Field(gt=0, description="mean")
+
+
+class Empirical(_Model):
+    """Draws uniformly from samples in a CSV file (one number per line, or a first column)."""
+
+    dist: Literal["empirical"]
+    file: str = Field(description="CSV of samples, relative to the scenario file")
+
+
+Distribution = Annotated[
+    Constant | Uniform | Normal | LogNormal | Exponential | Empirical, Field(discriminator="dist")
+]
+
+
+def _const(v: float) -> Constant:
+    return Constant(value=v)
+
+
+# ---- network and providers -------------------------------------------------------------------
+
+
+class LinkSpec(_Model):
+    """One class of network link."""
+
+    latency: Distribution = Field(default_factory=lambda: _const(0.05), description="one-way latency (s)")
+    bandwidth: float | None = Field(
+        default=None, gt=0, description="link rate in bits/s; adds serialization delay and FIFO queueing"
+    )
+    loss: float = Field(default=0.0, ge=0, lt=1, description="probability that a transmission is lost")
+    retransmit_timeout: float = Field(default=1.0, gt=0, description="resend after this long when lost (s)")
+
+
+class NetworkSpec(_Model):
+    """Link classes: client↔home DS, DS↔DS between providers, DS↔AS."""
+
+    client_ds: LinkSpec = Field(
+        default_factory=LinkSpec, description="a client and its home delivery service"
+    )
+    ds_ds: LinkSpec = Field(
+        default_factory=lambda: LinkSpec(latency=_const(0.03)),
+        description="delivery services of two providers",
+    )
+    ds_as: LinkSpec = Field(
+        default_factory=lambda: LinkSpec(latency=_const(0.002)),
+        description="a delivery service and an authentication service",
+    )
+
+
+class ProviderSpec(_Model):
+    """A domain running one delivery service (DS) and one authentication service (AS)."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$", description="provider name")
+    mailbox_retention: float = Field(
+        default=86400.0, gt=0, description="how long the DS keeps messages for an offline client (s)"
+    )
+
+
+# ---- protocol ---------------------------------------------------------------------------------
+
+
+class CryptoSpec(_Model):
+    """Which RFC 9420 cipher suite the clients use, real or its fast model twin."""
+
+    suite: int = Field(default=1, ge=1, le=7, description="RFC 9420 cipher suite id (1–7)")
+    family: Literal["real", "model"] = Field(
+        default="real", description="real cryptography, or the model twin with identical sizes"
+    )
+
+
+class MLSSpec(_Model):
+    """Application choices that RFC 9420 leaves open."""
+
+    handshake: Literal["public", "private"] = Field(
+        default="public",
+        description="wire format of proposals and commits (PublicMessage lets a DS read them)",
+    )
+    ratchet_tree_in_welcome: bool = Field(
+        default=True, description="Welcome carries the ratchet tree; else joiners download it from the DS"
+    )
+    padding: int = Field(default=0, ge=0, description="zero bytes added to every PrivateMessage plaintext")
+
+
+class FederationSpec(_Model):
+    """How a group spanning providers is ordered and fanned out."""
+
+    ordering: Literal["single"] = Field(
+        default="single", description="who orders a group's handshake messages: single = the owner's DS"
+    )
+    fanout: Literal["plain"] = Field(
+        default="plain", description="what each member downloads: plain = the whole message"
+    )
+
+
+class ChurnSpec(_Model):
+    """Clients go offline and online (exponential on/off periods)."""
+
+    enabled: bool = Field(default=False, description="turn churn on")
+    mean_online: float = Field(default=600.0, gt=0, description="mean online period (s)")
+    mean_offline: float = Field(default=60.0, gt=0, description="mean offline period (s)")
+
+
+class RetrySpec(_Model):
+    """What a committer does when the DS rejects its commit (another commit won the epoch)."""
+
+    backoff: Literal["none", "fixed", "exponential"] = Field(default="fixed", description="backoff rule")
+    delay: float = Field(default=0.5, ge=0, description="fixed delay, or the first delay of exponential (s)")
+    jitter: bool = Field(default=True, description="multiply each delay by a uniform draw in [0.5, 1.5]")
+    max_retries: int = Field(default=10, ge=0, description="give up after this many retries")
+
+
+class WorkloadSpec(_Model):
+    """What happens in a group, as Poisson processes."""
+
+    app_rate: float = Field(default=0.0, ge=0, description="application messages per member per second")
+    app_size: Distribution = Field(
+        default_factory=lambda: _const(200), description="application message plaintext size (bytes)"
+    )
+    update_rate: float = Field(default=0.0, ge=0, description="path updates per member per second")
+    update_mode: Literal["commit", "propose"] = Field(
+        default="commit",
+        description=(
+            "commit = an empty commit with a path; propose = an Update proposal another member commits"
+        ),
+    )
+    add_rate: float = Field(default=0.0, ge=0, description="new members per group per second")
+    remove_rate: float = Field(default=0.0, ge=0, description="removals per group per second")
+    join_mode: Literal["welcome", "external-commit"] = Field(
+        default="welcome", description="how added members join"
+    )
+    start: float = Field(default=0.0, ge=0, description="workload starts (s after the group exists)")
+    stop: float | None = Field(
+        default=None, ge=0, description="workload stops (s); default: scenario duration"
+    )
+
+
+class GroupSpec(_Model):
+    """One or more identical groups."""
+
+    name: str = Field(default="g", min_length=1, description="name prefix of these groups")
+    count: int = Field(default=1, ge=1, description="how many such groups")
+    size: int = Field(ge=2, description="initial members (devices)")
+    providers: dict[str, float] | None = Field(
+        default=None, description="provider mix: provider name → weight; default: all providers equally"
+    )
+    owner: str | None = Field(default=None, description="owning provider; default: the first of the mix")
+    devices_per_user: int = Field(default=1, ge=1, description="devices (members) per user")
+    workload: WorkloadSpec = Field(default_factory=WorkloadSpec, description="what happens in the group")
+
+    @field_validator("providers")
+    @classmethod
+    def _weights(cls, v: dict[str, float] | None) -> dict[str, float] | None:
+        if v is not None:
+            if not v:
+                raise ValueError("an empty provider mix")
+            if any(w < 0 for w in v.values()) or sum(v.values()) <= 0:
+                raise ValueError("weights must be ≥ 0 with a positive sum")
+        return v
+
+
+class OutputSpec(_Model):
+    """What a run writes besides its summary."""
+
+    transmissions: bool = Field(
+        default=True, description="write transmissions.csv (one row per transmission)"
+    )
+    events: bool = Field(default=True, description="write events.jsonl (epochs, collisions, joins)")
+
+
+class Scenario(_Model):
+    """A complete simulation: world, protocol choices, groups and their workloads."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$", description="run name (output folder)")
+    seed: int = Field(default=0, description="base seed: every random stream derives from it")
+    duration: float = Field(gt=0, description="simulated time of the workload (s)")
+    drain: float = Field(default=60.0, ge=0, description="extra time for the network to drain (s)")
+    crypto: CryptoSpec = Field(default_factory=CryptoSpec, description="cipher suite")
+    mls: MLSSpec = Field(default_factory=MLSSpec, description="MLS application choices")
+    network: NetworkSpec = Field(default_factory=NetworkSpec, description="link classes")
+    providers: list[ProviderSpec] = Field(min_length=1, description="the federation's providers")
+    federation: FederationSpec = Field(default_factory=FederationSpec, description="ordering and fan-out")
+    churn: ChurnSpec = Field(default_factory=ChurnSpec, description="offline/online behaviour of clients")
+    retry: RetrySpec = Field(default_factory=RetrySpec, description="commit retry policy")
+    groups: list[GroupSpec] = Field(min_length=1, description="the groups")
+    output: OutputSpec = Field(default_factory=OutputSpec, description="what the run writes")
+
+    @model_validator(mode="after")
+    def _references(self) -> Scenario:
+        names = [p.name for p in self.providers]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"duplicate provider names: {', '.join(sorted(dup))}")
+        known = set(names)
+        for i, g in enumerate(self.groups):
+            for p in g.providers or {}:
+                if p not in known:
+                    raise ValueError(f"groups[{i}].providers: unknown provider {p!r}")
+            if g.owner is not None and g.owner not in known:
+                raise ValueError(f"groups[{i}].owner: unknown provider {g.owner!r}")
+        return self

@@ -1,0 +1,1 @@
+"""The simulated world on simpy: network, providers (DS + AS), clients, workloads, metrics."""

@@ -1,0 +1,460 @@
+"""Providers (one delivery service and one authentication service each) and clients.
+
+Model choices, written down:
+- A group's handshake messages are ordered by one DS (``single`` ordering: the DS of the
+  group's owning provider). It accepts the first commit for each epoch and rejects the rest
+  (the losers' committers discard their staged commit and retry after the retry policy's
+  backoff). The DS knows a group's membership (which client at which provider) from the
+  commits it orders; with ``mls.handshake = private`` this is an assumption (MIMI hubs know
+  their rooms' membership), with ``public`` the DS could read it from the commit.
+- Fan-out is ``plain``: the ordering DS sends the whole message to the home DS of every
+  member (over ``ds_ds`` when the provider differs), which delivers it to the client or, when
+  the client is offline, keeps it in the mailbox for ``mailbox_retention`` seconds.
+- Control messages that are not MLS messages (accept/reject of a commit, mailbox and
+  KeyPackage requests) are counted with a fixed size of ``CONTROL_BYTES``.
+- Clients process a message the instant it arrives (CPU time is not simulated time).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..mls.codec import encode
+from ..mls.crypto import KeyPair
+from ..mls.errors import MLSError
+from ..mls.group import CommitApplied, Group, GroupConfig, MemberIdentity, StagedCommit
+from ..mls.key_packages import KeyPackageBundle, make_key_package
+from ..mls.messages import Credential, Lifetime, MLSMessage, Welcome
+
+if TYPE_CHECKING:
+    from .world import World
+
+__all__ = ["CONTROL_BYTES", "AuthenticationService", "DeliveryService", "Client", "GroupRecord"]
+
+#: size counted for a control message (accept/reject, fetch requests): a small fixed header
+CONTROL_BYTES = 32
+FOREVER = Lifetime(not_before=0, not_after=2**63)
+
+
+@dataclass
+class GroupRecord:
+    """What the ordering DS knows about a group."""
+
+    name: str
+    owner: str
+    epoch: int = 0
+    members: dict[str, str] = field(default_factory=dict)  # client name -> provider
+
+
+class AuthenticationService:
+    """Issues credentials and stores the KeyPackages its clients upload."""
+
+    def __init__(self, world: World, provider: str) -> None:
+        self.world = world
+        self.provider = provider
+        self.node = f"as:{provider}"
+        self.key_packages: dict[str, deque[bytes]] = {}
+
+    def store(self, client: str, kp_ref: bytes) -> None:
+        self.key_packages.setdefault(client, deque()).append(kp_ref)
+
+    def take(self, client: str) -> bytes | None:
+        q = self.key_packages.get(client)
+        return q.popleft() if q else None
+
+
+class DeliveryService:
+    """One provider's DS: orders the groups it owns, relays and stores the rest."""
+
+    def __init__(self, world: World, provider: str, retention: float) -> None:
+        self.world = world
+        self.provider = provider
+        self.node = f"ds:{provider}"
+        self.retention = retention
+        self.groups: dict[str, GroupRecord] = {}
+        self.mailboxes: dict[str, deque[tuple[float, Callable[[], None], int, str, str]]] = {}
+        #: clients with a live connection; the rest get their messages through the mailbox.
+        #: A client that comes back online is connected only once its mailbox fetch arrives,
+        #: so nothing new overtakes what waited for it.
+        self.connected: set[str] = set()
+
+    # -- ordering (this DS owns the group) ---------------------------------------------------
+
+    def order_commit(self, group: str, epoch: int, sender: str, size: int, commit: Any) -> None:
+        rec = self.groups[group]
+        w = self.world
+        if epoch != rec.epoch:
+            w.recorder.event(w.env.now, "commit_rejected", group=group, client=sender, epoch=epoch)
+            self.to_client(
+                sender, CONTROL_BYTES, "commit_reject", group, lambda: w.clients[sender].on_reject(group)
+            )
+            return
+        rec.epoch += 1
+        staged: StagedCommit = commit.staged
+        w.recorder.event(w.env.now, "commit_accepted", group=group, client=sender, epoch=rec.epoch)
+        for name in commit.removed:
+            rec.members.pop(name, None)
+        receivers = [m for m in rec.members if m != sender]
+        msg = staged.message
+        for m in receivers:
+            self.to_client(m, size, "commit", group, lambda m=m: w.clients[m].on_commit(group, msg))
+        self.to_client(
+            sender, CONTROL_BYTES, "commit_accept", group, lambda: w.clients[sender].on_accept(group)
+        )
+        if staged.welcome is not None:
+            wsize = len(encode(staged.welcome))
+            welcome = staged.welcome
+            for name in commit.added:
+                rec.members[name] = w.clients[name].provider
+                self.to_client(
+                    name, wsize, "welcome", group, lambda n=name: w.clients[n].on_welcome(group, welcome)
+                )
+
+    def order_application(self, group: str, sender: str, size: int, msg: MLSMessage) -> None:
+        rec = self.groups[group]
+        w = self.world
+        for m in rec.members:
+            if m != sender:
+                self.to_client(
+                    m, size, "application", group, lambda m=m: w.clients[m].on_application(group, msg)
+                )
+
+    # -- relaying ---------------------------------------------------------------------------
+
+    def to_client(
+        self, client: str, size: int, msg_type: str, group: str, deliver: Callable[[], None]
+    ) -> None:
+        """From this (ordering) DS to a client, through the client's home DS."""
+        w = self.world
+        home = w.clients[client].provider
+        if home == self.provider:
+            self.world.providers[home].ds.deliver_local(client, size, msg_type, group, deliver)
+        else:
+            w.network.send(
+                self.node,
+                f"ds:{home}",
+                "ds_ds",
+                size,
+                role="fanout",
+                msg_type=msg_type,
+                group=group,
+                on_receive=lambda: w.providers[home].ds.deliver_local(client, size, msg_type, group, deliver),
+            )
+
+    def deliver_local(
+        self, client: str, size: int, msg_type: str, group: str, deliver: Callable[[], None]
+    ) -> None:
+        w = self.world
+        c = w.clients[client]
+        if client not in self.connected:
+            self.mailboxes.setdefault(client, deque()).append((w.env.now, deliver, size, msg_type, group))
+            return
+        w.network.send(
+            self.node,
+            c.node,
+            "client_ds",
+            size,
+            role="download",
+            msg_type=msg_type,
+            group=group,
+            on_receive=deliver,
+        )
+
+    def flush_mailbox(self, client: str) -> None:
+        """The client came online and fetches its mailbox; expired messages are dropped."""
+        w = self.world
+        q = self.mailboxes.pop(client, deque())
+        c = w.clients[client]
+        if c.online:
+            self.connected.add(client)
+        for t, deliver, size, msg_type, group in q:
+            if w.env.now - t > self.retention:
+                w.recorder.event(w.env.now, "mailbox_expired", client=client, group=group, msg_type=msg_type)
+                continue
+            w.network.send(
+                self.node,
+                c.node,
+                "client_ds",
+                size,
+                role="download",
+                msg_type=msg_type,
+                group=group,
+                on_receive=deliver,
+            )
+
+
+@dataclass
+class _Pending:
+    """A commit this client staged and sent, waiting for the DS's verdict."""
+
+    staged: StagedCommit
+    kind: str
+    first_attempt: float
+    attempts: int
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    retry: Callable[[_Pending], None] | None = None
+
+
+class Client:
+    """One device: an MLS client in any number of groups, online or offline."""
+
+    def __init__(self, world: World, name: str, provider: str) -> None:
+        self.world = world
+        self.name = name
+        self.provider = provider
+        self.node = f"c:{name}"
+        self.online = True
+        self.rand = world.streams.mls(f"client/{name}")
+        suite = world.suite
+        sig = suite.signature_key_pair(self.rand)
+        cred = Credential.basic(name.encode())
+        self._sig = sig
+        self._cred = cred
+        self.bundles: dict[bytes, KeyPackageBundle] = {}
+        first = self.new_key_package()
+        self.identity = MemberIdentity(
+            credential=cred,
+            signature_priv=sig.priv,
+            signature_key=sig.pub,
+            capabilities=first.key_package.leaf_node.capabilities,
+        )
+        self.groups: dict[str, Group] = {}
+        self.pending: dict[str, _Pending] = {}
+
+    def new_key_package(self) -> KeyPackageBundle:
+        """A fresh KeyPackage, kept privately and uploaded (by reference) to the home AS."""
+        b = make_key_package(
+            self.world.suite,
+            credential=self._cred,
+            signature_key_pair=KeyPair(self._sig.priv, self._sig.pub),
+            rand=self.rand,
+            lifetime=FOREVER,
+        )
+        ref = self.world.suite.key_package_ref(encode(b.key_package))
+        self.bundles[ref] = b
+        self.world.providers[self.provider].as_.store(self.name, ref)
+        return b
+
+    @property
+    def config(self) -> GroupConfig:
+        return self.world.group_config
+
+    # -- sending ---------------------------------------------------------------------------
+
+    def upload(self, group: str, size: int, msg_type: str, then: Callable[[], None]) -> None:
+        """Client → home DS → (ordering DS): ``then`` runs at the ordering DS."""
+        w = self.world
+        owner = w.ds_groups[group]
+        home = w.providers[self.provider].ds
+
+        def at_home() -> None:
+            if owner == self.provider:
+                then()
+            else:
+                w.network.send(
+                    home.node,
+                    f"ds:{owner}",
+                    "ds_ds",
+                    size,
+                    role="forward",
+                    msg_type=msg_type,
+                    group=group,
+                    on_receive=then,
+                )
+
+        w.network.send(
+            self.node,
+            home.node,
+            "client_ds",
+            size,
+            role="upload",
+            msg_type=msg_type,
+            group=group,
+            on_receive=at_home,
+        )
+
+    def send_application(self, group: str, size: int) -> None:
+        g = self.groups[group]
+        data = bytes(size)
+        msg = g.encrypt_application(data, self.rand)
+        n = len(encode(msg))
+        w = self.world
+        w.recorder.event(w.env.now, "app_sent", group=group, client=self.name, epoch=g.epoch)
+        self.upload(
+            group, n, "application", lambda: w.ds_of(group).order_application(group, self.name, n, msg)
+        )
+
+    def send_commit(
+        self,
+        group: str,
+        kind: str,
+        staged: StagedCommit,
+        *,
+        added: tuple[str, ...] = (),
+        removed: tuple[str, ...] = (),
+        retry: Callable[[_Pending], None] | None = None,
+        first_attempt: float | None = None,
+        attempts: int = 1,
+    ) -> None:
+        w = self.world
+        g = self.groups[group]
+        self.pending[group] = _Pending(
+            staged=staged,
+            kind=kind,
+            first_attempt=w.env.now if first_attempt is None else first_attempt,
+            attempts=attempts,
+            added=added,
+            removed=removed,
+            retry=retry,
+        )
+        size = len(encode(staged.message))
+        size_w = len(encode(staged.welcome)) if staged.welcome is not None else 0
+        w.recorder.event(
+            w.env.now,
+            "commit_sent",
+            group=group,
+            client=self.name,
+            epoch=g.epoch,
+            op=kind,
+            bytes=size,
+            welcome_bytes=size_w,
+        )
+        epoch = g.epoch
+        info = _CommitInfo(staged, added, removed)
+        total = size + size_w
+        self.upload(
+            group,
+            total,
+            f"commit:{kind}",
+            lambda: w.ds_of(group).order_commit(group, epoch, self.name, size, info),
+        )
+
+    # -- receiving -------------------------------------------------------------------------
+
+    def on_accept(self, group: str) -> None:
+        w = self.world
+        p = self.pending.pop(group, None)
+        g = self.groups.get(group)
+        if p is None or g is None:
+            return
+        g.merge(p.staged)
+        w.recorder.event(
+            w.env.now,
+            "commit_merged",
+            group=group,
+            client=self.name,
+            epoch=g.epoch,
+            op=p.kind,
+            latency=round(w.env.now - p.first_attempt, 6),
+            attempts=p.attempts,
+        )
+        w.epoch_reached(group, self.name, g)
+
+    def on_reject(self, group: str) -> None:
+        w = self.world
+        p = self.pending.pop(group, None)
+        g = self.groups.get(group)
+        if p is None or g is None:
+            return
+        g.discard(p.staged)
+        w.schedule_retry(self, group, p)
+
+    def on_commit(self, group: str, msg: MLSMessage) -> None:
+        w = self.world
+        g = self.groups.get(group)
+        if g is None or not g.active:
+            return
+        try:
+            res = g.process(msg, now=None)
+        except MLSError as exc:
+            w.recorder.event(
+                w.env.now, "process_error", group=group, client=self.name, error=type(exc).__name__
+            )
+            return
+        assert isinstance(res, CommitApplied)
+        if res.removed_me:
+            del self.groups[group]
+            self.pending.pop(group, None)
+            w.recorder.event(w.env.now, "removed", group=group, client=self.name)
+            return
+        w.epoch_reached(group, self.name, g)
+
+    def on_application(self, group: str, msg: MLSMessage) -> None:
+        w = self.world
+        g = self.groups.get(group)
+        if g is None:
+            return
+        try:
+            g.process(msg)
+            w.recorder.event(w.env.now, "app_received", group=group, client=self.name)
+        except MLSError as exc:
+            w.recorder.event(
+                w.env.now, "app_undecryptable", group=group, client=self.name, reason=type(exc).__name__
+            )
+
+    def on_welcome(self, group: str, msg: MLSMessage) -> None:
+        w = self.world
+        welcome = msg.body
+        assert isinstance(welcome, Welcome)
+        suite = w.suite
+        refs = {e.new_member for e in welcome.secrets}
+        ref = next((r for r in refs if r in self.bundles), None)
+        if ref is None:
+            return
+        b = self.bundles.pop(ref)
+        try:
+            g = Group.join(
+                suite,
+                welcome,
+                key_package=b.key_package,
+                init_priv=b.init_priv,
+                encryption_priv=b.encryption_priv,
+                identity=self.identity,
+                config=self.config,
+            )
+        except MLSError as exc:
+            w.recorder.event(
+                w.env.now, "join_failed", group=group, client=self.name, error=type(exc).__name__
+            )
+            return
+        self.groups[group] = g
+        w.recorder.event(w.env.now, "joined", group=group, client=self.name, epoch=g.epoch)
+        w.epoch_reached(group, self.name, g)
+
+    # -- churn -------------------------------------------------------------------------------
+
+    def go_offline(self) -> None:
+        """The connection drops; the home DS notices at once (messages already in flight still
+        arrive: they count as received just before the drop)."""
+        self.online = False
+        self.world.providers[self.provider].ds.connected.discard(self.name)
+        self.world.recorder.event(self.world.env.now, "offline", client=self.name)
+
+    def go_online(self) -> None:
+        w = self.world
+        self.online = True
+        w.recorder.event(w.env.now, "online", client=self.name)
+        home = w.providers[self.provider].ds
+        w.network.send(
+            self.node,
+            home.node,
+            "client_ds",
+            CONTROL_BYTES,
+            role="upload",
+            msg_type="mailbox_fetch",
+            group="",
+            on_receive=lambda: home.flush_mailbox(self.name),
+        )
+
+
+@dataclass(frozen=True)
+class _CommitInfo:
+    """What the ordering DS learns with a commit (see the module docstring)."""
+
+    staged: StagedCommit
+    added: tuple[str, ...]
+    removed: tuple[str, ...]

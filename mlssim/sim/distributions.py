@@ -1,0 +1,57 @@
+"""Sampling the scenario's distributions from a named stream."""
+
+from __future__ import annotations
+
+import csv
+import math
+import random
+from functools import cache
+from pathlib import Path
+
+from ..scenario.schema import Constant, Distribution, Empirical, Exponential, LogNormal, Normal, Uniform
+
+__all__ = ["sample", "load_samples"]
+
+
+@cache
+def load_samples(path: str) -> tuple[float, ...]:
+    """Numbers of the first column of a CSV; lines that are not numbers (a header) are skipped."""
+    out: list[float] = []
+    with Path(path).open(newline="") as f:
+        for row in csv.reader(f):
+            if not row:
+                continue
+            try:
+                out.append(float(row[0]))
+            except ValueError:
+                continue
+    if not out:
+        raise ValueError(f"{path}: no numeric samples")
+    return tuple(out)
+
+
+def sample(dist: Distribution, rng: random.Random, base_dir: Path | None = None) -> float:
+    """One draw; never negative (latencies, sizes and delays are ≥ 0)."""
+    if isinstance(dist, Constant):
+        return dist.value
+    if isinstance(dist, Uniform):
+        return rng.uniform(dist.low, dist.high)
+    if isinstance(dist, Normal):
+        if dist.std == 0:
+            return max(0.0, dist.mean)
+        for _ in range(1000):
+            x = rng.gauss(dist.mean, dist.std)
+            if x >= 0:
+                return x
+        return 0.0
+    if isinstance(dist, LogNormal):
+        return dist.median * math.exp(rng.gauss(0.0, dist.sigma)) if dist.sigma else dist.median
+    if isinstance(dist, Exponential):
+        return rng.expovariate(1.0 / dist.mean)
+    if isinstance(dist, Empirical):
+        p = Path(dist.file)
+        if not p.is_absolute() and base_dir is not None:
+            p = base_dir / p
+        samples = load_samples(str(p))
+        return samples[rng.randrange(len(samples))]
+    raise TypeError(f"unknown distribution {dist!r}")

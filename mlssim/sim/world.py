@@ -1,0 +1,520 @@
+"""The simulated world: built from a Scenario, run on simpy, summarised from its record.
+
+Order of events is deterministic: simpy breaks ties by insertion order, every random draw
+comes from a named stream (``rng.Streams``), and nothing iterates a set or a dict whose
+order depends on ``hash()``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Callable, Generator
+from pathlib import Path
+from typing import Any
+
+import simpy
+
+from ..mls.codec import encode
+from ..mls.crypto import CipherSuite, get_suite
+from ..mls.group import EpochCache, Group, GroupConfig
+from ..mls.messages import MLSMessage, WireFormat
+from ..scenario.schema import GroupSpec, Scenario
+from .actors import CONTROL_BYTES, AuthenticationService, Client, DeliveryService, GroupRecord, _Pending
+from .distributions import sample
+from .network import Network
+from .recorder import Recorder
+from .rng import Streams
+
+__all__ = ["World", "Provider"]
+
+
+class Provider:
+    def __init__(self, world: World, name: str, retention: float) -> None:
+        self.name = name
+        self.ds = DeliveryService(world, name, retention)
+        self.as_ = AuthenticationService(world, name)
+
+
+class World:
+    def __init__(self, scenario: Scenario, base_dir: Path | None = None) -> None:
+        self.scenario = scenario
+        self.env = simpy.Environment()
+        self.streams = Streams(scenario.seed)
+        self.recorder = Recorder()
+        self.network = Network(self.env, self.streams, scenario.network, self.recorder, base_dir)
+        self.base_dir = base_dir
+        self.suite: CipherSuite = get_suite(scenario.crypto.suite, scenario.crypto.family)
+        self.group_config = GroupConfig(
+            handshake_wire_format=(
+                WireFormat.PUBLIC_MESSAGE
+                if scenario.mls.handshake == "public"
+                else WireFormat.PRIVATE_MESSAGE
+            ),
+            padding=scenario.mls.padding,
+            ratchet_tree_in_welcome=scenario.mls.ratchet_tree_in_welcome,
+            epoch_cache=EpochCache(),
+        )
+        self.providers: dict[str, Provider] = {
+            p.name: Provider(self, p.name, p.mailbox_retention) for p in scenario.providers
+        }
+        self.clients: dict[str, Client] = {}
+        self.ds_groups: dict[str, str] = {}  # group -> owning provider
+        self.group_specs: dict[str, GroupSpec] = {}
+        self.reached: dict[tuple[str, int], dict[str, float]] = defaultdict(dict)
+        self.authenticators: dict[tuple[str, int], set[bytes]] = defaultdict(set)
+        self._new_clients = 0
+        self.stop_time = scenario.duration
+
+    # -- lookups -------------------------------------------------------------------------------
+
+    def ds_of(self, group: str) -> DeliveryService:
+        return self.providers[self.ds_groups[group]].ds
+
+    def new_client(self, provider: str, label: str) -> Client:
+        name = f"{label}@{provider}"
+        c = Client(self, name, provider)
+        self.clients[name] = c
+        self.providers[provider].ds.connected.add(name)
+        if self.scenario.churn.enabled:
+            self.env.process(self._churn(c))
+        return c
+
+    def epoch_reached(self, group: str, client: str, g: Group) -> None:
+        self.reached[(group, g.epoch)][client] = self.env.now
+        self.authenticators[(group, g.epoch)].add(g.epoch_authenticator)
+        self.recorder.event(self.env.now, "epoch", group=group, client=client, epoch=g.epoch)
+
+    # -- building ------------------------------------------------------------------------------
+
+    def build(self) -> None:
+        provider_names = [p.name for p in self.scenario.providers]
+        for gi, spec in enumerate(self.scenario.groups):
+            mix = spec.providers or dict.fromkeys(provider_names, 1.0)
+            owner = spec.owner or next(iter(mix))
+            for k in range(spec.count):
+                gname = (
+                    f"{spec.name}{gi}.{k}" if spec.count > 1 or len(self.scenario.groups) > 1 else spec.name
+                )
+                self.group_specs[gname] = spec
+                self.ds_groups[gname] = owner
+                rng = self.streams.stream(f"group/{gname}/placement")
+                members = [
+                    self.new_client(
+                        self._pick(mix, rng),
+                        f"{gname}-u{i // spec.devices_per_user}d{i % spec.devices_per_user}",
+                    )
+                    for i in range(spec.size)
+                ]
+                self.env.process(self._create_group(gname, members, spec))
+
+    @staticmethod
+    def _pick(mix: dict[str, float], rng: Any) -> str:
+        names = list(mix)
+        total = sum(mix.values())
+        x = rng.random() * total
+        for n in names:
+            x -= mix[n]
+            if x < 0:
+                return n
+        return names[-1]
+
+    # -- key packages --------------------------------------------------------------------------
+
+    def fetch_key_package(self, requester: Client, target: Client, group: str) -> simpy.Event:
+        """Requester → its DS → target's DS → target's AS, and the KeyPackage back."""
+        done = self.env.event()
+        net = self.network
+        home = f"ds:{requester.provider}"
+        remote = f"ds:{target.provider}"
+        as_node = f"as:{target.provider}"
+        as_ = self.providers[target.provider].as_
+        ref = as_.take(target.name)
+        if ref is None:  # the client uploads another KeyPackage ahead of time; model it as there
+            target.new_key_package()
+            ref = as_.take(target.name)
+        assert ref is not None
+        kp_bundle = target.bundles[ref]
+        size = len(encode(MLSMessage(body=kp_bundle.key_package)))
+
+        def reply_to_requester() -> None:
+            net.send(
+                home,
+                requester.node,
+                "client_ds",
+                size,
+                role="download",
+                msg_type="key_package",
+                group=group,
+                on_receive=lambda: done.succeed(kp_bundle.key_package),
+            )
+
+        def reply_at_remote() -> None:
+            if remote == home:
+                reply_to_requester()
+            else:
+                net.send(
+                    remote,
+                    home,
+                    "ds_ds",
+                    size,
+                    role="forward",
+                    msg_type="key_package",
+                    group=group,
+                    on_receive=reply_to_requester,
+                )
+
+        def at_as() -> None:
+            net.send(
+                as_node,
+                remote,
+                "ds_as",
+                size,
+                role="as",
+                msg_type="key_package",
+                group=group,
+                on_receive=reply_at_remote,
+            )
+
+        def at_remote() -> None:
+            net.send(
+                remote,
+                as_node,
+                "ds_as",
+                CONTROL_BYTES,
+                role="as",
+                msg_type="kp_request",
+                group=group,
+                on_receive=at_as,
+            )
+
+        def at_home() -> None:
+            if remote == home:
+                at_remote()
+            else:
+                net.send(
+                    home,
+                    remote,
+                    "ds_ds",
+                    CONTROL_BYTES,
+                    role="forward",
+                    msg_type="kp_request",
+                    group=group,
+                    on_receive=at_remote,
+                )
+
+        net.send(
+            requester.node,
+            home,
+            "client_ds",
+            CONTROL_BYTES,
+            role="upload",
+            msg_type="kp_request",
+            group=group,
+            on_receive=at_home,
+        )
+        return done
+
+    # -- processes -----------------------------------------------------------------------------
+
+    def _create_group(self, gname: str, members: list[Client], spec: GroupSpec) -> Generator[Any, Any, None]:
+        creator = members[0]
+        env = self.env
+        b = next(iter(creator.bundles.values()))
+        g = Group.create(
+            self.suite,
+            group_id=gname.encode(),
+            identity=creator.identity,
+            rand=creator.rand,
+            config=self.group_config,
+            encryption_priv=b.encryption_priv,
+            leaf_node=b.key_package.leaf_node,
+        )
+        creator.groups[gname] = g
+        self.providers[self.ds_groups[gname]].ds.groups[gname] = GroupRecord(
+            name=gname, owner=self.ds_groups[gname], members={creator.name: creator.provider}
+        )
+        self.recorder.event(env.now, "group_created", group=gname, client=creator.name)
+        self.epoch_reached(gname, creator.name, g)
+        fetches = [self.fetch_key_package(creator, m, gname) for m in members[1:]]
+        yield simpy.AllOf(env, fetches)
+        kps = [ev.value for ev in fetches]
+        staged = g.commit(creator.rand, adds=kps)
+        creator.send_commit(gname, "create", staged, added=tuple(m.name for m in members[1:]))
+        wl = spec.workload
+        yield env.timeout(wl.start)
+        stop = wl.stop if wl.stop is not None else self.scenario.duration
+        for rate, op in (
+            (wl.app_rate, self._op_app),
+            (wl.update_rate, self._op_update),
+            (wl.add_rate, self._op_add),
+            (wl.remove_rate, self._op_remove),
+        ):
+            if rate > 0:
+                env.process(
+                    self._poisson(gname, rate, op, stop, per_member=op in (self._op_app, self._op_update))
+                )
+
+    def _poisson(
+        self, group: str, rate: float, op: Callable[[str, Any], None], stop: float, *, per_member: bool
+    ) -> Generator[Any, Any, None]:
+        """A Poisson process of ``rate`` (per member when ``per_member``, else per group)."""
+        rng = self.streams.stream(f"group/{group}/{op.__name__}")
+        env = self.env
+        while True:
+            n = len(self.ds_of(group).groups[group].members) if per_member else 1
+            total = rate * max(n, 1)
+            yield env.timeout(rng.expovariate(total))
+            if env.now >= stop:
+                return
+            op(group, rng)
+
+    def _candidates(self, group: str) -> list[Client]:
+        rec = self.ds_of(group).groups[group]
+        out = []
+        for name in rec.members:
+            c = self.clients[name]
+            g = c.groups.get(group)
+            if c.online and g is not None and g.active and group not in c.pending:
+                out.append(c)
+        return out
+
+    def _op_app(self, group: str, rng: Any) -> None:
+        cands = self._candidates(group)
+        if not cands:
+            return
+        c = cands[rng.randrange(len(cands))]
+        size = int(sample(self.group_specs[group].workload.app_size, rng, self.base_dir))
+        if c.groups[group].pending_proposals:
+            return  # §12.4: commit first; the workload skips this message
+        c.send_application(group, size)
+
+    def _op_update(self, group: str, rng: Any) -> None:
+        cands = self._candidates(group)
+        if cands:
+            self._commit_update(cands[rng.randrange(len(cands))], group, None)
+
+    def _commit_update(self, c: Client, group: str, prev: _Pending | None) -> None:
+        g = c.groups[group]
+        staged = g.commit(c.rand)
+        c.send_commit(
+            group,
+            "update",
+            staged,
+            retry=lambda prev: self._commit_update(c, group, prev),
+            first_attempt=prev.first_attempt if prev else None,
+            attempts=prev.attempts + 1 if prev else 1,
+        )
+
+    def _op_add(self, group: str, rng: Any) -> None:
+        cands = self._candidates(group)
+        if not cands:
+            return
+        adder = cands[rng.randrange(len(cands))]
+        spec = self.group_specs[group]
+        mix = spec.providers or {p.name: 1.0 for p in self.scenario.providers}
+        self._new_clients += 1
+        newbie = self.new_client(self._pick(mix, rng), f"{group}-new{self._new_clients}")
+        ev = self.fetch_key_package(adder, newbie, group)
+        ev.callbacks.append(lambda e: self._commit_add(adder, group, newbie, e.value, None))
+
+    def _commit_add(self, adder: Client, group: str, newbie: Client, kp: Any, prev: _Pending | None) -> None:
+        g = adder.groups.get(group)
+        if g is None or not g.active or group in adder.pending:
+            return
+        staged = g.commit(adder.rand, adds=[kp])
+        adder.send_commit(
+            group,
+            "add",
+            staged,
+            added=(newbie.name,),
+            retry=lambda prev: self._commit_add(adder, group, newbie, kp, prev),
+            first_attempt=prev.first_attempt if prev else None,
+            attempts=prev.attempts + 1 if prev else 1,
+        )
+
+    def _op_remove(self, group: str, rng: Any) -> None:
+        cands = self._candidates(group)
+        rec = self.ds_of(group).groups[group]
+        if not cands or len(rec.members) <= 2:
+            return
+        remover = cands[rng.randrange(len(cands))]
+        others = [m for m in rec.members if m != remover.name]
+        target = others[rng.randrange(len(others))]
+        self._commit_remove(remover, group, target, None)
+
+    def _commit_remove(self, remover: Client, group: str, target: str, prev: _Pending | None) -> None:
+        g = remover.groups.get(group)
+        if g is None or not g.active or group in remover.pending:
+            return
+        leaf = next((i for i, leaf in g.tree.leaves() if leaf.credential.identity == target.encode()), None)
+        if leaf is None:
+            return  # already gone
+        staged = g.commit(remover.rand, removes=[leaf])
+        remover.send_commit(
+            group,
+            "remove",
+            staged,
+            removed=(target,),
+            retry=lambda prev: self._commit_remove(remover, group, target, prev),
+            first_attempt=prev.first_attempt if prev else None,
+            attempts=prev.attempts + 1 if prev else 1,
+        )
+
+    def schedule_retry(self, c: Client, group: str, p: _Pending) -> None:
+        policy = self.scenario.retry
+        if p.attempts > policy.max_retries or p.retry is None:
+            self.recorder.event(self.env.now, "commit_gave_up", group=group, client=c.name, op=p.kind)
+            return
+        rng = self.streams.stream(f"client/{c.name}/retry")
+        if policy.backoff == "none":
+            delay = 0.0
+        elif policy.backoff == "fixed":
+            delay = policy.delay
+        else:
+            delay = policy.delay * 2 ** (p.attempts - 1)
+        if policy.jitter:
+            delay *= rng.uniform(0.5, 1.5)
+        retry = p.retry
+        ev = self.env.timeout(delay)
+
+        def again(_e: Any) -> None:
+            g = c.groups.get(group)
+            if (
+                g is not None
+                and g.active
+                and c.online
+                and group not in c.pending
+                and self.env.now < self.stop_time
+            ):
+                retry(p)
+            else:
+                self.recorder.event(self.env.now, "commit_abandoned", group=group, client=c.name, op=p.kind)
+
+        ev.callbacks.append(again)
+
+    def _churn(self, c: Client) -> Generator[Any, Any, None]:
+        spec = self.scenario.churn
+        rng = self.streams.stream(f"client/{c.name}/churn")
+        env = self.env
+        while True:
+            yield env.timeout(rng.expovariate(1.0 / spec.mean_online))
+            if env.now >= self.stop_time:
+                return
+            c.go_offline()
+            yield env.timeout(rng.expovariate(1.0 / spec.mean_offline))
+            c.go_online()
+
+    # -- running -------------------------------------------------------------------------------
+
+    def run(self, progress: Callable[[float], None] | None = None) -> None:
+        """Run the workload, then bring everyone online and let the network drain."""
+        self.build()
+        end = self.scenario.duration
+        step = max(end / 100.0, 1e-3)
+        t = 0.0
+        while t < end:
+            t = min(end, t + step)
+            self.env.run(until=t)
+            if progress is not None:
+                progress(t)
+        for c in self.clients.values():
+            if not c.online:
+                c.go_online()
+        self.env.run(until=end + self.scenario.drain)
+        if progress is not None:
+            progress(end + self.scenario.drain)
+
+    # -- summary -------------------------------------------------------------------------------
+
+    def summary(self) -> dict[str, Any]:
+        rec = self.recorder
+        by_type: dict[str, dict[str, dict[str, int]]] = {}
+        for t in rec.transmissions:
+            d = by_type.setdefault(t.msg_type, {}).setdefault(t.role, {"count": 0, "bytes": 0})
+            d["count"] += 1
+            d["bytes"] += t.bytes
+        by_type = {k: dict(sorted(v.items())) for k, v in by_type.items()}
+        up: Counter[str] = Counter()
+        down: Counter[str] = Counter()
+        for t in rec.transmissions:
+            if t.link != "client_ds" or t.lost:
+                continue
+            if t.sender.startswith("c:"):
+                up[t.sender] += t.bytes
+            else:
+                down[t.receiver] += t.bytes
+        clients = sorted(f"c:{n}" for n in self.clients)
+        ds_to_clients = sum(
+            t.bytes for t in rec.transmissions if t.link == "client_ds" and t.sender.startswith("ds:")
+        )
+        inter = sum(t.bytes for t in rec.transmissions if t.link == "ds_ds")
+        lost = sum(t.bytes for t in rec.transmissions if t.lost)
+        merged = list(rec.of_kind("commit_merged"))
+        accepted = list(rec.of_kind("commit_accepted"))
+        rejected = sum(1 for _ in rec.of_kind("commit_rejected"))
+        sent = sum(1 for _ in rec.of_kind("commit_sent"))
+        latencies = [e["latency"] for e in merged if e["op"] != "create"]
+        convergence = []
+        first_attempt = {(e["group"], e["epoch"]): e["t"] - e["latency"] for e in merged}
+        for (group, epoch), who in sorted(self.reached.items()):
+            if (group, epoch) in first_attempt and epoch > 1:
+                convergence.append(max(who.values()) - first_attempt[(group, epoch)])
+        groups = {}
+        for gname in sorted(self.ds_groups):
+            drec = self.ds_of(gname).groups[gname]
+            states = []
+            for m in sorted(drec.members):
+                g = self.clients[m].groups.get(gname)
+                if g is not None:
+                    states.append((g.epoch, g.epoch_authenticator))
+            agree = len(set(states)) == 1 and len(states) == len(drec.members)
+            groups[gname] = {
+                "members": len(drec.members),
+                "epoch": drec.epoch,
+                "converged": agree,
+            }
+        return {
+            "bytes_by_type_and_role": dict(sorted(by_type.items())),
+            "client_upload_bytes": _stats([up[c] for c in clients]),
+            "client_download_bytes": _stats([down[c] for c in clients]),
+            "ds_egress_to_clients_bytes": ds_to_clients,
+            "inter_provider_bytes": inter,
+            "lost_bytes": lost,
+            "transmissions": len(rec.transmissions),
+            "commits": {
+                "sent": sent,
+                "accepted": len(accepted),
+                "rejected": rejected,
+                "collisions_per_1000_attempts": round(1000.0 * rejected / sent, 3) if sent else 0.0,
+                "gave_up": sum(1 for _ in rec.of_kind("commit_gave_up")),
+            },
+            "commit_latency_s": _percentiles(latencies),
+            "convergence_s": _percentiles(convergence),
+            "application": {
+                "sent": sum(1 for _ in rec.of_kind("app_sent")),
+                "received": sum(1 for _ in rec.of_kind("app_received")),
+                "undecryptable": sum(1 for _ in rec.of_kind("app_undecryptable")),
+            },
+            "groups": groups,
+            "clients": len(self.clients),
+            "all_converged": all(v["converged"] for v in groups.values()),
+        }
+
+
+def _stats(xs: list[int]) -> dict[str, float]:
+    if not xs:
+        return {"mean": 0.0, "max": 0, "total": 0}
+    return {"mean": round(sum(xs) / len(xs), 3), "max": max(xs), "total": sum(xs)}
+
+
+def _percentiles(xs: list[float]) -> dict[str, float | int | None]:
+    if not xs:
+        return {"n": 0, "p50": None, "p95": None, "p99": None}
+    s = sorted(xs)
+
+    def q(p: float) -> float:
+        k = max(0, min(len(s) - 1, math.ceil(p * len(s)) - 1))
+        return round(s[k], 6)
+
+    return {"n": len(s), "p50": q(0.5), "p95": q(0.95), "p99": q(0.99)}
