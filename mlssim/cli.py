@@ -79,5 +79,39 @@ def vectors(paths: tuple[Path, ...], verbose: bool) -> None:
     sys.exit(1 if totals["failed"] else 0)
 
 
+@main.command()
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--docs", is_flag=True, help="Print the Markdown reference of every scenario key instead.")
+def validate(files: tuple[Path, ...], docs: bool) -> None:
+    """Check scenario FILES without running them.
+
+    Prints `FILE: ok (N groups, M members)` for a valid file, else one `file:line: key: message`
+    line per problem; exits 1 if any file is invalid. With --docs, prints the reference that
+    docs/scenarios.md holds (`mlssim validate --docs > docs/scenarios.md`).
+    """
+    from .scenario import ScenarioError, load_scenario
+
+    if docs:
+        from .scenario.docs import generate_markdown
+
+        click.echo(generate_markdown(), nl=False)
+        return
+    if not files:
+        raise click.UsageError("give one or more scenario files (or --docs)")
+    failed = False
+    for f in files:
+        try:
+            scenario = load_scenario(f)
+        except ScenarioError as err:
+            failed = True
+            for issue in err.issues:
+                click.echo(str(issue))
+            continue
+        groups = sum(g.count for g in scenario.groups)
+        members = sum(g.count * g.size for g in scenario.groups)
+        click.echo(f"{f}: ok ({groups} group{'s' * (groups != 1)}, {members} members)")
+    sys.exit(1 if failed else 0)
+
+
 if __name__ == "__main__":
     main()

@@ -135,7 +135,7 @@ def test_collisions_are_resolved_by_retry() -> None:
 
 def test_run_folder_and_no_silent_overwrite(tmp_path: Path) -> None:
     scen = small()
-    folder, summary = run_scenario(scen, tmp_path)
+    folder, _summary = run_scenario(scen, tmp_path)
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["status"] == "complete" and manifest["seed"] == scen.seed
     for f in ("summary.json", "transmissions.csv", "events.jsonl", "scenario.json"):
