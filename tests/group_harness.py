@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 from mlssim.mls.codec import decode, encode
 from mlssim.mls.crypto import CipherSuite
-from mlssim.mls.group import Group, GroupConfig, MemberIdentity, StagedCommit
+from mlssim.mls.group import CommitApplied, Group, GroupConfig, MemberIdentity, ProcessResult, StagedCommit
 from mlssim.mls.key_packages import KeyPackageBundle, make_key_package
-from mlssim.mls.messages import Credential, Lifetime, MLSMessage, Welcome
+from mlssim.mls.messages import Credential, GroupInfo, Lifetime, MLSMessage, Welcome
 from mlssim.mls.rand import SeededRandom
 
 FOREVER = Lifetime(not_before=0, not_after=2**63)
@@ -145,3 +145,109 @@ class Harness:
             assert g.export_secret("harness", b"", 16) == first.export_secret("harness", b"", 16)
         leaves = sorted(int(g.leaf_index) for g in groups)
         assert leaves == sorted(int(i) for i, _ in first.tree.leaves()), "tree members != group members"
+
+    # ---- additions for the property tests (tests/test_group_properties.py) -----------------
+
+    def fresh_name(self, prefix: str = "m") -> str:
+        """A client name never used in this harness."""
+        i = len(self.clients)
+        while f"{prefix}{i}" in self.clients:
+            i += 1
+        name = f"{prefix}{i}"
+        self.client(name)
+        return name
+
+    def broadcast(self, msg: MLSMessage, sender: str) -> dict[str, ProcessResult]:
+        """A proposal or application message from ``sender`` reaches every other member (as bytes)."""
+        return {name: g.process(roundtrip(msg)) for name, g in self.members.items() if name != sender}
+
+    def deliver_external(self, name: str, joiner: Group, staged: StagedCommit, *, via_process: bool) -> None:
+        """An external commit by ``name`` reaches everyone; a member of that name (a resync) is
+        its lost old state and must see itself removed. The joiner then merges (directly, or by
+        processing its own commit as the DS returns it)."""
+        msg = roundtrip(staged.message)
+        for n, g in list(self.members.items()):
+            res = g.process(msg)
+            assert isinstance(res, CommitApplied), f"{n}: {res!r}"
+            if n == name:
+                assert res.removed_me, f"{n}'s old state was not removed by its resync"
+            if res.removed_me:
+                assert not g.active
+                del self.members[n]
+        if via_process:
+            res = joiner.process(msg)
+            assert isinstance(res, CommitApplied) and res.own
+        else:
+            joiner.merge(staged)
+        self.members[name] = joiner
+        self.check()
+
+    def external_join(
+        self,
+        name: str,
+        via: str,
+        *,
+        resync: bool = False,
+        with_tree: bool = True,
+        via_process: bool = False,
+    ) -> StagedCommit:
+        """``name`` joins by external commit from ``via``'s GroupInfo; with ``resync`` it is a
+        member that lost its state and removes its old leaf (§12.4.3.2)."""
+        joiner, staged = self.stage_external_join(name, via, resync=resync, with_tree=with_tree)
+        self.deliver_external(name, joiner, staged, via_process=via_process)
+        return staged
+
+    def stage_external_join(
+        self, name: str, via: str, *, resync: bool = False, with_tree: bool = True
+    ) -> tuple[Group, StagedCommit]:
+        g = self.members[via]
+        gi = roundtrip(g.group_info(with_tree=with_tree)).body
+        assert isinstance(gi, GroupInfo)
+        return Group.external_join(
+            self.suite,
+            gi,
+            identity=self.client(name).identity,
+            rand=self.rand,
+            ratchet_tree=None if with_tree else g.tree,
+            resync_remove=int(self.members[name].leaf_index) if resync else None,
+            config=self.config,
+        )
+
+    def snapshot(self, name: str) -> tuple[object, ...]:
+        """What a rejected message must leave unchanged in ``name``'s state."""
+        g = self.members[name]
+        return (
+            g.epoch,
+            g.epoch_authenticator,
+            g.tree_hash,
+            g.tree.tree_hash(),
+            g.active,
+            int(g.leaf_index),
+            g.pending_proposals,
+            g.path_keys,
+            g.export_secret("harness", b"", 16),
+        )
+
+    def check_private(self) -> None:
+        """Each member's private TreeKEM state fits the public tree (§4.2 tree invariant):
+        its leaf key is the tree's; it holds a node key only on its direct path, and holds the
+        key of every non-blank parent there unless it is an unmerged leaf of that parent."""
+        from mlssim.mls import treemath as tm
+        from mlssim.mls.messages.tree import ParentNode
+
+        for name, g in self.members.items():
+            tree, leaf, keys = g.tree, g.leaf_index, g.path_keys
+            node = tree.leaf(leaf)
+            assert node is not None, f"{name}: own leaf {leaf} is blank"
+            assert node.signature_key == self.clients[name].identity.signature_key, f"{name}: not my leaf"
+            assert keys.leaf == leaf
+            assert self.suite.kem_public_key(keys.leaf_priv) == node.encryption_key, f"{name}: leaf key"
+            assert keys.mismatches(tree) == [], f"{name}: stale node keys {keys.mismatches(tree)}"
+            path = tm.direct_path(tm.leaf_to_node(leaf), tree.n_leaves)
+            assert set(keys.nodes) <= set(path), f"{name}: holds keys off its direct path"
+            for x in path:
+                p = tree.node(x)
+                if isinstance(p, ParentNode) and leaf not in p.unmerged_leaves:
+                    priv = keys.usable_key(tree, x)
+                    assert priv is not None, f"{name}: no private key for node {x} above leaf {leaf}"
+                    assert self.suite.kem_public_key(priv) == p.encryption_key
