@@ -13,6 +13,15 @@ Model choices, written down:
 - Control messages that are not MLS messages (accept/reject of a commit, mailbox and
   KeyPackage requests) are counted with a fixed size of ``CONTROL_BYTES``.
 - Clients process a message the instant it arrives (CPU time is not simulated time).
+- When joiners need something from the DS (the tree for a Welcome without the
+  ``ratchet_tree`` extension, the GroupInfo for an external commit), the committer uploads
+  the new epoch's signed GroupInfo with its commit (counted in the upload). The DS keeps the
+  public ratchet tree itself: with ``mls.handshake = public`` it can compute it from the
+  commits; with ``private`` the committer uploads the encoded tree too (counted).
+- Update proposals (``workload.update_mode = propose``) are ordered like commits (current
+  epoch only) and committed by the designated committer: the member with the lowest leaf
+  index other than the proposer, as soon as it receives the proposal. A proposal that an
+  epoch change voids is proposed again under the retry policy.
 """
 
 from __future__ import annotations
@@ -20,14 +29,16 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import TYPE_CHECKING
 
 from ..mls.codec import encode
 from ..mls.crypto import KeyPair
 from ..mls.errors import MLSError
-from ..mls.group import CommitApplied, Group, GroupConfig, MemberIdentity, StagedCommit
+from ..mls.group import CommitApplied, Group, GroupConfig, MemberIdentity, ProposalReceived, StagedCommit
 from ..mls.key_packages import KeyPackageBundle, make_key_package
 from ..mls.messages import Credential, Lifetime, MLSMessage, Welcome
+from ..mls.ratchet_tree import RatchetTree
 
 if TYPE_CHECKING:
     from .world import World
@@ -47,6 +58,17 @@ class GroupRecord:
     owner: str
     epoch: int = 0
     members: dict[str, str] = field(default_factory=dict)  # client name -> provider
+    #: the current epoch's signed GroupInfo and public tree, when joiners need them
+    group_info: MLSMessage | None = None
+    tree: RatchetTree | None = None
+    _tree_bytes: int | None = None
+
+    def tree_bytes(self) -> int:
+        """Size of the encoded ratchet tree (computed once per epoch, on first download)."""
+        if self._tree_bytes is None:
+            assert self.tree is not None
+            self._tree_bytes = len(self.tree.encode())
+        return self._tree_bytes
 
 
 class AuthenticationService:
@@ -83,35 +105,70 @@ class DeliveryService:
 
     # -- ordering (this DS owns the group) ---------------------------------------------------
 
-    def order_commit(self, group: str, epoch: int, sender: str, size: int, commit: Any) -> None:
+    def order_commit(self, group: str, epoch: int, sender: str, size: int, commit: _CommitInfo) -> None:
         rec = self.groups[group]
         w = self.world
-        if epoch != rec.epoch:
+        if not w.ordering.accepts_commit(rec, epoch):
             w.recorder.event(w.env.now, "commit_rejected", group=group, client=sender, epoch=epoch)
             self.to_client(
                 sender, CONTROL_BYTES, "commit_reject", group, lambda: w.clients[sender].on_reject(group)
             )
             return
         rec.epoch += 1
-        staged: StagedCommit = commit.staged
+        staged = commit.staged
+        if rec.epoch == 1:
+            w.created[group].succeed()
         w.recorder.event(w.env.now, "commit_accepted", group=group, client=sender, epoch=rec.epoch)
         for name in commit.removed:
             rec.members.pop(name, None)
         receivers = [m for m in rec.members if m != sender]
         msg = staged.message
         for m in receivers:
-            self.to_client(m, size, "commit", group, lambda m=m: w.clients[m].on_commit(group, msg))
+            down = w.fanout.commit_download(staged, size, m)
+            self.to_client(m, down, "commit", group, partial(w.clients[m].on_commit, group, msg))
         self.to_client(
             sender, CONTROL_BYTES, "commit_accept", group, lambda: w.clients[sender].on_accept(group)
         )
+        for name in commit.added:
+            rec.members[name] = w.clients[name].provider
+        if w.needs_public_state(group):
+            rec.group_info = staged.group_info
+            rec.tree = staged.ratchet_tree
+            rec._tree_bytes = None
         if staged.welcome is not None:
             wsize = len(encode(staged.welcome))
             welcome = staged.welcome
+            tree = None if w.group_config.ratchet_tree_in_welcome else staged.ratchet_tree
             for name in commit.added:
-                rec.members[name] = w.clients[name].provider
+                if tree is not None:
+                    self.to_client(
+                        name,
+                        rec.tree_bytes(),
+                        "ratchet_tree",
+                        group,
+                        partial(w.clients[name].on_tree, group, tree),
+                    )
                 self.to_client(
-                    name, wsize, "welcome", group, lambda n=name: w.clients[n].on_welcome(group, welcome)
+                    name, wsize, "welcome", group, partial(w.clients[name].on_welcome, group, welcome)
                 )
+
+    def order_proposal(self, group: str, epoch: int, sender: str, size: int, msg: MLSMessage) -> None:
+        rec = self.groups[group]
+        w = self.world
+        if not w.ordering.accepts_proposal(rec, epoch):
+            w.recorder.event(w.env.now, "proposal_rejected", group=group, client=sender, epoch=epoch)
+            self.to_client(
+                sender,
+                CONTROL_BYTES,
+                "proposal_reject",
+                group,
+                lambda: w.clients[sender].on_proposal_reject(group, epoch),
+            )
+            return
+        w.recorder.event(w.env.now, "proposal_accepted", group=group, client=sender, epoch=epoch)
+        for m in rec.members:
+            if m != sender:
+                self.to_client(m, size, "proposal", group, partial(w.clients[m].on_proposal, group, msg))
 
     def order_application(self, group: str, sender: str, size: int, msg: MLSMessage) -> None:
         rec = self.groups[group]
@@ -119,8 +176,18 @@ class DeliveryService:
         for m in rec.members:
             if m != sender:
                 self.to_client(
-                    m, size, "application", group, lambda m=m: w.clients[m].on_application(group, msg)
+                    m, size, "application", group, partial(w.clients[m].on_application, group, msg)
                 )
+
+    def serve_group_info(
+        self, group: str, client: str, then: Callable[[MLSMessage, RatchetTree], None]
+    ) -> None:
+        """An external joiner's request reached this (ordering) DS: send GroupInfo and tree."""
+        rec = self.groups[group]
+        assert rec.group_info is not None and rec.tree is not None
+        gi, tree = rec.group_info, rec.tree
+        self.to_client(client, len(encode(gi)), "group_info", group, lambda: None)
+        self.to_client(client, rec.tree_bytes(), "ratchet_tree", group, lambda: then(gi, tree))
 
     # -- relaying ---------------------------------------------------------------------------
 
@@ -184,6 +251,18 @@ class DeliveryService:
                 group=group,
                 on_receive=deliver,
             )
+        # the end-of-mailbox marker arrives after everything queued (links are FIFO): only then
+        # has the client caught up and may send again
+        w.network.send(
+            self.node,
+            c.node,
+            "client_ds",
+            CONTROL_BYTES,
+            role="download",
+            msg_type="mailbox_end",
+            group="",
+            on_receive=c.caught_up,
+        )
 
 
 @dataclass
@@ -208,6 +287,8 @@ class Client:
         self.provider = provider
         self.node = f"c:{name}"
         self.online = True
+        #: caught up with the mailbox since coming online (see ``DeliveryService.flush_mailbox``)
+        self.synced = True
         self.rand = world.streams.mls(f"client/{name}")
         suite = world.suite
         sig = suite.signature_key_pair(self.rand)
@@ -224,6 +305,15 @@ class Client:
         )
         self.groups: dict[str, Group] = {}
         self.pending: dict[str, _Pending] = {}
+        #: epoch of this client's outstanding Update proposal, per group
+        self.proposed: dict[str, int] = {}
+        #: trees downloaded ahead of a Welcome that omits them
+        self.trees: dict[str, RatchetTree] = {}
+        #: groups where this client is the designated committer of proposals it could not
+        #: commit yet (offline, catching up or waiting for its own commit's verdict)
+        self.owed_commits: set[str] = set()
+        #: the epoch at which this client joined each group
+        self.joined_epoch: dict[str, int] = {}
 
     def new_key_package(self) -> KeyPackageBundle:
         """A fresh KeyPackage, kept privately and uploaded (by reference) to the home AS."""
@@ -313,6 +403,11 @@ class Client:
         )
         size = len(encode(staged.message))
         size_w = len(encode(staged.welcome)) if staged.welcome is not None else 0
+        extra = 0
+        if w.needs_public_state(group):
+            extra += len(encode(staged.group_info))
+            if w.scenario.mls.handshake == "private":
+                extra += len(staged.ratchet_tree.encode())
         w.recorder.event(
             w.env.now,
             "commit_sent",
@@ -322,16 +417,28 @@ class Client:
             op=kind,
             bytes=size,
             welcome_bytes=size_w,
+            public_state_bytes=extra,
         )
         epoch = g.epoch
         info = _CommitInfo(staged, added, removed)
-        total = size + size_w
+        total = size + size_w + extra
         self.upload(
             group,
             total,
             f"commit:{kind}",
             lambda: w.ds_of(group).order_commit(group, epoch, self.name, size, info),
         )
+
+    def send_update_proposal(self, group: str) -> None:
+        g = self.groups[group]
+        w = self.world
+        msg = g.propose_update(self.rand)
+        n = len(encode(msg))
+        epoch = g.epoch
+        self.proposed[group] = epoch
+        w.recorder.event(w.env.now, "proposal_sent", group=group, client=self.name, epoch=epoch, bytes=n)
+        ds = w.ds_of(group)
+        self.upload(group, n, "proposal:update", lambda: ds.order_proposal(group, epoch, self.name, n, msg))
 
     # -- receiving -------------------------------------------------------------------------
 
@@ -342,6 +449,9 @@ class Client:
         if p is None or g is None:
             return
         g.merge(p.staged)
+        if p.kind == "external-join":
+            self.joined_epoch[group] = g.epoch
+            w.recorder.event(w.env.now, "joined", group=group, client=self.name, epoch=g.epoch)
         w.recorder.event(
             w.env.now,
             "commit_merged",
@@ -353,6 +463,9 @@ class Client:
             attempts=p.attempts,
         )
         w.epoch_reached(group, self.name, g)
+        self._epoch_changed(group, g, committed_mine=False)
+        if self.ready:
+            w.pay_owed_commits(self)
 
     def on_reject(self, group: str) -> None:
         w = self.world
@@ -360,7 +473,10 @@ class Client:
         g = self.groups.get(group)
         if p is None or g is None:
             return
-        g.discard(p.staged)
+        if p.kind == "external-join":
+            del self.groups[group]  # the pre-join handle is useless: a new GroupInfo is needed
+        else:
+            g.discard(p.staged)
         w.schedule_retry(self, group, p)
 
     def on_commit(self, group: str, msg: MLSMessage) -> None:
@@ -379,9 +495,46 @@ class Client:
         if res.removed_me:
             del self.groups[group]
             self.pending.pop(group, None)
+            self.proposed.pop(group, None)
             w.recorder.event(w.env.now, "removed", group=group, client=self.name)
             return
         w.epoch_reached(group, self.name, g)
+        self._epoch_changed(group, g, committed_mine=g.leaf_index in res.updated)
+
+    def _epoch_changed(self, group: str, g: Group, *, committed_mine: bool) -> None:
+        """An outstanding Update proposal was committed, or the epoch change voided it."""
+        if group not in self.proposed:
+            return
+        del self.proposed[group]
+        w = self.world
+        if committed_mine:
+            w.recorder.event(w.env.now, "proposal_committed", group=group, client=self.name)
+            w.proposal_done(self, group)
+        else:
+            w.recorder.event(w.env.now, "proposal_voided", group=group, client=self.name)
+            w.repropose(self, group)
+
+    def on_proposal(self, group: str, msg: MLSMessage) -> None:
+        w = self.world
+        g = self.groups.get(group)
+        if g is None or not g.active:
+            return
+        try:
+            res = g.process(msg)
+        except MLSError as exc:
+            w.recorder.event(
+                w.env.now, "process_error", group=group, client=self.name, error=type(exc).__name__
+            )
+            return
+        assert isinstance(res, ProposalReceived)
+        w.proposal_received(self, group, g, res)
+
+    def on_proposal_reject(self, group: str, epoch: int) -> None:
+        """The epoch moved on at the DS; the commit that moved it is on its way to this client,
+        and ``_epoch_changed`` proposes again when it arrives."""
+
+    def on_tree(self, group: str, tree: RatchetTree) -> None:
+        self.trees[group] = tree
 
     def on_application(self, group: str, msg: MLSMessage) -> None:
         w = self.world
@@ -392,6 +545,11 @@ class Client:
             g.process(msg)
             w.recorder.event(w.env.now, "app_received", group=group, client=self.name)
         except MLSError as exc:
+            epoch = getattr(msg.body, "epoch", None)
+            if epoch is not None and epoch < self.joined_epoch.get(group, 0):
+                # sent before this client joined: it never had the keys (not a failure)
+                w.recorder.event(w.env.now, "app_predates_join", group=group, client=self.name)
+                return
             w.recorder.event(
                 w.env.now, "app_undecryptable", group=group, client=self.name, reason=type(exc).__name__
             )
@@ -414,6 +572,7 @@ class Client:
                 init_priv=b.init_priv,
                 encryption_priv=b.encryption_priv,
                 identity=self.identity,
+                ratchet_tree=self.trees.pop(group, None),
                 config=self.config,
             )
         except MLSError as exc:
@@ -422,6 +581,7 @@ class Client:
             )
             return
         self.groups[group] = g
+        self.joined_epoch[group] = g.epoch
         w.recorder.event(w.env.now, "joined", group=group, client=self.name, epoch=g.epoch)
         w.epoch_reached(group, self.name, g)
 
@@ -431,8 +591,20 @@ class Client:
         """The connection drops; the home DS notices at once (messages already in flight still
         arrive: they count as received just before the drop)."""
         self.online = False
+        self.synced = False
         self.world.providers[self.provider].ds.connected.discard(self.name)
         self.world.recorder.event(self.world.env.now, "offline", client=self.name)
+
+    @property
+    def ready(self) -> bool:
+        """Online and caught up with the mailbox: the client may send."""
+        return self.online and self.synced
+
+    def caught_up(self) -> None:
+        if self.online:
+            self.synced = True
+            self.world.recorder.event(self.world.env.now, "caught_up", client=self.name)
+            self.world.pay_owed_commits(self)
 
     def go_online(self) -> None:
         w = self.world

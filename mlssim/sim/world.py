@@ -11,18 +11,22 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Generator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import simpy
 
 from ..mls.codec import encode
 from ..mls.crypto import CipherSuite, get_suite
 from ..mls.group import EpochCache, Group, GroupConfig
-from ..mls.messages import MLSMessage, WireFormat
+from ..mls.group_state import ProposalReceived
+from ..mls.messages import GroupInfo, KeyPackage, MLSMessage, WireFormat
+from ..mls.ratchet_tree import RatchetTree
 from ..scenario.schema import GroupSpec, Scenario
 from .actors import CONTROL_BYTES, AuthenticationService, Client, DeliveryService, GroupRecord, _Pending
 from .distributions import sample
+from .fanout import make_fanout
 from .network import Network
+from .ordering import make_ordering
 from .recorder import Recorder
 from .rng import Streams
 
@@ -58,7 +62,11 @@ class World:
         self.providers: dict[str, Provider] = {
             p.name: Provider(self, p.name, p.mailbox_retention) for p in scenario.providers
         }
+        self.ordering = make_ordering(scenario.federation.ordering)
+        self.fanout = make_fanout(scenario.federation.fanout)
         self.clients: dict[str, Client] = {}
+        self._repropose_attempts: dict[tuple[str, str], int] = {}
+        self.created: dict[str, simpy.Event] = {}
         self.ds_groups: dict[str, str] = {}  # group -> owning provider
         self.group_specs: dict[str, GroupSpec] = {}
         self.reached: dict[tuple[str, int], dict[str, float]] = defaultdict(dict)
@@ -70,6 +78,11 @@ class World:
 
     def ds_of(self, group: str) -> DeliveryService:
         return self.providers[self.ds_groups[group]].ds
+
+    def needs_public_state(self, group: str) -> bool:
+        """Does the DS keep this group's GroupInfo and tree (for joiners)?"""
+        wl = self.group_specs[group].workload
+        return wl.join_mode == "external-commit" or not self.scenario.mls.ratchet_tree_in_welcome
 
     def new_client(self, provider: str, label: str) -> Client:
         name = f"{label}@{provider}"
@@ -238,9 +251,13 @@ class World:
         self.epoch_reached(gname, creator.name, g)
         fetches = [self.fetch_key_package(creator, m, gname) for m in members[1:]]
         yield simpy.AllOf(env, fetches)
-        kps = [ev.value for ev in fetches]
+        kps = [cast(KeyPackage, ev.value) for ev in fetches]
         staged = g.commit(creator.rand, adds=kps)
         creator.send_commit(gname, "create", staged, added=tuple(m.name for m in members[1:]))
+        # the workload's clock starts once the DS has ordered the creation commit, so that
+        # per-member rates see the whole initial membership
+        self.created[gname] = env.event()
+        yield self.created[gname]
         wl = spec.workload
         yield env.timeout(wl.start)
         stop = wl.stop if wl.stop is not None else self.scenario.duration
@@ -275,7 +292,7 @@ class World:
         for name in rec.members:
             c = self.clients[name]
             g = c.groups.get(group)
-            if c.online and g is not None and g.active and group not in c.pending:
+            if c.ready and g is not None and g.active and group not in c.pending:
                 out.append(c)
         return out
 
@@ -291,8 +308,68 @@ class World:
 
     def _op_update(self, group: str, rng: Any) -> None:
         cands = self._candidates(group)
-        if cands:
-            self._commit_update(cands[rng.randrange(len(cands))], group, None)
+        if not cands:
+            return
+        c = cands[rng.randrange(len(cands))]
+        if self.group_specs[group].workload.update_mode == "commit":
+            self._commit_update(c, group, None)
+        elif group not in c.proposed:
+            c.send_update_proposal(group)
+
+    def proposal_received(self, c: Client, group: str, g: Group, res: ProposalReceived) -> None:
+        """The designated committer (lowest leaf index but the proposer's) commits at once."""
+        proposer = res.sender.index
+        designated = min(i for i, _ in g.tree.leaves() if i != proposer)
+        if g.leaf_index == designated:
+            if group not in c.pending and c.ready:
+                self._commit_proposals(c, group, None)
+            else:
+                c.owed_commits.add(group)  # committed once it is free (see Client.caught_up)
+
+    def pay_owed_commits(self, c: Client) -> None:
+        for group in sorted(c.owed_commits):
+            if group not in c.pending:
+                c.owed_commits.discard(group)
+                self._commit_proposals(c, group, None)
+
+    def _commit_proposals(self, c: Client, group: str, prev: _Pending | None) -> None:
+        g = c.groups.get(group)
+        if g is None or not g.active or group in c.pending or not g.pending_proposals:
+            return
+        staged = g.commit(c.rand)
+        c.send_commit(
+            group,
+            "proposals",
+            staged,
+            retry=lambda prev: self._commit_proposals(c, group, prev),
+            first_attempt=prev.first_attempt if prev else None,
+            attempts=prev.attempts + 1 if prev else 1,
+        )
+
+    def repropose(self, c: Client, group: str) -> None:
+        """An epoch change voided ``c``'s Update proposal: propose again after the backoff."""
+        key = (c.name, group)
+        n = self._repropose_attempts.get(key, 0) + 1
+        policy = self.scenario.retry
+        if n > policy.max_retries:
+            self._repropose_attempts.pop(key, None)
+            self.recorder.event(self.env.now, "proposal_gave_up", group=group, client=c.name)
+            return
+        self._repropose_attempts[key] = n
+        delay = self._backoff(c, n)
+
+        def again(_e: Any) -> None:
+            g = c.groups.get(group)
+            live = g is not None and g.active and c.ready
+            if live and group not in c.proposed and self.env.now < self.stop_time:
+                c.send_update_proposal(group)
+            else:
+                self._repropose_attempts.pop(key, None)
+
+        self.env.timeout(delay).callbacks.append(again)
+
+    def proposal_done(self, c: Client, group: str) -> None:
+        self._repropose_attempts.pop((c.name, group), None)
 
     def _commit_update(self, c: Client, group: str, prev: _Pending | None) -> None:
         g = c.groups[group]
@@ -315,8 +392,51 @@ class World:
         mix = spec.providers or {p.name: 1.0 for p in self.scenario.providers}
         self._new_clients += 1
         newbie = self.new_client(self._pick(mix, rng), f"{group}-new{self._new_clients}")
+        if spec.workload.join_mode == "external-commit":
+            self._request_group_info(newbie, group, None)
+            return
         ev = self.fetch_key_package(adder, newbie, group)
         ev.callbacks.append(lambda e: self._commit_add(adder, group, newbie, e.value, None))
+
+    def _request_group_info(self, newbie: Client, group: str, prev: _Pending | None) -> None:
+        """An external joiner asks the group's DS for GroupInfo and tree, then commits."""
+        ds = self.ds_of(group)
+
+        def at_ds() -> None:
+            rec = ds.groups[group]
+            if rec.group_info is None:  # the group's first commit is not ordered yet
+                self.env.timeout(self._backoff(newbie, 1)).callbacks.append(
+                    lambda _e: self._request_group_info(newbie, group, prev)
+                )
+                return
+            ds.serve_group_info(
+                group, newbie.name, lambda gi, tree: self._external_commit(newbie, group, gi, tree, prev)
+            )
+
+        newbie.upload(group, CONTROL_BYTES, "group_info_request", at_ds)
+
+    def _external_commit(
+        self, newbie: Client, group: str, gi: MLSMessage, tree: RatchetTree, prev: _Pending | None
+    ) -> None:
+        assert isinstance(gi.body, GroupInfo)
+        g, staged = Group.external_join(
+            self.suite,
+            gi.body,
+            identity=newbie.identity,
+            rand=newbie.rand,
+            ratchet_tree=tree,
+            config=self.group_config,
+        )
+        newbie.groups[group] = g
+        newbie.send_commit(
+            group,
+            "external-join",
+            staged,
+            added=(newbie.name,),
+            retry=lambda prev: self._request_group_info(newbie, group, prev),
+            first_attempt=prev.first_attempt if prev else None,
+            attempts=prev.attempts + 1 if prev else 1,
+        )
 
     def _commit_add(self, adder: Client, group: str, newbie: Client, kp: Any, prev: _Pending | None) -> None:
         g = adder.groups.get(group)
@@ -361,32 +481,31 @@ class World:
             attempts=prev.attempts + 1 if prev else 1,
         )
 
-    def schedule_retry(self, c: Client, group: str, p: _Pending) -> None:
+    def _backoff(self, c: Client, attempt: int) -> float:
+        """The retry policy's delay before attempt ``attempt + 1``."""
         policy = self.scenario.retry
-        if p.attempts > policy.max_retries or p.retry is None:
-            self.recorder.event(self.env.now, "commit_gave_up", group=group, client=c.name, op=p.kind)
-            return
         rng = self.streams.stream(f"client/{c.name}/retry")
         if policy.backoff == "none":
             delay = 0.0
         elif policy.backoff == "fixed":
             delay = policy.delay
         else:
-            delay = policy.delay * 2 ** (p.attempts - 1)
+            delay = policy.delay * 2 ** (attempt - 1)
         if policy.jitter:
             delay *= rng.uniform(0.5, 1.5)
+        return delay
+
+    def schedule_retry(self, c: Client, group: str, p: _Pending) -> None:
+        if p.attempts > self.scenario.retry.max_retries or p.retry is None:
+            self.recorder.event(self.env.now, "commit_gave_up", group=group, client=c.name, op=p.kind)
+            return
         retry = p.retry
-        ev = self.env.timeout(delay)
+        ev = self.env.timeout(self._backoff(c, p.attempts))
 
         def again(_e: Any) -> None:
             g = c.groups.get(group)
-            if (
-                g is not None
-                and g.active
-                and c.online
-                and group not in c.pending
-                and self.env.now < self.stop_time
-            ):
+            ready = (g is None) if p.kind == "external-join" else (g is not None and g.active)
+            if ready and c.ready and group not in c.pending and self.env.now < self.stop_time:
                 retry(p)
             else:
                 self.recorder.event(self.env.now, "commit_abandoned", group=group, client=c.name, op=p.kind)
@@ -437,14 +556,26 @@ class World:
         by_type = {k: dict(sorted(v.items())) for k, v in by_type.items()}
         up: Counter[str] = Counter()
         down: Counter[str] = Counter()
+        up_type: Counter[str] = Counter()
+        down_type: Counter[str] = Counter()
         for t in rec.transmissions:
             if t.link != "client_ds" or t.lost:
                 continue
             if t.sender.startswith("c:"):
                 up[t.sender] += t.bytes
+                up_type[t.msg_type] += t.bytes
             else:
                 down[t.receiver] += t.bytes
+                down_type[t.msg_type] += t.bytes
         clients = sorted(f"c:{n}" for n in self.clients)
+        n_clients = max(len(clients), 1)
+        client_by_type = {
+            k: {
+                "up_mean": round(up_type[k] / n_clients, 3),
+                "down_mean": round(down_type[k] / n_clients, 3),
+            }
+            for k in sorted(set(up_type) | set(down_type))
+        }
         ds_to_clients = sum(
             t.bytes for t in rec.transmissions if t.link == "client_ds" and t.sender.startswith("ds:")
         )
@@ -476,6 +607,7 @@ class World:
             }
         return {
             "bytes_by_type_and_role": dict(sorted(by_type.items())),
+            "client_bytes_by_type": client_by_type,
             "client_upload_bytes": _stats([up[c] for c in clients]),
             "client_download_bytes": _stats([down[c] for c in clients]),
             "ds_egress_to_clients_bytes": ds_to_clients,
@@ -495,6 +627,7 @@ class World:
                 "sent": sum(1 for _ in rec.of_kind("app_sent")),
                 "received": sum(1 for _ in rec.of_kind("app_received")),
                 "undecryptable": sum(1 for _ in rec.of_kind("app_undecryptable")),
+                "predates_join": sum(1 for _ in rec.of_kind("app_predates_join")),
             },
             "groups": groups,
             "clients": len(self.clients),

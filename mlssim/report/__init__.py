@@ -1,0 +1,1 @@
+"""Reading run results: summary tables now; figures and sweep reports (issue 9) later."""
