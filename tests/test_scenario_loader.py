@@ -200,7 +200,7 @@ def test_path_syntax_round_trips() -> None:
 # ---- empirical files --------------------------------------------------------------------------------
 
 
-def test_empirical_file_is_resolved_against_the_scenario(tmp_path: Path) -> None:
+def test_empirical_file_is_found_relative_to_the_scenario_and_kept_relative(tmp_path: Path) -> None:
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "rtt.csv").write_text("0.01\n0.02\n", encoding="utf-8")
     f = tmp_path / "s.yaml"
@@ -208,7 +208,17 @@ def test_empirical_file_is_resolved_against_the_scenario(tmp_path: Path) -> None
     s = load_scenario(f)
     latency = s.network.client_ds.latency
     assert isinstance(latency, Empirical)
-    assert Path(latency.file) == (tmp_path / "data" / "rtt.csv").resolve()
+    assert latency.file == "data/rtt.csv"  # no machine path in the scenario
+
+
+def test_empirical_file_without_numbers_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "rtt.csv").write_text("latency\nfast\n", encoding="utf-8")
+    f = tmp_path / "s.yaml"
+    f.write_text(VALID + "network:\n  client_ds:\n    latency: {dist: empirical, file: rtt.csv}\n")
+    with pytest.raises(ScenarioError) as exc:
+        load_scenario(f)
+    (issue,) = _issues(exc)
+    assert issue.key == "network.client_ds.latency.file" and "no numeric samples" in issue.message
 
 
 def test_empirical_folder_is_refused(tmp_path: Path) -> None:
@@ -318,3 +328,11 @@ def test_cli_docs_prints_the_reference() -> None:
     code, out = _run("--docs")
     assert code == 0
     assert out.startswith("# Scenario files\n")
+
+
+def test_a_link_class_given_without_latency_keeps_its_class_default() -> None:
+    text = VALID + "network:\n  ds_ds: {loss: 0.1}\n  ds_as: {bandwidth: 1000000}\n"
+    s = parse_scenario(text, "x.yaml")
+    default = parse_scenario(VALID, "x.yaml").network
+    assert s.network.ds_ds.latency == default.ds_ds.latency != default.client_ds.latency
+    assert s.network.ds_as.latency == default.ds_as.latency and s.network.ds_ds.loss == 0.1

@@ -16,8 +16,9 @@ failure). The pipeline, and why each step is there:
 5. **Validate** with pydantic and translate each error: pydantic's loc becomes the dotted path
    (discriminator tags dropped), its message a short human one, and the path a line — the
    nearest enclosing key that is in the file when the key itself is missing.
-6. **Resolve** ``Empirical.file`` paths against the scenario's folder; they must exist. The
-   returned scenario holds absolute paths, so it means the same wherever it is saved or run.
+6. **Check** ``Empirical.file`` paths against the scenario's folder: they must exist and hold
+   numbers. Paths stay relative (no machine path ever lands in a run folder or a report); a
+   run's key hashes the files' contents.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from .samples import load_samples
 from .schema import Empirical, Scenario
 
 __all__ = ["ScenarioIssue", "ScenarioError", "load_scenario", "parse_scenario", "format_path", "parse_path"]
@@ -630,24 +632,25 @@ def _empiricals(value: object, path: KeyPath) -> Iterator[tuple[KeyPath, Empiric
             yield from _empiricals(item, (*path, k))
 
 
-def _resolve_files(scenario: Scenario, data: dict[str, Any], base: Path, ctx: _Context) -> Scenario:
-    found = list(_empiricals(scenario, ()))
-    if not found:
-        return scenario
+def _check_files(scenario: Scenario, base: Path, ctx: _Context) -> Scenario:
+    """Every ``Empirical.file`` exists (relative to the scenario) and holds numeric samples.
+
+    The path stays as written, so a scenario (and the reports that quote it) never holds a path
+    of the machine it ran on; runs hash the files' contents into their run key instead."""
     issues: list[ScenarioIssue] = []
-    for path, emp in found:
-        target = (base / emp.file).resolve()
+    for path, emp in _empiricals(scenario, ()):
+        target = base / emp.file
         if not target.is_file():
             why = "a folder, not a file" if target.is_dir() else "no such file"
             issues.append(_issue(ctx, (*path, "file"), f"{why}: {emp.file} (looked for {target})"))
             continue
-        node: Any = data
-        for seg in path:
-            node = node[seg]
-        node["file"] = str(target)
+        try:
+            load_samples(str(target.resolve()))
+        except (ValueError, OSError, UnicodeDecodeError) as err:
+            issues.append(_issue(ctx, (*path, "file"), f"unreadable samples in {emp.file}: {err}"))
     if issues:
         raise ScenarioError(issues)
-    return Scenario.model_validate(data)
+    return scenario
 
 
 # ---- entry points ---------------------------------------------------------------------------------
@@ -674,7 +677,7 @@ def parse_scenario(
         issues = _issues_from(err, ctx)
         issues.sort(key=lambda i: (i.line is None, i.line or 0))
         raise ScenarioError(issues) from None
-    return _resolve_files(scenario, data, Path(name).parent, ctx)
+    return _check_files(scenario, Path(name).parent, ctx)
 
 
 def _get(data: Any, path: KeyPath) -> object:

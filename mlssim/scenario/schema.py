@@ -116,18 +116,34 @@ class LinkSpec(_Model):
     retransmit_timeout: float = Field(default=1.0, gt=0, description="resend after this long when lost (s)")
 
 
+#: one-way latency of each link class when a scenario does not give one (s)
+DEFAULT_LATENCY = {"client_ds": 0.05, "ds_ds": 0.03, "ds_as": 0.002}
+
+
 class NetworkSpec(_Model):
-    """Link classes: client↔home DS, DS↔DS between providers, DS↔AS."""
+    """Link classes: client↔home DS, DS↔DS between providers, DS↔AS. A class given without a
+    latency keeps its class's default latency (50 ms, 30 ms and 2 ms constant)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _class_latency(cls, data: object) -> object:
+        if isinstance(data, dict):
+            data = dict(data)
+            for name, value in data.items():
+                if name in DEFAULT_LATENCY and isinstance(value, dict) and "latency" not in value:
+                    data[name] = {**value, "latency": {"dist": "constant", "value": DEFAULT_LATENCY[name]}}
+        return data
 
     client_ds: LinkSpec = Field(
-        default_factory=LinkSpec, description="a client and its home delivery service"
+        default_factory=lambda: LinkSpec(latency=_const(DEFAULT_LATENCY["client_ds"])),
+        description="a client and its home delivery service",
     )
     ds_ds: LinkSpec = Field(
-        default_factory=lambda: LinkSpec(latency=_const(0.03)),
+        default_factory=lambda: LinkSpec(latency=_const(DEFAULT_LATENCY["ds_ds"])),
         description="delivery services of two providers",
     )
     ds_as: LinkSpec = Field(
-        default_factory=lambda: LinkSpec(latency=_const(0.002)),
+        default_factory=lambda: LinkSpec(latency=_const(DEFAULT_LATENCY["ds_as"])),
         description="a delivery service and an authentication service",
     )
 
@@ -215,8 +231,16 @@ class WorkloadSpec(_Model):
     )
     start: float = Field(default=0.0, ge=0, description="workload starts (s after the group exists)")
     stop: float | None = Field(
-        default=None, ge=0, description="workload stops (s); default: scenario duration"
+        default=None,
+        ge=0,
+        description="workload stops (s of simulated time, ≤ duration); default: scenario duration",
     )
+
+    @model_validator(mode="after")
+    def _window(self) -> WorkloadSpec:
+        if self.stop is not None and self.stop <= self.start:
+            raise ValueError("stop must be after start")
+        return self
 
 
 class GroupSpec(_Model):
@@ -282,4 +306,7 @@ class Scenario(_Model):
                     raise ValueError(f"groups[{i}].providers: unknown provider {p!r}")
             if g.owner is not None and g.owner not in known:
                 raise ValueError(f"groups[{i}].owner: unknown provider {g.owner!r}")
+            stop = g.workload.stop
+            if stop is not None and stop > self.duration:
+                raise ValueError(f"groups[{i}].workload.stop: {stop} is after the duration ({self.duration})")
         return self

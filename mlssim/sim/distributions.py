@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-import csv
 import math
 import random
-from functools import cache
 from pathlib import Path
 
+from ..scenario.samples import load_samples
 from ..scenario.schema import Constant, Distribution, Empirical, Exponential, LogNormal, Normal, Uniform
 
 __all__ = ["sample", "load_samples"]
-
-
-@cache
-def load_samples(path: str) -> tuple[float, ...]:
-    """Numbers of the first column of a CSV; lines that are not numbers (a header) are skipped."""
-    out: list[float] = []
-    with Path(path).open(newline="") as f:
-        for row in csv.reader(f):
-            if not row:
-                continue
-            try:
-                out.append(float(row[0]))
-            except ValueError:
-                continue
-    if not out:
-        raise ValueError(f"{path}: no numeric samples")
-    return tuple(out)
 
 
 def sample(dist: Distribution, rng: random.Random, base_dir: Path | None = None) -> float:

@@ -17,8 +17,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from .. import __version__
-from ..scenario.schema import Scenario
+from ..scenario.schema import Empirical, Scenario
 from .world import World
 
 __all__ = ["RunExistsError", "run_key", "run_scenario"]
@@ -28,12 +30,39 @@ class RunExistsError(Exception):
     """The run folder already holds a finished run."""
 
 
-def scenario_hash(scenario: Scenario) -> str:
-    return hashlib.sha256(scenario.model_dump_json().encode()).hexdigest()
+def scenario_hash(scenario: Scenario, base_dir: Path | None = None) -> str:
+    """Hash of the resolved scenario and of the contents of the sample files it names."""
+    h = hashlib.sha256(scenario.model_dump_json().encode())
+    for emp in empirical_files(scenario):
+        p = Path(emp)
+        if not p.is_absolute() and base_dir is not None:
+            p = base_dir / p
+        h.update(b"\0" + emp.encode() + b"\0" + hashlib.sha256(p.read_bytes()).digest())
+    return h.hexdigest()
 
 
-def run_key(scenario: Scenario) -> str:
-    return f"seed{scenario.seed}-{scenario_hash(scenario)[:10]}"
+def empirical_files(scenario: Scenario) -> list[str]:
+    out: set[str] = set()
+
+    def walk(v: object) -> None:
+        if isinstance(v, Empirical):
+            out.add(v.file)
+        elif isinstance(v, BaseModel):
+            for name in type(v).model_fields:
+                walk(getattr(v, name))
+        elif isinstance(v, list | tuple):
+            for x in v:
+                walk(x)
+        elif isinstance(v, dict):
+            for x in v.values():
+                walk(x)
+
+    walk(scenario)
+    return sorted(out)
+
+
+def run_key(scenario: Scenario, base_dir: Path | None = None) -> str:
+    return f"seed{scenario.seed}-{scenario_hash(scenario, base_dir)[:10]}"
 
 
 def run_scenario(
@@ -45,7 +74,7 @@ def run_scenario(
     progress: Callable[[float], None] | None = None,
 ) -> tuple[Path, dict[str, Any]]:
     """Run ``scenario`` into ``out_root/<name>/<run-key>/``; returns the folder and the summary."""
-    folder = out_root / scenario.name / run_key(scenario)
+    folder = out_root / scenario.name / run_key(scenario, base_dir)
     manifest_path = folder / "manifest.json"
     if manifest_path.exists() and not force:
         old = json.loads(manifest_path.read_text())
@@ -55,7 +84,7 @@ def run_scenario(
     manifest: dict[str, Any] = {
         "name": scenario.name,
         "seed": scenario.seed,
-        "scenario_sha256": scenario_hash(scenario),
+        "scenario_sha256": scenario_hash(scenario, base_dir),
         "mlssim_version": __version__,
         "python": platform.python_version(),
         "status": "running",

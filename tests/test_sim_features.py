@@ -1,0 +1,212 @@
+"""Workload features of the engine: Update proposals with a designated committer, external-commit
+joins, Welcomes without the tree, private handshakes, churn; and the shipped scenarios."""
+
+from __future__ import annotations
+
+import typing
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from pydantic import BaseModel
+
+from mlssim.cli import main
+from mlssim.scenario import load_scenario
+from mlssim.scenario.schema import Constant, Empirical, Exponential, LogNormal, Normal, Scenario, Uniform
+from mlssim.sim.world import World
+
+ROOT = Path(__file__).resolve().parents[1]
+DIST_TYPES = (Constant, Uniform, Normal, LogNormal, Exponential, Empirical)
+
+
+def scenario(**workload: Any) -> Scenario:
+    return Scenario.model_validate(
+        {
+            "name": "features",
+            "seed": 11,
+            "duration": 90,
+            "drain": 30,
+            "crypto": {"suite": 1, "family": "model"},
+            "mls": {"handshake": "private", "ratchet_tree_in_welcome": False},
+            "providers": [{"name": "a"}, {"name": "b"}, {"name": "c"}],
+            "churn": {"enabled": True, "mean_online": 40, "mean_offline": 8},
+            "groups": [
+                {
+                    "name": "g",
+                    "size": 10,
+                    "workload": {
+                        "app_rate": 0.05,
+                        "update_rate": 0.02,
+                        "add_rate": 0.05,
+                        "remove_rate": 0.02,
+                        **workload,
+                    },
+                }
+            ],
+        }
+    )
+
+
+def kinds(w: World) -> Counter[str]:
+    return Counter(e["kind"] for e in w.recorder.events)
+
+
+def check_healthy(w: World) -> dict[str, Any]:
+    s = w.summary()
+    k = kinds(w)
+    assert s["all_converged"], s["groups"]
+    assert k["process_error"] == 0 and k["join_failed"] == 0
+    assert s["application"]["undecryptable"] == 0
+    for t in w.recorder.transmissions:
+        assert (t.recv_time is not None) != t.lost
+    return s
+
+
+def test_update_proposals_are_committed_by_the_designated_committer() -> None:
+    w = World(scenario(update_mode="propose"))
+    w.run()
+    s = check_healthy(w)
+    k = kinds(w)
+    assert k["proposal_sent"] > 5
+    # every proposal ends committed, voided by a concurrent commit (then proposed again), or
+    # given up; none is left dangling
+    assert k["proposal_sent"] == k["proposal_committed"] + k["proposal_voided"] + k["proposal_gave_up"]
+    assert k["proposal_committed"] > 0
+    assert s["bytes_by_type_and_role"]["proposal:update"]["upload"]["count"] == k["proposal_sent"]
+    committed_by = Counter(e["op"] for e in w.recorder.of_kind("commit_merged"))
+    assert committed_by["proposals"] > 0 and committed_by["update"] == 0
+
+
+def test_external_commit_joins_and_tree_downloads() -> None:
+    w = World(scenario(join_mode="external-commit"))
+    w.run()
+    s = check_healthy(w)
+    k = kinds(w)
+    merged = Counter(e["op"] for e in w.recorder.of_kind("commit_merged"))
+    assert merged["external-join"] > 0 and merged["add"] == 0
+    # each external joiner downloaded a GroupInfo and a tree per attempt
+    by_type = s["bytes_by_type_and_role"]
+    assert by_type["group_info"]["download"]["count"] >= merged["external-join"]
+    assert by_type["ratchet_tree"]["download"]["count"] >= merged["external-join"]
+    assert k["joined"] >= merged["external-join"]
+    # committers upload the GroupInfo the DS serves (and, with private handshakes, the tree)
+    sent = list(w.recorder.of_kind("commit_sent"))
+    assert all(e["public_state_bytes"] > 0 for e in sent)
+
+
+def test_welcome_without_tree_downloads_it_from_the_ds() -> None:
+    w = World(scenario())
+    w.run()
+    s = check_healthy(w)
+    by_type = s["bytes_by_type_and_role"]
+    joiners = by_type["welcome"]["download"]["count"]
+    assert joiners > 0
+    assert by_type["ratchet_tree"]["download"]["count"] == joiners
+
+
+def test_public_handshake_with_tree_in_welcome_uploads_no_public_state() -> None:
+    base = scenario().model_dump()
+    base["mls"] = {"handshake": "public", "ratchet_tree_in_welcome": True}
+    w = World(Scenario.model_validate(base))
+    w.run()
+    s = check_healthy(w)
+    assert "ratchet_tree" not in s["bytes_by_type_and_role"]
+    assert all(e["public_state_bytes"] == 0 for e in w.recorder.of_kind("commit_sent"))
+
+
+# ---- shipped scenarios and the CLI ---------------------------------------------------------------
+
+SHIPPED = sorted((ROOT / "scenarios").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
+def test_every_shipped_scenario_validates_and_runs(path: Path, tmp_path: Path) -> None:
+    s = load_scenario(path)
+    if s.crypto.family == "real" and sum(g.count * g.size for g in s.groups) > 100:
+        pytest.skip("large real-crypto scenario: run by its own command")
+    r = CliRunner().invoke(main, ["run", str(path), "--out", str(tmp_path), "--no-progress"])
+    assert r.exit_code == 0, r.output
+    assert "converged" in r.output and "commit latency" in r.output
+
+
+def test_run_cli_refuses_to_overwrite_and_reports_bad_files(tmp_path: Path) -> None:
+    f = tmp_path / "s.yaml"
+    f.write_text(
+        "name: tiny\nduration: 20\ncrypto: {family: model}\nproviders: [{name: a}, {name: b}]\n"
+        "groups: [{size: 3, workload: {app_rate: 0.1}}]\n"
+    )
+    runner = CliRunner()
+    out = tmp_path / "runs"
+    first = runner.invoke(main, ["run", str(f), "--out", str(out), "--no-progress"])
+    assert first.exit_code == 0, first.output
+    folder = next((out / "tiny").iterdir())
+    assert {p.name for p in folder.iterdir()} >= {"manifest.json", "summary.json", "transmissions.csv"}
+    again = runner.invoke(main, ["run", str(f), "--out", str(out), "--no-progress"])
+    assert again.exit_code == 1 and "already holds a complete run" in again.output
+    forced = runner.invoke(main, ["run", str(f), "--out", str(out), "--no-progress", "--force"])
+    assert forced.exit_code == 0
+    other_seed = runner.invoke(main, ["run", str(f), "--out", str(out), "--no-progress", "--seed", "9"])
+    assert other_seed.exit_code == 0 and len(list((out / "tiny").iterdir())) == 2
+    f.write_text("name: tiny\nduration: -1\nproviders: []\ngroups: []\n")
+    bad = runner.invoke(main, ["run", str(f), "--out", str(out), "--no-progress"])
+    assert bad.exit_code == 2
+    assert f"{f}:2: duration:" in bad.output and "Traceback" not in bad.output
+
+
+def _schema_keys(model: type[BaseModel], prefix: str = "") -> set[str]:
+    """Every key path a scenario can hold; list items as ``[]``, distributions as ``<dist>``."""
+    keys: set[str] = set()
+    for name, field in model.model_fields.items():
+        path = f"{prefix}{name}"
+        keys.add(path)
+        for arg in _leaf_types(field.annotation):
+            if arg in DIST_TYPES:
+                keys |= {f"<{arg.__name__}>.{k}" for k in arg.model_fields}
+            elif isinstance(arg, type) and issubclass(arg, BaseModel):
+                keys |= _schema_keys(arg, f"{path}.")
+    return keys
+
+
+def _leaf_types(tp: Any) -> list[Any]:
+    args = typing.get_args(tp)
+    if not args:
+        return [tp]
+    if typing.get_origin(tp) is dict:
+        return []
+    out: list[Any] = []
+    for a in args:
+        out.extend(_leaf_types(a))
+    return out
+
+
+def _data_keys(data: Any, model: type[BaseModel], prefix: str = "") -> set[str]:
+    keys: set[str] = set()
+    for name, value in data.items():
+        path = f"{prefix}{name}"
+        keys.add(path)
+        types = _leaf_types(model.model_fields[name].annotation)
+        items = value if isinstance(value, list) else [value]
+        for item in items:
+            if not isinstance(item, dict):
+                continue
+            dist = next((t for t in DIST_TYPES if t in types and item.get("dist") == _dist_name(t)), None)
+            if dist is not None:
+                keys |= {f"<{dist.__name__}>.{k}" for k in item}
+                continue
+            sub = next((t for t in types if isinstance(t, type) and issubclass(t, BaseModel)), None)
+            if sub is not None:
+                keys |= _data_keys(item, sub, f"{path}.")
+    return keys
+
+
+def _dist_name(t: type[BaseModel]) -> str:
+    return str(typing.get_args(t.model_fields["dist"].annotation)[0])
+
+
+def test_every_key_scenario_uses_every_key() -> None:
+    data = yaml.safe_load((ROOT / "scenarios" / "every-key.yaml").read_text())
+    missing = _schema_keys(Scenario) - _data_keys(data, Scenario)
+    assert not missing, f"scenarios/every-key.yaml does not use: {sorted(missing)}"
