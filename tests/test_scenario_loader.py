@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pickle
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -235,7 +236,10 @@ def test_empirical_folder_is_refused(tmp_path: Path) -> None:
 # ---- valid files ------------------------------------------------------------------------------------
 
 
-def _round_trip(s: Scenario, tmp_path: Path) -> None:
+def _round_trip(s: Scenario, tmp_path: Path, beside: Path | None = None) -> None:
+    """Dump ``s`` and load it again; ``beside`` is a scenario whose relative sample files it names."""
+    if beside is not None and (beside.parent / "data").is_dir():
+        shutil.copytree(beside.parent / "data", tmp_path / "data")
     f = tmp_path / "again.yaml"
     f.write_text(yaml.safe_dump(s.model_dump(mode="json"), sort_keys=False), encoding="utf-8")
     assert load_scenario(f) == s
@@ -271,7 +275,7 @@ def test_yaml_merge_keys_work_and_keep_lines() -> None:
 )
 def test_shipped_scenario_validates_and_round_trips(path: Path, tmp_path: Path) -> None:
     s = load_scenario(path)
-    _round_trip(s, tmp_path)
+    _round_trip(s, tmp_path, beside=path)
 
 
 # ---- the command line ---------------------------------------------------------------------------------
