@@ -210,3 +210,48 @@ def test_every_key_scenario_uses_every_key() -> None:
     data = yaml.safe_load((ROOT / "scenarios" / "every-key.yaml").read_text())
     missing = _schema_keys(Scenario) - _data_keys(data, Scenario)
     assert not missing, f"scenarios/every-key.yaml does not use: {sorted(missing)}"
+
+
+# ---- ordering and fan-out topology ---------------------------------------------------------------
+
+
+def _federated(ordering: str, orderer: str | None = None) -> World:
+    base = scenario().model_dump()
+    base["churn"] = {"enabled": False}
+    base["federation"] = {"ordering": ordering, "orderer": orderer}
+    base["groups"][0]["owner"] = "b"
+    w = World(Scenario.model_validate(base))
+    w.run()
+    check_healthy(w)
+    return w
+
+
+@pytest.mark.parametrize(("ordering", "orderer", "expected"), [("hub", None, "b"), ("single", "c", "c")])
+def test_the_ordering_ds_is_the_hub_or_the_single_orderer(ordering: str, orderer: str, expected: str) -> None:
+    w = _federated(ordering, orderer)
+    assert w.ds_groups == {"g": expected}
+    # every commit fanned out over DS-DS links leaves from the orderer
+    fanned = [t for t in w.recorder.transmissions if t.role == "fanout"]
+    assert fanned and {t.sender for t in fanned} == {f"ds:{expected}"}
+    # commits of clients homed elsewhere are forwarded to it
+    forwarded = {
+        t.receiver for t in w.recorder.transmissions if t.role == "forward" and "commit" in t.msg_type
+    }
+    assert forwarded == {f"ds:{expected}"}
+
+
+def test_server_fan_out_sends_one_copy_per_provider() -> None:
+    w = _federated("hub")
+    accepted = len(list(w.recorder.of_kind("commit_accepted")))
+    copies = Counter(
+        (t.receiver, t.send_time)
+        for t in w.recorder.transmissions
+        if t.role == "fanout" and t.msg_type == "commit"
+    )
+    assert accepted > 3
+    # never more than one copy of a commit to a provider at one instant, and at most one per other
+    # provider per accepted commit
+    assert max(copies.values()) == 1
+    assert sum(copies.values()) <= accepted * 2
+    downloads = sum(1 for t in w.recorder.transmissions if t.role == "download" and t.msg_type == "commit")
+    assert downloads > sum(copies.values())  # providers deliver each copy to several members

@@ -185,8 +185,15 @@ class MLSSpec(_Model):
 class FederationSpec(_Model):
     """How a group spanning providers is ordered and fanned out."""
 
-    ordering: Literal["single"] = Field(
-        default="single", description="who orders a group's handshake messages: single = the owner's DS"
+    ordering: Literal["single", "hub"] = Field(
+        default="hub",
+        description=(
+            "who orders a group's handshake messages: single = one DS (``orderer``) for every group; "
+            "hub = the DS of the group's owning provider (MIMI)"
+        ),
+    )
+    orderer: str | None = Field(
+        default=None, description="the provider whose DS orders every group under single; default: the first"
     )
     fanout: Literal["plain"] = Field(
         default="plain", description="what each member downloads: plain = the whole message"
@@ -300,6 +307,9 @@ class Scenario(_Model):
         if dup:
             raise ValueError(f"duplicate provider names: {', '.join(sorted(dup))}")
         known = set(names)
+        orderer = self.federation.orderer
+        if orderer is not None and orderer not in known:
+            raise ValueError(f"federation.orderer: unknown provider {orderer!r}")
         for i, g in enumerate(self.groups):
             for p in g.providers or {}:
                 if p not in known:

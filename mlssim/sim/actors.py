@@ -7,9 +7,10 @@ Model choices, written down:
   backoff). The DS knows a group's membership (which client at which provider) from the
   commits it orders; with ``mls.handshake = private`` this is an assumption (MIMI hubs know
   their rooms' membership), with ``public`` the DS could read it from the commit.
-- Fan-out is ``plain``: the ordering DS sends the whole message to the home DS of every
-  member (over ``ds_ds`` when the provider differs), which delivers it to the client or, when
-  the client is offline, keeps it in the mailbox for ``mailbox_retention`` seconds.
+- Fan-out is by the servers: the ordering DS sends one copy of a message to each other provider
+  hosting receivers (over ``ds_ds``), and each provider's DS delivers it to its own clients or,
+  when a client is offline, keeps it in the mailbox for ``mailbox_retention`` seconds. What
+  each member downloads is the fan-out strategy's choice (``plain``: the whole message).
 - Control messages that are not MLS messages (accept/reject of a commit, mailbox and
   KeyPackage requests) are counted with a fixed size of ``CONTROL_BYTES``.
 - Clients process a message the instant it arrives (CPU time is not simulated time).
@@ -123,9 +124,14 @@ class DeliveryService:
             rec.members.pop(name, None)
         receivers = [m for m in rec.members if m != sender]
         msg = staged.message
-        for m in receivers:
-            down = w.fanout.commit_download(staged, size, m)
-            self.to_client(m, down, "commit", group, partial(w.clients[m].on_commit, group, msg))
+        self.fan_out(
+            receivers,
+            "commit",
+            group,
+            size,
+            lambda m: w.fanout.commit_download(staged, size, m),
+            lambda m: partial(w.clients[m].on_commit, group, msg),
+        )
         self.to_client(
             sender, CONTROL_BYTES, "commit_accept", group, lambda: w.clients[sender].on_accept(group)
         )
@@ -139,18 +145,25 @@ class DeliveryService:
             wsize = len(encode(staged.welcome))
             welcome = staged.welcome
             tree = None if w.group_config.ratchet_tree_in_welcome else staged.ratchet_tree
-            for name in commit.added:
-                if tree is not None:
-                    self.to_client(
-                        name,
-                        rec.tree_bytes(),
-                        "ratchet_tree",
-                        group,
-                        partial(w.clients[name].on_tree, group, tree),
-                    )
-                self.to_client(
-                    name, wsize, "welcome", group, partial(w.clients[name].on_welcome, group, welcome)
+            joiners = list(commit.added)
+            if tree is not None:
+                tsize = rec.tree_bytes()
+                self.fan_out(
+                    joiners,
+                    "ratchet_tree",
+                    group,
+                    tsize,
+                    lambda m: tsize,
+                    lambda m: partial(w.clients[m].on_tree, group, tree),
                 )
+            self.fan_out(
+                joiners,
+                "welcome",
+                group,
+                wsize,
+                lambda m: wsize,
+                lambda m: partial(w.clients[m].on_welcome, group, welcome),
+            )
 
     def order_proposal(self, group: str, epoch: int, sender: str, size: int, msg: MLSMessage) -> None:
         rec = self.groups[group]
@@ -166,18 +179,26 @@ class DeliveryService:
             )
             return
         w.recorder.event(w.env.now, "proposal_accepted", group=group, client=sender, epoch=epoch)
-        for m in rec.members:
-            if m != sender:
-                self.to_client(m, size, "proposal", group, partial(w.clients[m].on_proposal, group, msg))
+        self.fan_out(
+            [m for m in rec.members if m != sender],
+            "proposal",
+            group,
+            size,
+            lambda m: size,
+            lambda m: partial(w.clients[m].on_proposal, group, msg),
+        )
 
     def order_application(self, group: str, sender: str, size: int, msg: MLSMessage) -> None:
         rec = self.groups[group]
         w = self.world
-        for m in rec.members:
-            if m != sender:
-                self.to_client(
-                    m, size, "application", group, partial(w.clients[m].on_application, group, msg)
-                )
+        self.fan_out(
+            [m for m in rec.members if m != sender],
+            "application",
+            group,
+            size,
+            lambda m: size,
+            lambda m: partial(w.clients[m].on_application, group, msg),
+        )
 
     def serve_group_info(
         self, group: str, client: str, then: Callable[[MLSMessage, RatchetTree], None]
@@ -190,6 +211,42 @@ class DeliveryService:
         self.to_client(client, rec.tree_bytes(), "ratchet_tree", group, lambda: then(gi, tree))
 
     # -- relaying ---------------------------------------------------------------------------
+
+    def fan_out(
+        self,
+        receivers: list[str],
+        msg_type: str,
+        group: str,
+        wire_size: int,
+        member_size: Callable[[str], int],
+        deliver: Callable[[str], Callable[[], None]],
+    ) -> None:
+        """Server fan-out: one copy (``wire_size`` bytes) to each other provider hosting
+        receivers, whose DS delivers ``member_size(m)`` bytes to each of its receivers ``m``."""
+        w = self.world
+        by_home: dict[str, list[str]] = {}
+        for m in receivers:
+            by_home.setdefault(w.clients[m].provider, []).append(m)
+        for home, members in by_home.items():
+            ds = w.providers[home].ds
+
+            def local(ds: DeliveryService = ds, members: list[str] = members) -> None:
+                for m in members:
+                    ds.deliver_local(m, member_size(m), msg_type, group, deliver(m))
+
+            if home == self.provider:
+                local()
+            else:
+                w.network.send(
+                    self.node,
+                    ds.node,
+                    "ds_ds",
+                    wire_size,
+                    role="fanout",
+                    msg_type=msg_type,
+                    group=group,
+                    on_receive=local,
+                )
 
     def to_client(
         self, client: str, size: int, msg_type: str, group: str, deliver: Callable[[], None]

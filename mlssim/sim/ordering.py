@@ -1,9 +1,10 @@
 """Who orders a group's handshake messages: the ordering hook of the delivery service.
 
 An orderer decides, for each handshake message that reaches it, whether it is accepted for the
-group's current epoch. ``single`` (this module) is the baseline: one DS (the owning
-provider's) accepts the first commit for each epoch and rejects later ones for the same epoch.
-The federation designs (hub, client fan-out, decentralised) plug in beside it.
+group's current epoch. ``single`` is the baseline: one DS orders every group, accepting the first
+commit for each epoch and rejecting later ones for the same epoch; ``hub`` applies the same rule
+at the DS of each group's owning provider (MIMI). Which DS orders a group is the world's routing
+(``World.ds_groups``). Client fan-out and decentralised ordering plug in beside them.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from .actors import GroupRecord
 
-__all__ = ["Ordering", "SingleOrdering", "make_ordering"]
+__all__ = ["HubOrdering", "Ordering", "SingleOrdering", "make_ordering"]
 
 
 class Ordering(Protocol):
@@ -40,7 +41,16 @@ class SingleOrdering:
         return epoch == rec.epoch
 
 
+class HubOrdering(SingleOrdering):
+    """The same rule, applied by the DS of each group's owning provider (the world routes every
+    handshake message of a group to its hub; other providers forward and fan out)."""
+
+    name = "hub"
+
+
 def make_ordering(name: str) -> Ordering:
     if name == "single":
         return SingleOrdering()
+    if name == "hub":
+        return HubOrdering()
     raise ValueError(f"unknown ordering {name!r}")

@@ -67,7 +67,7 @@ class World:
         self.clients: dict[str, Client] = {}
         self._repropose_attempts: dict[tuple[str, str], int] = {}
         self.created: dict[str, simpy.Event] = {}
-        self.ds_groups: dict[str, str] = {}  # group -> owning provider
+        self.ds_groups: dict[str, str] = {}  # group -> provider whose DS orders it
         self.group_specs: dict[str, GroupSpec] = {}
         self.reached: dict[tuple[str, int], dict[str, float]] = defaultdict(dict)
         self.authenticators: dict[tuple[str, int], set[bytes]] = defaultdict(set)
@@ -110,7 +110,10 @@ class World:
                     f"{spec.name}{gi}.{k}" if spec.count > 1 or len(self.scenario.groups) > 1 else spec.name
                 )
                 self.group_specs[gname] = spec
-                self.ds_groups[gname] = owner
+                fed = self.scenario.federation
+                self.ds_groups[gname] = (
+                    owner if fed.ordering == "hub" else (fed.orderer or provider_names[0])
+                )
                 rng = self.streams.stream(f"group/{gname}/placement")
                 members = [
                     self.new_client(
