@@ -180,20 +180,37 @@ class MLSSpec(_Model):
         default=True, description="Welcome carries the ratchet tree; else joiners download it from the DS"
     )
     padding: int = Field(default=0, ge=0, description="zero bytes added to every PrivateMessage plaintext")
+    keep_past_epochs: int = Field(
+        default=1,
+        ge=0,
+        description="past epochs whose keys a member keeps to decrypt late application messages (§15.2)",
+    )
 
 
 class FederationSpec(_Model):
     """How a group spanning providers is ordered and fanned out."""
 
-    ordering: Literal["single", "hub"] = Field(
+    ordering: Literal["single", "hub", "client-fanout", "decentralised"] = Field(
         default="hub",
         description=(
             "who orders a group's handshake messages: single = one DS (``orderer``) for every group; "
-            "hub = the DS of the group's owning provider (MIMI)"
+            "hub = the DS of the group's owning provider (MIMI); client-fanout = the sender uploads "
+            "to every provider and each delivers in its own arrival order; decentralised = no "
+            "orderer. The last two let members diverge; forks are resolved by the lowest commit "
+            "hash (docs/federation.md)"
         ),
     )
     orderer: str | None = Field(
         default=None, description="the provider whose DS orders every group under single; default: the first"
+    )
+    topology: Literal["server", "client-per-provider", "client-per-member"] | None = Field(
+        default=None,
+        description=(
+            "who sends the copies: server = the sender uploads once and DSs forward one copy per "
+            "provider; client-per-provider / client-per-member = the sender uploads one copy per "
+            "provider / per member. Default: client-per-provider under client-fanout, else server; "
+            "single and hub need server"
+        ),
     )
     fanout: Literal["plain"] = Field(
         default="plain", description="what each member downloads: plain = the whole message"
@@ -310,6 +327,11 @@ class Scenario(_Model):
         orderer = self.federation.orderer
         if orderer is not None and orderer not in known:
             raise ValueError(f"federation.orderer: unknown provider {orderer!r}")
+        fed = self.federation
+        if fed.ordering in ("single", "hub") and fed.topology not in (None, "server"):
+            raise ValueError(f"federation.topology: {fed.ordering} ordering needs server fan-out")
+        if fed.ordering == "client-fanout" and fed.topology == "server":
+            raise ValueError("federation.topology: client-fanout means the client sends the copies")
         for i, g in enumerate(self.groups):
             for p in g.providers or {}:
                 if p not in known:

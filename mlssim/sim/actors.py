@@ -40,6 +40,7 @@ from ..mls.group import CommitApplied, Group, GroupConfig, MemberIdentity, Propo
 from ..mls.key_packages import KeyPackageBundle, make_key_package
 from ..mls.messages import Credential, Lifetime, MLSMessage, Welcome
 from ..mls.ratchet_tree import RatchetTree
+from . import forks
 
 if TYPE_CHECKING:
     from .world import World
@@ -369,6 +370,8 @@ class Client:
         #: groups where this client is the designated committer of proposals it could not
         #: commit yet (offline, catching up or waiting for its own commit's verdict)
         self.owed_commits: set[str] = set()
+        #: leaderless designs: applied commits, checkpoints and buffered commits per group
+        self.forks: dict[str, forks.ForkState] = {}
         #: the epoch at which this client joined each group
         self.joined_epoch: dict[str, int] = {}
 
@@ -431,6 +434,19 @@ class Client:
         n = len(encode(msg))
         w = self.world
         w.recorder.event(w.env.now, "app_sent", group=group, client=self.name, epoch=g.epoch)
+        auth = g.epoch_authenticator
+        if w.leaderless:
+            w.broadcast(
+                self,
+                group,
+                "application",
+                "application",
+                n,
+                lambda m: n,
+                w.view_members(self, group),
+                lambda m: partial(w.clients[m].on_application, group, msg, auth),
+            )
+            return
         self.upload(
             group, n, "application", lambda: w.ds_of(group).order_application(group, self.name, n, msg)
         )
@@ -461,7 +477,7 @@ class Client:
         size = len(encode(staged.message))
         size_w = len(encode(staged.welcome)) if staged.welcome is not None else 0
         extra = 0
-        if w.needs_public_state(group):
+        if w.needs_public_state(group) and not w.leaderless:
             extra += len(encode(staged.group_info))
             if w.scenario.mls.handshake == "private":
                 extra += len(staged.ratchet_tree.encode())
@@ -476,6 +492,9 @@ class Client:
             welcome_bytes=size_w,
             public_state_bytes=extra,
         )
+        if w.leaderless:
+            self._commit_leaderless(group, staged, size)
+            return
         epoch = g.epoch
         info = _CommitInfo(staged, added, removed)
         total = size + size_w + extra
@@ -486,6 +505,70 @@ class Client:
             lambda: w.ds_of(group).order_commit(group, epoch, self.name, size, info),
         )
 
+    def _commit_leaderless(self, group: str, staged: StagedCommit, size: int) -> None:
+        """No orderer: merge at once, keep a checkpoint, send to the members of the old epoch."""
+        w = self.world
+        g = self.groups[group]
+        p = self.pending.pop(group)
+        recipients = w.view_members(self, group)  # includes the members this commit removes
+        before = g.copy()
+        g.merge(staged)
+        forks.record_own_commit(self, group, before, staged.message, p)
+        if p.kind == "create":
+            w.created[group].succeed()
+        w.recorder.event(
+            w.env.now,
+            "commit_merged",
+            group=group,
+            client=self.name,
+            epoch=g.epoch,
+            op=p.kind,
+            latency=round(w.env.now - p.first_attempt, 6),
+            attempts=p.attempts,
+            parent=before.epoch_authenticator.hex(),
+            digest=forks.commit_digest(staged.message).hex(),
+        )
+        w.epoch_reached(group, self.name, g)
+        self._epoch_changed(group, g, committed_mine=False)
+        msg = staged.message
+        w.broadcast(
+            self,
+            group,
+            f"commit:{p.kind}",
+            "commit",
+            size,
+            lambda m: w.fanout.commit_download(staged, size, m),
+            recipients,
+            lambda m: partial(w.clients[m].on_commit, group, msg),
+        )
+        if staged.welcome is not None:
+            joiners = list(p.added)
+            welcome = staged.welcome
+            if not w.group_config.ratchet_tree_in_welcome:
+                tree = staged.ratchet_tree
+                tsize = len(tree.encode())
+                w.broadcast(
+                    self,
+                    group,
+                    "ratchet_tree",
+                    "ratchet_tree",
+                    tsize,
+                    lambda m: tsize,
+                    joiners,
+                    lambda m: partial(w.clients[m].on_tree, group, tree),
+                )
+            wsize = len(encode(welcome))
+            w.broadcast(
+                self,
+                group,
+                "welcome",
+                "welcome",
+                wsize,
+                lambda m: wsize,
+                joiners,
+                lambda m: partial(w.clients[m].on_welcome, group, welcome),
+            )
+
     def send_update_proposal(self, group: str) -> None:
         g = self.groups[group]
         w = self.world
@@ -494,6 +577,18 @@ class Client:
         epoch = g.epoch
         self.proposed[group] = epoch
         w.recorder.event(w.env.now, "proposal_sent", group=group, client=self.name, epoch=epoch, bytes=n)
+        if w.leaderless:
+            w.broadcast(
+                self,
+                group,
+                "proposal:update",
+                "proposal",
+                n,
+                lambda m: n,
+                w.view_members(self, group),
+                lambda m: partial(w.clients[m].on_proposal, group, msg),
+            )
+            return
         ds = w.ds_of(group)
         self.upload(group, n, "proposal:update", lambda: ds.order_proposal(group, epoch, self.name, n, msg))
 
@@ -538,6 +633,9 @@ class Client:
 
     def on_commit(self, group: str, msg: MLSMessage) -> None:
         w = self.world
+        if w.leaderless:
+            forks.receive_commit(self, group, msg)
+            return
         g = self.groups.get(group)
         if g is None or not g.active:
             return
@@ -549,14 +647,25 @@ class Client:
             )
             return
         assert isinstance(res, CommitApplied)
+        self.commit_applied(group, g, res)
+
+    def commit_applied(self, group: str, g: Group, res: CommitApplied) -> None:
+        """Bookkeeping after this client's state ``g`` of ``group`` applied a commit."""
+        w = self.world
         if res.removed_me:
-            del self.groups[group]
+            self.groups.pop(group, None)
             self.pending.pop(group, None)
             self.proposed.pop(group, None)
             w.recorder.event(w.env.now, "removed", group=group, client=self.name)
             return
         w.epoch_reached(group, self.name, g)
         self._epoch_changed(group, g, committed_mine=g.leaf_index in res.updated)
+
+    def commit_dropped(self, group: str, p: _Pending) -> None:
+        """A fork switch dropped this client's own commit: redo its operation."""
+        w = self.world
+        w.recorder.event(w.env.now, "commit_dropped", group=group, client=self.name, op=p.kind)
+        w.schedule_retry(self, group, p)
 
     def _epoch_changed(self, group: str, g: Group, *, committed_mine: bool) -> None:
         """An outstanding Update proposal was committed, or the epoch change voided it."""
@@ -593,23 +702,38 @@ class Client:
     def on_tree(self, group: str, tree: RatchetTree) -> None:
         self.trees[group] = tree
 
-    def on_application(self, group: str, msg: MLSMessage) -> None:
+    def on_application(self, group: str, msg: MLSMessage, sent_on: bytes = b"") -> None:
+        """``sent_on`` is the sender's epoch authenticator (simulator metadata, not sent): it
+        tells a message from another fork branch apart from a failure."""
         w = self.world
         g = self.groups.get(group)
         if g is None:
+            w.recorder.event(w.env.now, "app_not_member", group=group, client=self.name)
             return
         try:
             g.process(msg)
             w.recorder.event(w.env.now, "app_received", group=group, client=self.name)
         except MLSError as exc:
-            epoch = getattr(msg.body, "epoch", None)
-            if epoch is not None and epoch < self.joined_epoch.get(group, 0):
+            epoch = forks.message_epoch(msg)
+            if epoch < self.joined_epoch.get(group, 0):
                 # sent before this client joined: it never had the keys (not a failure)
                 w.recorder.event(w.env.now, "app_predates_join", group=group, client=self.name)
                 return
-            w.recorder.event(
-                w.env.now, "app_undecryptable", group=group, client=self.name, reason=type(exc).__name__
-            )
+            reason = type(exc).__name__
+            if sent_on and self._authenticator_at(group, g, epoch) not in (None, sent_on):
+                reason = "other_fork_branch"
+            elif epoch > g.epoch:
+                reason = "future_epoch"  # the receiver has not reached the sender's epoch
+            elif epoch < g.epoch - self.config.keep_past_epochs:
+                reason = "epoch_keys_deleted"  # older than the past epochs a member keeps
+            w.recorder.event(w.env.now, "app_undecryptable", group=group, client=self.name, reason=reason)
+
+    def _authenticator_at(self, group: str, g: Group, epoch: int) -> bytes | None:
+        if g.epoch == epoch:
+            return g.epoch_authenticator
+        st = self.forks.get(group)
+        held = next((a.before for a in st.applied if a.epoch == epoch), None) if st else None
+        return held.epoch_authenticator if held is not None else None
 
     def on_welcome(self, group: str, msg: MLSMessage) -> None:
         w = self.world
@@ -637,6 +761,9 @@ class Client:
                 w.env.now, "join_failed", group=group, client=self.name, error=type(exc).__name__
             )
             return
+        if group in self.groups:
+            w.recorder.event(w.env.now, "rejoined", group=group, client=self.name)
+        forks.reset(self, group)
         self.groups[group] = g
         self.joined_epoch[group] = g.epoch
         w.recorder.event(w.env.now, "joined", group=group, client=self.name, epoch=g.epoch)

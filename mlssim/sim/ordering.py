@@ -48,9 +48,24 @@ class HubOrdering(SingleOrdering):
     name = "hub"
 
 
+class Leaderless:
+    """No DS decides: every commit is delivered (see ``sim/forks.py`` for how members agree)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def accepts_commit(self, rec: GroupRecord, epoch: int) -> bool:
+        return True
+
+    def accepts_proposal(self, rec: GroupRecord, epoch: int) -> bool:
+        return True
+
+
 def make_ordering(name: str) -> Ordering:
     if name == "single":
         return SingleOrdering()
     if name == "hub":
         return HubOrdering()
+    if name in ("client-fanout", "decentralised"):
+        return Leaderless(name)
     raise ValueError(f"unknown ordering {name!r}")

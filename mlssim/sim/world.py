@@ -56,13 +56,20 @@ class World:
                 else WireFormat.PRIVATE_MESSAGE
             ),
             padding=scenario.mls.padding,
+            keep_past_epochs=scenario.mls.keep_past_epochs,
             ratchet_tree_in_welcome=scenario.mls.ratchet_tree_in_welcome,
             epoch_cache=EpochCache(),
         )
         self.providers: dict[str, Provider] = {
             p.name: Provider(self, p.name, p.mailbox_retention) for p in scenario.providers
         }
-        self.ordering = make_ordering(scenario.federation.ordering)
+        fed = scenario.federation
+        self.ordering = make_ordering(fed.ordering)
+        #: no orderer: committers merge at once and forks are resolved by members (sim/forks.py)
+        self.leaderless = fed.ordering in ("client-fanout", "decentralised")
+        self.topology = fed.topology or (
+            "client-per-provider" if fed.ordering == "client-fanout" else "server"
+        )
         self.fanout = make_fanout(scenario.federation.fanout)
         self.clients: dict[str, Client] = {}
         self._repropose_attempts: dict[tuple[str, str], int] = {}
@@ -111,9 +118,7 @@ class World:
                 )
                 self.group_specs[gname] = spec
                 fed = self.scenario.federation
-                self.ds_groups[gname] = (
-                    owner if fed.ordering == "hub" else (fed.orderer or provider_names[0])
-                )
+                self.ds_groups[gname] = owner if fed.ordering == "hub" else (fed.orderer or provider_names[0])
                 rng = self.streams.stream(f"group/{gname}/placement")
                 members = [
                     self.new_client(
@@ -256,10 +261,10 @@ class World:
         yield simpy.AllOf(env, fetches)
         kps = [cast(KeyPackage, ev.value) for ev in fetches]
         staged = g.commit(creator.rand, adds=kps)
-        creator.send_commit(gname, "create", staged, added=tuple(m.name for m in members[1:]))
-        # the workload's clock starts once the DS has ordered the creation commit, so that
-        # per-member rates see the whole initial membership
+        # the workload's clock starts once the creation commit is ordered (merged, without an
+        # orderer), so that per-member rates see the whole initial membership
         self.created[gname] = env.event()
+        creator.send_commit(gname, "create", staged, added=tuple(m.name for m in members[1:]))
         yield self.created[gname]
         wl = spec.workload
         yield env.timeout(wl.start)
@@ -282,17 +287,99 @@ class World:
         rng = self.streams.stream(f"group/{group}/{op.__name__}")
         env = self.env
         while True:
-            n = len(self.ds_of(group).groups[group].members) if per_member else 1
+            n = len(self.members_of(group)) if per_member else 1
             total = rate * max(n, 1)
             yield env.timeout(rng.expovariate(total))
             if env.now >= stop:
                 return
             op(group, rng)
 
+    def members_of(self, group: str) -> list[str]:
+        """The group's members as the world sees them: the orderer's record, or, without an
+        orderer, every client holding an active state of the group (in creation order)."""
+        if not self.leaderless:
+            return list(self.ds_of(group).groups[group].members)
+        return [n for n, c in self.clients.items() if (g := c.groups.get(group)) is not None and g.active]
+
+    def view_members(self, c: Client, group: str) -> list[str]:
+        """The other members in ``c``'s own tree: whom it addresses without an orderer."""
+        g = c.groups[group]
+        me = g.leaf_index
+        return [leaf.credential.identity.decode() for i, leaf in g.tree.leaves() if i != me]
+
+    def broadcast(
+        self,
+        sender: Client,
+        group: str,
+        up_type: str,
+        down_type: str,
+        wire_size: int,
+        member_size: Callable[[str], int],
+        recipients: list[str],
+        deliver: Callable[[str], Callable[[], None]],
+    ) -> None:
+        """Send one message from ``sender`` to ``recipients`` under the fan-out topology (no orderer)."""
+        if not recipients:
+            return
+        home = self.providers[sender.provider].ds
+        net = self.network
+        if self.topology == "server":
+            net.send(
+                sender.node,
+                home.node,
+                "client_ds",
+                wire_size,
+                role="upload",
+                msg_type=up_type,
+                group=group,
+                on_receive=lambda: home.fan_out(
+                    recipients, down_type, group, wire_size, member_size, deliver
+                ),
+            )
+            return
+        if self.topology == "client-per-provider":
+            by_home: dict[str, list[str]] = {}
+            for m in recipients:
+                by_home.setdefault(self.clients[m].provider, []).append(m)
+            copies = list(by_home.items())
+        else:
+            copies = [(self.clients[m].provider, [m]) for m in recipients]
+        for provider, members in copies:
+            dest = self.providers[provider].ds
+
+            def local(dest: DeliveryService = dest, members: list[str] = members) -> None:
+                for m in members:
+                    dest.deliver_local(m, member_size(m), down_type, group, deliver(m))
+
+            def at_home(dest: DeliveryService = dest, local: Callable[[], None] = local) -> None:
+                if dest is home:
+                    local()
+                else:
+                    net.send(
+                        home.node,
+                        dest.node,
+                        "ds_ds",
+                        wire_size,
+                        role="forward",
+                        msg_type=down_type,
+                        group=group,
+                        on_receive=local,
+                    )
+
+            net.send(
+                sender.node,
+                home.node,
+                "client_ds",
+                wire_size,
+                role="upload",
+                msg_type=up_type,
+                group=group,
+                on_receive=at_home,
+            )
+
     def _candidates(self, group: str) -> list[Client]:
-        rec = self.ds_of(group).groups[group]
         out = []
-        for name in rec.members:
+        for name in self.members_of(group):
             c = self.clients[name]
             g = c.groups.get(group)
             if c.ready and g is not None and g.active and group not in c.pending:
@@ -451,18 +538,31 @@ class World:
             "add",
             staged,
             added=(newbie.name,),
-            retry=lambda prev: self._commit_add(adder, group, newbie, kp, prev),
+            retry=(
+                (lambda prev: self._refetch_add(adder, group, newbie, prev))
+                if self.leaderless  # a dropped Add's Welcome may have consumed the KeyPackage
+                else (lambda prev: self._commit_add(adder, group, newbie, kp, prev))
+            ),
             first_attempt=prev.first_attempt if prev else None,
             attempts=prev.attempts + 1 if prev else 1,
         )
 
+    def _refetch_add(self, adder: Client, group: str, newbie: Client, prev: _Pending) -> None:
+        ev = self.fetch_key_package(adder, newbie, group)
+        ev.callbacks.append(lambda e: self._commit_add(adder, group, newbie, e.value, prev))
+
     def _op_remove(self, group: str, rng: Any) -> None:
         cands = self._candidates(group)
-        rec = self.ds_of(group).groups[group]
-        if not cands or len(rec.members) <= 2:
+        if not cands:
             return
         remover = cands[rng.randrange(len(cands))]
-        others = [m for m in rec.members if m != remover.name]
+        others = (
+            self.view_members(remover, group)
+            if self.leaderless
+            else [m for m in self.members_of(group) if m != remover.name]
+        )
+        if len(others) < 2:
+            return
         target = others[rng.randrange(len(others))]
         self._commit_remove(remover, group, target, None)
 
@@ -549,6 +649,36 @@ class World:
 
     # -- summary -------------------------------------------------------------------------------
 
+    def _group_outcome(self, gname: str) -> dict[str, Any]:
+        """Members, epoch and agreement of a group at the end of the run.
+
+        With an orderer, the members are the orderer's record. Without one, the group is what
+        most of its holders hold (ties: the later epoch); its members are that state's tree, and
+        clients holding any other state of the group are counted as ``orphaned``."""
+        if not self.leaderless:
+            drec = self.ds_of(gname).groups[gname]
+            states = set()
+            held = 0
+            for m in drec.members:
+                g = self.clients[m].groups.get(gname)
+                if g is not None:
+                    held += 1
+                    states.add((g.epoch, g.epoch_authenticator))
+            agree = len(states) == 1 and held == len(drec.members)
+            return {"members": len(drec.members), "epoch": drec.epoch, "converged": agree, "orphaned": 0}
+        holders = {n: g for n, c in self.clients.items() if (g := c.groups.get(gname)) is not None}
+        if not holders:
+            return {"members": 0, "epoch": None, "converged": False, "orphaned": 0}
+        tally = Counter((g.epoch, g.epoch_authenticator) for g in holders.values())
+        state, _ = max(tally.items(), key=lambda kv: (kv[1], kv[0]))
+        some = next(g for g in holders.values() if (g.epoch, g.epoch_authenticator) == state)
+        members = {leaf.credential.identity.decode() for _, leaf in some.tree.leaves()}
+        agree = all(
+            m in holders and (holders[m].epoch, holders[m].epoch_authenticator) == state for m in members
+        )
+        orphaned = sum(1 for n in holders if n not in members)
+        return {"members": len(members), "epoch": state[0], "converged": agree, "orphaned": orphaned}
+
     def summary(self) -> dict[str, Any]:
         rec = self.recorder
         by_type: dict[str, dict[str, dict[str, int]]] = {}
@@ -586,7 +716,8 @@ class World:
         lost = sum(t.bytes for t in rec.transmissions if t.lost)
         merged = list(rec.of_kind("commit_merged"))
         accepted = list(rec.of_kind("commit_accepted"))
-        rejected = sum(1 for _ in rec.of_kind("commit_rejected"))
+        dropped = sum(1 for _ in rec.of_kind("commit_dropped"))
+        rejected = sum(1 for _ in rec.of_kind("commit_rejected")) + dropped
         sent = sum(1 for _ in rec.of_kind("commit_sent"))
         latencies = [e["latency"] for e in merged if e["op"] != "create"]
         convergence = []
@@ -594,20 +725,7 @@ class World:
         for (group, epoch), who in sorted(self.reached.items()):
             if (group, epoch) in first_attempt and epoch > 1:
                 convergence.append(max(who.values()) - first_attempt[(group, epoch)])
-        groups = {}
-        for gname in sorted(self.ds_groups):
-            drec = self.ds_of(gname).groups[gname]
-            states = []
-            for m in sorted(drec.members):
-                g = self.clients[m].groups.get(gname)
-                if g is not None:
-                    states.append((g.epoch, g.epoch_authenticator))
-            agree = len(set(states)) == 1 and len(states) == len(drec.members)
-            groups[gname] = {
-                "members": len(drec.members),
-                "epoch": drec.epoch,
-                "converged": agree,
-            }
+        groups = {gname: self._group_outcome(gname) for gname in sorted(self.ds_groups)}
         return {
             "bytes_by_type_and_role": dict(sorted(by_type.items())),
             "client_bytes_by_type": client_by_type,
@@ -619,10 +737,22 @@ class World:
             "transmissions": len(rec.transmissions),
             "commits": {
                 "sent": sent,
-                "accepted": len(accepted),
+                "accepted": len(merged) - dropped if self.leaderless else len(accepted),
                 "rejected": rejected,
                 "collisions_per_1000_attempts": round(1000.0 * rejected / sent, 3) if sent else 0.0,
                 "gave_up": sum(1 for _ in rec.of_kind("commit_gave_up")),
+            },
+            "forks": {
+                "epochs": len(
+                    {
+                        (e["group"], e["epoch"])
+                        for k in ("fork_detected", "fork_switch")
+                        for e in rec.of_kind(k)
+                    }
+                ),
+                "switches": sum(1 for _ in rec.of_kind("fork_switch")),
+                "dropped_commits": dropped,
+                "unresolved": sum(1 for _ in rec.of_kind("fork_unresolved")),
             },
             "commit_latency_s": _percentiles(latencies),
             "convergence_s": _percentiles(convergence),

@@ -1,0 +1,156 @@
+"""Federation designs: who orders, who fans out, and what happens to forks (issue 6)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from mlssim.mls.crypto import get_suite
+from mlssim.scenario.schema import Scenario
+from mlssim.sim.world import World
+
+from .group_harness import Harness
+
+KNOWN_REASONS = {"other_fork_branch", "future_epoch", "epoch_keys_deleted"}
+
+
+def concurrent(ordering: str, seed: int = 4, **fed: Any) -> Scenario:
+    """Slow inter-provider links and frequent commits: commits collide."""
+    return Scenario.model_validate(
+        {
+            "name": "fed",
+            "seed": seed,
+            "duration": 90,
+            "drain": 40,
+            "crypto": {"suite": 1, "family": "model"},
+            "providers": [{"name": "a"}, {"name": "b"}, {"name": "c"}],
+            "network": {
+                "ds_ds": {"latency": {"dist": "constant", "value": 0.3}},
+                "client_ds": {"latency": {"dist": "exponential", "mean": 0.1}},
+            },
+            "federation": {"ordering": ordering, **fed},
+            "groups": [
+                {
+                    "name": "x",
+                    "size": 10,
+                    "workload": {
+                        "app_rate": 0.05,
+                        "update_rate": 0.05,
+                        "add_rate": 0.05,
+                        "remove_rate": 0.03,
+                    },
+                }
+            ],
+        }
+    )
+
+
+def run(s: Scenario) -> tuple[World, dict[str, Any], Counter[str]]:
+    w = World(s)
+    w.run()
+    return w, w.summary(), Counter(e["kind"] for e in w.recorder.events)
+
+
+@pytest.mark.parametrize("ordering", ["single", "hub"])
+def test_ordered_designs_never_fork(ordering: str) -> None:
+    w, s, _ = run(concurrent(ordering))
+    assert s["commits"]["rejected"] > 0  # there was concurrency
+    assert s["forks"] == {"epochs": 0, "switches": 0, "dropped_commits": 0, "unresolved": 0}
+    # every epoch has one authenticator across all members that reached it
+    assert all(len(auths) == 1 for auths in w.authenticators.values())
+    assert s["all_converged"]
+    # late messages are counted with their reason (here: keys of old epochs deleted), never forks
+    reasons = Counter(e["reason"] for e in w.recorder.of_kind("app_undecryptable"))
+    assert set(reasons) <= {"epoch_keys_deleted"}, reasons
+
+
+@pytest.mark.parametrize("ordering", ["decentralised", "client-fanout"])
+@pytest.mark.parametrize("seed", [4, 5])
+def test_leaderless_designs_fork_and_reconverge(ordering: str, seed: int) -> None:
+    w, s, k = run(concurrent(ordering, seed))
+    forks = s["forks"]
+    assert forks["epochs"] > 0 and forks["switches"] > 0  # forks happened...
+    assert any(len(auths) > 1 for auths in w.authenticators.values())
+    assert forks["unresolved"] == 0
+    assert s["all_converged"], s["groups"]  # ...and the rule resolved every one of them
+    assert s["groups"]["x"]["orphaned"] == 0
+    assert k["process_error"] == 0 and k["join_failed"] == 0
+    # each dropped commit was redone (or given up, counted)
+    assert s["commits"]["accepted"] + s["commits"]["rejected"] == s["commits"]["sent"]
+    reasons = Counter(e["reason"] for e in w.recorder.of_kind("app_undecryptable"))
+    assert set(reasons) <= KNOWN_REASONS, reasons
+
+
+def test_lowest_hash_wins_every_forked_epoch() -> None:
+    """In the final chain, each epoch's commit is the lowest-hash commit any member built on the
+    chain's previous state; and all members keep the same chain."""
+    w, s, _ = run(concurrent("decentralised", 6))
+    assert s["all_converged"]
+    chains = []
+    for c in w.clients.values():
+        st = c.forks.get("x")
+        if "x" in c.groups and st is not None:
+            chains.append({a.epoch: (a.before.epoch_authenticator.hex(), a.digest.hex()) for a in st.applied})
+    # one chain: wherever two members kept the same epoch, they kept the same commit
+    for a in chains:
+        for b in chains:
+            for e in a.keys() & b.keys():
+                assert a[e] == b[e]
+    chain = {e: v for c in chains for e, v in c.items()}
+    built_on: dict[str, list[str]] = {}
+    for e in w.recorder.of_kind("commit_merged"):
+        built_on.setdefault(e["parent"], []).append(e["digest"])
+    contested = 0
+    for parent, winner in chain.values():
+        competitors = built_on.get(parent, [])
+        assert winner == min(competitors, default=winner)
+        contested += len(set(competitors)) > 1
+    assert contested > 0, "no contested epoch in the kept chain"
+
+
+@pytest.mark.parametrize(
+    ("topology", "copies"),
+    [("server", "one"), ("client-per-provider", "providers"), ("client-per-member", "members")],
+)
+def test_leaderless_topologies_upload_one_copy_per_provider_or_member(topology: str, copies: str) -> None:
+    s = concurrent("decentralised", topology=topology).model_dump()
+    s["groups"][0]["workload"] = {"app_rate": 0.1}
+    w, summary, _ = run(Scenario.model_validate(s))
+    sent = list(w.recorder.of_kind("app_sent"))
+    uploads = summary["bytes_by_type_and_role"]["application"]["upload"]["count"]
+    providers = {c.provider for c in w.clients.values()}
+    members = len(w.clients)
+    expected = {
+        "one": len(sent),
+        "providers": len(sent) * len(providers),
+        "members": len(sent) * (members - 1),
+    }
+    if copies == "providers":
+        assert len(sent) < uploads <= expected["providers"]
+    else:
+        assert uploads == expected[copies]
+    assert summary["application"]["undecryptable"] == 0
+
+
+def test_client_fanout_and_ordered_topologies_are_checked() -> None:
+    with pytest.raises(ValueError, match="needs server fan-out"):
+        concurrent("hub", topology="client-per-member")
+    with pytest.raises(ValueError, match="client sends the copies"):
+        concurrent("client-fanout", topology="server")
+
+
+def test_group_copy_is_an_independent_checkpoint() -> None:
+    h = Harness(get_suite(1, "model"))
+    h.create("alice")
+    h.add("alice", "bob", "carol")
+    bob = h.members["bob"]
+    keep = bob.copy()
+    epoch, auth = bob.epoch, bob.epoch_authenticator
+    staged = h.members["alice"].commit(h.rand)
+    h.deliver(staged, "alice")
+    assert bob.epoch == epoch + 1 and keep.epoch == epoch and keep.epoch_authenticator == auth
+    # the checkpoint processes the same commit again and reaches the same state
+    keep.process(staged.message)
+    assert (keep.epoch, keep.epoch_authenticator) == (bob.epoch, bob.epoch_authenticator)
