@@ -111,7 +111,14 @@ class DeliveryService:
         rec = self.groups[group]
         w = self.world
         if not w.ordering.accepts_commit(rec, epoch):
-            w.recorder.event(w.env.now, "commit_rejected", group=group, client=sender, epoch=epoch)
+            w.recorder.event(
+                w.env.now,
+                "commit_rejected",
+                group=group,
+                client=sender,
+                epoch=epoch,
+                wasted_bytes=commit.upload_bytes + CONTROL_BYTES,
+            )
             self.to_client(
                 sender, CONTROL_BYTES, "commit_reject", group, lambda: w.clients[sender].on_reject(group)
             )
@@ -334,6 +341,8 @@ class _Pending:
     added: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
     retry: Callable[[_Pending], None] | None = None
+    #: bytes this attempt put on the network (all copies, forwards and downloads it caused)
+    cost: int = 0
 
 
 class Client:
@@ -496,8 +505,9 @@ class Client:
             self._commit_leaderless(group, staged, size)
             return
         epoch = g.epoch
-        info = _CommitInfo(staged, added, removed)
         total = size + size_w + extra
+        forwarded = w.ds_groups[group] != self.provider
+        info = _CommitInfo(staged, added, removed, total * (2 if forwarded else 1))
         self.upload(
             group,
             total,
@@ -531,7 +541,7 @@ class Client:
         w.epoch_reached(group, self.name, g)
         self._epoch_changed(group, g, committed_mine=False)
         msg = staged.message
-        w.broadcast(
+        p.cost += w.broadcast(
             self,
             group,
             f"commit:{p.kind}",
@@ -547,7 +557,7 @@ class Client:
             if not w.group_config.ratchet_tree_in_welcome:
                 tree = staged.ratchet_tree
                 tsize = len(tree.encode())
-                w.broadcast(
+                p.cost += w.broadcast(
                     self,
                     group,
                     "ratchet_tree",
@@ -558,7 +568,7 @@ class Client:
                     lambda m: partial(w.clients[m].on_tree, group, tree),
                 )
             wsize = len(encode(welcome))
-            w.broadcast(
+            p.cost += w.broadcast(
                 self,
                 group,
                 "welcome",
@@ -664,7 +674,9 @@ class Client:
     def commit_dropped(self, group: str, p: _Pending) -> None:
         """A fork switch dropped this client's own commit: redo its operation."""
         w = self.world
-        w.recorder.event(w.env.now, "commit_dropped", group=group, client=self.name, op=p.kind)
+        w.recorder.event(
+            w.env.now, "commit_dropped", group=group, client=self.name, op=p.kind, wasted_bytes=p.cost
+        )
         w.schedule_retry(self, group, p)
 
     def _epoch_changed(self, group: str, g: Group, *, committed_mine: bool) -> None:
@@ -814,3 +826,5 @@ class _CommitInfo:
     staged: StagedCommit
     added: tuple[str, ...]
     removed: tuple[str, ...]
+    #: bytes the committer uploaded and its home DS forwarded to the orderer (wasted if rejected)
+    upload_bytes: int = 0

@@ -317,12 +317,15 @@ class World:
         member_size: Callable[[str], int],
         recipients: list[str],
         deliver: Callable[[str], Callable[[], None]],
-    ) -> None:
-        """Send one message from ``sender`` to ``recipients`` under the fan-out topology (no orderer)."""
+    ) -> int:
+        """Send one message from ``sender`` to ``recipients`` under the fan-out topology (no
+        orderer); returns the bytes it puts on the network: uploads, forwards and downloads."""
         if not recipients:
-            return
+            return 0
         home = self.providers[sender.provider].ds
         net = self.network
+        downloads = sum(member_size(m) for m in recipients)
+        remote = {self.clients[m].provider for m in recipients} - {sender.provider}
         if self.topology == "server":
             net.send(
                 sender.node,
@@ -336,7 +339,7 @@ class World:
                     recipients, down_type, group, wire_size, member_size, deliver
                 ),
             )
-            return
+            return wire_size * (1 + len(remote)) + downloads
         if self.topology == "client-per-provider":
             by_home: dict[str, list[str]] = {}
             for m in recipients:
@@ -376,6 +379,8 @@ class World:
                 group=group,
                 on_receive=at_home,
             )
+        forwards = sum(1 for provider, _ in copies if provider != sender.provider)
+        return wire_size * (len(copies) + forwards) + downloads
 
     def _candidates(self, group: str) -> list[Client]:
         out = []
@@ -649,6 +654,18 @@ class World:
 
     # -- summary -------------------------------------------------------------------------------
 
+    def _fork_resolution_times(self) -> list[float]:
+        """Per forked epoch: from the first member noticing the fork to the last switch."""
+        first: dict[tuple[str, int], float] = {}
+        last: dict[tuple[str, int], float] = {}
+        for kind in ("fork_detected", "fork_switch"):
+            for e in self.recorder.of_kind(kind):
+                key = (e["group"], e["epoch"])
+                first[key] = min(first.get(key, e["t"]), e["t"])
+                if kind == "fork_switch":
+                    last[key] = max(last.get(key, e["t"]), e["t"])
+        return [max(0.0, last.get(k, first[k]) - first[k]) for k in sorted(first)]
+
     def _group_outcome(self, gname: str) -> dict[str, Any]:
         """Members, epoch and agreement of a group at the end of the run.
 
@@ -718,6 +735,8 @@ class World:
         accepted = list(rec.of_kind("commit_accepted"))
         dropped = sum(1 for _ in rec.of_kind("commit_dropped"))
         rejected = sum(1 for _ in rec.of_kind("commit_rejected")) + dropped
+        gave_up = sum(1 for _ in rec.of_kind("commit_gave_up"))
+        n_accepted = len(merged) - dropped if self.leaderless else len(accepted)
         sent = sum(1 for _ in rec.of_kind("commit_sent"))
         latencies = [e["latency"] for e in merged if e["op"] != "create"]
         convergence = []
@@ -737,10 +756,16 @@ class World:
             "transmissions": len(rec.transmissions),
             "commits": {
                 "sent": sent,
-                "accepted": len(merged) - dropped if self.leaderless else len(accepted),
+                "accepted": n_accepted,
                 "rejected": rejected,
                 "collisions_per_1000_attempts": round(1000.0 * rejected / sent, 3) if sent else 0.0,
-                "gave_up": sum(1 for _ in rec.of_kind("commit_gave_up")),
+                "gave_up": gave_up,
+                "retries_per_accepted": round((sent - n_accepted - gave_up) / n_accepted, 4)
+                if n_accepted
+                else 0.0,
+                "wasted_bytes": sum(
+                    e["wasted_bytes"] for k in ("commit_rejected", "commit_dropped") for e in rec.of_kind(k)
+                ),
             },
             "forks": {
                 "epochs": len(
@@ -753,6 +778,7 @@ class World:
                 "switches": sum(1 for _ in rec.of_kind("fork_switch")),
                 "dropped_commits": dropped,
                 "unresolved": sum(1 for _ in rec.of_kind("fork_unresolved")),
+                "resolution_s": _percentiles(self._fork_resolution_times()),
             },
             "commit_latency_s": _percentiles(latencies),
             "convergence_s": _percentiles(convergence),
@@ -761,6 +787,7 @@ class World:
                 "received": sum(1 for _ in rec.of_kind("app_received")),
                 "undecryptable": sum(1 for _ in rec.of_kind("app_undecryptable")),
                 "predates_join": sum(1 for _ in rec.of_kind("app_predates_join")),
+                "not_member": sum(1 for _ in rec.of_kind("app_not_member")),
             },
             "groups": groups,
             "clients": len(self.clients),
