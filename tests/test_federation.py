@@ -157,3 +157,48 @@ def test_group_copy_is_an_independent_checkpoint() -> None:
     # the checkpoint processes the same commit again and reaches the same state
     keep.process(staged.message)
     assert (keep.epoch, keep.epoch_authenticator) == (bob.epoch, bob.epoch_authenticator)
+
+
+# ---- commit policies ---------------------------------------------------------------------------
+
+
+def proposals(**policy: Any) -> Scenario:
+    s = concurrent("hub").model_dump()
+    s["groups"][0]["workload"] = {"update_rate": 0.05, "update_mode": "propose", "app_rate": 0.02}
+    s["commit_policy"] = policy
+    s["churn"] = {"enabled": True, "mean_online": 30, "mean_offline": 10}
+    return Scenario.model_validate(s)
+
+
+def proposals_per_commit(w: World) -> float:
+    commits = sum(1 for e in w.recorder.of_kind("commit_merged") if e["op"] == "proposals")
+    committed = sum(1 for _ in w.recorder.of_kind("proposal_committed"))
+    return committed / commits
+
+
+def test_lazy_commits_batch_proposals() -> None:
+    eager, s_eager, _ = run(proposals())
+    lazy, s_lazy, _ = run(proposals(lazy_timer=3.0, lazy_batch=4))
+    for s in (s_eager, s_lazy):
+        assert s["all_converged"]
+    assert proposals_per_commit(lazy) > 1.3 * proposals_per_commit(eager)
+    assert s_lazy["commits"]["sent"] < s_eager["commits"]["sent"]
+
+
+def test_lowest_online_leaf_commits_sooner_under_churn() -> None:
+    """With churn, the lowest leaf is often offline; choosing among online members commits sooner."""
+
+    def delay(w: World) -> float:
+        sent = {}
+        waits = []
+        for e in w.recorder.events:
+            if e["kind"] == "proposal_sent":
+                sent[e["client"]] = e["t"]
+            elif e["kind"] == "proposal_committed" and e["client"] in sent:
+                waits.append(e["t"] - sent.pop(e["client"]))
+        return sum(waits) / len(waits)
+
+    fixed, s_fixed, _ = run(proposals())
+    online, s_online, _ = run(proposals(committer="lowest-online-leaf"))
+    assert s_fixed["all_converged"] and s_online["all_converged"]
+    assert delay(online) < delay(fixed)

@@ -27,6 +27,7 @@ __all__ = [
     "MLSSpec",
     "ChurnSpec",
     "RetrySpec",
+    "CommitPolicySpec",
     "WorkloadSpec",
     "GroupSpec",
     "FederationSpec",
@@ -217,6 +218,24 @@ class FederationSpec(_Model):
     )
 
 
+class CommitPolicySpec(_Model):
+    """Who commits other members' proposals (``workload.update_mode: propose``), and when."""
+
+    committer: Literal["lowest-leaf", "lowest-online-leaf"] = Field(
+        default="lowest-leaf",
+        description=(
+            "the designated committer: the lowest leaf index other than the proposer's, or the lowest "
+            "among members online and caught up (the DS tells, as it knows who is connected)"
+        ),
+    )
+    lazy_timer: float = Field(
+        default=0.0, ge=0, description="wait this long after a proposal before committing (s); 0 = at once"
+    )
+    lazy_batch: int = Field(
+        default=1, ge=1, description="commit at once when this many proposals are pending (with lazy_timer)"
+    )
+
+
 class ChurnSpec(_Model):
     """Clients go offline and online (exponential on/off periods)."""
 
@@ -314,6 +333,9 @@ class Scenario(_Model):
     federation: FederationSpec = Field(default_factory=FederationSpec, description="ordering and fan-out")
     churn: ChurnSpec = Field(default_factory=ChurnSpec, description="offline/online behaviour of clients")
     retry: RetrySpec = Field(default_factory=RetrySpec, description="commit retry policy")
+    commit_policy: CommitPolicySpec = Field(
+        default_factory=CommitPolicySpec, description="designated committer of proposals; lazy commits"
+    )
     groups: list[GroupSpec] = Field(min_length=1, description="the groups")
     output: OutputSpec = Field(default_factory=OutputSpec, description="what the run writes")
 

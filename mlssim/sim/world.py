@@ -74,6 +74,8 @@ class World:
         self.clients: dict[str, Client] = {}
         self._repropose_attempts: dict[tuple[str, str], int] = {}
         self.created: dict[str, simpy.Event] = {}
+        #: (client, group) with a lazy-commit timer running
+        self._lazy: set[tuple[str, str]] = set()
         self.ds_groups: dict[str, str] = {}  # group -> provider whose DS orders it
         self.group_specs: dict[str, GroupSpec] = {}
         self.reached: dict[tuple[str, int], dict[str, float]] = defaultdict(dict)
@@ -412,14 +414,38 @@ class World:
             c.send_update_proposal(group)
 
     def proposal_received(self, c: Client, group: str, g: Group, res: ProposalReceived) -> None:
-        """The designated committer (lowest leaf index but the proposer's) commits at once."""
+        """The designated committer commits (at once, or lazily: after ``lazy_timer`` unless
+        ``lazy_batch`` proposals are pending first)."""
+        policy = self.scenario.commit_policy
         proposer = res.sender.index
-        designated = min(i for i, _ in g.tree.leaves() if i != proposer)
-        if g.leaf_index == designated:
-            if group not in c.pending and c.ready:
-                self._commit_proposals(c, group, None)
-            else:
-                c.owed_commits.add(group)  # committed once it is free (see Client.caught_up)
+        leaves = [i for i, leaf in g.tree.leaves() if i != proposer]
+        if policy.committer == "lowest-online-leaf":
+            online = [
+                i
+                for i, leaf in g.tree.leaves()
+                if i != proposer and (m := self.clients.get(leaf.credential.identity.decode())) and m.ready
+            ]
+            leaves = online or leaves
+        if g.leaf_index != min(leaves):
+            return
+        if policy.lazy_timer > 0 and len(g.pending_proposals) < policy.lazy_batch:
+            if (c.name, group) not in self._lazy:
+                self._lazy.add((c.name, group))
+                self.env.timeout(policy.lazy_timer).callbacks.append(lambda _e: self._lazy_due(c, group))
+            return
+        self._commit_or_owe(c, group)
+
+    def _lazy_due(self, c: Client, group: str) -> None:
+        self._lazy.discard((c.name, group))
+        g = c.groups.get(group)
+        if g is not None and g.active and g.pending_proposals:
+            self._commit_or_owe(c, group)
+
+    def _commit_or_owe(self, c: Client, group: str) -> None:
+        if group not in c.pending and c.ready:
+            self._commit_proposals(c, group, None)
+        else:
+            c.owed_commits.add(group)  # committed once it is free (see Client.caught_up)
 
     def pay_owed_commits(self, c: Client) -> None:
         for group in sorted(c.owed_commits):
