@@ -202,3 +202,58 @@ def test_lowest_online_leaf_commits_sooner_under_churn() -> None:
     online, s_online, _ = run(proposals(committer="lowest-online-leaf"))
     assert s_fixed["all_converged"] and s_online["all_converged"]
     assert delay(online) < delay(fixed)
+
+
+# ---- ACK/NACK and re-sync ----------------------------------------------------------------------
+
+
+def scripted_absence(resync: str, ordering: str = "hub") -> Scenario:
+    """Member 3 is offline from t=30 to t=120, past its provider's 20 s mailbox retention."""
+    return Scenario.model_validate(
+        {
+            "name": "resync",
+            "seed": 2,
+            "duration": 200,
+            "drain": 60,
+            "crypto": {"suite": 1, "family": "model"},
+            "providers": [{"name": "a", "mailbox_retention": 20}, {"name": "b", "mailbox_retention": 20}],
+            "federation": {"ordering": ordering, "acks": True, "resync": resync},
+            "groups": [{"name": "g", "size": 8, "workload": {"app_rate": 0.05, "update_rate": 0.02}}],
+            "script": [
+                {"at": 30, "action": "offline", "group": "g", "member": 3},
+                {"at": 120, "action": "online", "group": "g", "member": 3},
+            ],
+        }
+    )
+
+
+@pytest.mark.parametrize("resync", ["external-commit", "readd"])
+def test_a_member_that_misses_commits_resyncs_into_the_current_epoch(resync: str) -> None:
+    w, s, _k = run(scripted_absence(resync))
+    absent = w.initial_members[("g", 0)][3]
+    expired = [e for e in w.recorder.of_kind("mailbox_expired") if e["client"] == absent.name]
+    assert any(e["msg_type"] == "commit" for e in expired)  # the scripted loss happened
+    assert s["resyncs"]["started"] == s["resyncs"]["done"] == 1
+    (done,) = w.recorder.of_kind("resync_done")
+    assert done["client"] == absent.name and 0 < done["duration"] < 5
+    assert s["resyncs"]["bytes"] > 0
+    # back in the current epoch with everyone else, and still a member
+    assert s["all_converged"]
+    assert absent.name in w.ds_of("g").groups["g"].members
+    assert absent.groups["g"].epoch == s["groups"]["g"]["epoch"]
+    assert s["application"]["expired_in_mailbox"] > 0
+    op = "resync" if resync == "external-commit" else "readd"
+    assert any(e["op"] == op for e in w.recorder.of_kind("commit_merged"))
+
+
+def test_without_resync_the_member_stays_behind() -> None:
+    _w, s, k = run(scripted_absence("none"))
+    assert s["resyncs"]["started"] == 0 and k["process_error"] > 0
+    assert not s["all_converged"]
+
+
+def test_acks_cost_one_control_message_per_epoch_reached() -> None:
+    w, s, _ = run(scripted_absence("external-commit"))
+    acks = s["bytes_by_type_and_role"]["ack"]["upload"]
+    reached_online = sum(1 for e in w.recorder.of_kind("epoch"))
+    assert 0 < acks["count"] <= reached_online

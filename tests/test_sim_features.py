@@ -107,14 +107,21 @@ def test_welcome_without_tree_downloads_it_from_the_ds() -> None:
     assert by_type["ratchet_tree"]["download"]["count"] == joiners
 
 
-def test_public_handshake_with_tree_in_welcome_uploads_no_public_state() -> None:
+@pytest.mark.parametrize("resync", ["readd", "external-commit"])
+def test_public_state_is_uploaded_only_when_someone_needs_it(resync: str) -> None:
+    """Welcome with the tree, Welcome joins and re-add re-syncs: the DS needs no GroupInfo."""
     base = scenario().model_dump()
     base["mls"] = {"handshake": "public", "ratchet_tree_in_welcome": True}
+    base["federation"] = {"resync": resync}
     w = World(Scenario.model_validate(base))
     w.run()
     s = check_healthy(w)
     assert "ratchet_tree" not in s["bytes_by_type_and_role"]
-    assert all(e["public_state_bytes"] == 0 for e in w.recorder.of_kind("commit_sent"))
+    uploaded = [e["public_state_bytes"] for e in w.recorder.of_kind("commit_sent")]
+    if resync == "readd":
+        assert not any(uploaded)
+    else:  # external-commit re-syncs need the GroupInfo at the DS, at every epoch
+        assert all(uploaded)
 
 
 # ---- shipped scenarios and the CLI ---------------------------------------------------------------

@@ -42,6 +42,23 @@ def summary_table(s: dict[str, Any]) -> str:
         f"{'commits':30} {c['sent']:>6} sent, {c['accepted']} accepted, {c['rejected']} rejected"
         f" ({c['collisions_per_1000_attempts']:.1f}/1000), {c['gave_up']} gave up"
     )
+    lines.append(
+        f"{'':30} {c['retries_per_accepted']:.2f} retries per accepted commit,"
+        f" {human_bytes(c['wasted_bytes'])} wasted on losing attempts"
+    )
+    f = s["forks"]
+    if f["epochs"] or f["switches"]:
+        lines.append(
+            f"{'forks':30} {f['epochs']:>6} forked epochs, {f['switches']} switches,"
+            f" {f['dropped_commits']} commits dropped, {f['unresolved']} unresolved;"
+            f" resolved in p95 {_secs(f['resolution_s']['p95'])}"
+        )
+    r = s["resyncs"]
+    if r["started"]:
+        lines.append(
+            f"{'re-syncs':30} {r['started']:>6} started, {r['done']} done,"
+            f" p95 {_secs(r['time_s']['p95'])}, {human_bytes(r['bytes'])}"
+        )
     for label, key in (("commit latency", "commit_latency_s"), ("convergence time", "convergence_s")):
         p = s[key]
         lines.append(

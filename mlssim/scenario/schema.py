@@ -31,6 +31,7 @@ __all__ = [
     "WorkloadSpec",
     "GroupSpec",
     "FederationSpec",
+    "ScriptEvent",
     "OutputSpec",
     "Scenario",
 ]
@@ -213,6 +214,17 @@ class FederationSpec(_Model):
             "single and hub need server"
         ),
     )
+    acks: bool = Field(
+        default=False, description="members acknowledge every epoch they reach to their home DS"
+    )
+    resync: Literal["external-commit", "readd", "none"] = Field(
+        default="external-commit",
+        description=(
+            "how a member that cannot follow the group (messages expired in its mailbox, a commit it "
+            "cannot process) gets back: it NACKs, then rejoins by external commit (replacing its old "
+            "leaf), or the designated committer removes and re-adds it; ordered designs only"
+        ),
+    )
     fanout: Literal["plain"] = Field(
         default="plain", description="what each member downloads: plain = the whole message"
     )
@@ -310,6 +322,18 @@ class GroupSpec(_Model):
         return v
 
 
+class ScriptEvent(_Model):
+    """Something that happens to one client at a given time, whatever the random processes do."""
+
+    at: float = Field(ge=0, description="when (s)")
+    action: Literal["offline", "online"] = Field(
+        description="offline = the client disconnects and stays offline (churn ignored) until online"
+    )
+    group: str = Field(description="the ``name`` of a groups entry")
+    instance: int = Field(default=0, ge=0, description="which of its ``count`` groups (0-based)")
+    member: int = Field(ge=0, description="which initial member (0-based; 0 is the creator)")
+
+
 class OutputSpec(_Model):
     """What a run writes besides its summary."""
 
@@ -337,6 +361,9 @@ class Scenario(_Model):
         default_factory=CommitPolicySpec, description="designated committer of proposals; lazy commits"
     )
     groups: list[GroupSpec] = Field(min_length=1, description="the groups")
+    script: list[ScriptEvent] = Field(
+        default_factory=list, description="scripted events (e.g. a member offline past mailbox retention)"
+    )
     output: OutputSpec = Field(default_factory=OutputSpec, description="what the run writes")
 
     @model_validator(mode="after")
@@ -349,6 +376,15 @@ class Scenario(_Model):
         orderer = self.federation.orderer
         if orderer is not None and orderer not in known:
             raise ValueError(f"federation.orderer: unknown provider {orderer!r}")
+        specs = {g.name: g for g in self.groups}
+        for i, ev in enumerate(self.script):
+            g = specs.get(ev.group)
+            if g is None:
+                raise ValueError(f"script[{i}].group: no groups entry named {ev.group!r}")
+            if ev.instance >= g.count:
+                raise ValueError(f"script[{i}].instance: {ev.group} has {g.count} group(s)")
+            if ev.member >= g.size:
+                raise ValueError(f"script[{i}].member: {ev.group} has {g.size} initial members")
         fed = self.federation
         if fed.ordering in ("single", "hub") and fed.topology not in (None, "server"):
             raise ValueError(f"federation.topology: {fed.ordering} ordering needs server fan-out")

@@ -128,11 +128,12 @@ class DeliveryService:
         if rec.epoch == 1:
             w.created[group].succeed()
         w.recorder.event(w.env.now, "commit_accepted", group=group, client=sender, epoch=rec.epoch)
+        # removed members receive the commit too: it tells them they are out
+        receivers = [m for m in rec.members if m != sender]
         for name in commit.removed:
             rec.members.pop(name, None)
-        receivers = [m for m in rec.members if m != sender]
         msg = staged.message
-        self.fan_out(
+        fanned = self.fan_out(
             receivers,
             "commit",
             group,
@@ -156,7 +157,7 @@ class DeliveryService:
             joiners = list(commit.added)
             if tree is not None:
                 tsize = rec.tree_bytes()
-                self.fan_out(
+                fanned += self.fan_out(
                     joiners,
                     "ratchet_tree",
                     group,
@@ -164,7 +165,7 @@ class DeliveryService:
                     lambda m: tsize,
                     lambda m: partial(w.clients[m].on_tree, group, tree),
                 )
-            self.fan_out(
+            fanned += self.fan_out(
                 joiners,
                 "welcome",
                 group,
@@ -172,6 +173,7 @@ class DeliveryService:
                 lambda m: wsize,
                 lambda m: partial(w.clients[m].on_welcome, group, welcome),
             )
+        w.recorder.event(w.env.now, "commit_fanout", group=group, client=sender, op=commit.kind, bytes=fanned)
 
     def order_proposal(self, group: str, epoch: int, sender: str, size: int, msg: MLSMessage) -> None:
         rec = self.groups[group]
@@ -209,14 +211,20 @@ class DeliveryService:
         )
 
     def serve_group_info(
-        self, group: str, client: str, then: Callable[[MLSMessage, RatchetTree], None]
+        self,
+        group: str,
+        client: str,
+        then: Callable[[MLSMessage, RatchetTree], None],
+        *,
+        prefix: str = "",
     ) -> None:
-        """An external joiner's request reached this (ordering) DS: send GroupInfo and tree."""
+        """An external joiner's (or a re-syncing member's) request reached this (ordering) DS:
+        send GroupInfo and tree (message types ``<prefix>group_info``, ``<prefix>ratchet_tree``)."""
         rec = self.groups[group]
         assert rec.group_info is not None and rec.tree is not None
         gi, tree = rec.group_info, rec.tree
-        self.to_client(client, len(encode(gi)), "group_info", group, lambda: None)
-        self.to_client(client, rec.tree_bytes(), "ratchet_tree", group, lambda: then(gi, tree))
+        self.to_client(client, len(encode(gi)), f"{prefix}group_info", group, lambda: None)
+        self.to_client(client, rec.tree_bytes(), f"{prefix}ratchet_tree", group, lambda: then(gi, tree))
 
     # -- relaying ---------------------------------------------------------------------------
 
@@ -228,13 +236,15 @@ class DeliveryService:
         wire_size: int,
         member_size: Callable[[str], int],
         deliver: Callable[[str], Callable[[], None]],
-    ) -> None:
+    ) -> int:
         """Server fan-out: one copy (``wire_size`` bytes) to each other provider hosting
-        receivers, whose DS delivers ``member_size(m)`` bytes to each of its receivers ``m``."""
+        receivers, whose DS delivers ``member_size(m)`` bytes to each of its receivers ``m``.
+        Returns the bytes this puts on the network."""
         w = self.world
         by_home: dict[str, list[str]] = {}
         for m in receivers:
             by_home.setdefault(w.clients[m].provider, []).append(m)
+        total = sum(member_size(m) for m in receivers)
         for home, members in by_home.items():
             ds = w.providers[home].ds
 
@@ -245,6 +255,7 @@ class DeliveryService:
             if home == self.provider:
                 local()
             else:
+                total += wire_size
                 w.network.send(
                     self.node,
                     ds.node,
@@ -255,6 +266,7 @@ class DeliveryService:
                     group=group,
                     on_receive=local,
                 )
+        return total
 
     def to_client(
         self, client: str, size: int, msg_type: str, group: str, deliver: Callable[[], None]
@@ -302,9 +314,12 @@ class DeliveryService:
         c = w.clients[client]
         if c.online:
             self.connected.add(client)
+        gaps: set[str] = set()
         for t, deliver, size, msg_type, group in q:
             if w.env.now - t > self.retention:
                 w.recorder.event(w.env.now, "mailbox_expired", client=client, group=group, msg_type=msg_type)
+                if msg_type != "application":
+                    gaps.add(group)  # a handshake message is gone: the client cannot follow
                 continue
             w.network.send(
                 self.node,
@@ -326,7 +341,7 @@ class DeliveryService:
             role="download",
             msg_type="mailbox_end",
             group="",
-            on_receive=c.caught_up,
+            on_receive=partial(c.caught_up, sorted(gaps)),
         )
 
 
@@ -381,6 +396,10 @@ class Client:
         self.owed_commits: set[str] = set()
         #: leaderless designs: applied commits, checkpoints and buffered commits per group
         self.forks: dict[str, forks.ForkState] = {}
+        #: groups this client is re-syncing: start time and bytes spent so far
+        self.resyncing: dict[str, dict[str, float]] = {}
+        #: held offline by the scenario's script (churn does not bring it back)
+        self.held = False
         #: the epoch at which this client joined each group
         self.joined_epoch: dict[str, int] = {}
 
@@ -507,7 +526,7 @@ class Client:
         epoch = g.epoch
         total = size + size_w + extra
         forwarded = w.ds_groups[group] != self.provider
-        info = _CommitInfo(staged, added, removed, total * (2 if forwarded else 1))
+        info = _CommitInfo(staged, added, removed, total * (2 if forwarded else 1), kind)
         self.upload(
             group,
             total,
@@ -614,6 +633,9 @@ class Client:
         if p.kind == "external-join":
             self.joined_epoch[group] = g.epoch
             w.recorder.event(w.env.now, "joined", group=group, client=self.name, epoch=g.epoch)
+        if p.kind == "resync":
+            self.joined_epoch[group] = g.epoch
+            w.resync_done(self, group)
         w.recorder.event(
             w.env.now,
             "commit_merged",
@@ -635,7 +657,7 @@ class Client:
         g = self.groups.get(group)
         if p is None or g is None:
             return
-        if p.kind == "external-join":
+        if p.kind in ("external-join", "resync"):
             del self.groups[group]  # the pre-join handle is useless: a new GroupInfo is needed
         else:
             g.discard(p.staged)
@@ -647,7 +669,7 @@ class Client:
             forks.receive_commit(self, group, msg)
             return
         g = self.groups.get(group)
-        if g is None or not g.active:
+        if g is None or not g.active or group in self.resyncing:
             return
         try:
             res = g.process(msg, now=None)
@@ -655,6 +677,7 @@ class Client:
             w.recorder.event(
                 w.env.now, "process_error", group=group, client=self.name, error=type(exc).__name__
             )
+            w.start_resync(self, group, type(exc).__name__)
             return
         assert isinstance(res, CommitApplied)
         self.commit_applied(group, g, res)
@@ -734,6 +757,8 @@ class Client:
             reason = type(exc).__name__
             if sent_on and self._authenticator_at(group, g, epoch) not in (None, sent_on):
                 reason = "other_fork_branch"
+            elif group in self.resyncing:
+                reason = "member_out_of_sync"  # it missed commits and is re-syncing
             elif epoch > g.epoch:
                 reason = "future_epoch"  # the receiver has not reached the sender's epoch
             elif epoch < g.epoch - self.config.keep_past_epochs:
@@ -775,6 +800,7 @@ class Client:
             return
         if group in self.groups:
             w.recorder.event(w.env.now, "rejoined", group=group, client=self.name)
+        w.resync_done(self, group)
         forks.reset(self, group)
         self.groups[group] = g
         self.joined_epoch[group] = g.epoch
@@ -786,6 +812,8 @@ class Client:
     def go_offline(self) -> None:
         """The connection drops; the home DS notices at once (messages already in flight still
         arrive: they count as received just before the drop)."""
+        if not self.online:
+            return
         self.online = False
         self.synced = False
         self.world.providers[self.provider].ds.connected.discard(self.name)
@@ -796,11 +824,15 @@ class Client:
         """Online and caught up with the mailbox: the client may send."""
         return self.online and self.synced
 
-    def caught_up(self) -> None:
+    def caught_up(self, gaps: list[str] | None = None) -> None:
+        """The end-of-mailbox marker arrived; ``gaps`` are groups whose handshake messages expired."""
         if self.online:
             self.synced = True
             self.world.recorder.event(self.world.env.now, "caught_up", client=self.name)
             self.world.pay_owed_commits(self)
+        for group in gaps or ():
+            if group in self.groups:
+                self.world.start_resync(self, group, "mailbox_expired")
 
     def go_online(self) -> None:
         w = self.world
@@ -828,3 +860,4 @@ class _CommitInfo:
     removed: tuple[str, ...]
     #: bytes the committer uploaded and its home DS forwarded to the orderer (wasted if rejected)
     upload_bytes: int = 0
+    kind: str = ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Generator
+from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
@@ -74,6 +75,7 @@ class World:
         self.clients: dict[str, Client] = {}
         self._repropose_attempts: dict[tuple[str, str], int] = {}
         self.created: dict[str, simpy.Event] = {}
+        self.initial_members: dict[tuple[str, int], list[Client]] = {}
         #: (client, group) with a lazy-commit timer running
         self._lazy: set[tuple[str, str]] = set()
         self.ds_groups: dict[str, str] = {}  # group -> provider whose DS orders it
@@ -89,9 +91,13 @@ class World:
         return self.providers[self.ds_groups[group]].ds
 
     def needs_public_state(self, group: str) -> bool:
-        """Does the DS keep this group's GroupInfo and tree (for joiners)?"""
+        """Does the DS keep this group's GroupInfo and tree (for joiners and re-syncs)?"""
         wl = self.group_specs[group].workload
-        return wl.join_mode == "external-commit" or not self.scenario.mls.ratchet_tree_in_welcome
+        return (
+            wl.join_mode == "external-commit"
+            or not self.scenario.mls.ratchet_tree_in_welcome
+            or (self.scenario.federation.resync == "external-commit" and not self.leaderless)
+        )
 
     def new_client(self, provider: str, label: str) -> Client:
         name = f"{label}@{provider}"
@@ -106,6 +112,141 @@ class World:
         self.reached[(group, g.epoch)][client] = self.env.now
         self.authenticators[(group, g.epoch)].add(g.epoch_authenticator)
         self.recorder.event(self.env.now, "epoch", group=group, client=client, epoch=g.epoch)
+        c = self.clients[client]
+        if self.scenario.federation.acks and c.online:
+            self.network.send(
+                c.node,
+                f"ds:{c.provider}",
+                "client_ds",
+                CONTROL_BYTES,
+                role="upload",
+                msg_type="ack",
+                group=group,
+                on_receive=lambda: None,
+            )
+
+    # -- re-sync ---------------------------------------------------------------------------------
+
+    def start_resync(self, c: Client, group: str, reason: str) -> None:
+        """``c`` cannot follow ``group``: it NACKs to the orderer and gets back in."""
+        mode = self.scenario.federation.resync
+        if mode == "none" or self.leaderless or group in c.resyncing:
+            return
+        self.recorder.event(self.env.now, "resync_started", group=group, client=c.name, reason=reason)
+        c.resyncing[group] = {"t0": self.env.now}
+        p = c.pending.pop(group, None)
+        g = c.groups.get(group)
+        if p is not None and g is not None:
+            g.discard(p.staged)
+        c.owed_commits.discard(group)
+        ds = self.ds_of(group)
+
+        def at_orderer() -> None:
+            rec = ds.groups[group]
+            if c.name not in rec.members:  # removed meanwhile: nothing to re-sync
+                c.groups.pop(group, None)
+                c.resyncing.pop(group, None)
+                self.recorder.event(self.env.now, "resync_abandoned", group=group, client=c.name)
+                return
+            if mode == "external-commit":
+                self._resync_fetch(c, group, None)
+            else:
+                self._ask_for_readd(c, group)
+
+        c.upload(group, CONTROL_BYTES, "nack", at_orderer)
+
+    def _resync_fetch(self, c: Client, group: str, prev: _Pending | None) -> None:
+        ds = self.ds_of(group)
+        ds.serve_group_info(
+            group, c.name, lambda gi, tree: self._resync_commit(c, group, gi, tree, prev), prefix="resync:"
+        )
+
+    def _resync_commit(
+        self, c: Client, group: str, gi: MLSMessage, tree: RatchetTree, prev: _Pending | None
+    ) -> None:
+        assert isinstance(gi.body, GroupInfo)
+        me = c.name.encode()
+        old = next((i for i, leaf in tree.leaves() if leaf.credential.identity == me), None)
+        g, staged = Group.external_join(
+            self.suite,
+            gi.body,
+            identity=c.identity,
+            rand=c.rand,
+            ratchet_tree=tree,
+            resync_remove=old,
+            config=self.group_config,
+        )
+        c.groups[group] = g
+        c.send_commit(
+            group,
+            "resync",
+            staged,
+            retry=lambda prev: self._resync_fetch(c, group, prev),
+            first_attempt=prev.first_attempt if prev else None,
+            attempts=prev.attempts + 1 if prev else 1,
+        )
+
+    def _ask_for_readd(self, c: Client, group: str) -> None:
+        """The orderer asks a designated member (the lowest online leaf) to remove and re-add ``c``."""
+        ds = self.ds_of(group)
+        helpers = [
+            m
+            for m in ds.groups[group].members
+            if m != c.name and self.clients[m].ready and group not in self.clients[m].resyncing
+        ]
+        if not helpers:
+            self.env.timeout(self._backoff(c, 1)).callbacks.append(lambda _e: self._ask_for_readd(c, group))
+            return
+        helper = min(helpers, key=lambda m: self.clients[m].groups[group].leaf_index)
+        ds.to_client(
+            helper,
+            CONTROL_BYTES,
+            "resync_request",
+            group,
+            lambda: self._readd(self.clients[helper], group, c),
+        )
+
+    def _readd(self, helper: Client, group: str, c: Client, prev: _Pending | None = None) -> None:
+        g = helper.groups.get(group)
+        if g is None or not g.active or group in helper.pending or group not in c.resyncing:
+            if group in c.resyncing:  # try another helper later
+                self.env.timeout(self._backoff(c, 1)).callbacks.append(
+                    lambda _e: self._ask_for_readd(c, group)
+                )
+            return
+        ev = self.fetch_key_package(helper, c, group)
+
+        def commit(e: Any) -> None:
+            g = helper.groups.get(group)
+            if g is None or not g.active or group in helper.pending:
+                self._ask_for_readd(c, group)
+                return
+            me = c.name.encode()
+            old = next((i for i, leaf in g.tree.leaves() if leaf.credential.identity == me), None)
+            staged = g.commit(helper.rand, adds=[e.value], removes=[] if old is None else [old])
+            helper.send_commit(
+                group,
+                "readd",
+                staged,
+                added=(c.name,),
+                removed=(c.name,),
+                retry=lambda prev: self._readd(helper, group, c, prev),
+                first_attempt=prev.first_attempt if prev else None,
+                attempts=prev.attempts + 1 if prev else 1,
+            )
+
+        ev.callbacks.append(commit)
+
+    def resync_done(self, c: Client, group: str) -> None:
+        st = c.resyncing.pop(group, None)
+        if st is not None:
+            self.recorder.event(
+                self.env.now,
+                "resync_done",
+                group=group,
+                client=c.name,
+                duration=round(self.env.now - st["t0"], 6),
+            )
 
     # -- building ------------------------------------------------------------------------------
 
@@ -129,7 +270,22 @@ class World:
                     )
                     for i in range(spec.size)
                 ]
+                self.initial_members[(spec.name, k)] = members
                 self.env.process(self._create_group(gname, members, spec))
+        for ev in self.scenario.script:
+            target = self.initial_members[(ev.group, ev.instance)][ev.member]
+            self.env.timeout(ev.at).callbacks.append(partial(self._scripted, target, ev.action))
+
+    def _scripted(self, c: Client, action: str, _e: Any = None) -> None:
+        self.recorder.event(self.env.now, "scripted", client=c.name, action=action)
+        if action == "offline":
+            c.held = True
+            if c.online:
+                c.go_offline()
+        else:
+            c.held = False
+            if not c.online:
+                c.go_online()
 
     @staticmethod
     def _pick(mix: dict[str, float], rng: Any) -> str:
@@ -389,7 +545,7 @@ class World:
         for name in self.members_of(group):
             c = self.clients[name]
             g = c.groups.get(group)
-            if c.ready and g is not None and g.active and group not in c.pending:
+            if c.ready and g is not None and g.active and group not in c.pending and group not in c.resyncing:
                 out.append(c)
         return out
 
@@ -638,7 +794,7 @@ class World:
 
         def again(_e: Any) -> None:
             g = c.groups.get(group)
-            ready = (g is None) if p.kind == "external-join" else (g is not None and g.active)
+            ready = (g is None) if p.kind in ("external-join", "resync") else (g is not None and g.active)
             if ready and c.ready and group not in c.pending and self.env.now < self.stop_time:
                 retry(p)
             else:
@@ -654,9 +810,11 @@ class World:
             yield env.timeout(rng.expovariate(1.0 / spec.mean_online))
             if env.now >= self.stop_time:
                 return
-            c.go_offline()
+            if not c.held:
+                c.go_offline()
             yield env.timeout(rng.expovariate(1.0 / spec.mean_offline))
-            c.go_online()
+            if not c.held and not c.online:
+                c.go_online()
 
     # -- running -------------------------------------------------------------------------------
 
@@ -679,6 +837,21 @@ class World:
             progress(end + self.scenario.drain)
 
     # -- summary -------------------------------------------------------------------------------
+
+    def _resync_summary(self) -> dict[str, Any]:
+        """Re-syncs: how many, how long from NACK to being back, and what they cost on the wire."""
+        rec = self.recorder
+        kinds = {"nack", "resync_request", "resync:group_info", "resync:ratchet_tree", "commit:resync"}
+        kinds |= {"commit:readd"}
+        wire = sum(t.bytes for t in rec.transmissions if t.msg_type in kinds)
+        fanned = sum(e["bytes"] for e in rec.of_kind("commit_fanout") if e["op"] in ("resync", "readd"))
+        return {
+            "started": sum(1 for _ in rec.of_kind("resync_started")),
+            "done": sum(1 for _ in rec.of_kind("resync_done")),
+            "abandoned": sum(1 for _ in rec.of_kind("resync_abandoned")),
+            "time_s": _percentiles([e["duration"] for e in rec.of_kind("resync_done")]),
+            "bytes": wire + fanned,
+        }
 
     def _fork_resolution_times(self) -> list[float]:
         """Per forked epoch: from the first member noticing the fork to the last switch."""
@@ -806,6 +979,7 @@ class World:
                 "unresolved": sum(1 for _ in rec.of_kind("fork_unresolved")),
                 "resolution_s": _percentiles(self._fork_resolution_times()),
             },
+            "resyncs": self._resync_summary(),
             "commit_latency_s": _percentiles(latencies),
             "convergence_s": _percentiles(convergence),
             "application": {
@@ -814,6 +988,9 @@ class World:
                 "undecryptable": sum(1 for _ in rec.of_kind("app_undecryptable")),
                 "predates_join": sum(1 for _ in rec.of_kind("app_predates_join")),
                 "not_member": sum(1 for _ in rec.of_kind("app_not_member")),
+                "expired_in_mailbox": sum(
+                    1 for e in rec.of_kind("mailbox_expired") if e["msg_type"] == "application"
+                ),
             },
             "groups": groups,
             "clients": len(self.clients),
