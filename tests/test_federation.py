@@ -69,7 +69,7 @@ def test_ordered_designs_never_fork(ordering: str) -> None:
 
 
 @pytest.mark.parametrize("ordering", ["decentralised", "client-fanout"])
-@pytest.mark.parametrize("seed", [4, 5])
+@pytest.mark.parametrize("seed", [4, 5, 6, 7])
 def test_leaderless_designs_fork_and_reconverge(ordering: str, seed: int) -> None:
     w, s, k = run(concurrent(ordering, seed))
     forks = s["forks"]

@@ -545,6 +545,11 @@ class Client:
         forks.record_own_commit(self, group, before, staged.message, p)
         if p.kind == "create":
             w.created[group].succeed()
+        directory = w.ds_of(group).groups[group].members
+        for name in p.removed:
+            directory.pop(name, None)
+        for name in p.added:
+            directory[name] = w.clients[name].provider
         w.recorder.event(
             w.env.now,
             "commit_merged",
@@ -556,6 +561,7 @@ class Client:
             attempts=p.attempts,
             parent=before.epoch_authenticator.hex(),
             digest=forks.commit_digest(staged.message).hex(),
+            auth=g.epoch_authenticator.hex(),
         )
         w.epoch_reached(group, self.name, g)
         self._epoch_changed(group, g, committed_mine=False)
@@ -645,6 +651,7 @@ class Client:
             op=p.kind,
             latency=round(w.env.now - p.first_attempt, 6),
             attempts=p.attempts,
+            auth=g.epoch_authenticator.hex(),
         )
         w.epoch_reached(group, self.name, g)
         self._epoch_changed(group, g, committed_mine=False)
@@ -694,11 +701,17 @@ class Client:
         w.epoch_reached(group, self.name, g)
         self._epoch_changed(group, g, committed_mine=g.leaf_index in res.updated)
 
-    def commit_dropped(self, group: str, p: _Pending) -> None:
+    def commit_dropped(self, group: str, p: _Pending, digest: bytes) -> None:
         """A fork switch dropped this client's own commit: redo its operation."""
         w = self.world
         w.recorder.event(
-            w.env.now, "commit_dropped", group=group, client=self.name, op=p.kind, wasted_bytes=p.cost
+            w.env.now,
+            "commit_dropped",
+            group=group,
+            client=self.name,
+            op=p.kind,
+            wasted_bytes=p.cost,
+            digest=digest.hex(),
         )
         w.schedule_retry(self, group, p)
 
@@ -801,11 +814,12 @@ class Client:
         if group in self.groups:
             w.recorder.event(w.env.now, "rejoined", group=group, client=self.name)
         w.resync_done(self, group)
-        forks.reset(self, group)
         self.groups[group] = g
         self.joined_epoch[group] = g.epoch
         w.recorder.event(w.env.now, "joined", group=group, client=self.name, epoch=g.epoch)
         w.epoch_reached(group, self.name, g)
+        if w.leaderless:
+            forks.joined(self, group)
 
     # -- churn -------------------------------------------------------------------------------
 

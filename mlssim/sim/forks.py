@@ -9,8 +9,9 @@ of its epoch; two commits for one epoch fork the group. The rule, applied by eve
   applied X for epoch e and then receives a valid Y for e with H(Y) < H(X) rolls back to its
   checkpoint at e, applies Y, and drops everything it applied after X (a *switch*). A Y with
   H(Y) > H(X) is dropped (the fork is *detected*).
-- Commits that cannot be applied now (a later epoch, or one built on another branch) wait in a
-  buffer and are tried again whenever the member's state changes.
+- Commits that cannot be applied now (a later epoch, one built on another branch, or one that
+  overtook the joiner's Welcome on another path) wait in a buffer and are tried again whenever
+  the member's state changes.
 - A member keeps checkpoints of its last ``HISTORY`` epochs; a fork deeper than that cannot be
   rolled back (``fork_unresolved``, counted; such a member needs a re-sync).
 - A committer whose commit was dropped by a switch redoes its operation on the winning branch
@@ -35,7 +36,15 @@ from ..mls.messages import MLSMessage, PrivateMessage, PublicMessage
 if TYPE_CHECKING:
     from .actors import Client, _Pending
 
-__all__ = ["HISTORY", "ForkState", "commit_digest", "message_epoch", "receive_commit", "record_own_commit"]
+__all__ = [
+    "HISTORY",
+    "ForkState",
+    "commit_digest",
+    "joined",
+    "message_epoch",
+    "receive_commit",
+    "record_own_commit",
+]
 
 #: epochs of checkpoints a member keeps for rolling back
 HISTORY = 32
@@ -89,9 +98,14 @@ def receive_commit(c: Client, group: str, msg: MLSMessage) -> None:
     _settle(c, group, st)
 
 
-def reset(c: Client, group: str) -> None:
-    """The client joined (again) from a Welcome: its old branch, if any, is gone."""
-    c.forks.pop(group, None)
+def joined(c: Client, group: str) -> None:
+    """The client joined (again) from a Welcome: its old branch, if any, is gone; commits that
+    reached it before the Welcome (they travel other paths) are tried now."""
+    old = c.forks.pop(group, None)
+    st = _state(c, group)
+    if old is not None:
+        st.buffer = old.buffer
+        _settle(c, group, st)
 
 
 def _current_epoch(c: Client, group: str, st: ForkState) -> int | None:
@@ -109,8 +123,9 @@ def _settle(c: Client, group: str, st: ForkState) -> None:
     while progress:
         progress = False
         cur = _current_epoch(c, group, st)
-        if cur is None:
-            st.buffer.clear()
+        if cur is None:  # not (yet) a member: keep what came, a Welcome may follow
+            while len(st.buffer) > HISTORY:
+                del st.buffer[min(st.buffer, key=lambda d: message_epoch(st.buffer[d]))]
             return
         for digest in sorted(st.buffer):
             msg = st.buffer[digest]
@@ -160,7 +175,7 @@ def _settle(c: Client, group: str, st: ForkState) -> None:
                 st.removed = res.removed_me
                 for a in dropped:
                     if a.mine is not None:
-                        c.commit_dropped(group, a.mine)
+                        c.commit_dropped(group, a.mine, a.digest)
                 progress = True
                 break
     _trim(st)

@@ -80,7 +80,8 @@ class World:
         self._lazy: set[tuple[str, str]] = set()
         self.ds_groups: dict[str, str] = {}  # group -> provider whose DS orders it
         self.group_specs: dict[str, GroupSpec] = {}
-        self.reached: dict[tuple[str, int], dict[str, float]] = defaultdict(dict)
+        #: (group, epoch, epoch authenticator) -> when each client reached that state
+        self.reached: dict[tuple[str, int, bytes], dict[str, float]] = defaultdict(dict)
         self.authenticators: dict[tuple[str, int], set[bytes]] = defaultdict(set)
         self._new_clients = 0
         self.stop_time = scenario.duration
@@ -109,7 +110,7 @@ class World:
         return c
 
     def epoch_reached(self, group: str, client: str, g: Group) -> None:
-        self.reached[(group, g.epoch)][client] = self.env.now
+        self.reached[(group, g.epoch, g.epoch_authenticator)][client] = self.env.now
         self.authenticators[(group, g.epoch)].add(g.epoch_authenticator)
         self.recorder.event(self.env.now, "epoch", group=group, client=client, epoch=g.epoch)
         c = self.clients[client]
@@ -453,11 +454,11 @@ class World:
             op(group, rng)
 
     def members_of(self, group: str) -> list[str]:
-        """The group's members as the world sees them: the orderer's record, or, without an
-        orderer, every client holding an active state of the group (in creation order)."""
-        if not self.leaderless:
-            return list(self.ds_of(group).groups[group].members)
-        return [n for n, c in self.clients.items() if (g := c.groups.get(group)) is not None and g.active]
+        """The group's members as the world sees them (for workload rates and senders): the
+        orderer's record; without an orderer, a directory the committers update as they merge
+        (a dropped commit's change stays in it until redone: an approximation for the workload
+        only, never for results, which come from the members' own states)."""
+        return list(self.ds_of(group).groups[group].members)
 
     def view_members(self, c: Client, group: str) -> list[str]:
         """The other members in ``c``'s own tree: whom it addresses without an orderer."""
@@ -939,10 +940,12 @@ class World:
         sent = sum(1 for _ in rec.of_kind("commit_sent"))
         latencies = [e["latency"] for e in merged if e["op"] != "create"]
         convergence = []
-        first_attempt = {(e["group"], e["epoch"]): e["t"] - e["latency"] for e in merged}
-        for (group, epoch), who in sorted(self.reached.items()):
-            if (group, epoch) in first_attempt and epoch > 1:
-                convergence.append(max(who.values()) - first_attempt[(group, epoch)])
+        dropped_digests = {e["digest"] for e in rec.of_kind("commit_dropped")}
+        for e in merged:
+            if e["op"] == "create" or e.get("digest") in dropped_digests:
+                continue
+            who = self.reached[(e["group"], e["epoch"], bytes.fromhex(e["auth"]))]
+            convergence.append(round(max(who.values()) - (e["t"] - e["latency"]), 6))
         groups = {gname: self._group_outcome(gname) for gname in sorted(self.ds_groups)}
         return {
             "bytes_by_type_and_role": dict(sorted(by_type.items())),
