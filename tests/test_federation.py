@@ -257,3 +257,30 @@ def test_acks_cost_one_control_message_per_epoch_reached() -> None:
     acks = s["bytes_by_type_and_role"]["ack"]["upload"]
     reached_online = sum(1 for e in w.recorder.of_kind("epoch"))
     assert 0 < acks["count"] <= reached_online
+
+
+def assert_no_silent_loss(w: World) -> None:
+    """Every application message copy a sender addressed is accounted for exactly once."""
+    s = w.summary()["application"]
+    addressed = sum(e["receivers"] for e in w.recorder.of_kind("app_fanout"))
+    outcomes = (
+        s["received"] + s["undecryptable"] + s["predates_join"] + s["not_member"] + s["expired_in_mailbox"]
+    )
+    assert addressed == outcomes > 0, (addressed, s)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: concurrent("hub"),
+        lambda: concurrent("decentralised", 5),
+        lambda: concurrent("client-fanout", 6),
+        lambda: scripted_absence("external-commit"),
+        lambda: scripted_absence("readd"),
+        lambda: proposals(lazy_timer=2.0, lazy_batch=3),
+    ],
+    ids=["hub", "decentralised", "client-fanout", "resync-external", "resync-readd", "lazy-proposals"],
+)
+def test_no_application_message_is_lost_silently(make: Any) -> None:
+    w, _, _ = run(make())
+    assert_no_silent_loss(w)

@@ -201,8 +201,10 @@ class DeliveryService:
     def order_application(self, group: str, sender: str, size: int, msg: MLSMessage) -> None:
         rec = self.groups[group]
         w = self.world
+        receivers = [m for m in rec.members if m != sender]
+        w.recorder.event(w.env.now, "app_fanout", group=group, client=sender, receivers=len(receivers))
         self.fan_out(
-            [m for m in rec.members if m != sender],
+            receivers,
             "application",
             group,
             size,
@@ -464,6 +466,8 @@ class Client:
         w.recorder.event(w.env.now, "app_sent", group=group, client=self.name, epoch=g.epoch)
         auth = g.epoch_authenticator
         if w.leaderless:
+            receivers = w.view_members(self, group)
+            w.recorder.event(w.env.now, "app_fanout", group=group, client=self.name, receivers=len(receivers))
             w.broadcast(
                 self,
                 group,
@@ -471,7 +475,7 @@ class Client:
                 "application",
                 n,
                 lambda m: n,
-                w.view_members(self, group),
+                receivers,
                 lambda m: partial(w.clients[m].on_application, group, msg, auth),
             )
             return
