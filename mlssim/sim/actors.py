@@ -764,7 +764,7 @@ class Client:
             return
         try:
             g.process(msg)
-            w.recorder.event(w.env.now, "app_received", group=group, client=self.name)
+            w.recorder.count("app_received", group)
         except MLSError as exc:
             epoch = forks.message_epoch(msg)
             if epoch < self.joined_epoch.get(group, 0):

@@ -4,12 +4,31 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 from ..scenario.samples import load_samples
 from ..scenario.schema import Constant, Distribution, Empirical, Exponential, LogNormal, Normal, Uniform
 
-__all__ = ["sample", "load_samples"]
+__all__ = ["sample", "sampler", "load_samples"]
+
+
+def sampler(dist: Distribution, base_dir: Path | None = None) -> Callable[[random.Random], float]:
+    """``dist`` compiled once into a function of the stream: the same draws as :func:`sample`
+    (same calls on the stream in the same order), without re-dispatching on every draw."""
+    if isinstance(dist, Constant):
+        value = dist.value
+        return lambda rng: value
+    if isinstance(dist, LogNormal) and dist.sigma:
+        median, sigma, exp = dist.median, dist.sigma, math.exp
+        return lambda rng: median * exp(rng.gauss(0.0, sigma))
+    if isinstance(dist, Uniform):
+        low, high = dist.low, dist.high
+        return lambda rng: rng.uniform(low, high)
+    if isinstance(dist, Exponential):
+        rate = 1.0 / dist.mean
+        return lambda rng: rng.expovariate(rate)
+    return lambda rng: sample(dist, rng, base_dir)
 
 
 def sample(dist: Distribution, rng: random.Random, base_dir: Path | None = None) -> float:

@@ -24,7 +24,7 @@ from typing import Any
 import simpy
 
 from ..scenario.schema import LinkSpec, NetworkSpec
-from .distributions import sample
+from .distributions import sampler
 from .recorder import Recorder
 from .rng import Streams
 
@@ -33,8 +33,55 @@ __all__ = ["Network", "LINK_CLASSES"]
 LINK_CLASSES = ("client_ds", "ds_ds", "ds_as")
 
 
+class _Link:
+    """One directed link: its class's parameters and its in-flight queue (FIFO)."""
+
+    __slots__ = (
+        "arrival",
+        "bandwidth",
+        "dst",
+        "free",
+        "latency",
+        "link",
+        "loss",
+        "lat_rng",
+        "loss_rng",
+        "queue",
+        "rto",
+        "src",
+    )
+
+    def __init__(
+        self,
+        src: str,
+        dst: str,
+        link: str,
+        spec: LinkSpec,
+        draw: Callable[[Any], float],
+        rngs: tuple[Any, Any],
+    ) -> None:
+        self.src = src
+        self.dst = dst
+        self.link = link
+        self.latency = draw
+        self.lat_rng, self.loss_rng = rngs
+        self.loss = spec.loss
+        self.rto = spec.retransmit_timeout
+        self.bandwidth = spec.bandwidth
+        self.free = 0.0
+        self.arrival = 0.0
+        # transmissions in flight in send order: each arrival event delivers the head, so equal
+        # or float-rounded arrival times can never reorder a link
+        self.queue: deque[list[Any]] = deque()
+
+    def deliver(self, ev: simpy.Event) -> None:
+        t, callback = self.queue.popleft()
+        t.recv_time = ev.env.now
+        callback()
+
+
 class Network:
-    __slots__ = ("_arrival", "_base_dir", "_free", "_queues", "_rng", "_specs", "env", "recorder")
+    __slots__ = ("_base_dir", "_draw", "_links", "_rng", "_specs", "env", "recorder")
 
     def __init__(
         self,
@@ -50,11 +97,8 @@ class Network:
         self._rng = {
             c: (streams.stream(f"net/{c}/latency"), streams.stream(f"net/{c}/loss")) for c in LINK_CLASSES
         }
-        self._free: dict[tuple[str, str], float] = {}
-        self._arrival: dict[tuple[str, str], float] = {}
-        # per directed link, transmissions in flight in send order: each arrival event delivers
-        # the head, so equal or float-rounded arrival times can never reorder a link
-        self._queues: dict[tuple[str, str], deque[list[Any]]] = {}
+        self._draw = {c: sampler(self._specs[c].latency, base_dir) for c in LINK_CLASSES}
+        self._links: dict[tuple[str, str], _Link] = {}
         self._base_dir = base_dir
 
     def send(
@@ -76,48 +120,46 @@ class Network:
         message on the same link never overtakes a retransmitted one (head-of-line blocking,
         as over TCP).
         """
-        spec = self._specs[link]
-        lat_rng, loss_rng = self._rng[link]
+        ln = self._links.get((src, dst))
+        if ln is None:
+            ln = self._links[(src, dst)] = _Link(
+                src, dst, link, self._specs[link], self._draw[link], self._rng[link]
+            )
         env = self.env
         now = env.now
-        key = (src, dst)
-        attempts = 0
-        while spec.loss > 0 and loss_rng.random() < spec.loss:
-            attempts += 1
-        t_final = now + attempts * spec.retransmit_timeout
-        start = t_final
-        if spec.bandwidth is not None:
-            start = max(t_final, self._free.get(key, 0.0)) + 8.0 * size / spec.bandwidth
-            self._free[key] = start
-        arrival = max(start + sample(spec.latency, lat_rng, self._base_dir), self._arrival.get(key, 0.0))
-        self._arrival[key] = arrival
         rec = self.recorder
-
-        def record_lost(_ev: simpy.Event) -> None:
-            rec.transmit(env.now, src, dst, link, role, msg_type, group, size).lost = True
-
-        for k in range(attempts):
-            if k == 0:
-                record_lost(env.timeout(0))
-            else:
-                env.timeout(k * spec.retransmit_timeout).callbacks.append(record_lost)
-
-        queue = self._queues.setdefault(key, deque())
+        attempts = 0
+        if ln.loss > 0:
+            while ln.loss_rng.random() < ln.loss:
+                attempts += 1
+        t_final = now + attempts * ln.rto
+        start = t_final
+        if ln.bandwidth is not None:
+            start = max(t_final, ln.free) + 8.0 * size / ln.bandwidth
+            ln.free = start
+        arrival = start + ln.latency(ln.lat_rng)
+        if arrival < ln.arrival:
+            arrival = ln.arrival
+        ln.arrival = arrival
         # join the link's queue now, in send order; the record is made when the final attempt
         # actually leaves (at t_final ≤ arrival)
         slot: list[Any] = [None, on_receive]
-        queue.append(slot)
-
-        def send_final(_ev: simpy.Event | None) -> None:
-            slot[0] = rec.transmit(env.now, src, dst, link, role, msg_type, group, size)
-
-        def deliver(_ev2: simpy.Event) -> None:
-            t, callback = queue.popleft()
-            t.recv_time = env.now
-            callback()
-
+        ln.queue.append(slot)
         if attempts == 0:
-            send_final(None)
+            slot[0] = rec.transmit(now, src, dst, link, role, msg_type, group, size)
         else:
+
+            def record_lost(_ev: simpy.Event) -> None:
+                rec.transmit(env.now, src, dst, link, role, msg_type, group, size).lost = True
+
+            for k in range(attempts):
+                if k == 0:
+                    record_lost(env.timeout(0))
+                else:
+                    env.timeout(k * ln.rto).callbacks.append(record_lost)
+
+            def send_final(_ev: simpy.Event) -> None:
+                slot[0] = rec.transmit(env.now, src, dst, link, role, msg_type, group, size)
+
             env.timeout(t_final - now).callbacks.append(send_final)
-        env.timeout(arrival - now).callbacks.append(deliver)
+        env.timeout(arrival - now).callbacks.append(ln.deliver)

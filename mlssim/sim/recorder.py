@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,22 +78,21 @@ class Recorder:
         group: str,
         size: int,
     ) -> Transmission:
-        t = Transmission(
-            id=len(self.transmissions),
-            send_time=now,
-            sender=sender,
-            receiver=receiver,
-            link=link,
-            role=role,
-            msg_type=msg_type,
-            group=group,
-            bytes=size,
-        )
+        t = Transmission(len(self.transmissions), now, sender, receiver, link, role, msg_type, group, size)
         self.transmissions.append(t)
         return t
 
+    #: per (kind, group), events too numerous to keep one by one (one per member per message)
+    counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+
     def event(self, now: float, kind: str, **fields: Any) -> None:
         self.events.append({"t": round(now, 6), "kind": kind, **fields})
+
+    def count(self, kind: str, group: str) -> None:
+        self.counts[(kind, group)] += 1
+
+    def total(self, kind: str) -> int:
+        return sum(n for (k, _), n in self.counts.items() if k == kind)
 
     def of_kind(self, kind: str) -> Iterable[dict[str, Any]]:
         return (e for e in self.events if e["kind"] == kind)
