@@ -173,5 +173,83 @@ def run(file: Path, seed: int | None, out: Path, force: bool, progress: bool | N
     click.echo(f"results: {folder}")
 
 
+@main.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--jobs", "-j", type=int, default=None, help="Worker processes (default: CPU count).")
+@click.option(
+    "--dask",
+    "dask_address",
+    default=None,
+    metavar="local|tcp://HOST:PORT",
+    help="Run on Dask: 'local' starts a LocalCluster, an address joins a scheduler (extra 'dask').",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("runs"),
+    show_default=True,
+    help="Folder that receives <name>/<run-key>/ and <name>/results.csv.",
+)
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
+def sweep(file: Path, jobs: int | None, dask_address: str | None, out: Path, progress: bool | None) -> None:
+    """Run every grid point and replication of FILE's sweep: section; write OUT/<name>/results.csv.
+
+    Complete runs are skipped, partial or failed ones redone, so an interrupted sweep resumes
+    where it stopped; a failing run records its exception in its manifest and the sweep goes on.
+    """
+    from concurrent.futures import Executor, ProcessPoolExecutor
+
+    from .runner.sweep import expand, run_sweep
+    from .scenario import ScenarioError
+
+    try:
+        _, specs = expand(file)
+    except ScenarioError as err:
+        for issue in err.issues:
+            click.echo(str(issue), err=True)
+        sys.exit(2)
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = None
+    if show:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(specs), unit="run", desc=file.stem, leave=False)
+
+    def tick(done: int, total: int) -> None:
+        if bar is not None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+    client = None
+    executor: Executor
+    if dask_address is not None:
+        try:
+            from dask.distributed import Client, LocalCluster
+        except ImportError:
+            raise click.UsageError("--dask needs the extra: pip install -e '.[dask]'") from None
+        if dask_address == "local":
+            client = Client(LocalCluster(n_workers=jobs or 2, threads_per_worker=1, processes=True))
+        else:
+            client = Client(dask_address)
+        executor = client.get_executor()
+    else:
+        executor = ProcessPoolExecutor(max_workers=jobs)
+    try:
+        results, specs, counts = run_sweep(file, out, executor, progress=tick)
+    finally:
+        if bar is not None:
+            bar.close()
+        executor.shutdown()
+        if client is not None:
+            client.close()
+    click.echo(
+        f"{len(specs)} runs: {counts['complete']} run now, {counts['skipped']} already complete, "
+        f"{counts['failed']} failed (see their manifest.json)"
+    )
+    click.echo(f"results: {results}")
+    sys.exit(1 if counts["failed"] else 0)
+
+
 if __name__ == "__main__":
     main()

@@ -8,7 +8,7 @@ for times, bytes for sizes, bits per second for bandwidth.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -32,6 +32,7 @@ __all__ = [
     "GroupSpec",
     "FederationSpec",
     "ScriptEvent",
+    "SweepSpec",
     "OutputSpec",
     "Scenario",
 ]
@@ -334,6 +335,29 @@ class ScriptEvent(_Model):
     member: int = Field(ge=0, description="which initial member (0-based; 0 is the creator)")
 
 
+class SweepSpec(_Model):
+    """A grid of runs (``mlssim sweep``): every combination of the values, each replicated."""
+
+    grid: dict[str, list[Any]] = Field(
+        default_factory=dict,
+        description=(
+            "dotted scenario key → values to try, e.g. ``groups[0].size: [10, 100]`` or "
+            "``network.ds_ds.latency.value: [0.02, 0.2]``; each value is validated like the file"
+        ),
+    )
+    replications: int = Field(
+        default=1, ge=1, description="runs per grid point, each with its own seed derived from the base seed"
+    )
+
+    @field_validator("grid")
+    @classmethod
+    def _values(cls, v: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        for key, values in v.items():
+            if not values:
+                raise ValueError(f"{key}: no values")
+        return v
+
+
 class OutputSpec(_Model):
     """What a run writes besides its summary."""
 
@@ -363,6 +387,9 @@ class Scenario(_Model):
     groups: list[GroupSpec] = Field(min_length=1, description="the groups")
     script: list[ScriptEvent] = Field(
         default_factory=list, description="scripted events (e.g. a member offline past mailbox retention)"
+    )
+    sweep: SweepSpec | None = Field(
+        default=None, description="grid and replications for ``mlssim sweep`` (``mlssim run`` ignores it)"
     )
     output: OutputSpec = Field(default_factory=OutputSpec, description="what the run writes")
 

@@ -74,6 +74,7 @@ def run_scenario(
     progress: Callable[[float], None] | None = None,
 ) -> tuple[Path, dict[str, Any]]:
     """Run ``scenario`` into ``out_root/<name>/<run-key>/``; returns the folder and the summary."""
+    scenario = scenario.model_copy(update={"sweep": None})  # a sweep's grid is not part of a run
     folder = out_root / scenario.name / run_key(scenario, base_dir)
     manifest_path = folder / "manifest.json"
     if manifest_path.exists() and not force:

@@ -551,9 +551,15 @@ class World:
                 out.append(c)
         return out
 
+    def _skipped(self, group: str, op: str) -> None:
+        """A workload event found no member free to act (all offline, catching up, or waiting
+        for a verdict): recorded, so that a thinned workload is visible."""
+        self.recorder.event(self.env.now, "workload_skipped", group=group, op=op)
+
     def _op_app(self, group: str, rng: Any) -> None:
         cands = self._candidates(group)
         if not cands:
+            self._skipped(group, "app")
             return
         c = cands[rng.randrange(len(cands))]
         size = int(sample(self.group_specs[group].workload.app_size, rng, self.base_dir))
@@ -564,6 +570,7 @@ class World:
     def _op_update(self, group: str, rng: Any) -> None:
         cands = self._candidates(group)
         if not cands:
+            self._skipped(group, "update")
             return
         c = cands[rng.randrange(len(cands))]
         if self.group_specs[group].workload.update_mode == "commit":
@@ -665,6 +672,7 @@ class World:
     def _op_add(self, group: str, rng: Any) -> None:
         cands = self._candidates(group)
         if not cands:
+            self._skipped(group, "add")
             return
         adder = cands[rng.randrange(len(cands))]
         spec = self.group_specs[group]
@@ -743,6 +751,7 @@ class World:
     def _op_remove(self, group: str, rng: Any) -> None:
         cands = self._candidates(group)
         if not cands:
+            self._skipped(group, "remove")
             return
         remover = cands[rng.randrange(len(cands))]
         others = (
@@ -997,6 +1006,9 @@ class World:
                 "resolution_s": _percentiles(self._fork_resolution_times()),
             },
             "resyncs": self._resync_summary(),
+            "workload_skipped": dict(
+                sorted(Counter(e["op"] for e in rec.of_kind("workload_skipped")).items())
+            ),
             "commit_latency_s": _percentiles(latencies),
             "convergence_s": _percentiles(convergence),
             "application": {

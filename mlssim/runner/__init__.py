@@ -1,0 +1,1 @@
+"""Many runs: sweeps over a grid of scenario keys and replications, on any executor."""

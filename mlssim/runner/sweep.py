@@ -1,0 +1,174 @@
+"""Sweeps: a grid of runs of one scenario file, on any ``concurrent.futures`` executor.
+
+``expand`` turns the file's ``sweep:`` section into run specifications: every combination of the
+grid's values (in the order the file lists keys and values), each replicated with its own seed
+``derive_seed(base seed, grid point, replication)``. Each point is validated like the file itself
+(the overrides go through the loader), so a bad grid value is an error naming the file and key
+before anything runs.
+
+``run_sweep`` runs what is not complete yet: a run folder whose manifest says ``complete`` is
+skipped, a partial or failed one is redone; runs go to the executor (a process pool by default,
+or a Dask client's ``get_executor()``); a failing run records its exception in its manifest and
+does not stop the others. ``results.csv`` is then rebuilt from the run folders alone, one row per
+run in grid order, so it never holds a run twice and is identical whatever the executor.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import itertools
+import json
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor, Future, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..scenario import load_scenario
+from ..scenario.schema import Scenario
+from ..sim.run import RunExistsError, run_key, run_scenario
+
+__all__ = ["RunSpec", "derive_seed", "expand", "run_sweep", "write_results", "HEADLINE"]
+
+#: summary values copied into results.csv (dotted paths into summary.json)
+HEADLINE = (
+    "clients",
+    "all_converged",
+    "transmissions",
+    "commits.sent",
+    "commits.accepted",
+    "commits.rejected",
+    "commits.collisions_per_1000_attempts",
+    "commits.retries_per_accepted",
+    "commits.wasted_bytes",
+    "commit_latency_s.p95",
+    "convergence_s.p50",
+    "convergence_s.p95",
+    "client_upload_bytes.mean",
+    "client_download_bytes.mean",
+    "ds_egress_to_clients_bytes",
+    "inter_provider_bytes",
+    "forks.epochs",
+    "resyncs.done",
+    "application.sent",
+    "application.undecryptable",
+)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of a sweep: its grid point, replication, seed and resolved scenario."""
+
+    point: tuple[tuple[str, Any], ...]
+    replication: int
+    seed: int
+    scenario: Scenario
+
+
+def derive_seed(base: int, point: Iterable[tuple[str, Any]], replication: int) -> int:
+    """A seed for one run, from the base seed, the grid point and the replication (63 bits)."""
+    blob = json.dumps([base, list(point), replication], sort_keys=True, default=str).encode()
+    return int.from_bytes(hashlib.sha256(b"mlssim sweep seed\0" + blob).digest()[:8], "big") >> 1
+
+
+def expand(path: Path) -> tuple[Scenario, list[RunSpec]]:
+    """The base scenario and every run of its sweep (a scenario without ``sweep:`` is one run)."""
+    base = load_scenario(path)
+    sweep = base.sweep
+    grid = sweep.grid if sweep is not None else {}
+    reps = sweep.replications if sweep is not None else 1
+    keys = list(grid)
+    specs: list[RunSpec] = []
+    for values in itertools.product(*(grid[k] for k in keys)):
+        point = tuple(zip(keys, values, strict=True))
+        for r in range(reps):
+            seed = derive_seed(base.seed, point, r) if sweep is not None else base.seed
+            scenario = load_scenario(path, {**dict(point), "seed": seed, "sweep": None})
+            specs.append(RunSpec(point, r, seed, scenario))
+    return base, specs
+
+
+def _run_one(scenario: Scenario, out: Path, base_dir: Path, force: bool) -> tuple[str, str]:
+    """In a worker: run, and report (folder, status); the manifest holds any exception."""
+    try:
+        folder, _ = run_scenario(scenario, out, base_dir=base_dir, force=force)
+        return str(folder), "complete"
+    except RunExistsError:
+        return str(out / scenario.name / run_key(scenario, base_dir)), "complete"
+    except Exception as exc:  # recorded in the run's manifest; the sweep goes on
+        return str(out / scenario.name / run_key(scenario, base_dir)), f"failed: {type(exc).__name__}"
+
+
+def _status(folder: Path) -> str | None:
+    try:
+        return str(json.loads((folder / "manifest.json").read_text())["status"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def run_sweep(
+    path: Path,
+    out: Path,
+    executor: Executor,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[Path, list[RunSpec], dict[str, int]]:
+    """Run every incomplete run of ``path``'s sweep on ``executor``; write ``results.csv``.
+
+    Returns the results file, the runs, and counts of ``skipped`` / ``complete`` / ``failed``."""
+    base, specs = expand(path)
+    base_dir = path.parent
+    counts = {"skipped": 0, "complete": 0, "failed": 0}
+    todo: list[tuple[RunSpec, bool]] = []
+    for spec in specs:
+        folder = out / spec.scenario.name / run_key(spec.scenario, base_dir)
+        status = _status(folder)
+        if status == "complete":
+            counts["skipped"] += 1
+        else:
+            todo.append((spec, folder.exists()))  # a partial or failed run is redone
+    done = 0
+    if progress is not None:
+        progress(done, len(todo))
+    futures: list[Future[tuple[str, str]]] = [
+        executor.submit(_run_one, spec.scenario, out, base_dir, redo) for spec, redo in todo
+    ]
+    for fut in as_completed(futures):
+        _, status = fut.result()
+        counts["complete" if status == "complete" else "failed"] += 1
+        done += 1
+        if progress is not None:
+            progress(done, len(todo))
+    results = write_results(base, specs, out, base_dir)
+    return results, specs, counts
+
+
+def _get(summary: dict[str, Any], dotted: str) -> Any:
+    node: Any = summary
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return ""
+        node = node[part]
+    return node
+
+
+def write_results(base: Scenario, specs: list[RunSpec], out: Path, base_dir: Path) -> Path:
+    """``out/<name>/results.csv`` from the run folders: one row per run, in grid order."""
+    grid_keys = [k for k, _ in specs[0].point] if specs else []
+    path = out / base.name / "results.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow([*grid_keys, "replication", "seed", "run_key", "status", *HEADLINE])
+        for spec in specs:
+            key = run_key(spec.scenario, base_dir)
+            folder = out / spec.scenario.name / key
+            status = _status(folder) or "missing"
+            summary: dict[str, Any] = {}
+            if status == "complete":
+                summary = json.loads((folder / "summary.json").read_text())
+            values = [json.dumps(v) if not isinstance(v, str | int | float) else v for _, v in spec.point]
+            row = [_get(summary, h) for h in HEADLINE]
+            w.writerow([*values, spec.replication, spec.seed, key, status, *row])
+    return path
