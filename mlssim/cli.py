@@ -251,5 +251,32 @@ def sweep(file: Path, jobs: int | None, dask_address: str | None, out: Path, pro
     sys.exit(1 if counts["failed"] else 0)
 
 
+@main.command()
+@click.argument("sweep_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where figures and the report go (default: SWEEP_DIR/report).",
+)
+@click.option("--x", "x_key", default=None, help="Grid key on the x axis (default: the first).")
+@click.option("--metric", "metrics", multiple=True, help="Summary value to plot (dotted; repeatable).")
+def report(sweep_dir: Path, out: Path | None, x_key: str | None, metrics: tuple[str, ...]) -> None:
+    """Figures (PNG and PDF) and a Markdown report from a sweep's run folders.
+
+    SWEEP_DIR is OUT/<name> of `mlssim sweep` (it holds results.csv). Reads only the run
+    folders; the same runs always give byte-identical files.
+    """
+    from .report.figures import write_report
+
+    if not (sweep_dir / "results.csv").is_file():
+        raise click.UsageError(f"{sweep_dir}: no results.csv (run `mlssim sweep` first)")
+    try:
+        path = write_report(sweep_dir, out or sweep_dir / "report", x_key=x_key, metrics=metrics or None)
+    except ValueError as err:
+        raise click.UsageError(str(err)) from None
+    click.echo(f"report: {path}")
+
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,64 @@
+"""mlssim report: reproducible figures and a Markdown report from run folders only (issue 9)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from mlssim.cli import main
+from mlssim.report.figures import series, t_quantile
+from mlssim.runner.sweep import run_sweep
+
+from .test_sweep import SWEEP
+
+
+def test_report_files_are_byte_identical_and_captioned(tmp_path: Path) -> None:
+    f = tmp_path / "s.yaml"
+    f.write_text(SWEEP)
+    with ThreadPoolExecutor(max_workers=1) as ex:
+        run_sweep(f, tmp_path / "runs", ex)
+    sweep_dir = tmp_path / "runs" / "tiny-sweep"
+    outs = []
+    for i in range(2):
+        r = CliRunner().invoke(
+            main,
+            [
+                "report",
+                str(sweep_dir),
+                "--out",
+                str(tmp_path / f"rep{i}"),
+                "--x",
+                "network.ds_ds.latency.value",
+            ],
+        )
+        assert r.exit_code == 0, r.output
+        outs.append(tmp_path / f"rep{i}")
+    figures = sorted(p.name for p in outs[0].iterdir() if p.suffix in (".png", ".pdf"))
+    assert len(figures) == 8  # four default metrics, PNG and PDF each
+    for name in figures:
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+        assert (outs[0] / name).with_suffix(".caption.txt").is_file()
+    md = (outs[0] / "tiny-sweep.md").read_text()
+    assert "95% CI" in md and "## Scenario" in md and "| series |" in md
+    pdf = (outs[0] / figures[0]).read_bytes() if figures[0].endswith(".pdf") else b""
+    assert b"CreationDate" not in pdf
+
+
+def test_confidence_intervals_use_student_t() -> None:
+    assert abs(t_quantile(1) - 12.706) < 1e-3 and abs(t_quantile(19) - 2.093) < 2e-3
+    assert abs(t_quantile(1000) - 1.962) < 1e-3
+    rows = [
+        {"k": "1", "m": "10", "status": "complete"},
+        {"k": "1", "m": "12", "status": "complete"},
+        {"k": "2", "m": "20", "status": "complete"},
+    ]
+    (s,) = series(["k"], rows, "k", "m")
+    assert s.x == (1.0, 2.0) and s.mean == (11.0, 20.0) and s.n == (2, 1)
+    assert abs(s.half_width[0] - 12.706 * 2**0.5 / 2**0.5) < 1e-2 and s.half_width[1] == 0.0
+
+
+def test_report_without_results_is_a_usage_error(tmp_path: Path) -> None:
+    r = CliRunner().invoke(main, ["report", str(tmp_path)])
+    assert r.exit_code == 2 and "results.csv" in r.output
