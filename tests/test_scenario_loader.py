@@ -340,3 +340,11 @@ def test_a_link_class_given_without_latency_keeps_its_class_default() -> None:
     default = parse_scenario(VALID, "x.yaml").network
     assert s.network.ds_ds.latency == default.ds_ds.latency != default.client_ds.latency
     assert s.network.ds_as.latency == default.ds_as.latency and s.network.ds_ds.loss == 0.1
+
+
+def test_override_inside_an_omitted_section_keeps_its_defaults() -> None:
+    s = parse_scenario(VALID, "x.yaml", {"network.ds_ds.latency.value": 0.2, "churn.enabled": True})
+    default = parse_scenario(VALID, "x.yaml")
+    assert s.network.ds_ds.latency == type(default.network.ds_ds.latency)(value=0.2)
+    assert s.network.client_ds == default.network.client_ds
+    assert s.churn.enabled and s.churn.mean_online == default.churn.mean_online

@@ -114,7 +114,10 @@ def series(grid: list[str], rows: list[dict[str, str]], x_key: str, metric: str)
         cells[tuple(r[k] for k in others)][x].append(y)
     out = []
     for key in sorted(cells):
-        label = ", ".join(f"{k}={_label_value(v)}" for k, v in zip(others, key, strict=True)) or metric
+        if len(others) == 1:
+            label = _label_value(key[0])  # the legend's title names the key
+        else:
+            label = ", ".join(f"{k}={_label_value(v)}" for k, v in zip(others, key, strict=True)) or metric
         xs = sorted(cells[key])
         means, halves, ns = [], [], []
         for x in xs:
@@ -133,7 +136,14 @@ def _spans_decades(values: Sequence[float]) -> bool:
     return len(pos) >= 2 and max(pos) / min(pos) >= 100
 
 
-def plot(data: list[Series], x_label: str, y_label: str, title: str, out_stem: Path) -> list[Path]:
+def plot(
+    data: list[Series],
+    x_label: str,
+    y_label: str,
+    title: str,
+    out_stem: Path,
+    legend_title: str | None = None,
+) -> list[Path]:
     """Draw ``data`` and save ``out_stem``.png and .pdf reproducibly; returns the files."""
     import matplotlib
 
@@ -157,7 +167,7 @@ def plot(data: list[Series], x_label: str, y_label: str, title: str, out_stem: P
         ax.set_ylabel(y_label)
         ax.set_title(title)
         if len(data) > 1:
-            ax.legend(frameon=False)
+            ax.legend(frameon=False, title=legend_title)
         files = []
         for ext, meta in (("png", {"Software": None}), ("pdf", {"CreationDate": None, "Producer": None})):
             path = out_stem.with_suffix(f".{ext}")
@@ -205,7 +215,9 @@ def write_report(
         stem = out_dir / f"{name}--{metric.replace('.', '_')}"
         y_label = LABELS.get(metric, metric)
         x_label = X_LABELS.get(x, x)
-        files = plot(data, x_label, y_label, f"{name}: {y_label}", stem)
+        others = [k for k in grid if k != x]
+        legend_title = others[0] if len(others) == 1 else None
+        files = plot(data, x_label, y_label, f"{name}: {y_label}", stem, legend_title)
         caption = (
             f"{y_label} against {x} ({name}). Mean over replications, 95% CI. "
             f"Runs: {sweep_dir.name}/results.csv ({len(rows)} runs, seeds {seeds[0]}…{seeds[-1]}); "

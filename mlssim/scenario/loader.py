@@ -426,8 +426,20 @@ def _set(data: dict[str, Any], path: KeyPath, value: object) -> None:
             node[seg] = value
         else:
             if isinstance(seg, str) and node.get(seg) is None:
-                node[seg] = {}  # a section the file leaves to its defaults
+                node[seg] = _default_section(step, seg)  # a section the file leaves to its defaults
             node, step = node[seg], nxt
+
+
+def _default_section(step: _Step, seg: str) -> dict[str, Any]:
+    """The schema's default for a section the file omits, as data, so that overriding one key
+    in it (``network.ds_ds.latency.value``) keeps the rest (its distribution) as defaulted."""
+    model = _model(step.tp)
+    field = model.model_fields.get(seg) if model is not None else None
+    if field is not None:
+        default = field.get_default(call_default_factory=True)
+        if isinstance(default, BaseModel):
+            return dict(default.model_dump(mode="json"))
+    return {}
 
 
 # ---- pydantic errors → issues ---------------------------------------------------------------------
