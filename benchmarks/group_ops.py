@@ -24,7 +24,7 @@ What is measured, per suite and N (all members suite 1, PublicMessage handshakes
 * **Add / join** — the creator adds N-1 KeyPackages in one commit (with its UpdatePath,
   mlssim's default) and without (``path=False``, what the mls-rs binding's add_members
   does); one new member joins from that Welcome (ratchet tree in the Welcome up to
-  N = 10,000; above, out of band, because mlssim's seal_welcome is O(N^2) with it).
+  N = 10,000; above, out of band, as the simulator passes it, to keep the largest runs short).
 * **Bytes** — ``len`` of the encoded MLSMessage (commit, Welcome with and without the
   ratchet_tree extension).
 * **Floor** — exactly the primitive operations RFC 9420 requires of the receiver of that
@@ -115,8 +115,8 @@ TARGET_N = 1_000  # process <= 1.5 x floor here
 TARGET_RATIO = 1.5
 MEMORY_N = 10_000  # all members under 8 GiB here
 MEMORY_LIMIT = 8 * 2**30
-#: above this N the add-all Welcome leaves the tree out (tree passed out of band): with it in,
-#: seal_welcome costs O(N) per recipient (see the report), so O(N^2), ~10 min at N = 50,000
+#: above this N the add-all Welcome leaves the tree out (tree passed out of band, as the simulator
+#: does), which keeps the largest runs short; seal_welcome is O(N) either way (one EncryptContext)
 TREE_IN_WELCOME_MAX = 10_000
 NO_TREE = GroupConfig(ratchet_tree_in_welcome=False)
 
@@ -752,8 +752,9 @@ def measure_memory(family: str, n: int, *, join_s: float, budget: float) -> dict
         after_join = traced()
         staged = g0.commit(rand)
         g0.merge(staged)
-        # the first member computes the commit's public outcome (O(N): the old tree's key
-        # index, the new tree) for all: not a per-member cost either
+        # the first member computes the commit's public outcome (the new tree: an O(N) copy of
+        # the node list; the key indexes are derived from the old tree's) for all: not a
+        # per-member cost either
         groups[0].process(staged.message)
         before = traced()
         for g in groups[1:]:
@@ -978,9 +979,8 @@ times: ms, min over R interleaved rounds, GC off while timed, mlssim's crypto ca
    joiner a path secret); add np = path=False, as the mls-rs binding's add_members (no UpdatePath),
    hence add x = add np / rs add.  Welcome B: ratchet tree in the Welcome; no tree B:
    GroupConfig(ratchet_tree_in_welcome=False) / use_ratchet_tree_extension=False.  N*: above
-   {TREE_IN_WELCOME_MAX:,}, add and join run with the tree out of band and Welcome B is the computed
-   length with the tree: with it, mlssim's seal_welcome is O(N) per recipient (it hashes the whole
-   encrypted GroupInfo as HPKE info for each one), O(N^2) in all""")
+   {TREE_IN_WELCOME_MAX:,}, add and join run with the tree out of band (as the simulator passes it) and
+   Welcome B is the computed length with the tree""")
     print_table(rows, ADD_COLS, per_case=False)
     print("""
 4. Memory (tracemalloc) of the creator and members joined from its add-all Welcome with the tree

@@ -6,14 +6,17 @@ hash, epoch authenticator and an exported secret (STYLE.md pattern 11).
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from mlssim.mls.codec import decode, encode
 from mlssim.mls.crypto import CipherSuite
 from mlssim.mls.group import CommitApplied, Group, GroupConfig, MemberIdentity, ProcessResult, StagedCommit
+from mlssim.mls.group_validation import TreeKeyIndex
 from mlssim.mls.key_packages import KeyPackageBundle, make_key_package
 from mlssim.mls.messages import Credential, GroupInfo, Lifetime, MLSMessage, Welcome
 from mlssim.mls.rand import SeededRandom
+from mlssim.mls.ratchet_tree import RatchetTree
 
 FOREVER = Lifetime(not_before=0, not_after=2**63)
 
@@ -66,6 +69,7 @@ class Harness:
         self.clients: dict[str, Client] = {}
         self.members: dict[str, Group] = {}
         self.group_id = b"harness-group"
+        self._seen_keys: set[bytes] = set()
 
     def client(self, name: str) -> Client:
         if name not in self.clients:
@@ -145,6 +149,37 @@ class Harness:
             assert g.export_secret("harness", b"", 16) == first.export_secret("harness", b"", 16)
         leaves = sorted(int(g.leaf_index) for g in groups)
         assert leaves == sorted(int(i) for i, _ in first.tree.leaves()), "tree members != group members"
+        for tree in {id(g.tree): g.tree for g in groups}.values():
+            self.check_key_indexes(tree)
+
+    def check_key_indexes(self, tree: RatchetTree) -> None:
+        """The key indexes and credential counts a tree derives from its predecessor's at
+        freeze (only the changed nodes, ``KeyIndex.patched``) are those of a full scan, and
+        no key that left the tree is still found in it."""
+        enc = {n.encryption_key: x for x in range(tree.width) if (n := tree.node(x)) is not None}
+        sig = {leaf.signature_key: i for i, leaf in tree.leaves()}
+        self._seen_keys |= enc.keys() | sig.keys()
+        index = TreeKeyIndex(tree)
+        for key, x in enc.items():
+            assert key in index.encryption_keys
+            found = tree.find_encryption_key(key)
+            assert found is not None and tree.node(found).encryption_key == key, (key.hex(), x)  # type: ignore[union-attr]
+        for key in sig:
+            assert key in index.signature_keys
+            found_leaf = tree.find_signature_key(key)
+            assert found_leaf is not None and tree.leaf(found_leaf).signature_key == key  # type: ignore[union-attr]
+        for key in self._seen_keys - enc.keys() - sig.keys():
+            assert key not in index.encryption_keys and tree.find_encryption_key(key) is None
+            assert key not in index.signature_keys and tree.find_signature_key(key) is None
+        in_use: Counter[int] = Counter()
+        supported: Counter[int] = Counter()
+        for _, leaf in tree.leaves():
+            in_use[leaf.credential.credential_type] += 1
+            supported.update(set(leaf.capabilities.credentials))
+        assert tree.credential_stats() == (in_use, supported)
+        assert index.credential_types == frozenset(in_use)
+        n = tree.member_count()
+        assert index.supported == frozenset(t for t, c in supported.items() if c == n)
 
     # ---- additions for the property tests (tests/test_group_properties.py) -----------------
 

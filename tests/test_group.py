@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from mlssim.mls.codec import encode
+from mlssim.mls.codec import Reader, Writer, encode
 from mlssim.mls.crypto import get_suite
-from mlssim.mls.errors import MLSError
-from mlssim.mls.group import ApplicationMessage, CommitApplied, GroupConfig, ProposalReceived
+from mlssim.mls.errors import DecodeError, MLSError
+from mlssim.mls.group import (
+    ApplicationMessage,
+    CommitApplied,
+    GroupConfig,
+    ProposalReceived,
+    RejectedProposalError,
+)
 from mlssim.mls.messages import MLSMessage, WireFormat
+from mlssim.mls.messages.enums import ContentType
+from mlssim.mls.messages.framing import FramedContent, PublicMessage, Sender
+from mlssim.mls.messages.proposals import Remove
+from mlssim.mls.messages.tree import HPKECiphertext, HPKECiphertextBlock, pull_hpke_ciphertexts
+from mlssim.mls.proposal_list import InvalidProposalError, InvalidProposalListError
+from mlssim.mls.protect import protect_public, sign_content
 
-from .group_harness import Harness, roundtrip
+from .group_harness import Harness, fresh_key_package, roundtrip
 
 SUITES = [get_suite(1), get_suite(1, "model")]
 
@@ -321,3 +335,229 @@ def test_late_application_message_of_the_previous_epoch(keep: int) -> None:
     h.deliver(h.members["carol"].commit(h.rand), "carol")
     with pytest.raises(MLSError):
         h.members["alice"].process(roundtrip(stale.message))
+
+
+def test_epoch_0_has_confirmation_tag_and_interim_hash(h: Harness) -> None:
+    """§11: epoch 0 carries MAC(confirmation_key, "") and the interim hash derived from it (§8.2)."""
+    from mlssim.mls.transcript import interim_transcript_hash
+
+    g = h.create("alice")
+    tag = h.suite.mac(g.secrets.confirmation_key, b"")
+    assert g.public.confirmation_tag == tag
+    assert g.public.interim_transcript_hash == interim_transcript_hash(h.suite, b"", tag)
+    h.external_join("bob", "alice")
+    h.add("bob", "carol")
+
+
+def test_cached_add_of_a_client_added_by_value_is_left_out(h: Harness) -> None:
+    """§12.2: the same client once, whether proposed and also given by value."""
+    h.create("alice")
+    h.add("alice", "bob")
+    kp = h.client("carol").bundle.key_package
+    h.broadcast(h.members["bob"].propose_add(kp, h.rand), "bob")
+    again = fresh_key_package(h.suite, h.clients["carol"], h.rand)
+    staged = h.members["alice"].commit(h.rand, adds=[again.bundle.key_package])
+    assert len(staged.added) == 1
+    assert staged.ratchet_tree.leaf(staged.added[0]) == again.bundle.key_package.leaf_node
+    h.clients["carol"] = again
+    h.deliver(staged, "alice")
+    assert "carol" in h.members
+
+
+def test_cached_remove_of_a_leaf_removed_by_value_is_left_out(h: Harness) -> None:
+    h.create("alice")
+    h.add("alice", "bob", "carol", "dave")
+    carol = h.members["carol"].leaf_index
+    h.broadcast(h.members["bob"].propose_remove(carol, h.rand), "bob")
+    h.broadcast(h.members["carol"].propose_update(h.rand), "carol")
+    staged = h.members["alice"].commit(h.rand, removes=[carol])
+    assert staged.removed == (carol,) and staged.updated == ()
+    h.deliver(staged, "alice")
+    assert "carol" not in h.members
+
+
+def test_remove_of_a_blank_leaf_is_refused_and_rejected(h: Harness) -> None:
+    """§12.1.3: the proposer refuses it unchanged; a receiver rejects one sent anyway."""
+    h.create("alice")
+    h.add("alice", "bob", "carol")
+    carol = h.members["carol"].leaf_index
+    h.deliver(h.members["alice"].commit(h.rand, removes=[carol]), "alice")
+    for leaf in (carol, 7):
+        before = h.snapshot("bob")
+        with pytest.raises(RejectedProposalError) as info:
+            h.members["bob"].propose_remove(leaf, h.rand)
+        assert isinstance(info.value.__cause__, InvalidProposalError)
+        assert h.snapshot("bob") == before
+    # a Remove of the blank leaf, signed by bob outside the API, reaches alice
+    bob = h.members["bob"]
+    content = FramedContent(
+        group_id=bob.group_id,
+        epoch=bob.epoch,
+        sender=Sender.member(bob.leaf_index),
+        authenticated_data=b"",
+        content_type=ContentType.PROPOSAL,
+        proposal=Remove(removed=carol),
+    )
+    ac = sign_content(
+        h.suite,
+        wire_format=WireFormat.PUBLIC_MESSAGE,
+        content=content,
+        signature_priv=h.clients["bob"].identity.signature_priv,
+        context=bob.context,
+    )
+    forged = MLSMessage(
+        body=protect_public(h.suite, ac, context=bob.context, membership_key=bob.secrets.membership_key)
+    )
+    before = h.snapshot("alice")
+    with pytest.raises(InvalidProposalError):
+        h.members["alice"].process(roundtrip(forged))
+    assert h.snapshot("alice") == before
+    h.deliver(h.members["alice"].commit(h.rand), "alice")
+
+
+# ---- a commit to a large group: many ciphertexts in one UpdatePathNode (§7.6) -------------------
+
+
+def test_large_path_commit_decodes_its_ciphertexts_as_a_block() -> None:
+    """Right after an add-all, the creator's next path commit seals one node's path secret to
+    every leaf of a blank subtree; decoded, those ciphertexts are an HPKECiphertextBlock that
+    reads, compares, hashes and re-encodes as the tuple it was built from."""
+    h = Harness(get_suite(1, "model"))
+    h.create("alice")
+    h.add("alice", *(f"m{i}" for i in range(40)))
+    staged = h.members["alice"].commit(h.rand)
+    sent = staged.message.body
+    assert isinstance(sent, PublicMessage) and sent.content.commit is not None
+    got = roundtrip(staged.message).body
+    assert isinstance(got, PublicMessage) and got.content.commit is not None
+    assert encode(got) == encode(sent)
+    assert got == sent
+    sent_path, got_path = sent.content.commit.path, got.content.commit.path
+    assert sent_path is not None and got_path is not None
+    blocks = 0
+    for want_node, got_node in zip(sent_path.nodes, got_path.nodes, strict=True):
+        want, cts = tuple(want_node.encrypted_path_secret), got_node.encrypted_path_secret
+        blocks += isinstance(cts, HPKECiphertextBlock)
+        assert cts == want and want == cts and hash(cts) == hash(want)
+        assert len(cts) == len(want) and list(cts) == list(want)
+        assert cts[0] == want[0] and cts[-1] == want[-1] and cts[1:4] == want[1:4]
+        with pytest.raises(IndexError):
+            cts[len(want)]
+    assert blocks >= 1
+    h.deliver(staged, "alice")
+
+
+@settings(max_examples=200, derandomize=True, deadline=None, database=None)
+@given(
+    n=st.integers(16, 40),
+    k_len=st.sampled_from([32, 65, 133]),
+    c_len=st.sampled_from([48, 64, 80]),
+    edits=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=3),
+    header_edits=st.lists(st.tuples(st.integers(0, 39), st.booleans(), st.integers(0, 255)), max_size=2),
+)
+def test_ciphertext_block_decodes_as_the_item_by_item_parser(
+    n: int,
+    k_len: int,
+    c_len: int,
+    edits: list[tuple[int, int]],
+    header_edits: list[tuple[int, bool, int]],
+) -> None:
+    """The block decoder (strided header checks) accepts, rejects and reads exactly what the
+    HPKECiphertext-by-HPKECiphertext parser does, for altered headers and lengths too."""
+    w = Writer()
+    inner = Writer()
+    for i in range(n):
+        HPKECiphertext(kem_output=bytes([i]) * k_len, ciphertext=bytes([255 - i]) * c_len).push(inner)
+    body = bytearray(inner.data())
+    k_hdr, c_hdr = (1 if k_len < 64 else 2), (1 if c_len < 64 else 2)
+    stride = k_hdr + k_len + c_hdr + c_len
+    for item, second, value in header_edits:  # a length header of a later item
+        body[(item % n) * stride + (k_hdr + k_len if second else 0)] = value
+    for pos, value in edits:
+        body[pos % len(body)] = value
+    w.push_opaque(bytes(body))
+    data = w.data()
+
+    def reference() -> object:
+        try:
+            r = Reader(data)
+            out = tuple(r.pull_vector(HPKECiphertext.pull))
+            r.expect_end()
+            return out
+        except DecodeError:
+            return DecodeError
+
+    def fast() -> object:
+        try:
+            r = Reader(data)
+            out = pull_hpke_ciphertexts(r)
+            r.expect_end()
+            return out
+        except DecodeError:
+            return DecodeError
+
+    want, got = reference(), fast()
+    assert got == want
+    if not edits and not header_edits:
+        assert isinstance(got, HPKECiphertextBlock)
+
+
+def test_key_indexes_stay_exact_over_many_epochs() -> None:
+    """Each epoch's key indexes are derived from the last one's (an overlay of the changed keys,
+    merged into a new base once it grows); the harness compares them with a full scan after
+    every commit, here long enough for several merges, with removes and re-adds between."""
+    h = Harness(get_suite(1, "model"))
+    h.create("alice")
+    h.add("alice", "bob", "carol", "dave", "erin")
+    names = ["alice", "bob", "carol", "dave", "erin"]
+    for i in range(90):
+        committer = names[i % len(names)]
+        if committer not in h.members:
+            continue
+        if i % 15 == 7:
+            victim = names[(i + 2) % len(names)]
+            if victim in h.members and victim != committer:
+                h.deliver(
+                    h.members[committer].commit(h.rand, removes=[h.members[victim].leaf_index]), committer
+                )
+                continue
+        if i % 15 == 11:
+            gone = [n for n in names if n not in h.members]
+            if gone:
+                h.add(committer, *gone)
+                continue
+        h.deliver(h.members[committer].commit(h.rand), committer)
+    assert len(h.members) >= 2
+
+
+def test_two_adds_with_one_encryption_key_are_refused(h: Harness) -> None:
+    """§7.3: every leaf's encryption_key is unique in the group, also among the leaves one
+    commit adds (each KeyPackage is valid on its own: same randomness, other clients)."""
+    from mlssim.mls.crypto import KeyPair
+    from mlssim.mls.key_packages import make_key_package
+    from mlssim.mls.rand import SeededRandom
+
+    from .group_harness import FOREVER, Client
+
+    h.create("alice")
+    h.add("alice", "bob")
+    bundles = []
+    for name in ("carol", "dave"):
+        ident = h.client(name).identity
+        bundle = make_key_package(
+            h.suite,
+            credential=ident.credential,
+            signature_key_pair=KeyPair(ident.signature_priv, ident.signature_key),
+            rand=SeededRandom(7, "the same draws"),
+            lifetime=FOREVER,
+        )
+        bundles.append(Client(name, ident, bundle))
+    kps = [c.bundle.key_package for c in bundles]
+    assert kps[0].leaf_node.encryption_key == kps[1].leaf_node.encryption_key
+    before = h.snapshot("alice")
+    with pytest.raises(InvalidProposalListError):
+        h.members["alice"].commit(h.rand, adds=kps)
+    assert h.snapshot("alice") == before
+    h.clients["carol"] = bundles[0]
+    h.deliver(h.members["alice"].commit(h.rand, adds=kps[:1]), "alice")
+    assert "carol" in h.members

@@ -54,7 +54,7 @@ MAX_PENDING = 5
 #: Bugs reported to the lead whose minimal reproducers below are xfail(strict=True). While a bug
 #: is listed here the state machine steers around it (so that it can find others); remove the
 #: entry together with the xfail mark once the bug is fixed.
-KNOWN_BUGS: set[str] = {"epoch0-external-join", "duplicate-add-proposals"}
+KNOWN_BUGS: set[str] = set()
 
 
 # ---- 1. the group state machine ------------------------------------------------------------
@@ -362,7 +362,7 @@ class GroupMachine(RuleBasedStateMachine):
         """A proposal that stays pending until some later commit."""
         proposer = self.pick(data, "proposer")
         kinds = ["remove", "update"] + (["add"] if self.room() >= 1 else [])
-        if self.pending_clients() and "duplicate-add-proposals" not in KNOWN_BUGS:
+        if self.pending_clients():
             kinds.append("add-again")
         kind = data.draw(st.sampled_from(kinds), label="kind")
         target = None
@@ -372,12 +372,7 @@ class GroupMachine(RuleBasedStateMachine):
         self.propose_and_broadcast(proposer, kind, target)
 
     @precondition(
-        lambda self: (
-            self.h is not None
-            and "duplicate-add-proposals" not in KNOWN_BUGS
-            and len(self.pending) < MAX_PENDING - 1
-            and self.room() >= 1
-        )
+        lambda self: self.h is not None and len(self.pending) < MAX_PENDING - 1 and self.room() >= 1
     )
     @rule(data=st.data())
     def propose_add_twice(self, data: st.DataObject) -> None:
@@ -399,19 +394,33 @@ class GroupMachine(RuleBasedStateMachine):
         chosen = self.pending
         references = None
         if subset:
-            # a valid subset: at most one Update/Remove per leaf, none of the committer's own
+            # a valid subset: at most one Update/Remove per leaf, none of the committer's own,
+            # at most one Add per client (§12.2: of several, the committer chooses one)
             ok: list[Pending] = []
             leaves: set[int] = set()
+            clients: set[str] = set()
+            second_adds: list[Pending] = []
             for p in data.draw(st.permutations(self.pending), label="order"):
                 leaf = p.target if p.kind == "remove" else p.proposer_leaf
                 if p.kind != "add" and (leaf == me or leaf in leaves):
                     continue
+                if p.kind == "add" and p.client in clients:
+                    second_adds.append(p)
+                    continue
                 if p.kind != "add":
                     leaves.add(leaf)  # type: ignore[arg-type]
+                else:
+                    clients.add(p.client)  # type: ignore[arg-type]
                 ok.append(p)
             k = data.draw(st.integers(0, len(ok)), label="subset size")
             chosen = ok[:k]
             references = [p.ref for p in chosen]
+            both = [p for p in second_adds if p.client in {c.client for c in chosen}]
+            if both and data.draw(st.booleans(), label="try both Adds of one client"):
+                before = h.snapshot(committer)
+                with pytest.raises(MLSError):  # §12.2: two Adds of one client
+                    h.members[committer].commit(h.rand, references=[*references, both[0].ref])
+                assert h.snapshot(committer) == before
         adds_only = all(p.kind == "add" for p in chosen) and bool(chosen)
         path = data.draw(st.sampled_from([None, True, False] if adds_only else [None, True]), label="path")
         self.log(f"{committer} commits {len(chosen)}/{len(self.pending)} pending (path={path})")
@@ -422,10 +431,7 @@ class GroupMachine(RuleBasedStateMachine):
 
     # -- external joins --------------------------------------------------------------------
 
-    def external_join_possible(self) -> bool:
-        return "epoch0-external-join" not in KNOWN_BUGS or self.epoch > 0
-
-    @precondition(lambda self: self.h is not None and self.room() >= 1 and self.external_join_possible())
+    @precondition(lambda self: self.h is not None and self.room() >= 1)
     @rule(data=st.data(), with_tree=st.booleans(), via_process=st.booleans())
     def external_join(self, data: st.DataObject, with_tree: bool, via_process: bool) -> None:
         h = self.harness
@@ -435,7 +441,7 @@ class GroupMachine(RuleBasedStateMachine):
         h.external_join(name, via, with_tree=with_tree, via_process=via_process)
         self.pending.clear()
 
-    @precondition(lambda self: self.h is not None and self.external_join_possible())
+    @precondition(lambda self: self.h is not None)
     @rule(data=st.data(), with_tree=st.booleans(), via_process=st.booleans())
     def resync(self, data: st.DataObject, with_tree: bool, via_process: bool) -> None:
         h = self.harness
@@ -549,7 +555,7 @@ class GroupMachine(RuleBasedStateMachine):
         free = [n for n in h.members if n not in busy]
         kinds = ["empty"] + (["remove"] if len(h.members) >= 2 else [])
         if self.room() >= 2:
-            kinds += ["add", "external"] if self.external_join_possible() else ["add"]
+            kinds += ["add", "external"]
         if not free:
             kinds = [k for k in kinds if k == "external"]
         kind = data.draw(st.sampled_from(kinds), label=f"{label} kind")
@@ -583,8 +589,7 @@ class GroupMachine(RuleBasedStateMachine):
         return committer, None, staged
 
     def two_committers_possible(self) -> bool:
-        room = self.room() >= 2 and self.external_join_possible()
-        return len(self.harness.members) >= 2 or room
+        return len(self.harness.members) >= 2 or self.room() >= 2
 
     @precondition(lambda self: self.h is not None and self.two_committers_possible())
     @rule(data=st.data())
@@ -870,23 +875,13 @@ def test_altered_message_is_rejected(kind: str, wire: WireFormat, data: st.DataO
 # ---- minimal reproducers of reported bugs ----------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reported: Group.create leaves the epoch-0 confirmation tag and interim transcript hash "
-    "empty (RFC 9420 §11); an external joiner derives the interim hash from the GroupInfo's tag (§8.2)",
-)
 @pytest.mark.parametrize("family", ["real", "model"])
 def test_external_join_at_epoch_0(family: str) -> None:
     h = Harness(get_suite(1, family))
     h.create("alice")
-    h.external_join("bob", "alice")  # raises ConfirmationTagError in alice's process()
+    h.external_join("bob", "alice")  # §11: epoch 0 has a confirmation tag and interim hash
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reported: Group._default_references keeps every cached Add, so two Add proposals of one "
-    "client make the committer's own list invalid (§12.2: it must choose one)",
-)
 def test_two_add_proposals_of_one_client_can_be_committed() -> None:
     h = Harness(get_suite(1, "model"))
     h.create("alice")
@@ -895,15 +890,10 @@ def test_two_add_proposals_of_one_client_can_be_committed() -> None:
     second = fresh_key_package(h.suite, first, h.rand)
     h.broadcast(h.members["alice"].propose_add(first.bundle.key_package, h.rand), "alice")
     h.broadcast(h.members["bob"].propose_add(second.bundle.key_package, h.rand), "bob")
-    staged = h.members["carol"].commit(h.rand)  # raises InvalidProposalListError
+    staged = h.members["carol"].commit(h.rand)  # §12.2: the committer chooses one of the two
     assert len(staged.added) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reported: Group._propose caches an Add that every receiver rejects (§7.3 duplicate "
-    "signature key); the proposer then cannot commit (§12.2) or send data for the rest of the epoch",
-)
 def test_proposer_refuses_a_proposal_its_receivers_reject() -> None:
     """Either the proposer refuses the Add up front, or its proposal does not block it."""
     h = Harness(get_suite(1, "model"))

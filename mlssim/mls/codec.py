@@ -61,6 +61,11 @@ class Reader:
     def pos(self) -> int:
         return self._pos
 
+    def since(self, start: int) -> bytes:
+        """The bytes consumed from offset ``start`` up to the cursor (a struct's own encoding,
+        which strict decoding makes canonical: re-encoding it gives the same bytes)."""
+        return self._data[start : self._pos]
+
     def eof(self) -> bool:
         return self._pos >= self._end
 
@@ -93,10 +98,14 @@ class Reader:
 
     def pull_varint(self) -> int:
         """A §2.1.2 length header; rejects the reserved prefix and non-minimal forms."""
-        first = self.pull_uint8()
+        pos = self._pos
+        if pos >= self._end:
+            raise DecodeError(f"need 1 byte at offset {pos}, have 0")
+        first = self._data[pos]
+        self._pos = pos + 1
         prefix = first >> 6
         if prefix == 0:
-            return first & 0x3F
+            return first
         if prefix == 1:
             v = ((first & 0x3F) << 8) | self.pull_uint8()
             if v < 0x40:
@@ -112,7 +121,33 @@ class Reader:
 
     def pull_opaque(self) -> bytes:
         """``opaque data<V>``."""
-        return self.pull_bytes(self.pull_varint())
+        n = self.pull_varint()
+        start = self._pos
+        stop = start + n
+        if stop > self._end:
+            raise DecodeError(f"need {n} bytes at offset {start}, have {self._end - start}")
+        self._pos = stop
+        return self._data[start:stop]
+
+    def pull_opaque_pairs(self, make: Callable[[bytes, bytes], T]) -> list[T]:
+        """``struct { opaque a<V>; opaque b<V>; } items<V>`` as ``make(a, b)`` per item: what
+        :meth:`pull_vector` of such a struct reads, with the same checks, in one loop (a
+        commit to a large group carries thousands of HPKECiphertexts, §7.6)."""
+        return self.sub().pull_pairs_to_end(make)
+
+    def pull_pairs_to_end(self, make: Callable[[bytes, bytes], T]) -> list[T]:
+        """The items of :meth:`pull_opaque_pairs` from the cursor to the end of this reader."""
+        out: list[T] = []
+        append = out.append
+        pull = self.pull_opaque
+        while self._pos < self._end:
+            a = pull()
+            append(make(a, pull()))
+        return out
+
+    def rest(self) -> bytes:
+        """The bytes from the cursor to the end, without consuming them."""
+        return self._data[self._pos : self._end]
 
     def pull_bool(self) -> bool:
         v = self.pull_uint8()

@@ -11,8 +11,6 @@ in ``Group._process_commit``.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from . import treemath as tm
 from .codec import encode
 from .crypto.suite import CipherSuite
@@ -103,14 +101,6 @@ def commit_outcome(
     else:
         committer_leaf = LeafIndex(sender.index)
 
-    provisional = GroupContext(
-        cipher_suite=old.cipher_suite,
-        group_id=old.group_id,
-        epoch=old.epoch + 1,
-        tree_hash=b"",
-        confirmed_transcript_hash=old.confirmed_transcript_hash,
-        extensions=applied.extensions,
-    )
     if commit.path is not None:
         path = commit.path
         leaf = path.leaf_node
@@ -138,11 +128,26 @@ def commit_outcome(
                 raise DuplicatePublicKeyError("an UpdatePath key already appears in the tree (§12.4.2)")
         editor.merge_update_path(committer_leaf, path)
     new_tree = editor.freeze()
-    provisional = replace(provisional, tree_hash=new_tree.tree_hash())
-    confirmed = confirmed_transcript_hash(
-        suite, old_public.interim_transcript_hash, ac.wire_format, encode(content), ac.auth.signature
+    tree_hash = new_tree.tree_hash()
+    provisional = GroupContext(
+        cipher_suite=old.cipher_suite,
+        group_id=old.group_id,
+        epoch=old.epoch + 1,
+        tree_hash=tree_hash,
+        confirmed_transcript_hash=old.confirmed_transcript_hash,
+        extensions=applied.extensions,
     )
-    new_ctx = replace(provisional, confirmed_transcript_hash=confirmed)
+    confirmed = confirmed_transcript_hash(
+        suite, old_public.interim_transcript_hash, ac.wire_format, content.encoded(), ac.auth.signature
+    )
+    new_ctx = GroupContext(
+        cipher_suite=old.cipher_suite,
+        group_id=old.group_id,
+        epoch=old.epoch + 1,
+        tree_hash=tree_hash,
+        confirmed_transcript_hash=confirmed,
+        extensions=applied.extensions,
+    )
     tag = ac.auth.confirmation_tag or b""
     public = PublicEpoch(new_ctx, new_tree, interim_transcript_hash(suite, confirmed, tag), tag)
     return CommitOutcome(

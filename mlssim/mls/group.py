@@ -33,7 +33,7 @@ from . import treemath as tm
 from .codec import encode
 from .commit_outcome import commit_outcome
 from .crypto.suite import CipherSuite
-from .errors import LocalProtocolError
+from .errors import LocalProtocolError, RemoteProtocolError
 from .group_join import external_join_states, join_state
 from .group_state import (
     EXTERNAL_INIT_LABEL,
@@ -49,6 +49,7 @@ from .group_state import (
     ProcessResult,
     ProposalReceived,
     PublicEpoch,
+    RejectedProposalError,
     StagedCommit,
     UnknownProposalError,
     WrongEpochError,
@@ -99,6 +100,7 @@ from .messages.tree import LeafNode, Lifetime
 from .messages.welcome import GroupInfo, GroupSecrets, PathSecret, Welcome
 from .proposal_list import (
     CommittedProposal,
+    InvalidProposalError,
     apply_proposals,
     path_required,
     validate_proposal_list,
@@ -133,6 +135,7 @@ __all__ = [
     "ProcessResult",
     "ProposalReceived",
     "PublicEpoch",
+    "RejectedProposalError",
     "StagedCommit",
     "UnknownProposalError",
     "WrongEpochError",
@@ -154,6 +157,15 @@ class Group:
         self._st = state
         self._pending: StagedCommit | None = None
         self._past: dict[int, MemberState] = {}
+
+    def copy(self) -> Group:
+        """An independent handle on this epoch: a later commit processed by one handle does not
+        move the other. Epoch state is immutable and shared; only the secret trees' ratchets
+        (already-consumed message keys) are common to both. No staged commit is carried over.
+        Used to keep a state to roll back to when concurrent commits fork a group."""
+        other = Group(self.suite, self._st, self.config)
+        other._past = dict(self._past)
+        return other
 
     # -- read-only views ----------------------------------------------------------------------
 
@@ -232,7 +244,8 @@ class Group:
         encryption_priv: bytes | None = None,
         leaf_node: LeafNode | None = None,
     ) -> Group:
-        """§11: a one-member group at epoch 0 with a random init secret."""
+        """§11: a one-member group at epoch 0 with a random init secret, its confirmation tag
+        over the empty confirmed transcript hash and the interim transcript hash that follows."""
         if leaf_node is None or encryption_priv is None:
             kp = suite.kem_generate_key_pair(rand)
             encryption_priv = kp.priv
@@ -255,9 +268,12 @@ class Group:
         secrets = EpochSecrets.for_new_group(
             suite, init_secret=rand.random_bytes(suite.info.hash_len), group_context=ctx
         )
+        # §11: a confirmation tag over the empty confirmed transcript hash, and the interim
+        # transcript hash from it (§8.2), so that epoch 0's GroupInfo can be joined externally
+        tag = confirmation_tag(suite, secrets.confirmation_key, b"")
         cfg = config or GroupConfig()
         st = MemberState(
-            public=PublicEpoch.make(ctx, tree, b"", b""),
+            public=PublicEpoch.make(ctx, tree, interim_transcript_hash(suite, b"", tag), tag),
             leaf=LeafIndex(0),
             identity=identity,
             path_keys=PathKeys.for_leaf(LeafIndex(0), encryption_priv),
@@ -321,9 +337,17 @@ class Group:
         return self._protect(ac, rand)
 
     def _propose(
-        self, proposal: Proposal, rand: RandomSource, authenticated_data: bytes
+        self, proposal: Proposal, rand: RandomSource, authenticated_data: bytes, now: int | None = None
     ) -> tuple[MLSMessage, bytes]:
+        """Sign, protect and cache one proposal of this member. It is first checked as its
+        receivers check it (:meth:`_validate_proposal`); one they would reject raises
+        :class:`RejectedProposalError` before anything is signed, sent or cached."""
         self._require_active()
+        me = Sender.member(self._st.leaf)
+        try:
+            self._validate_proposal(proposal, me, now)
+        except RemoteProtocolError as exc:
+            raise RejectedProposalError(f"receivers would reject this proposal: {exc}") from exc
         content = self._content(ContentType.PROPOSAL, authenticated_data, proposal=proposal)
         ac = sign_content(
             self.suite,
@@ -332,17 +356,25 @@ class Group:
             signature_priv=self._st.identity.signature_priv,
             context=self.context,
         )
-        ref = self.suite.proposal_ref(encode(ac))
+        ref = self.suite.proposal_ref(ac.encoded())
         msg = self._protect(ac, rand)
         self._st.proposals[ref] = CommittedProposal(proposal, content.sender, ref)
         return msg, ref
 
     def propose_add(
-        self, key_package: KeyPackage, rand: RandomSource, authenticated_data: bytes = b""
+        self,
+        key_package: KeyPackage,
+        rand: RandomSource,
+        authenticated_data: bytes = b"",
+        *,
+        now: int | None = None,
     ) -> MLSMessage:
-        return self._propose(Add(key_package=key_package), rand, authenticated_data)[0]
+        """§12.1.1; raises :class:`RejectedProposalError` for a KeyPackage that is invalid for
+        this group (§10.1), e.g. of a client already in it (§7.3)."""
+        return self._propose(Add(key_package=key_package), rand, authenticated_data, now)[0]
 
     def propose_remove(self, leaf: int, rand: RandomSource, authenticated_data: bytes = b"") -> MLSMessage:
+        """§12.1.3; raises :class:`RejectedProposalError` for a blank leaf or one outside the tree."""
         return self._propose(Remove(removed=leaf), rand, authenticated_data)[0]
 
     def propose_psk(self, psk_id: PreSharedKeyID, rand: RandomSource) -> MLSMessage:
@@ -356,7 +388,9 @@ class Group:
     def propose_reinit(self, reinit: ReInit, rand: RandomSource) -> MLSMessage:
         return self._propose(reinit, rand, b"")[0]
 
-    def propose_update(self, rand: RandomSource, authenticated_data: bytes = b"") -> MLSMessage:
+    def propose_update(
+        self, rand: RandomSource, authenticated_data: bytes = b"", *, now: int | None = None
+    ) -> MLSMessage:
         """§12.1.2: a fresh leaf key without a path (a 'lazy' update, committed by another member)."""
         kp = self.suite.kem_generate_key_pair(rand)
         leaf = sign_leaf(
@@ -367,33 +401,59 @@ class Group:
             group_id=self.group_id,
             leaf_index=self._st.leaf,
         )
-        msg, ref = self._propose(Update(leaf_node=leaf), rand, authenticated_data)
+        msg, ref = self._propose(Update(leaf_node=leaf), rand, authenticated_data, now)
         self._st.pending_updates[ref] = kp.priv
         return msg
 
     # -- committing ------------------------------------------------------------------------------
 
-    def _default_references(self) -> list[CommittedProposal]:
-        """Cached proposals a committer may include (§12.4: SHOULD include all valid ones).
+    def _default_references(self, by_value: Sequence[Proposal] = ()) -> list[CommittedProposal]:
+        """Cached proposals a committer may include (§12.4: SHOULD include all valid ones),
+        chosen so that together with ``by_value`` they form a valid list (§12.2).
 
         Own Updates and Removes of this member cannot be committed by it; of several
-        Updates/Removes for one leaf a Remove wins, else the latest Update (§12.2).
+        Updates/Removes for one leaf a Remove wins, else the latest Update; a leaf that a
+        Remove given by value removes takes no cached Update/Remove. Of several Adds of one
+        client (signature key) the first received is chosen, and none if the caller adds
+        that client by value; a PreSharedKey or GroupContextExtensions proposal given by
+        value, or cached earlier, makes an equal cached one redundant.
         """
         me = self._st.leaf
+        removed_by_value = {p.removed for p in by_value if isinstance(p, Remove)}
+        added = {p.key_package.leaf_node.signature_key for p in by_value if isinstance(p, Add)}
+        psks = {encode(p.psk) for p in by_value if isinstance(p, PreSharedKey)}
+        extensions = any(isinstance(p, GroupContextExtensions) for p in by_value)
         chosen: dict[int, CommittedProposal] = {}
         rest: list[CommittedProposal] = []
         for cp in self._st.proposals.values():
             p = cp.proposal
             if isinstance(p, Update):
-                if cp.sender.index == me:
+                if cp.sender.index == me or cp.sender.index in removed_by_value:
                     continue
                 prev = chosen.get(cp.sender.index)
                 if prev is None or not isinstance(prev.proposal, Remove):
                     chosen[cp.sender.index] = cp
             elif isinstance(p, Remove):
-                if p.removed == me:
+                if p.removed == me or p.removed in removed_by_value:
                     continue
                 chosen[p.removed] = cp
+            elif isinstance(p, Add):
+                key = p.key_package.leaf_node.signature_key
+                if key in added:
+                    continue
+                added.add(key)
+                rest.append(cp)
+            elif isinstance(p, PreSharedKey):
+                psk = encode(p.psk)
+                if psk in psks:
+                    continue
+                psks.add(psk)
+                rest.append(cp)
+            elif isinstance(p, GroupContextExtensions):
+                if extensions:
+                    continue
+                extensions = True
+                rest.append(cp)
             else:
                 rest.append(cp)
         return [*chosen.values(), *rest]
@@ -440,7 +500,7 @@ class Group:
             except KeyError as exc:
                 raise LocalProtocolError("commit names a proposal reference not in the cache") from exc
         else:
-            cached = self._default_references() if include_cached else []
+            cached = self._default_references(by_value) if include_cached else []
         committed = [CommittedProposal(p, me) for p in by_value] + cached
         validate_proposal_list(
             self.suite, st.public.tree, committed, committer=st.leaf, external=False, resumption_usage=usage
@@ -526,7 +586,7 @@ class Group:
         tbs = framed_content_tbs(wire_format, content, old)
         signature = self.suite.sign_with_label(st.identity.signature_priv, "FramedContentTBS", tbs)
         confirmed = confirmed_transcript_hash(
-            self.suite, st.public.interim_transcript_hash, wire_format, encode(content), signature
+            self.suite, st.public.interim_transcript_hash, wire_format, content.encoded(), signature
         )
         new_ctx = GroupContext(
             cipher_suite=old.cipher_suite,
@@ -805,7 +865,7 @@ class Group:
         self._require_active()
         st = self._st
         pending = self._pending
-        if pending is not None and encode(message) == pending.message_bytes:
+        if pending is not None and message.encoded() == pending.message_bytes:
             # our own commit, as the DS ordered it: we cannot decrypt our own PrivateMessage
             # (the sending key is deleted), and need not: it is the staged commit.
             return self.merge(pending)
@@ -818,7 +878,11 @@ class Group:
                 st.secrets.membership_key if content.sender.sender_type == SenderType.MEMBER else None
             )
             ac = unprotect_public(
-                self.suite, body, context=st.public.context, membership_key=membership_key, signature_pub=key
+                self.suite,
+                body,
+                context=st.public.context_bytes,
+                membership_key=membership_key,
+                signature_pub=key,
             )
         elif isinstance(body, PrivateMessage):
             past = self._past.get(body.epoch)
@@ -876,16 +940,12 @@ class Group:
         if epoch != self.epoch:
             raise WrongEpochError(f"message for epoch {epoch}, group is in epoch {self.epoch}")
 
-    def _receive_proposal(
-        self, ac: AuthenticatedContent, proposal: Proposal, now: int | None
-    ) -> ProposalReceived:
-        """§12.1: verify and cache a proposal by its ref."""
-        sender = ac.content.sender
-        if sender.sender_type == SenderType.EXTERNAL:
-            from .proposal_list import EXTERNAL_SENDER_TYPES
-
-            if proposal.proposal_type not in EXTERNAL_SENDER_TYPES:
-                raise CommitterError(f"{proposal.proposal_type.name} may not come from an external sender")
+    def _validate_proposal(self, proposal: Proposal, sender: Sender, now: int | None) -> None:
+        """What a receiver checks of a proposal before caching it, and a proposer before
+        sending it (§12.1): an Update's leaf (§7.3), an Add's KeyPackage (§10.1) and a
+        Remove's leaf (non-blank, §12.1.3) against this epoch's tree; the rest waits for the
+        commit's list (§12.2). The tree is fixed within an epoch, so a cached proposal stays
+        valid on its own until the epoch ends."""
         st = self._st
         if isinstance(proposal, Update):
             validate_member_leaf(
@@ -900,7 +960,7 @@ class Group:
                 extensions=st.public.context.extensions,
                 now=now,
             )
-        if isinstance(proposal, Add):
+        elif isinstance(proposal, Add):
             validate_added_key_package(
                 self.suite,
                 self.config.leaf_policy,
@@ -910,7 +970,25 @@ class Group:
                 extensions=st.public.context.extensions,
                 now=now,
             )
-        ref = self.suite.proposal_ref(encode(ac))
+        elif isinstance(proposal, Remove):
+            tree = st.public.tree
+            if proposal.removed >= tree.n_leaves or tree.leaf(LeafIndex(proposal.removed)) is None:
+                raise InvalidProposalError(
+                    f"Remove of leaf {proposal.removed}, which is blank or outside the tree"
+                )
+
+    def _receive_proposal(
+        self, ac: AuthenticatedContent, proposal: Proposal, now: int | None
+    ) -> ProposalReceived:
+        """§12.1: verify and cache a proposal by its ref."""
+        sender = ac.content.sender
+        if sender.sender_type == SenderType.EXTERNAL:
+            from .proposal_list import EXTERNAL_SENDER_TYPES
+
+            if proposal.proposal_type not in EXTERNAL_SENDER_TYPES:
+                raise CommitterError(f"{proposal.proposal_type.name} may not come from an external sender")
+        self._validate_proposal(proposal, sender, now)
+        ref = self.suite.proposal_ref(ac.encoded())
         self._st.proposals[ref] = CommittedProposal(proposal, sender, ref)
         return ProposalReceived(ref=ref, proposal=proposal, sender=sender)
 
@@ -942,7 +1020,7 @@ class Group:
             raise CommitterError(f"a {sender.sender_type.name} sender cannot commit")
         committed = self._resolve(commit, sender)
         cache = self.config.epoch_cache
-        key = (st.public.context_bytes, encode(ac)) if cache is not None else None
+        key = (st.public.context_bytes, ac.encoded()) if cache is not None else None
         outcome = cache.get(key) if cache is not None and key is not None else None
         if outcome is None:
             outcome = commit_outcome(self.suite, self.config.leaf_policy, self._st.public, ac, committed)
@@ -1012,7 +1090,7 @@ class Group:
             init_secret=init_secret,
             commit_secret=commit_secret,
             psk_secret=psk_secret,
-            group_context=new_ctx,
+            group_context=outcome.public.context_bytes,  # new_ctx, encoded once
         )
         verify_confirmation_tag(
             self.suite, secrets.confirmation_key, outcome.confirmed, outcome.public.confirmation_tag

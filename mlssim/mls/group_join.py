@@ -123,9 +123,15 @@ def join_state(
     if ctx.cipher_suite != key_package.cipher_suite:
         raise CommitterError("GroupInfo cipher suite differs from the KeyPackage's")
     tree = tree_from_group_info(suite, gi, ratchet_tree)
-    validate_tree(tree, ctx.group_id)
+    validate_tree(tree, ctx.group_id)  # verifies every leaf signature, among its checks
     validate_joined_leaves(
-        suite, cfg.leaf_policy, tree, group_id=ctx.group_id, extensions=ctx.extensions, now=now
+        suite,
+        cfg.leaf_policy,
+        tree,
+        group_id=ctx.group_id,
+        extensions=ctx.extensions,
+        now=now,
+        signatures_verified=True,
     )
     if tree.tree_hash() != ctx.tree_hash:
         raise CommitterError("ratchet tree does not match the GroupInfo tree hash (§12.4.3.1)")
@@ -281,7 +287,7 @@ def external_join_states(
         suite, ctx.confirmed_transcript_hash, group_info.confirmation_tag
     )
     confirmed = confirmed_transcript_hash(
-        suite, interim_before, WireFormat.PUBLIC_MESSAGE, encode(content), signature
+        suite, interim_before, WireFormat.PUBLIC_MESSAGE, content.encoded(), signature
     )
     new_ctx = GroupContext(
         cipher_suite=ctx.cipher_suite,

@@ -55,6 +55,7 @@ __all__ = [
     "MissingPathError",
     "CommitterError",
     "InactiveGroupError",
+    "RejectedProposalError",
     "GroupConfig",
     "MemberIdentity",
     "PublicEpoch",
@@ -113,6 +114,13 @@ class InactiveGroupError(LocalProtocolError):
     """The member was removed, or the group was reinitialised: it can send nothing."""
 
     rfc_section = "12.4.2"
+
+
+class RejectedProposalError(LocalProtocolError):
+    """This member was asked to propose what its receivers would reject (§12.1, §7.3, §10.1):
+    nothing is sent or cached. ``__cause__`` is the receivers' error."""
+
+    rfc_section = "12.1"
 
 
 # ---- configuration, identity and shared public state -------------------------------------
@@ -309,7 +317,7 @@ class StagedCommit:
 
     @property
     def message_bytes(self) -> bytes:
-        return encode(self.message)
+        return self.message.encoded()
 
     @property
     def ratchet_tree(self) -> RatchetTree:

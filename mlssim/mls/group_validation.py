@@ -9,7 +9,6 @@ group does not rebuild it per member).
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Container, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -63,32 +62,23 @@ class _Without:
 
 
 class TreeKeyIndex:
-    """Keys and credential types of one tree, for O(1) uniqueness and support checks."""
+    """Keys and credential types of one tree, for O(1) uniqueness and support checks.
 
-    __slots__ = ("encryption_keys", "signature_keys", "credential_types", "supported", "_cred_count")
+    A view of the tree's own indexes (:meth:`RatchetTree.encryption_keys`,
+    :meth:`~RatchetTree.signature_keys`, :meth:`~RatchetTree.credential_stats`): the
+    first tree a member sees builds them in O(N); every later epoch's tree derives them
+    from its predecessor's at freeze, from the nodes the commit changed only. Building
+    this view is O(number of credential types)."""
+
+    __slots__ = ("encryption_keys", "signature_keys", "credential_types", "supported")
 
     def __init__(self, tree: RatchetTree) -> None:
-        enc: set[bytes] = set()
-        sig: set[bytes] = set()
-        cred: Counter[int] = Counter()
-        supported: Counter[int] = Counter()
-        n = 0
-        for x in range(2 * tree.n_leaves - 1):
-            node = tree.node(x)
-            if isinstance(node, ParentNode):
-                enc.add(node.encryption_key)
-            elif isinstance(node, LeafNode):
-                n += 1
-                enc.add(node.encryption_key)
-                sig.add(node.signature_key)
-                cred[node.credential.credential_type] += 1
-                for t in set(node.capabilities.credentials):
-                    supported[t] += 1
-        self.encryption_keys = frozenset(enc)
-        self.signature_keys = frozenset(sig)
-        self.credential_types = frozenset(cred)
+        in_use, supported = tree.credential_stats()
+        n = tree.member_count()
+        self.encryption_keys: Container[bytes] = tree.encryption_keys()
+        self.signature_keys: Container[bytes] = tree.signature_keys()
+        self.credential_types = frozenset(in_use)
         self.supported = frozenset(t for t, c in supported.items() if c == n) if n else None
-        self._cred_count = cred
 
     def context(
         self, group_id: bytes, extensions: tuple[Extension, ...], gone: Sequence[LeafNode] = ()
@@ -178,8 +168,11 @@ def validate_joined_leaves(
     group_id: bytes,
     extensions: tuple[Extension, ...],
     now: int | None,
+    signatures_verified: bool = False,
 ) -> None:
-    """§12.4.3.1: every leaf of a joined tree is valid (keys' uniqueness is checked tree-wide)."""
+    """§12.4.3.1: every leaf of a joined tree is valid (keys' uniqueness is checked tree-wide).
+    ``signatures_verified``: the leaf signatures were checked already (``validate_tree`` does),
+    so they are not verified a second time."""
     if not policy.enabled:
         return
     index = TreeKeyIndex(tree)
@@ -189,6 +182,7 @@ def validate_joined_leaves(
         member_credential_types=index.credential_types,
         member_supported_credential_types=index.supported,
     )
+    validator = _validator(policy, now)
     for i, leaf in tree.leaves():
         validate_leaf_node(
             suite,
@@ -197,9 +191,10 @@ def validate_joined_leaves(
             expected_source=None,
             now=0 if now is None else now,
             leaf_index=i,
-            credential_validator=_validator(policy, now),
+            credential_validator=validator,
             check_lifetime=False,  # §7.3: lifetimes of leaves already in a tree are not re-checked
             max_lifetime=None,
+            signature_verified=signatures_verified,
         )
 
 

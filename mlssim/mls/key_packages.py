@@ -16,7 +16,6 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .codec import encode
 from .credentials import CredentialValidator, default_credential_validator
 from .crypto.suite import CipherSuite, KeyPair
 from .errors import LocalProtocolError, RemoteProtocolError
@@ -101,7 +100,7 @@ class KeyPackageBundle:
 
     def ref(self, suite: CipherSuite) -> bytes:
         """§5.2 KeyPackageRef, the name a Welcome gives this KeyPackage."""
-        return suite.key_package_ref(encode(self.key_package))
+        return suite.key_package_ref(self.key_package.encoded())
 
 
 def sign_key_package(suite: CipherSuite, kp: KeyPackage, signature_priv: bytes) -> KeyPackage:

@@ -311,6 +311,7 @@ def validate_leaf_node(
     replaced_leaf: LeafNode | None = None,
     check_lifetime: bool = True,
     max_lifetime: int | None = None,
+    signature_verified: bool = False,
 ) -> None:
     """Every rule of §7.3 Leaf Node Validation (plus the §7.2 and §13 rules it leans on).
 
@@ -331,6 +332,9 @@ def validate_leaf_node(
     * every non-default leaf extension is listed in ``capabilities.extensions``;
     * ``encryption_key`` and ``signature_key`` are not already used by another member.
 
+    ``signature_verified``: the caller has verified the signature already (a joiner checks
+    every leaf signature of the tree in ``validate_tree``); it is then not verified twice.
+
     Raises the first failing rule's error; changes nothing.
     """
     source = leaf.leaf_node_source
@@ -345,11 +349,13 @@ def validate_leaf_node(
     check_unique_extensions(leaf.extensions)
 
     if source == LeafNodeSource.KEY_PACKAGE:
-        verify_leaf_node_signature(suite, leaf)
+        if not signature_verified:
+            verify_leaf_node_signature(suite, leaf)
     else:
         if leaf_index is None:
             raise LocalProtocolError(f"validating a {source.name} LeafNode needs its leaf_index")
-        verify_leaf_node_signature(suite, leaf, group_id=context.group_id, leaf_index=leaf_index)
+        if not signature_verified:
+            verify_leaf_node_signature(suite, leaf, group_id=context.group_id, leaf_index=leaf_index)
 
     credential_validator(leaf.credential, leaf.signature_key, now)
 

@@ -194,8 +194,18 @@ def validate_proposal_list(
         elif isinstance(p, ReInit) and p.version < version:
             raise InvalidProposalError("ReInit to an older protocol version (§12.1.5)")
 
-    # Adds: no duplicates among themselves, none of a client already in the group unless removed.
-    present = {leaf.signature_key for _, leaf in tree.leaves()}
+    # Adds: no duplicates among themselves, none of a client already in the group unless removed
+    # (the tree's signature-key index: O(1) per Add, not a scan of every leaf).
+    # Each leaf the list brings in (Adds, Updates) needs its own HPKE key (§7.3: encryption_key
+    # is unique in the group; each is checked against the tree by the caller, not each other).
+    new_leaf_keys: set[bytes] = set()
+    for cp in proposals:
+        p = cp.proposal
+        if isinstance(p, (Add, Update)):
+            leaf_node = p.key_package.leaf_node if isinstance(p, Add) else p.leaf_node
+            if leaf_node.encryption_key in new_leaf_keys:
+                raise InvalidProposalListError("two proposals bring in leaves with the same encryption_key")
+            new_leaf_keys.add(leaf_node.encryption_key)
     seen: set[bytes] = set()
     for cp in proposals:
         if isinstance(cp.proposal, Add):
@@ -203,7 +213,7 @@ def validate_proposal_list(
             if key in seen:
                 raise InvalidProposalListError("two Adds for the same client (signature key)")
             seen.add(key)
-            if key in present and key not in removed_keys:
+            if key not in removed_keys and tree.find_signature_key(key) is not None:
                 raise InvalidProposalListError("Add of a client already in the group")
 
 

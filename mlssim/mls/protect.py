@@ -132,21 +132,26 @@ def unprotect_public(
     suite: CipherSuite,
     msg: PublicMessage,
     *,
-    context: GroupContext,
+    context: GroupContext | bytes,
     membership_key: bytes | None,
     signature_pub: bytes,
 ) -> AuthenticatedContent:
-    """§6.2: check the membership tag (members) and the signature; return the content."""
+    """§6.2: check the membership tag (members) and the signature; return the content.
+    ``context`` is the GroupContext or its encoding; FramedContentTBS is built once for both."""
     ac = msg.authenticated_content()
     if ac.content.content_type == ContentType.APPLICATION:
         raise PublicApplicationError("application data received as PublicMessage")
+    tbs = framed_content_tbs(WireFormat.PUBLIC_MESSAGE, ac.content, context)
     if ac.content.sender.sender_type == SenderType.MEMBER:
         if membership_key is None or msg.membership_tag is None:
             raise InvalidMembershipTagError("membership tag missing")
-        want = membership_tag(suite, membership_key, ac, context)
+        want = suite.mac(membership_key, authenticated_content_tbm(tbs, ac.auth))
         if not hmac.compare_digest(want, msg.membership_tag):
             raise InvalidMembershipTagError("membership tag does not verify")
-    verify_content(suite, ac, signature_pub=signature_pub, context=context)
+    if not suite.verify_with_label(signature_pub, "FramedContentTBS", tbs, ac.auth.signature):
+        raise InvalidSignatureError(
+            f"signature of {ac.content.content_type.name} from {ac.content.sender} does not verify"
+        )
     return ac
 
 

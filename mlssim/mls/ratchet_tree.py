@@ -25,17 +25,20 @@ merged (:meth:`TreeEditor.apply_path`). Checking parent hashes of a whole tree o
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import struct as _struct
+from collections import Counter
+from collections.abc import Container, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 
 from .codec import Writer
 from .crypto.suite import CipherSuite
 from .errors import InternalError, RemoteProtocolError
 from .messages.enums import NodeType
-from .messages.tree import LeafNode, Node, ParentNode, UpdatePath, encode_ratchet_tree
+from .messages.tree import LeafNode, Node, ParentNode, UpdatePath, ratchet_tree_bytes
 from .treemath import LeafIndex, NodeIndex, level
 
 __all__ = [
+    "KeyIndex",
     "TreeView",
     "RatchetTree",
     "TreeEditor",
@@ -91,44 +94,64 @@ class ParentHashMismatchError(TreeError):
 # ---- hash inputs (§7.8, §7.9) ------------------------------------------------------------------
 
 
+# The hash inputs are built by joining byte strings rather than through a Writer: a commit
+# recomputes O(log N) of them, and the codec's per-field calls would cost more than the hashes.
+
+_U32 = _struct.Struct(">I")
+_LEAF = bytes((NodeType.LEAF,))
+_PARENT = bytes((NodeType.PARENT,))
+
+
+_SHORT_HEADERS = [bytes((n,)) for n in range(0x40)]
+
+
+def _opaque(b: bytes) -> bytes:
+    """``opaque b<V>`` (§2.1.2)."""
+    n = len(b)
+    if n < 0x40:
+        return _SHORT_HEADERS[n] + b
+    w = Writer()
+    w.push_opaque(b)
+    return w.data()
+
+
 def leaf_tree_hash(suite: CipherSuite, leaf_index: int, leaf: LeafNode | None) -> bytes:
     """§7.8: Hash(TreeHashInput{leaf, LeafNodeHashInput{leaf_index, optional<LeafNode>}})."""
-    w = Writer()
-    w.push_uint8(NodeType.LEAF)
-    w.push_uint32(leaf_index)
+    head = _LEAF + _U32.pack(leaf_index)
     if leaf is None:
-        w.push_uint8(0)
-    else:
-        w.push_uint8(1)
-        leaf.push(w)
-    return suite.hash(w.data())
+        return suite.hash(head + b"\x00")
+    return suite.hash(b"".join((head, b"\x01", leaf.encoded())))
 
 
 def parent_tree_hash(
     suite: CipherSuite, node: ParentNode | None, left_hash: bytes, right_hash: bytes
 ) -> bytes:
     """§7.8: Hash(TreeHashInput{parent, ParentNodeHashInput{optional<ParentNode>, left, right}})."""
-    w = Writer()
-    w.push_uint8(NodeType.PARENT)
     if node is None:
-        w.push_uint8(0)
-    else:
-        w.push_uint8(1)
-        node.push(w)
-    w.push_opaque(left_hash)
-    w.push_opaque(right_hash)
-    return suite.hash(w.data())
+        return suite.hash(b"".join((_PARENT, b"\x00", _opaque(left_hash), _opaque(right_hash))))
+    um = node.unmerged_leaves
+    return suite.hash(
+        b"".join(
+            (
+                _PARENT,
+                b"\x01",  # optional<ParentNode> present
+                _opaque(node.encryption_key),
+                _opaque(node.parent_hash),
+                _opaque(_struct.pack(f">{len(um)}I", *um)) if um else b"\x00",
+                _opaque(left_hash),
+                _opaque(right_hash),
+            )
+        )
+    )
 
 
 def parent_hash_of(
     suite: CipherSuite, encryption_key: bytes, parent_hash: bytes, original_sibling_tree_hash: bytes
 ) -> bytes:
     """§7.9: Hash(ParentHashInput{encryption_key, parent_hash, original_sibling_tree_hash})."""
-    w = Writer()
-    w.push_opaque(encryption_key)
-    w.push_opaque(parent_hash)
-    w.push_opaque(original_sibling_tree_hash)
-    return suite.hash(w.data())
+    return suite.hash(
+        b"".join((_opaque(encryption_key), _opaque(parent_hash), _opaque(original_sibling_tree_hash)))
+    )
 
 
 # ---- array arithmetic for full trees (n_leaves a power of two) ---------------------------------
@@ -137,14 +160,13 @@ def parent_hash_of(
 
 
 def _parent(x: int) -> int:
-    k = level(x)
-    b = (x >> (k + 1)) & 1
-    return (x | (1 << k)) ^ (b << (k + 1))
+    low = (~x) & (x + 1)  # 1 << level(x)
+    return (x | low) ^ (x & (low << 1))
 
 
 def _half(x: int) -> int:
     """Distance from parent ``x`` to either child."""
-    return 1 << (level(x) - 1)
+    return ((~x) & (x + 1)) >> 1
 
 
 def _first_node(x: int) -> int:
@@ -158,6 +180,56 @@ def _leaves_needed(n_nodes: int) -> int:
     while 2 * n - 1 < n_nodes:
         n *= 2
     return n
+
+
+class KeyIndex:
+    """Public key -> a node holding it, derived epoch to epoch (§7.3, §12.4.2 checks).
+
+    Two layers: a large ``base`` dict shared by every index derived from it, and a small
+    overlay of the keys added (node index) and removed (-1) since. Deriving the next epoch's
+    index copies only the overlay; once the overlay outgrows a quarter of the base, the two
+    are merged into a new base (O(N), so O(1) amortised per changed key). Neither dict is
+    mutated after construction.
+    """
+
+    __slots__ = ("_base", "_over")
+
+    def __init__(self, base: dict[bytes, int], over: dict[bytes, int] | None = None) -> None:
+        self._base = base
+        self._over: dict[bytes, int] = {} if over is None else over
+
+    def get(self, key: bytes) -> int | None:
+        x = self._over.get(key)
+        if x is None:
+            return self._base.get(key)
+        return None if x < 0 else x
+
+    def __contains__(self, key: object) -> bool:
+        return self.get(key) is not None  # type: ignore[arg-type]
+
+    def patched(self, gone: Iterable[tuple[bytes, int]], new: Iterable[tuple[bytes, int]]) -> KeyIndex:
+        """A new index: ``gone`` (key, node) entries dropped, then ``new`` ones added where the
+        key is not held elsewhere; this one is unchanged."""
+        over = dict(self._over)
+        base = self._base
+
+        def get(key: bytes) -> int | None:
+            x = over.get(key)
+            if x is None:
+                return base.get(key)
+            return None if x < 0 else x
+
+        for key, x in gone:
+            if get(key) == x:
+                over[key] = -1
+        for key, x in new:
+            if get(key) is None:
+                over[key] = x
+        if len(over) > max(256, len(base) >> 2):
+            merged = {k: v for k, v in base.items() if k not in over}
+            merged.update((k, v) for k, v in over.items() if v >= 0)
+            return KeyIndex(merged)
+        return KeyIndex(base, over)
 
 
 class TreeView:
@@ -317,8 +389,9 @@ class TreeView:
         return [self._get(x) for x in range(end)]
 
     def encode(self) -> bytes:
-        """The ``ratchet_tree`` extension data: ``optional<Node> ratchet_tree<V>``."""
-        return encode_ratchet_tree(self.to_nodes())
+        """The ``ratchet_tree`` extension data: ``optional<Node> ratchet_tree<V>`` (each leaf
+        from its kept encoding, :func:`~mlssim.mls.messages.tree.ratchet_tree_bytes`)."""
+        return ratchet_tree_bytes(self.to_nodes())
 
 
 class RatchetTree(TreeView):
@@ -329,7 +402,7 @@ class RatchetTree(TreeView):
     last non-blank node and first blank leaf are caches: they never change an answer.)
     """
 
-    __slots__ = ("_blank_hint", "_enc_index", "_sig_index")
+    __slots__ = ("_blank_hint", "_cred_stats", "_enc_index", "_sig_index")
 
     def __init__(
         self,
@@ -341,8 +414,9 @@ class RatchetTree(TreeView):
         members: int,
         tail: int,
         blank_hint: int,
-        enc_index: dict[bytes, int] | None = None,
-        sig_index: dict[bytes, int] | None = None,
+        enc_index: KeyIndex | None = None,
+        sig_index: KeyIndex | None = None,
+        cred_stats: tuple[Counter[int], Counter[int]] | None = None,
     ) -> None:
         """Internal: use :meth:`from_nodes` or :meth:`TreeEditor.freeze`."""
         if len(nodes) != 2 * n_leaves - 1 or len(hashes) != len(nodes):
@@ -356,6 +430,7 @@ class RatchetTree(TreeView):
         self._blank_hint = blank_hint  # every leaf below this index is non-blank
         self._enc_index = enc_index
         self._sig_index = sig_index
+        self._cred_stats = cred_stats
 
     @classmethod
     def from_nodes(cls, suite: CipherSuite, nodes: Sequence[Node | None]) -> RatchetTree:
@@ -402,7 +477,7 @@ class RatchetTree(TreeView):
 
     # -- key lookups (uniqueness checks of §7.3 and §12.4.2), built on first use --
 
-    def _indexes(self) -> tuple[dict[bytes, int], dict[bytes, int]]:
+    def _indexes(self) -> tuple[KeyIndex, KeyIndex]:
         if self._enc_index is None or self._sig_index is None:
             enc: dict[bytes, int] = {}
             sig: dict[bytes, int] = {}
@@ -413,8 +488,29 @@ class RatchetTree(TreeView):
                 enc.setdefault(node.encryption_key, x)
                 if isinstance(node, LeafNode):
                     sig.setdefault(node.signature_key, x)
-            self._enc_index, self._sig_index = enc, sig
+            self._enc_index, self._sig_index = KeyIndex(enc), KeyIndex(sig)
         return self._enc_index, self._sig_index
+
+    def encryption_keys(self) -> Container[bytes]:
+        """Every node's ``encryption_key`` (built on first use, then derived from the previous
+        tree's at :meth:`TreeEditor.freeze`)."""
+        return self._indexes()[0]
+
+    def signature_keys(self) -> Container[bytes]:
+        """Every leaf's ``signature_key`` (like :meth:`encryption_keys`)."""
+        return self._indexes()[1]
+
+    def credential_stats(self) -> tuple[Counter[int], Counter[int]]:
+        """(credential type -> leaves using it, credential type -> leaves whose capabilities
+        list it); read-only, built on first use and derived at :meth:`TreeEditor.freeze` from
+        the previous tree's, like the key indexes."""
+        if self._cred_stats is None:
+            in_use: Counter[int] = Counter()
+            supported: Counter[int] = Counter()
+            for _, leaf in self.leaves():
+                _count_leaf(leaf, in_use, supported, 1)
+            self._cred_stats = (in_use, supported)
+        return self._cred_stats
 
     def find_encryption_key(self, key: bytes) -> NodeIndex | None:
         """A node (leaf or parent) whose ``encryption_key`` is ``key``, if any."""
@@ -439,6 +535,12 @@ class RatchetTree(TreeView):
         verify_parent_hashes(self)
 
 
+def _count_leaf(leaf: LeafNode, in_use: Counter[int], supported: Counter[int], sign: int) -> None:
+    in_use[leaf.credential.credential_type] += sign
+    for t in set(leaf.capabilities.credentials):
+        supported[t] += sign
+
+
 def _all_hashes(suite: CipherSuite, nodes: list[Node | None], n: int) -> list[bytes | None]:
     """Every node's tree hash, level by level from the leaves (no recursion)."""
     hashes: list[bytes | None] = [None] * len(nodes)
@@ -455,6 +557,14 @@ def _all_hashes(suite: CipherSuite, nodes: list[Node | None], n: int) -> list[by
             hashes[x] = parent_tree_hash(suite, node if isinstance(node, ParentNode) else None, lh, rh)
         k += 1
     return hashes
+
+
+def _add_to(index: dict[bytes, set[int]], key: bytes, x: int) -> None:
+    found = index.get(key)
+    if found is None:
+        index[key] = {x}
+    else:
+        found.add(x)
 
 
 class TreeEditor(TreeView):
@@ -513,50 +623,54 @@ class TreeEditor(TreeView):
             hashes[x] = None
             if x == r:
                 return
-            x = _parent(x)
+            low = (~x) & (x + 1)  # _parent(x), inline
+            x = (x | low) ^ (x & (low << 1))
 
     def _hash(self, x: int) -> bytes:
-        h = self._hashes[x]
+        hashes = self._hashes
+        h = hashes[x]
         if h is None:
             if x & 1 == 0:
                 leaf = self._nodes[x]
                 h = leaf_tree_hash(self.suite, x >> 1, leaf if isinstance(leaf, LeafNode) else None)
             else:
-                half = _half(x)
+                half = ((~x) & (x + 1)) >> 1
+                left = hashes[x - half] or self._hash(x - half)
+                right = hashes[x + half] or self._hash(x + half)
                 node = self._get(x)
-                h = parent_tree_hash(
-                    self.suite,
-                    node if isinstance(node, ParentNode) else None,
-                    self._hash(x - half),
-                    self._hash(x + half),
-                )
-            self._hashes[x] = h
+                h = parent_tree_hash(self.suite, node if isinstance(node, ParentNode) else None, left, right)
+            hashes[x] = h
         return h
 
     # -- low-level edits --
 
     def set_node(self, x: int, node: Node | None) -> None:
         """Replace node ``x`` (``None`` blanks it); any batched unmerged leaves of ``x`` are dropped."""
-        self._check_open()
-        if not 0 <= x < len(self._nodes):
-            raise InternalError(f"node {x} outside a tree of width {len(self._nodes)}")
-        if node is not None and isinstance(node, LeafNode) != (x & 1 == 0):
+        if self._frozen:
+            raise InternalError("TreeEditor used after freeze()")
+        nodes = self._nodes
+        if not 0 <= x < len(nodes):
+            raise InternalError(f"node {x} outside a tree of width {len(nodes)}")
+        is_leaf = x & 1 == 0
+        if node is not None and isinstance(node, LeafNode) != is_leaf:
             raise InternalError(f"{type(node).__name__} at node {x}")
-        old = self._nodes[x]
-        self._pending.pop(x, None)
+        old = nodes[x]
+        if self._pending:
+            self._pending.pop(x, None)
         if old is None and node is None:
             return
-        self._nodes[x] = node
+        nodes[x] = node
         self._changed.add(x)
-        if x & 1 == 0:
+        if is_leaf:
             self._members += (node is not None) - (old is not None)
             if node is None and (x >> 1) < self._blank_hint:
                 self._blank_hint = x >> 1
         if node is not None:
-            self._tail = max(self._tail, x)
-            self._enc_new.setdefault(node.encryption_key, set()).add(x)
-            if isinstance(node, LeafNode):
-                self._sig_new.setdefault(node.signature_key, set()).add(x)
+            if x > self._tail:
+                self._tail = x
+            _add_to(self._enc_new, node.encryption_key, x)
+            if is_leaf:
+                _add_to(self._sig_new, node.signature_key, x)  # type: ignore[union-attr]
         self._dirty(x)
 
     def blank(self, x: int) -> None:
@@ -650,13 +764,18 @@ class TreeEditor(TreeView):
         down (§7.9: the topmost gets ``""``); return the parent hash the sender's new leaf must
         carry (``""`` if the filtered path is empty). The leaf itself is not touched."""
         self._check_open()
-        self.blank_path(sender)
+        # the filtered direct path depends only on the copath subtrees, so it can be taken
+        # first; the direct-path nodes it leaves out are blanked, the others set just below
         path = self.filtered_direct_path_with_copath(sender)
         if len(public_keys) != len(path):
             raise UpdatePathShapeError(
                 f"UpdatePath of leaf {sender} has {len(public_keys)} nodes, "
                 f"its filtered direct path {len(path)}"
             )
+        on_path = {p for p, _ in path}
+        for p in self.direct_path(sender):
+            if p not in on_path:
+                self.set_node(p, None)
         ph = b""
         for (p, s), key in zip(reversed(path), reversed(public_keys), strict=True):
             self.set_node(p, ParentNode(encryption_key=key, parent_hash=ph, unmerged_leaves=()))
@@ -731,6 +850,7 @@ class TreeEditor(TreeView):
             self._get(x)
         self._hash(self._n_leaves - 1)
         enc, sig = self._patched_indexes()
+        cred = self._patched_cred_stats()
         self._frozen = True
         return RatchetTree(
             self.suite,
@@ -742,27 +862,61 @@ class TreeEditor(TreeView):
             blank_hint=self._blank_hint,
             enc_index=enc,
             sig_index=sig,
+            cred_stats=cred,
         )
 
-    def _patched_indexes(self) -> tuple[dict[bytes, int] | None, dict[bytes, int] | None]:
-        """If the base built its key indexes, derive the new ones from them (C-speed copy plus
-        the changed nodes) instead of letting the new tree rescan every node."""
+    def _patched_cred_stats(self) -> tuple[Counter[int], Counter[int]] | None:
+        """If the base counted its credential types, count the new tree's from them and the
+        changed leaves only."""
+        base = self._base
+        if base._cred_stats is None:
+            return None
+        width = len(self._nodes)
+        pairs = []
+        for x in self._changed:
+            if x & 1:
+                continue
+            old = base._nodes[x] if x < len(base._nodes) else None
+            new = self._nodes[x] if x < width else None
+            if (
+                isinstance(old, LeafNode)
+                and isinstance(new, LeafNode)
+                and old.credential.credential_type == new.credential.credential_type
+                and old.capabilities.credentials == new.capabilities.credentials
+            ):
+                continue  # e.g. a committer's new leaf: the counts stay as they are
+            pairs.append((old, new))
+        if not pairs:
+            return base._cred_stats  # shared: never mutated
+        in_use, supported = Counter(base._cred_stats[0]), Counter(base._cred_stats[1])
+        for old, new in pairs:
+            if isinstance(old, LeafNode):
+                _count_leaf(old, in_use, supported, -1)
+            if isinstance(new, LeafNode):
+                _count_leaf(new, in_use, supported, 1)
+        return +in_use, +supported
+
+    def _patched_indexes(self) -> tuple[KeyIndex | None, KeyIndex | None]:
+        """If the base built its key indexes, derive the new ones from them (a C-speed copy
+        plus the changed nodes, :meth:`KeyIndex.patched`) instead of letting the new tree
+        rescan every node."""
         base = self._base
         if base._enc_index is None or base._sig_index is None:
             return None, None
-        enc, sig = dict(base._enc_index), dict(base._sig_index)
         width = len(self._nodes)
-        for x in self._changed:
+        enc_gone: list[tuple[bytes, int]] = []
+        sig_gone: list[tuple[bytes, int]] = []
+        enc_new: list[tuple[bytes, int]] = []
+        sig_new: list[tuple[bytes, int]] = []
+        for x in sorted(self._changed):
             old = base._nodes[x] if x < len(base._nodes) else None
             if old is not None:
-                if enc.get(old.encryption_key) == x:
-                    del enc[old.encryption_key]
-                if isinstance(old, LeafNode) and sig.get(old.signature_key) == x:
-                    del sig[old.signature_key]
-        for x in self._changed:
+                enc_gone.append((old.encryption_key, x))
+                if isinstance(old, LeafNode):
+                    sig_gone.append((old.signature_key, x))
             new = self._nodes[x] if x < width else None
             if new is not None:
-                enc.setdefault(new.encryption_key, x)
+                enc_new.append((new.encryption_key, x))
                 if isinstance(new, LeafNode):
-                    sig.setdefault(new.signature_key, x)
-        return enc, sig
+                    sig_new.append((new.signature_key, x))
+        return base._enc_index.patched(enc_gone, enc_new), base._sig_index.patched(sig_gone, sig_new)

@@ -84,12 +84,15 @@ def seal_welcome(
     """
     key, nonce = joiner.welcome_key_nonce()
     encrypted_group_info = suite.aead_seal(key, nonce, b"", encode(group_info))
+    # EncryptWithLabel(init_key, "Welcome", encrypted_group_info, group_secrets) for each new
+    # member: the EncryptContext holds the whole encrypted GroupInfo (with the ratchet tree,
+    # O(N) bytes), so it is built once and HPKE hashes it once (an O(N) step per recipient
+    # would make the Welcome O(N^2)).
+    info = suite.encrypt_context("Welcome", encrypted_group_info)
     secrets = []
     for i, (kp, gs) in enumerate(recipients):
-        ref = key_package_refs[i] if key_package_refs is not None else suite.key_package_ref(encode(kp))
-        kem_output, ct = suite.encrypt_with_label(
-            kp.init_key, "Welcome", encrypted_group_info, encode(gs), rand
-        )
+        ref = key_package_refs[i] if key_package_refs is not None else suite.key_package_ref(kp.encoded())
+        kem_output, ct = suite.hpke_seal(kp.init_key, info, b"", encode(gs), rand)
         secrets.append(
             EncryptedGroupSecrets(
                 new_member=ref,
@@ -127,7 +130,7 @@ def open_welcome(
             f"Welcome suite {welcome.cipher_suite}, KeyPackage suite {key_package.cipher_suite}, "
             f"local suite {suite.suite_id}"
         )
-    ref = key_package_ref if key_package_ref is not None else suite.key_package_ref(encode(key_package))
+    ref = key_package_ref if key_package_ref is not None else suite.key_package_ref(key_package.encoded())
     entry = next((e for e in welcome.secrets if e.new_member == ref), None)
     if entry is None:
         raise NoMatchingKeyPackageError("no EncryptedGroupSecrets for this KeyPackage")

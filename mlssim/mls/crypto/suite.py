@@ -197,6 +197,14 @@ class CipherSuite(ABC):
         return self.verify(pub, self._sign_content(label, content), signature)
 
     @staticmethod
+    def encrypt_context(label: bytes | str, context: bytes) -> bytes:
+        """§5.1.3 EncryptContext, the HPKE ``info`` of EncryptWithLabel: ``hpke_seal(pub,
+        encrypt_context(label, context), b"", plaintext, rand)`` is EncryptWithLabel. Build it
+        once to seal to many recipients under one large context (a Welcome, §12.4.3.1): the
+        HPKE key schedule then hashes it once, not once per recipient."""
+        return CipherSuite._encrypt_context(label, context)
+
+    @staticmethod
     def _encrypt_context(label: bytes | str, context: bytes) -> bytes:
         if isinstance(label, str):
             label = label.encode()

@@ -7,7 +7,7 @@ crypto layer never re-derives a wire layout.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..codec import Reader, Writer
 from ..errors import DecodeError
@@ -137,9 +137,26 @@ class FramedContent:
     application_data: bytes = b""
     proposal: Proposal | None = None
     commit: Commit | None = None
+    #: the encoding, kept from decoding or the first :meth:`encoded`: a commit's FramedContent
+    #: is signed, MACed and transcript-hashed, and re-encoding a large UpdatePath each time
+    #: would dominate processing it. Not a field of the struct (not compared, not copied by
+    #: ``dataclasses.replace``); the object is immutable, so the bytes never go stale.
+    #: :meth:`push` (hence :func:`~mlssim.mls.codec.encode`) always re-encodes, so that
+    #: decode -> encode stays a real check of the codec.
+    _wire: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _check_content(self.content_type, self.application_data, self.proposal, self.commit)
+
+    def encoded(self) -> bytes:
+        """The §6 FramedContent bytes: those it was decoded from, else encoded once."""
+        wire = self._wire
+        if wire is None:
+            w = Writer()
+            self.push(w)
+            wire = w.data()
+            object.__setattr__(self, "_wire", wire)
+        return wire
 
     def push(self, w: Writer) -> None:
         w.push_opaque(self.group_id)
@@ -151,13 +168,14 @@ class FramedContent:
 
     @classmethod
     def pull(cls, r: Reader) -> FramedContent:
+        start = r.pos
         group_id = r.pull_opaque()
         epoch = r.pull_uint64()
         sender = Sender.pull(r)
         authenticated_data = r.pull_opaque()
         content_type = pull_enum8(r, ContentType)
         app, proposal, commit = _pull_content(r, content_type)
-        return cls(
+        content = cls(
             group_id=group_id,
             epoch=epoch,
             sender=sender,
@@ -167,6 +185,8 @@ class FramedContent:
             proposal=proposal,
             commit=commit,
         )
+        object.__setattr__(content, "_wire", r.since(start))
+        return content
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -205,21 +225,24 @@ _SENDERS_WITH_CONTEXT = (SenderType.MEMBER, SenderType.NEW_MEMBER_COMMIT)
 
 
 def framed_content_tbs(
-    wire_format: WireFormat, content: FramedContent, context: GroupContext | None
+    wire_format: WireFormat, content: FramedContent, context: GroupContext | bytes | None
 ) -> bytes:
     """The §6.1 FramedContentTBS bytes signed with label "FramedContentTBS".
 
     The GroupContext is part of it iff the sender is a member or a new-member commit;
-    ``context`` is required then, and ignored otherwise.
+    ``context`` (the struct, or its encoding) is required then, and ignored otherwise.
     """
     w = Writer()
     w.push_uint16(ProtocolVersion.MLS10)
     w.push_uint16(wire_format)
-    content.push(w)
+    w.push_bytes(content.encoded())
     if content.sender.sender_type in _SENDERS_WITH_CONTEXT:
         if context is None:
             raise ValueError(f"a {content.sender.sender_type.name} sender signs over the GroupContext")
-        context.push(w)
+        if isinstance(context, bytes):
+            w.push_bytes(context)
+        else:
+            context.push(w)
     return w.data()
 
 
@@ -241,6 +264,14 @@ class AuthenticatedContent:
         self.content.push(w)
         self.auth.push(w)
 
+    def encoded(self) -> bytes:
+        """The encoding, from the content's kept bytes (:meth:`FramedContent.encoded`)."""
+        w = Writer()
+        w.push_uint16(self.wire_format)
+        w.push_bytes(self.content.encoded())
+        self.auth.push(w)
+        return w.data()
+
     @classmethod
     def pull(cls, r: Reader) -> AuthenticatedContent:
         wire_format = pull_enum16(r, WireFormat)
@@ -257,7 +288,7 @@ def confirmed_transcript_hash_input(content: AuthenticatedContent) -> bytes:
         raise ValueError("only a commit enters the transcript hash")
     w = Writer()
     w.push_uint16(content.wire_format)
-    content.content.push(w)
+    w.push_bytes(content.content.encoded())
     w.push_opaque(content.auth.signature)
     return w.data()
 
@@ -289,6 +320,13 @@ class PublicMessage:
 
     def push(self, w: Writer) -> None:
         self.content.push(w)
+        self.auth.push(w)
+        if self.membership_tag is not None:
+            w.push_opaque(self.membership_tag)
+
+    def push_encoded(self, w: Writer) -> None:
+        """:meth:`push` from the content's kept bytes (:meth:`FramedContent.encoded`)."""
+        w.push_bytes(self.content.encoded())
         self.auth.push(w)
         if self.membership_tag is not None:
             w.push_opaque(self.membership_tag)
@@ -495,6 +533,18 @@ class MLSMessage:
         w.push_uint16(self.version)
         w.push_uint16(_WIRE_FORMAT_OF[type(self.body)])
         self.body.push(w)
+
+    def encoded(self) -> bytes:
+        """The encoding; a PublicMessage's content from its kept bytes (:meth:`FramedContent.encoded`)."""
+        w = Writer()
+        w.push_uint16(self.version)
+        w.push_uint16(_WIRE_FORMAT_OF[type(self.body)])
+        body = self.body
+        if isinstance(body, PublicMessage):
+            body.push_encoded(w)
+        else:
+            body.push(w)
+        return w.data()
 
     @classmethod
     def pull(cls, r: Reader) -> MLSMessage:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from ..codec import Reader, Writer
+from ..codec import Reader, Writer, varint_size
 from .common import Extension, pull_extensions, push_extensions
 from .enums import ProtocolVersion, pull_enum16
 from .tree import LeafNode
@@ -22,6 +22,20 @@ class KeyPackage:
     leaf_node: LeafNode
     extensions: tuple[Extension, ...] = ()
     signature: bytes = b""
+    #: the encoding, kept from decoding or the first :meth:`encoded` (the signature check and
+    #: the KeyPackageRef both need it); not a field of the struct, as ``LeafNode._wire``.
+    #: :meth:`push` always re-encodes.
+    _wire: bytes | None = field(default=None, init=False, repr=False, compare=False)
+
+    def encoded(self) -> bytes:
+        """The §10 KeyPackage bytes: those it was decoded from, else encoded once."""
+        wire = self._wire
+        if wire is None:
+            w = Writer()
+            self.push(w)
+            wire = w.data()
+            object.__setattr__(self, "_wire", wire)
+        return wire
 
     def _push_tbs(self, w: Writer) -> None:
         w.push_uint16(self.version)
@@ -36,7 +50,8 @@ class KeyPackage:
 
     @classmethod
     def pull(cls, r: Reader) -> KeyPackage:
-        return cls(
+        start = r.pos
+        kp = cls(
             version=pull_enum16(r, ProtocolVersion),
             cipher_suite=r.pull_uint16(),
             init_key=r.pull_opaque(),
@@ -44,10 +59,13 @@ class KeyPackage:
             extensions=pull_extensions(r),
             signature=r.pull_opaque(),
         )
+        object.__setattr__(kp, "_wire", r.since(start))
+        return kp
 
 
 def key_package_tbs(kp: KeyPackage) -> bytes:
-    """The §10 KeyPackageTBS bytes: every field of ``kp`` but the signature."""
-    w = Writer()
-    kp._push_tbs(w)
-    return w.data()
+    """The §10 KeyPackageTBS bytes: every field of ``kp`` but the signature (the encoding
+    without its trailing ``signature``, :meth:`KeyPackage.encoded`)."""
+    wire = kp.encoded()
+    n = len(kp.signature)
+    return wire[: len(wire) - n - varint_size(n)]

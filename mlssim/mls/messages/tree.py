@@ -8,10 +8,11 @@
 from __future__ import annotations
 
 import struct as _struct
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import overload
 
-from ..codec import Reader, Writer
+from ..codec import Reader, Writer, varint_size
 from ..errors import DecodeError
 from .common import Extension, pull_extensions, push_extensions
 from .credentials import Credential
@@ -31,7 +32,10 @@ __all__ = [
     "pull_ratchet_tree",
     "encode_ratchet_tree",
     "decode_ratchet_tree",
+    "ratchet_tree_bytes",
     "HPKECiphertext",
+    "HPKECiphertextBlock",
+    "pull_hpke_ciphertexts",
     "UpdatePathNode",
     "UpdatePath",
     "push_uint16_vector",
@@ -157,6 +161,10 @@ class LeafNode:
     parent_hash: bytes = b""  # commit
     extensions: tuple[Extension, ...] = ()
     signature: bytes = b""
+    #: the encoding, kept from decoding or the first :meth:`encoded` (tree hashes, LeafNodeTBS
+    #: and the ratchet_tree extension all need it); not a field of the struct, as
+    #: ``FramedContent._wire``. :meth:`push` always re-encodes.
+    _wire: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if (self.lifetime is not None) != (self.leaf_node_source == LeafNodeSource.KEY_PACKAGE):
@@ -181,8 +189,25 @@ class LeafNode:
         self._push_tbs_body(w)
         w.push_opaque(self.signature)
 
+    def encoded(self) -> bytes:
+        """The §7.2 LeafNode bytes: those it was decoded from, else encoded once."""
+        wire = self._wire
+        if wire is None:
+            w = Writer()
+            self.push(w)
+            wire = w.data()
+            object.__setattr__(self, "_wire", wire)
+        return wire
+
+    def tbs_body(self) -> bytes:
+        """The encoding without the trailing ``signature`` (the start of LeafNodeTBS)."""
+        wire = self.encoded()
+        n = len(self.signature)
+        return wire[: len(wire) - n - varint_size(n)]
+
     @classmethod
     def pull(cls, r: Reader) -> LeafNode:
+        start = r.pos
         encryption_key = r.pull_opaque()
         signature_key = r.pull_opaque()
         credential = Credential.pull(r)
@@ -190,7 +215,7 @@ class LeafNode:
         source = pull_enum8(r, LeafNodeSource)
         lifetime = Lifetime.pull(r) if source == LeafNodeSource.KEY_PACKAGE else None
         parent_hash = r.pull_opaque() if source == LeafNodeSource.COMMIT else b""
-        return cls(
+        leaf = cls(
             encryption_key=encryption_key,
             signature_key=signature_key,
             credential=credential,
@@ -201,6 +226,8 @@ class LeafNode:
             extensions=pull_extensions(r),
             signature=r.pull_opaque(),
         )
+        object.__setattr__(leaf, "_wire", r.since(start))
+        return leaf
 
 
 def leaf_node_tbs(leaf: LeafNode, group_id: bytes | None = None, leaf_index: int | None = None) -> bytes:
@@ -210,7 +237,7 @@ def leaf_node_tbs(leaf: LeafNode, group_id: bytes | None = None, leaf_index: int
     binds ``group_id`` and ``leaf_index``, which must then be given.
     """
     w = Writer()
-    leaf._push_tbs_body(w)
+    w.push_bytes(leaf.tbs_body())
     if leaf.leaf_node_source == LeafNodeSource.KEY_PACKAGE:
         if group_id is not None or leaf_index is not None:
             raise ValueError("a key_package LeafNodeTBS has no group_id or leaf_index")
@@ -312,6 +339,31 @@ def encode_ratchet_tree(nodes: Sequence[Node | None]) -> bytes:
     return w.data()
 
 
+def ratchet_tree_bytes(nodes: Sequence[Node | None]) -> bytes:
+    """The bytes of :func:`encode_ratchet_tree`, each leaf from its kept encoding
+    (:meth:`LeafNode.encoded`): a tree's leaves are encoded once, not once per Welcome."""
+    end = len(nodes)
+    while end and nodes[end - 1] is None:
+        end -= 1
+    if end == 0:
+        raise ValueError("a ratchet tree needs at least one non-blank node")
+    inner = Writer()
+    for node in nodes[:end]:
+        if node is None:
+            inner.push_uint8(0)
+        elif isinstance(node, LeafNode):
+            inner.push_uint8(1)
+            inner.push_uint8(NodeType.LEAF)
+            inner.push_bytes(node.encoded())
+        else:
+            inner.push_uint8(1)
+            inner.push_uint8(NodeType.PARENT)
+            node.push(inner)
+    w = Writer()
+    w.push_opaque(inner.data())
+    return w.data()
+
+
 def decode_ratchet_tree(data: bytes) -> list[Node | None]:
     """Decode exactly one ratchet tree; only :class:`DecodeError` escapes."""
     r = Reader(bytes(data))
@@ -339,8 +391,111 @@ class HPKECiphertext:
         return cls(kem_output=r.pull_opaque(), ciphertext=r.pull_opaque())
 
 
+def _hpke_ciphertext(kem_output: bytes, ciphertext: bytes) -> HPKECiphertext:
+    return HPKECiphertext(kem_output=kem_output, ciphertext=ciphertext)
+
+
 def _push_hpke_ciphertext(w: Writer, c: HPKECiphertext) -> None:
     c.push(w)
+
+
+class HPKECiphertextBlock(Sequence[HPKECiphertext]):
+    """A decoded ``HPKECiphertext encrypted_path_secret<V>`` whose items all have the same
+    encoded header and lengths (every ciphertext of one UpdatePath does: one suite), kept as
+    the validated block and cut into :class:`HPKECiphertext` items only when one is read.
+
+    A commit to N members can carry N-1 ciphertexts in one node, of which a receiver opens
+    one (§7.6, §12.4.2); building N-1 objects would cost more than all of its cryptography.
+    Behaves as the tuple of its items: ``len``, indexing, slicing (a tuple), iteration,
+    ``==`` with tuples and other blocks, ``hash``.
+    """
+
+    __slots__ = ("_block", "_k_at", "_k_len", "_c_at", "_c_len", "_stride", "_n")
+
+    def __init__(self, block: bytes, k_at: int, k_len: int, c_at: int, c_len: int, stride: int) -> None:
+        """Internal: use :func:`pull_hpke_ciphertexts`, which validates ``block``."""
+        self._block = block
+        self._k_at, self._k_len = k_at, k_len
+        self._c_at, self._c_len = c_at, c_len
+        self._stride = stride
+        self._n = len(block) // stride
+
+    def __len__(self) -> int:
+        return self._n
+
+    def _item(self, i: int) -> HPKECiphertext:
+        off = i * self._stride
+        k, c = off + self._k_at, off + self._c_at
+        b = self._block
+        return HPKECiphertext(kem_output=b[k : k + self._k_len], ciphertext=b[c : c + self._c_len])
+
+    @overload
+    def __getitem__(self, i: int) -> HPKECiphertext: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> tuple[HPKECiphertext, ...]: ...
+
+    def __getitem__(self, i: int | slice) -> HPKECiphertext | tuple[HPKECiphertext, ...]:
+        if isinstance(i, slice):
+            return tuple(self._item(j) for j in range(*i.indices(self._n)))
+        n = self._n
+        if not -n <= i < n:
+            raise IndexError("HPKECiphertextBlock index out of range")
+        return self._item(i + n if i < 0 else i)
+
+    def __iter__(self) -> Iterator[HPKECiphertext]:
+        return (self._item(j) for j in range(self._n))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, HPKECiphertextBlock):
+            return self._n == other._n and tuple(self) == tuple(other)
+        if isinstance(other, tuple):
+            return tuple(self) == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"HPKECiphertextBlock({self._n} ciphertexts)"
+
+
+#: blocks with fewer items, or fewer bytes, are decoded into a plain tuple (an HPKECiphertext
+#: is at least 80 bytes in every RFC 9420 suite)
+_LAZY_MIN_ITEMS = 16
+_LAZY_MIN_BYTES = 1024
+
+
+def pull_hpke_ciphertexts(r: Reader) -> Sequence[HPKECiphertext]:
+    """``HPKECiphertext items<V>``, with the checks of pulling them one by one: a tuple, or
+    for many items of one shape an :class:`HPKECiphertextBlock` validated at C speed (the
+    first item is parsed in full, then every item's headers are compared with its headers
+    by strided slices, and the block must be a whole number of items)."""
+    sub = r.sub()
+    if sub.remaining() >= _LAZY_MIN_BYTES:
+        block = sub.rest()
+        head = Reader(block)
+        try:
+            k_len = head.pull_varint()
+            k_at = head.pos
+            head.pull_bytes(k_len)
+            c_hdr = head.pos
+            c_len = head.pull_varint()
+            c_at = head.pos
+            head.pull_bytes(c_len)
+        except DecodeError:
+            pass  # the general parser below reports it
+        else:
+            stride = head.pos
+            n, rest = divmod(len(block), stride)
+            headers = (*range(k_at), *range(c_hdr, c_at))
+            if (
+                rest == 0
+                and n >= _LAZY_MIN_ITEMS
+                and all(block[j::stride] == block[j : j + 1] * n for j in headers)
+            ):
+                return HPKECiphertextBlock(block, k_at, k_len, c_at, c_len, stride)
+    return tuple(sub.pull_pairs_to_end(_hpke_ciphertext))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -348,7 +503,8 @@ class UpdatePathNode:
     """§7.6 UpdatePathNode: a new path key and the path secret sealed to each resolution node."""
 
     encryption_key: bytes
-    encrypted_path_secret: tuple[HPKECiphertext, ...] = ()
+    #: a tuple, or an :class:`HPKECiphertextBlock` when decoded from many ciphertexts
+    encrypted_path_secret: Sequence[HPKECiphertext] = ()
 
     def push(self, w: Writer) -> None:
         w.push_opaque(self.encryption_key)
@@ -356,10 +512,8 @@ class UpdatePathNode:
 
     @classmethod
     def pull(cls, r: Reader) -> UpdatePathNode:
-        return cls(
-            encryption_key=r.pull_opaque(),
-            encrypted_path_secret=tuple(r.pull_vector(HPKECiphertext.pull)),
-        )
+        encryption_key = r.pull_opaque()
+        return cls(encryption_key=encryption_key, encrypted_path_secret=pull_hpke_ciphertexts(r))
 
 
 def _push_update_path_node(w: Writer, n: UpdatePathNode) -> None:
