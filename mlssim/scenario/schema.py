@@ -226,8 +226,13 @@ class FederationSpec(_Model):
             "leaf), or the designated committer removes and re-adds it; ordered designs only"
         ),
     )
-    fanout: Literal["plain"] = Field(
-        default="plain", description="what each member downloads: plain = the whole message"
+    fanout: Literal["plain", "split"] = Field(
+        default="plain",
+        description=(
+            "what each member downloads for a commit: plain = the whole commit; split = "
+            "server-assisted, its own HPKE ciphertext and the public keys it cannot derive "
+            "(docs/bandwidth.md; needs public handshakes and server topology)"
+        ),
     )
 
 
@@ -415,6 +420,10 @@ class Scenario(_Model):
         fed = self.federation
         if fed.ordering in ("single", "hub") and fed.topology not in (None, "server"):
             raise ValueError(f"federation.topology: {fed.ordering} ordering needs server fan-out")
+        if fed.fanout == "split" and (self.mls.handshake != "public" or fed.ordering == "client-fanout"):
+            raise ValueError("federation.fanout: split needs mls.handshake public and a DS that splits")
+        if fed.fanout == "split" and fed.topology not in (None, "server"):
+            raise ValueError("federation.fanout: split needs server topology (the DS splits)")
         if fed.ordering == "client-fanout" and fed.topology == "server":
             raise ValueError("federation.topology: client-fanout means the client sends the copies")
         for i, g in enumerate(self.groups):

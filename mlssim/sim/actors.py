@@ -137,7 +137,7 @@ class DeliveryService:
             receivers,
             "commit",
             group,
-            size,
+            commit.wire or size,
             lambda m: w.fanout.commit_download(staged, size, m),
             lambda m: partial(w.clients[m].on_commit, group, msg),
         )
@@ -507,6 +507,7 @@ class Client:
             retry=retry,
         )
         size = len(encode(staged.message))
+        up = w.fanout.commit_upload(staged, size)  # what the committer sends (split: a SplitCommit)
         size_w = len(encode(staged.welcome)) if staged.welcome is not None else 0
         extra = 0
         if w.needs_public_state(group) and not w.leaderless:
@@ -521,16 +522,17 @@ class Client:
             epoch=g.epoch,
             op=kind,
             bytes=size,
+            upload_bytes=up,
             welcome_bytes=size_w,
             public_state_bytes=extra,
         )
         if w.leaderless:
-            self._commit_leaderless(group, staged, size)
+            self._commit_leaderless(group, staged, size, up)
             return
         epoch = g.epoch
-        total = size + size_w + extra
+        total = up + size_w + extra
         forwarded = w.ds_groups[group] != self.provider
-        info = _CommitInfo(staged, added, removed, total * (2 if forwarded else 1), kind)
+        info = _CommitInfo(staged, added, removed, total * (2 if forwarded else 1), kind, up)
         self.upload(
             group,
             total,
@@ -538,7 +540,7 @@ class Client:
             lambda: w.ds_of(group).order_commit(group, epoch, self.name, size, info),
         )
 
-    def _commit_leaderless(self, group: str, staged: StagedCommit, size: int) -> None:
+    def _commit_leaderless(self, group: str, staged: StagedCommit, size: int, up: int) -> None:
         """No orderer: merge at once, keep a checkpoint, send to the members of the old epoch."""
         w = self.world
         g = self.groups[group]
@@ -575,7 +577,7 @@ class Client:
             group,
             f"commit:{p.kind}",
             "commit",
-            size,
+            up,
             lambda m: w.fanout.commit_download(staged, size, m),
             recipients,
             lambda m: partial(w.clients[m].on_commit, group, msg),
@@ -879,3 +881,5 @@ class _CommitInfo:
     #: bytes the committer uploaded and its home DS forwarded to the orderer (wasted if rejected)
     upload_bytes: int = 0
     kind: str = ""
+    #: size of the commit as DSs forward it between providers (split: the SplitCommit)
+    wire: int = 0

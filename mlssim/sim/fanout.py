@@ -1,21 +1,35 @@
-"""What each member downloads when the DS fans a handshake message out: the fan-out hook.
+"""What each member downloads when the DS fans a commit out: the fan-out hook.
 
-``plain`` (this module) is the baseline: every member downloads the whole message, and a
-joiner whose Welcome omits the ratchet tree downloads the whole encoded tree. Server-assisted
-(split) commits and proxy re-encryption replace these sizes per member.
+- ``plain``: every member downloads the whole commit; the committer uploads it.
+- ``split`` (server-assisted, SAIK / the split-commit draft; format in ``mlssim/mls/split_commit.py``
+  and ``docs/bandwidth.md``): the committer uploads a SplitCommit (the stripped, signed content
+  plus every ciphertext), DSs forward it between providers, and each member downloads only its
+  own ciphertext, its Merkle proof and the public keys it cannot derive. Sizes are exact
+  encodings. The members' state machines still process the plain commit (the simulator's
+  members are RFC 9420 clients); the split format is used for the byte counts, and its
+  verification is tested in the core.
+
+Proxy re-encryption plugs in beside them.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Protocol
 
+from ..mls.crypto import CipherSuite
 from ..mls.group import StagedCommit
+from ..mls.split_commit import download_sizes, upload_size
 
-__all__ = ["Fanout", "PlainFanout", "make_fanout"]
+__all__ = ["Fanout", "PlainFanout", "SplitFanout", "make_fanout"]
 
 
 class Fanout(Protocol):
     name: str
+
+    def commit_upload(self, staged: StagedCommit, commit_bytes: int) -> int:
+        """Bytes the committer uploads (and DSs forward) for this commit."""
+        ...
 
     def commit_download(self, staged: StagedCommit, commit_bytes: int, member: str) -> int:
         """Bytes ``member`` downloads for this commit."""
@@ -25,11 +39,48 @@ class Fanout(Protocol):
 class PlainFanout:
     name = "plain"
 
+    def commit_upload(self, staged: StagedCommit, commit_bytes: int) -> int:
+        return commit_bytes
+
     def commit_download(self, staged: StagedCommit, commit_bytes: int, member: str) -> int:
         return commit_bytes
 
 
-def make_fanout(name: str) -> Fanout:
+class SplitFanout:
+    """Per-member sizes computed once per commit (O(N)), kept for the commits in flight."""
+
+    name = "split"
+
+    def __init__(self, suite: CipherSuite, keep: int = 64) -> None:
+        self.suite = suite
+        self.keep = keep
+        # id(staged) -> (staged, member name -> download size); holding ``staged`` keeps the id unique
+        self._cache: OrderedDict[int, tuple[StagedCommit, dict[str, int], int]] = OrderedDict()
+
+    def _sizes(self, staged: StagedCommit, commit_bytes: int) -> tuple[dict[str, int], int]:
+        hit = self._cache.get(id(staged))
+        if hit is not None:
+            return hit[1], hit[2]
+        by_leaf = download_sizes(self.suite, staged)
+        tree = staged.ratchet_tree
+        sizes = {leaf.credential.identity.decode(): by_leaf[i] for i, leaf in tree.leaves() if i in by_leaf}
+        up = upload_size(self.suite, staged)
+        self._cache[id(staged)] = (staged, sizes, up)
+        while len(self._cache) > self.keep:
+            self._cache.popitem(last=False)
+        return sizes, up
+
+    def commit_upload(self, staged: StagedCommit, commit_bytes: int) -> int:
+        return self._sizes(staged, commit_bytes)[1]
+
+    def commit_download(self, staged: StagedCommit, commit_bytes: int, member: str) -> int:
+        # members the commit removes (not in its new tree) get the plain commit
+        return self._sizes(staged, commit_bytes)[0].get(member, commit_bytes)
+
+
+def make_fanout(name: str, suite: CipherSuite) -> Fanout:
     if name == "plain":
         return PlainFanout()
+    if name == "split":
+        return SplitFanout(suite)
     raise ValueError(f"unknown fan-out {name!r}")

@@ -72,7 +72,7 @@ class World:
         self.topology = fed.topology or (
             "client-per-provider" if fed.ordering == "client-fanout" else "server"
         )
-        self.fanout = make_fanout(scenario.federation.fanout)
+        self.fanout = make_fanout(scenario.federation.fanout, self.suite)
         self.clients: dict[str, Client] = {}
         self._repropose_attempts: dict[tuple[str, str], int] = {}
         self.created: dict[str, simpy.Event] = {}

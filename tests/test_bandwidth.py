@@ -1,0 +1,54 @@
+"""Fan-out strategies in the simulator: what members download per commit (issue 7)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mlssim.scenario.schema import Scenario
+from mlssim.sim.world import World
+
+
+def scenario(fanout: str, **mls: Any) -> Scenario:
+    return Scenario.model_validate(
+        {
+            "name": "bw",
+            "seed": 9,
+            "duration": 60,
+            "drain": 20,
+            "crypto": {"suite": 1, "family": "model"},
+            "mls": mls,
+            "providers": [{"name": "a"}, {"name": "b"}],
+            "federation": {"fanout": fanout},
+            "groups": [
+                {"size": 60, "workload": {"update_rate": 0.005, "add_rate": 0.05, "remove_rate": 0.02}}
+            ],
+        }
+    )
+
+
+def commit_downloads(w: World) -> list[int]:
+    return [t.bytes for t in w.recorder.transmissions if t.msg_type == "commit" and t.role == "download"]
+
+
+def test_split_downloads_are_a_fraction_of_plain_on_the_same_run() -> None:
+    plain, split = World(scenario("plain")), World(scenario("split"))
+    plain.run()
+    split.run()
+    for w in (plain, split):
+        assert w.summary()["all_converged"]
+    # same workload, same commits: only the sizes differ
+    p, s = commit_downloads(plain), commit_downloads(split)
+    assert len(p) == len(s) > 100
+    assert sum(s) < 0.5 * sum(p)
+    assert all(b_s <= b_p + 40 for b_s, b_p in zip(sorted(s), sorted(p), strict=True))
+    # path commits: each split download is one ciphertext plus proof and a few keys, not the path
+    sent = list(split.recorder.of_kind("commit_sent"))
+    # every commit here has a path: the upload is the SplitCommit, the plain commit + a Merkle root
+    assert sent and all(0 < e["upload_bytes"] - e["bytes"] <= 40 for e in sent)
+
+
+def test_split_needs_a_ds_that_can_read_the_commit() -> None:
+    with pytest.raises(ValueError, match="split needs"):
+        scenario("split", handshake="private")
