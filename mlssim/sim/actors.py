@@ -556,18 +556,12 @@ class Client:
             directory.pop(name, None)
         for name in p.added:
             directory[name] = w.clients[name].provider
-        w.recorder.event(
-            w.env.now,
-            "commit_merged",
-            group=group,
-            client=self.name,
-            epoch=g.epoch,
-            op=p.kind,
-            latency=round(w.env.now - p.first_attempt, 6),
-            attempts=p.attempts,
+        self._merged(
+            group,
+            g,
+            p,
             parent=before.epoch_authenticator.hex(),
             digest=forks.commit_digest(staged.message).hex(),
-            auth=g.epoch_authenticator.hex(),
         )
         w.epoch_reached(group, self.name, g)
         self._epoch_changed(group, g, committed_mine=False)
@@ -648,6 +642,15 @@ class Client:
         if p.kind == "resync":
             self.joined_epoch[group] = g.epoch
             w.resync_done(self, group)
+        self._merged(group, g, p)
+        w.epoch_reached(group, self.name, g)
+        self._epoch_changed(group, g, committed_mine=False)
+        if self.ready:
+            w.pay_owed_commits(self)
+
+    def _merged(self, group: str, g: Group, p: _Pending, **extra: str) -> None:
+        """Record that this committer merged its own commit ``p`` (``g`` is the new state)."""
+        w = self.world
         w.recorder.event(
             w.env.now,
             "commit_merged",
@@ -657,12 +660,9 @@ class Client:
             op=p.kind,
             latency=round(w.env.now - p.first_attempt, 6),
             attempts=p.attempts,
+            **extra,
             auth=g.epoch_authenticator.hex(),
         )
-        w.epoch_reached(group, self.name, g)
-        self._epoch_changed(group, g, committed_mine=False)
-        if self.ready:
-            w.pay_owed_commits(self)
 
     def on_reject(self, group: str) -> None:
         w = self.world

@@ -160,32 +160,10 @@ class World:
     def _resync_fetch(self, c: Client, group: str, prev: _Pending | None) -> None:
         ds = self.ds_of(group)
         ds.serve_group_info(
-            group, c.name, lambda gi, tree: self._resync_commit(c, group, gi, tree, prev), prefix="resync:"
-        )
-
-    def _resync_commit(
-        self, c: Client, group: str, gi: MLSMessage, tree: RatchetTree, prev: _Pending | None
-    ) -> None:
-        assert isinstance(gi.body, GroupInfo)
-        me = c.name.encode()
-        old = next((i for i, leaf in tree.leaves() if leaf.credential.identity == me), None)
-        g, staged = Group.external_join(
-            self.suite,
-            gi.body,
-            identity=c.identity,
-            rand=c.rand,
-            ratchet_tree=tree,
-            resync_remove=old,
-            config=self.group_config,
-        )
-        c.groups[group] = g
-        c.send_commit(
             group,
-            "resync",
-            staged,
-            retry=lambda prev: self._resync_fetch(c, group, prev),
-            first_attempt=prev.first_attempt if prev else None,
-            attempts=prev.attempts + 1 if prev else 1,
+            c.name,
+            lambda gi, tree: self._external_commit(c, group, gi, tree, prev, resync=True),
+            prefix="resync:",
         )
 
     def _ask_for_readd(self, c: Client, group: str) -> None:
@@ -703,24 +681,39 @@ class World:
         newbie.upload(group, CONTROL_BYTES, "group_info_request", at_ds)
 
     def _external_commit(
-        self, newbie: Client, group: str, gi: MLSMessage, tree: RatchetTree, prev: _Pending | None
+        self,
+        c: Client,
+        group: str,
+        gi: MLSMessage,
+        tree: RatchetTree,
+        prev: _Pending | None,
+        *,
+        resync: bool = False,
     ) -> None:
+        """Join ``group`` by external commit (§12.4.3.2); a re-syncing member also removes its
+        old leaf in the same commit."""
         assert isinstance(gi.body, GroupInfo)
+        me = c.name.encode()
+        old = (
+            next((i for i, leaf in tree.leaves() if leaf.credential.identity == me), None) if resync else None
+        )
         g, staged = Group.external_join(
             self.suite,
             gi.body,
-            identity=newbie.identity,
-            rand=newbie.rand,
+            identity=c.identity,
+            rand=c.rand,
             ratchet_tree=tree,
+            resync_remove=old,
             config=self.group_config,
         )
-        newbie.groups[group] = g
-        newbie.send_commit(
+        c.groups[group] = g
+        refetch = self._resync_fetch if resync else self._request_group_info
+        c.send_commit(
             group,
-            "external-join",
+            "resync" if resync else "external-join",
             staged,
-            added=(newbie.name,),
-            retry=lambda prev: self._request_group_info(newbie, group, prev),
+            added=() if resync else (c.name,),
+            retry=lambda prev: refetch(c, group, prev),
             first_attempt=prev.first_attempt if prev else None,
             attempts=prev.attempts + 1 if prev else 1,
         )
