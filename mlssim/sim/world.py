@@ -600,15 +600,7 @@ class World:
         g = c.groups.get(group)
         if g is None or not g.active or group in c.pending or not g.pending_proposals:
             return
-        staged = g.commit(c.rand)
-        c.send_commit(
-            group,
-            "proposals",
-            staged,
-            retry=lambda prev: self._commit_proposals(c, group, prev),
-            first_attempt=prev.first_attempt if prev else None,
-            attempts=prev.attempts + 1 if prev else 1,
-        )
+        self._commit_update(c, group, prev, kind="proposals")
 
     def repropose(self, c: Client, group: str) -> None:
         """An epoch change voided ``c``'s Update proposal: propose again after the backoff."""
@@ -635,14 +627,17 @@ class World:
     def proposal_done(self, c: Client, group: str) -> None:
         self._repropose_attempts.pop((c.name, group), None)
 
-    def _commit_update(self, c: Client, group: str, prev: _Pending | None) -> None:
+    def _commit_update(self, c: Client, group: str, prev: _Pending | None, kind: str = "update") -> None:
+        """A commit with a path and no new proposals: an update, or (``proposals``) the commit of
+        the proposals pending at ``c`` (they go in by reference)."""
         g = c.groups[group]
         staged = g.commit(c.rand)
+        retry = self._commit_proposals if kind == "proposals" else self._commit_update
         c.send_commit(
             group,
-            "update",
+            kind,
             staged,
-            retry=lambda prev: self._commit_update(c, group, prev),
+            retry=lambda prev: retry(c, group, prev),
             first_attempt=prev.first_attempt if prev else None,
             attempts=prev.attempts + 1 if prev else 1,
         )
