@@ -42,6 +42,8 @@ HEADLINE = (
     "commits.collisions_per_1000_attempts",
     "commits.retries_per_accepted",
     "commits.wasted_bytes",
+    "commits.download_bytes_mean",
+    "commits.upload_bytes_mean",
     "commit_latency_s.p95",
     "convergence_s.p50",
     "convergence_s.p95",

@@ -279,6 +279,11 @@ class WorkloadSpec(_Model):
         default_factory=lambda: _const(200), description="application message plaintext size (bytes)"
     )
     update_rate: float = Field(default=0.0, ge=0, description="path updates per member per second")
+    update_group_rate: float = Field(
+        default=0.0,
+        ge=0,
+        description="path updates per group per second, whatever its size (added to update_rate's)",
+    )
     update_mode: Literal["commit", "propose"] = Field(
         default="commit",
         description=(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import math
+import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Generator
 from functools import partial
@@ -417,12 +418,25 @@ class World:
                 env.process(
                     self._poisson(gname, rate, op, stop, per_member=op in (self._op_app, self._op_update))
                 )
+        if wl.update_group_rate > 0:
+            env.process(
+                self._poisson(
+                    gname, wl.update_group_rate, self._op_update, stop, per_member=False, tag="group"
+                )
+            )
 
     def _poisson(
-        self, group: str, rate: float, op: Callable[[str, Any], None], stop: float, *, per_member: bool
+        self,
+        group: str,
+        rate: float,
+        op: Callable[[str, Any], None],
+        stop: float,
+        *,
+        per_member: bool,
+        tag: str = "",
     ) -> Generator[Any, Any, None]:
         """A Poisson process of ``rate`` (per member when ``per_member``, else per group)."""
-        rng = self.streams.stream(f"group/{group}/{op.__name__}")
+        rng = self.streams.stream(f"group/{group}/{op.__name__}{'/' + tag if tag else ''}")
         env = self.env
         while True:
             n = len(self.members_of(group)) if per_member else 1
@@ -850,6 +864,16 @@ class World:
 
     # -- summary -------------------------------------------------------------------------------
 
+    def _commit_sizes(self, role: str) -> list[int]:
+        """Bytes of each commit download by a member (``download``) or upload by a committer."""
+        if role == "download":
+            return [t.bytes for t in self.recorder.transmissions if t.msg_type == "commit" and t.role == role]
+        return [
+            t.bytes
+            for t in self.recorder.transmissions
+            if t.msg_type.startswith("commit:") and t.role == role
+        ]
+
     def _resync_summary(self) -> dict[str, Any]:
         """Re-syncs: how many, how long from NACK to being back, and what they cost on the wire."""
         rec = self.recorder
@@ -976,6 +1000,13 @@ class World:
                 "retries_per_accepted": round((sent - n_accepted - gave_up) / n_accepted, 4)
                 if n_accepted
                 else 0.0,
+                "download_bytes_mean": round(
+                    statistics.fmean(down_commit) if (down_commit := self._commit_sizes("download")) else 0.0,
+                    3,
+                ),
+                "upload_bytes_mean": round(
+                    statistics.fmean(up_commit) if (up_commit := self._commit_sizes("upload")) else 0.0, 3
+                ),
                 "wasted_bytes": sum(
                     e["wasted_bytes"] for k in ("commit_rejected", "commit_dropped") for e in rec.of_kind(k)
                 ),
