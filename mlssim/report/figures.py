@@ -42,6 +42,8 @@ LABELS = {
     "commits.wasted_bytes": "bytes of losing commit attempts",
     "commits.retries_per_accepted": "retries per accepted commit",
     "forks.epochs": "forked epochs",
+    "commits.download_bytes_mean": "commit download per member (bytes)",
+    "commits.upload_bytes_mean": "commit upload per committer (bytes)",
 }
 #: grid key → axis label with its unit
 X_LABELS = {
@@ -133,7 +135,7 @@ def series(grid: list[str], rows: list[dict[str, str]], x_key: str, metric: str)
 
 def _spans_decades(values: Sequence[float]) -> bool:
     pos = [v for v in values if v > 0]
-    return len(pos) >= 2 and max(pos) / min(pos) >= 100
+    return len(pos) >= 2 and max(pos) / min(pos) >= 10  # a decade or more: log axis
 
 
 def plot(
