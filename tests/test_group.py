@@ -561,3 +561,39 @@ def test_two_adds_with_one_encryption_key_are_refused(h: Harness) -> None:
     h.clients["carol"] = bundles[0]
     h.deliver(h.members["alice"].commit(h.rand, adds=kps[:1]), "alice")
     assert "carol" in h.members
+
+
+def test_external_joiner_validates_the_leaves_it_joins() -> None:
+    """§12.4.3.2: an external joiner checks the tree's leaves as a Welcome joiner does (§7.3),
+    here through its credential validator."""
+    from mlssim.mls.credentials import CredentialError
+    from mlssim.mls.group import Group, GroupConfig
+    from mlssim.mls.group_validation import LeafPolicy
+    from mlssim.mls.messages import Credential, GroupInfo
+
+    h = Harness(get_suite(1, "model"))
+    h.create("alice")
+    h.add("alice", "bob", "carol")
+    gi = roundtrip(h.members["alice"].group_info(with_tree=True)).body
+    assert isinstance(gi, GroupInfo)
+    seen: list[bytes] = []
+
+    class Banned(CredentialError):
+        pass
+
+    def no_bob(credential: Credential, signature_key: bytes, now: int | None, /) -> None:
+        seen.append(credential.identity)
+        if credential.identity == b"bob":
+            raise Banned("bob is not allowed here")
+
+    dave = h.client("dave").identity
+    with pytest.raises(Banned):
+        Group.external_join(
+            h.suite,
+            gi,
+            identity=dave,
+            rand=h.rand,
+            config=GroupConfig(leaf_policy=LeafPolicy(credential_validator=no_bob)),
+        )
+    assert b"bob" in seen
+    Group.external_join(h.suite, gi, identity=dave, rand=h.rand)  # the default policy accepts the tree

@@ -211,6 +211,16 @@ def external_join_states(
     ctx = group_info.group_context
     tree = tree_from_group_info(suite, group_info, ratchet_tree)
     validate_tree(tree, ctx.group_id)
+    # the same leaf checks as a Welcome joiner's (§12.4.3.2 refers to §12.4.3.1's validation)
+    validate_joined_leaves(
+        suite,
+        cfg.leaf_policy,
+        tree,
+        group_id=ctx.group_id,
+        extensions=ctx.extensions,
+        now=None,
+        signatures_verified=True,
+    )
     if tree.tree_hash() != ctx.tree_hash:
         raise CommitterError("ratchet tree does not match the GroupInfo tree hash")
     signer = tree.leaf(LeafIndex(group_info.signer)) if group_info.signer < tree.n_leaves else None
