@@ -21,6 +21,7 @@ __all__ = [
     "Writer",
     "Struct",
     "encode",
+    "cached_encoding",
     "decode",
     "varint_size",
     "MAX_VARINT",
@@ -257,6 +258,16 @@ def encode(obj: Struct) -> bytes:
     w = Writer()
     obj.push(w)
     return w.data()
+
+
+def cached_encoding(obj: Struct) -> bytes:
+    """``obj``'s encoding, kept in its ``_wire`` slot: the bytes it was decoded from, else encoded
+    once (for frozen structs whose exact bytes are signed, MACed or hashed again and again)."""
+    wire: bytes | None = getattr(obj, "_wire", None)
+    if wire is None:
+        wire = encode(obj)
+        object.__setattr__(obj, "_wire", wire)
+    return wire
 
 
 def decode(cls: type[S], data: bytes) -> S:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..codec import Reader, Writer
+from ..codec import Reader, Writer, cached_encoding
 from ..errors import DecodeError
 from .common import GroupContext
 from .enums import ContentType, ProtocolVersion, SenderType, WireFormat, pull_enum8, pull_enum16
@@ -150,13 +150,7 @@ class FramedContent:
 
     def encoded(self) -> bytes:
         """The §6 FramedContent bytes: those it was decoded from, else encoded once."""
-        wire = self._wire
-        if wire is None:
-            w = Writer()
-            self.push(w)
-            wire = w.data()
-            object.__setattr__(self, "_wire", wire)
-        return wire
+        return cached_encoding(self)
 
     def push(self, w: Writer) -> None:
         w.push_opaque(self.group_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..codec import Reader, Writer, varint_size
+from ..codec import Reader, Writer, cached_encoding, varint_size
 from .common import Extension, pull_extensions, push_extensions
 from .enums import ProtocolVersion, pull_enum16
 from .tree import LeafNode
@@ -29,13 +29,7 @@ class KeyPackage:
 
     def encoded(self) -> bytes:
         """The §10 KeyPackage bytes: those it was decoded from, else encoded once."""
-        wire = self._wire
-        if wire is None:
-            w = Writer()
-            self.push(w)
-            wire = w.data()
-            object.__setattr__(self, "_wire", wire)
-        return wire
+        return cached_encoding(self)
 
     def _push_tbs(self, w: Writer) -> None:
         w.push_uint16(self.version)

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import overload
 
-from ..codec import Reader, Writer, varint_size
+from ..codec import Reader, Writer, cached_encoding, varint_size
 from ..errors import DecodeError
 from .common import Extension, pull_extensions, push_extensions
 from .credentials import Credential
@@ -191,13 +191,7 @@ class LeafNode:
 
     def encoded(self) -> bytes:
         """The §7.2 LeafNode bytes: those it was decoded from, else encoded once."""
-        wire = self._wire
-        if wire is None:
-            w = Writer()
-            self.push(w)
-            wire = w.data()
-            object.__setattr__(self, "_wire", wire)
-        return wire
+        return cached_encoding(self)
 
     def tbs_body(self) -> bytes:
         """The encoding without the trailing ``signature`` (the start of LeafNodeTBS)."""
