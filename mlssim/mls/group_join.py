@@ -93,6 +93,23 @@ class ResumedGroup(Protocol):
     def lookup_psk(self, psk_id: PreSharedKeyID) -> bytes | None: ...
 
 
+def _check_joined_tree(
+    suite: CipherSuite, cfg: GroupConfig, tree: RatchetTree, ctx: GroupContext, now: int | None
+) -> None:
+    """§12.4.3.1: the tree's structure, parent hashes and leaf signatures, then every leaf's
+    content (§7.3) without verifying the signatures a second time."""
+    validate_tree(tree, ctx.group_id)
+    validate_joined_leaves(
+        suite,
+        cfg.leaf_policy,
+        tree,
+        group_id=ctx.group_id,
+        extensions=ctx.extensions,
+        now=now,
+        signatures_verified=True,
+    )
+
+
 def join_state(
     suite: CipherSuite,
     welcome: Welcome,
@@ -123,16 +140,7 @@ def join_state(
     if ctx.cipher_suite != key_package.cipher_suite:
         raise CommitterError("GroupInfo cipher suite differs from the KeyPackage's")
     tree = tree_from_group_info(suite, gi, ratchet_tree)
-    validate_tree(tree, ctx.group_id)  # verifies every leaf signature, among its checks
-    validate_joined_leaves(
-        suite,
-        cfg.leaf_policy,
-        tree,
-        group_id=ctx.group_id,
-        extensions=ctx.extensions,
-        now=now,
-        signatures_verified=True,
-    )
+    _check_joined_tree(suite, cfg, tree, ctx, now)
     if tree.tree_hash() != ctx.tree_hash:
         raise CommitterError("ratchet tree does not match the GroupInfo tree hash (§12.4.3.1)")
     signer = tree.leaf(LeafIndex(gi.signer)) if gi.signer < tree.n_leaves else None
@@ -210,17 +218,8 @@ def external_join_states(
     cfg = config or GroupConfig()
     ctx = group_info.group_context
     tree = tree_from_group_info(suite, group_info, ratchet_tree)
-    validate_tree(tree, ctx.group_id)
-    # the same leaf checks as a Welcome joiner's (§12.4.3.2 refers to §12.4.3.1's validation)
-    validate_joined_leaves(
-        suite,
-        cfg.leaf_policy,
-        tree,
-        group_id=ctx.group_id,
-        extensions=ctx.extensions,
-        now=None,
-        signatures_verified=True,
-    )
+    # §12.4.3.2 refers to §12.4.3.1's validation: the same checks as a Welcome joiner's
+    _check_joined_tree(suite, cfg, tree, ctx, None)
     if tree.tree_hash() != ctx.tree_hash:
         raise CommitterError("ratchet tree does not match the GroupInfo tree hash")
     signer = tree.leaf(LeafIndex(group_info.signer)) if group_info.signer < tree.n_leaves else None

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..scenario.samples import load_samples
 from ..scenario.schema import Constant, Distribution, Empirical, Exponential, LogNormal, Normal, Uniform
+
+if TYPE_CHECKING:  # streams are random.Random instances from sim/rng.py; no global generator
+    import random
 
 __all__ = ["sample", "sampler", "load_samples"]
 

@@ -439,7 +439,7 @@ class World:
         rng = self.streams.stream(f"group/{group}/{op.__name__}{'/' + tag if tag else ''}")
         env = self.env
         while True:
-            n = len(self.members_of(group)) if per_member else 1
+            n = len(self.ds_of(group).groups[group].members) if per_member else 1
             total = rate * max(n, 1)
             yield env.timeout(rng.expovariate(total))
             if env.now >= stop:
