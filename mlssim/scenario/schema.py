@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 __all__ = [
     "Constant",
@@ -166,10 +166,31 @@ class ProviderSpec(_Model):
 class CryptoSpec(_Model):
     """Which RFC 9420 cipher suite the clients use, real or its fast model twin."""
 
-    suite: int = Field(default=1, ge=1, le=7, description="RFC 9420 cipher suite id (1–7)")
+    suite: int = Field(
+        default=1, description="cipher suite id: RFC 9420 suites 1–7 (see docs/mls-core.md for the full list)"
+    )
     family: Literal["real", "model"] = Field(
         default="real", description="real cryptography, or the model twin with identical sizes"
     )
+
+    @field_validator("suite")
+    @classmethod
+    def _known_suite(cls, suite: int) -> int:
+        from ..mls.crypto import suite_ids
+
+        if suite not in suite_ids():
+            raise ValueError(f"unknown cipher suite {suite}; known: {', '.join(map(str, suite_ids()))}")
+        return suite
+
+    @field_validator("family")
+    @classmethod
+    def _suite_in_family(cls, family: str, info: ValidationInfo) -> str:
+        from ..mls.crypto import suite_available
+
+        suite = info.data.get("suite")
+        if suite is not None and not suite_available(suite, family):
+            raise ValueError(f"cipher suite {suite} has no {family!r} implementation; use family: model")
+        return family
 
 
 class MLSSpec(_Model):

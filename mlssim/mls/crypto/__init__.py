@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from .suite import CipherSuite, KeyPair, SuiteInfo
 
-__all__ = ["CipherSuite", "KeyPair", "SuiteInfo", "get_suite", "SUPPORTED_SUITES"]
+__all__ = ["CipherSuite", "KeyPair", "SuiteInfo", "get_suite", "SUPPORTED_SUITES", "suite_available", "suite_ids"]
 
 SUPPORTED_SUITES = (1, 2, 3, 4, 5, 6, 7)
+
+
+def suite_ids() -> tuple[int, ...]:
+    """Every suite id a scenario may name, in any family."""
+    return SUPPORTED_SUITES
+
+
+def suite_available(suite_id: int, family: str) -> bool:
+    """Whether ``get_suite(suite_id, family)`` exists (some suites have only a model twin)."""
+    return suite_id in SUPPORTED_SUITES and family in ("real", "model")
 
 
 def get_suite(suite_id: int, family: str = "real") -> CipherSuite:
