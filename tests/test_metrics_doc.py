@@ -10,7 +10,12 @@ from mlssim.sim.world import World
 
 ROOT = Path(__file__).resolve().parents[1]
 #: maps whose keys are data (message types, group names), documented by a placeholder
-PLACEHOLDER = {"bytes_by_type_and_role": "<type>", "client_bytes_by_type": "<type>", "groups": "<group>"}
+PLACEHOLDER = {
+    "bytes_by_type_and_role": "<type>",
+    "client_bytes_by_type": "<type>",
+    "groups": "<group>",
+    "by_mode": "<mode>",
+}
 ROLE_LEVEL = {"bytes_by_type_and_role"}
 
 

@@ -74,11 +74,11 @@ from .ratchet_tree import RatchetTree
 from .secret_tree import SecretTree
 from .transcript import confirmed_transcript_hash, interim_transcript_hash
 from .tree_validation import validate_tree
-from .treekem import create_update_path, path_keys_from_welcome
+from .treekem import PathKeys, create_update_path, path_keys_from_welcome
 from .treemath import LeafIndex
 from .welcome import open_welcome, verify_group_info
 
-__all__ = ["ResumedGroup", "join_state", "external_join_states"]
+__all__ = ["ResumedGroup", "join_state", "external_join_states", "verified_join_tree", "joined_state"]
 
 
 class ResumedGroup(Protocol):
@@ -137,19 +137,7 @@ def join_state(
     opened = open_welcome(suite, welcome, key_package=key_package, init_priv=init_priv, psk_lookup=lookup)
     gi = opened.group_info
     ctx = gi.group_context
-    if ctx.cipher_suite != key_package.cipher_suite:
-        raise CommitterError("GroupInfo cipher suite differs from the KeyPackage's")
-    tree = tree_from_group_info(suite, gi, ratchet_tree)
-    _check_joined_tree(suite, cfg, tree, ctx, now)
-    if tree.tree_hash() != ctx.tree_hash:
-        raise CommitterError("ratchet tree does not match the GroupInfo tree hash (§12.4.3.1)")
-    signer = tree.leaf(LeafIndex(gi.signer)) if gi.signer < tree.n_leaves else None
-    if signer is None:
-        raise CommitterError("GroupInfo signer leaf is blank")
-    verify_group_info(suite, gi, signer.signature_key)
-    my_leaf = next((i for i, leaf in tree.leaves() if leaf == key_package.leaf_node), None)
-    if my_leaf is None:
-        raise CommitterError("this KeyPackage's leaf is not in the tree (§12.4.3.1)")
+    tree, my_leaf = verified_join_tree(suite, cfg, gi, ratchet_tree, key_package, now)
     path_secret = opened.group_secrets.path_secret
     path_keys = path_keys_from_welcome(
         suite,
@@ -183,6 +171,49 @@ def join_state(
                 raise CommitterError("the new group does not match the committed ReInit (§11.2)")
         elif ctx.cipher_suite != old_ctx.cipher_suite:
             raise CommitterError("a branched group keeps the old group's cipher suite (§11.3)")
+    return joined_state(suite, cfg, gi, tree, my_leaf, identity, path_keys, secrets)
+
+
+def verified_join_tree(
+    suite: CipherSuite,
+    cfg: GroupConfig,
+    gi: GroupInfo,
+    supplied: RatchetTree | None,
+    key_package: KeyPackage,
+    now: int | None,
+) -> tuple[RatchetTree, LeafIndex]:
+    """§12.4.3.1 checks every joiner runs on a GroupInfo and its tree, however it got them:
+    the tree's leaves (§7.3), its hash against the GroupInfo, the GroupInfo signature, and
+    the joiner's own leaf in it. Returns the tree and that leaf."""
+    ctx = gi.group_context
+    if ctx.cipher_suite != key_package.cipher_suite:
+        raise CommitterError("GroupInfo cipher suite differs from the KeyPackage's")
+    tree = tree_from_group_info(suite, gi, supplied)
+    _check_joined_tree(suite, cfg, tree, ctx, now)
+    if tree.tree_hash() != ctx.tree_hash:
+        raise CommitterError("ratchet tree does not match the GroupInfo tree hash (§12.4.3.1)")
+    signer = tree.leaf(LeafIndex(gi.signer)) if gi.signer < tree.n_leaves else None
+    if signer is None:
+        raise CommitterError("GroupInfo signer leaf is blank")
+    verify_group_info(suite, gi, signer.signature_key)
+    my_leaf = next((i for i, leaf in tree.leaves() if leaf == key_package.leaf_node), None)
+    if my_leaf is None:
+        raise CommitterError("this KeyPackage's leaf is not in the tree (§12.4.3.1)")
+    return tree, my_leaf
+
+
+def joined_state(
+    suite: CipherSuite,
+    cfg: GroupConfig,
+    gi: GroupInfo,
+    tree: RatchetTree,
+    my_leaf: LeafIndex,
+    identity: MemberIdentity,
+    path_keys: PathKeys,
+    secrets: EpochSecrets,
+) -> MemberState:
+    """A new member's state once its secrets and tree are verified (confirmation tag checked)."""
+    ctx = gi.group_context
     public = PublicEpoch.make(
         ctx,
         tree,

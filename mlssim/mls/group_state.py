@@ -324,6 +324,20 @@ class StagedCommit:
         """The new epoch's tree (what a DS serves to joiners when the Welcome omits it)."""
         return self._state.public.tree
 
+    @property
+    def secrets(self) -> EpochSecrets:
+        """The new epoch's secrets, as the committer will hold them once it merges."""
+        return self._state.secrets
+
+    @property
+    def path_keys(self) -> PathKeys:
+        """The committer's private TreeKEM state in the new epoch."""
+        return self._state.path_keys
+
+    @property
+    def committer(self) -> LeafIndex:
+        return self._state.leaf
+
 
 # ---- helpers shared by creating, processing and joining ----------------------------------
 

@@ -247,12 +247,14 @@ class FederationSpec(_Model):
             "leaf), or the designated committer removes and re-adds it; ordered designs only"
         ),
     )
-    fanout: Literal["plain", "split"] = Field(
+    fanout: Literal["plain", "split", "pre"] = Field(
         default="plain",
         description=(
             "what each member downloads for a commit: plain = the whole commit; split = "
             "server-assisted, its own HPKE ciphertext and the public keys it cannot derive "
-            "(docs/bandwidth.md; needs public handshakes and server topology)"
+            "(needs public handshakes); pre = plain commits, and the DS also keeps the group's node "
+            "secrets under proxy re-encryption, re-encrypting them every epoch, for joins from a small "
+            "secret (join_mode: pre). Both need server topology (docs/bandwidth.md)"
         ),
     )
 
@@ -313,8 +315,15 @@ class WorkloadSpec(_Model):
     )
     add_rate: float = Field(default=0.0, ge=0, description="new members per group per second")
     remove_rate: float = Field(default=0.0, ge=0, description="removals per group per second")
-    join_mode: Literal["welcome", "external-commit"] = Field(
-        default="welcome", description="how added members join"
+    join_mode: Literal["welcome", "welcome-with-tree", "tree-from-ds", "external-commit", "pre"] = Field(
+        default="welcome",
+        description=(
+            "how added members join: welcome = a Welcome, with the tree as mls.ratchet_tree_in_welcome "
+            "says; welcome-with-tree / tree-from-ds = a Welcome with the tree, or without it and the tree "
+            "downloaded from the DS; external-commit = the joiner fetches GroupInfo and tree and commits; "
+            "pre = a small secret from the adder plus GroupInfo, tree and PRE records from the DS "
+            "(needs federation.fanout pre)"
+        ),
     )
     start: float = Field(default=0.0, ge=0, description="workload starts (s after the group exists)")
     stop: float | None = Field(
@@ -450,6 +459,15 @@ class Scenario(_Model):
             raise ValueError("federation.fanout: split needs mls.handshake public and a DS that splits")
         if fed.fanout == "split" and fed.topology not in (None, "server"):
             raise ValueError("federation.fanout: split needs server topology (the DS splits)")
+        if fed.fanout == "pre" and (
+            fed.ordering in ("client-fanout", "decentralised") or fed.topology not in (None, "server")
+        ):
+            raise ValueError(
+                "federation.fanout: pre needs an ordering DS and server topology (the DS keeps the store)"
+            )
+        for i, g in enumerate(self.groups):
+            if g.workload.join_mode == "pre" and fed.fanout != "pre":
+                raise ValueError(f"groups[{i}].workload.join_mode: pre needs federation.fanout: pre")
         if fed.ordering == "client-fanout" and fed.topology == "server":
             raise ValueError("federation.topology: client-fanout means the client sends the copies")
         for i, g in enumerate(self.groups):

@@ -38,7 +38,8 @@ from ..mls.crypto import KeyPair
 from ..mls.errors import MLSError
 from ..mls.group import CommitApplied, Group, GroupConfig, MemberIdentity, ProposalReceived, StagedCommit
 from ..mls.key_packages import KeyPackageBundle, make_key_package
-from ..mls.messages import Credential, Lifetime, MLSMessage, Welcome
+from ..mls.messages import Credential, GroupInfo, Lifetime, MLSMessage, Welcome
+from ..mls.pre_store import PREJoinDownload, PREJoinSecret, PREStore, PREUpload, committer_upload, pre_join
 from ..mls.ratchet_tree import RatchetTree
 from . import forks
 
@@ -64,6 +65,8 @@ class GroupRecord:
     group_info: MLSMessage | None = None
     tree: RatchetTree | None = None
     _tree_bytes: int | None = None
+    #: under ``fanout: pre``: the group's PRE-encrypted node secrets (ciphertexts only)
+    pre_store: PREStore | None = None
 
     def tree_bytes(self) -> int:
         """Size of the encoded ratchet tree (computed once per epoch, on first download)."""
@@ -150,11 +153,39 @@ class DeliveryService:
             rec.group_info = staged.group_info
             rec.tree = staged.ratchet_tree
             rec._tree_bytes = None
-        if staged.welcome is not None:
+        if commit.pre_upload is not None:
+            assert w.pre is not None
+            if rec.pre_store is None:
+                rec.pre_store = PREStore(w.pre)
+            work = rec.pre_store.apply(commit.pre_upload, staged.ratchet_tree)
+            w.recorder.event(
+                w.env.now,
+                "pre_rekey",
+                group=group,
+                epoch=rec.epoch,
+                reencryptions=work,
+                records=len(rec.pre_store.records),
+                storage_bytes=rec.pre_store.storage_bytes(),
+            )
+        if commit.pre_join:
+            fanned += self._pre_joins(group, rec, staged, commit)
+        elif staged.welcome is not None:
             wsize = len(encode(staged.welcome))
             welcome = staged.welcome
-            tree = None if w.group_config.ratchet_tree_in_welcome else staged.ratchet_tree
+            tree = None if w.config_for(group).ratchet_tree_in_welcome else staged.ratchet_tree
             joiners = list(commit.added)
+            mode = "welcome-with-tree" if tree is None else "tree-from-ds"
+            for name in joiners:
+                w.recorder.event(
+                    w.env.now,
+                    "join_cost",
+                    group=group,
+                    client=name,
+                    mode=mode,
+                    op=commit.kind,
+                    download=wsize + (rec.tree_bytes() if tree is not None else 0),
+                    upload=0,
+                )
             if tree is not None:
                 tsize = rec.tree_bytes()
                 fanned += self.fan_out(
@@ -174,6 +205,44 @@ class DeliveryService:
                 lambda m: partial(w.clients[m].on_welcome, group, welcome),
             )
         w.recorder.event(w.env.now, "commit_fanout", group=group, client=sender, op=commit.kind, bytes=fanned)
+
+    def _pre_joins(self, group: str, rec: GroupRecord, staged: StagedCommit, commit: _CommitInfo) -> int:
+        """Each joiner gets the adder's small secret and downloads GroupInfo, tree and its PRE records."""
+        w = self.world
+        assert rec.pre_store is not None and rec.group_info is not None and rec.tree is not None
+        gi, tree = rec.group_info, rec.tree
+        gi_size, tree_size = len(encode(gi)), rec.tree_bytes()
+        by_leaf = {leaf.credential.identity.decode(): i for i, leaf in tree.leaves()}
+        sent = 0
+        for name, secret in zip(commit.added, commit.pre_join, strict=True):
+            download = rec.pre_store.download_for(tree, by_leaf[name], staged.committer)
+            parts = (
+                ("group_info", gi_size),
+                ("ratchet_tree", tree_size),
+                ("pre_records", len(download.encoded())),
+                ("pre_join_secret", len(secret.encoded())),
+            )
+            for i, (msg_type, size) in enumerate(parts):
+                last = i == len(parts) - 1
+                then = (
+                    partial(w.clients[name].on_pre_join, group, secret, download, gi, tree)
+                    if last
+                    else (lambda: None)
+                )
+                self.to_client(name, size, msg_type, group, then)
+            total = sum(size for _, size in parts)
+            w.recorder.event(
+                w.env.now,
+                "join_cost",
+                group=group,
+                client=name,
+                mode="pre",
+                op=commit.kind,
+                download=total,
+                upload=0,
+            )
+            sent += total
+        return sent
 
     def order_proposal(self, group: str, epoch: int, sender: str, size: int, msg: MLSMessage) -> None:
         rec = self.groups[group]
@@ -494,6 +563,7 @@ class Client:
         retry: Callable[[_Pending], None] | None = None,
         first_attempt: float | None = None,
         attempts: int = 1,
+        pre_join: tuple[PREJoinSecret, ...] = (),
     ) -> None:
         w = self.world
         g = self.groups[group]
@@ -509,11 +579,17 @@ class Client:
         size = len(encode(staged.message))
         up = w.fanout.commit_upload(staged, size)  # what the committer sends (split: a SplitCommit)
         size_w = len(encode(staged.welcome)) if staged.welcome is not None else 0
+        if pre_join:  # the joiners get small secrets instead of the Welcome
+            size_w = sum(len(s.encoded()) for s in pre_join)
         extra = 0
         if w.needs_public_state(group) and not w.leaderless:
             extra += len(encode(staged.group_info))
             if w.scenario.mls.handshake == "private":
                 extra += len(staged.ratchet_tree.encode())
+        pre_upload = None
+        if w.pre is not None and not w.leaderless:
+            pre_upload = committer_upload(w.suite, w.pre, g, staged, self.rand)
+            extra += len(pre_upload.encoded())
         w.recorder.event(
             w.env.now,
             "commit_sent",
@@ -525,6 +601,7 @@ class Client:
             upload_bytes=up,
             welcome_bytes=size_w,
             public_state_bytes=extra,
+            pre_upload_bytes=len(pre_upload.encoded()) if pre_upload is not None else 0,
         )
         if w.leaderless:
             self._commit_leaderless(group, staged, size, up)
@@ -532,7 +609,16 @@ class Client:
         epoch = g.epoch
         total = up + size_w + extra
         forwarded = w.ds_groups[group] != self.provider
-        info = _CommitInfo(staged, added, removed, total * (2 if forwarded else 1), kind, up)
+        info = _CommitInfo(
+            staged,
+            added,
+            removed,
+            total * (2 if forwarded else 1),
+            kind,
+            up,
+            pre_upload=pre_upload,
+            pre_join=pre_join,
+        )
         self.upload(
             group,
             total,
@@ -579,7 +665,7 @@ class Client:
         if staged.welcome is not None:
             joiners = list(p.added)
             welcome = staged.welcome
-            if not w.group_config.ratchet_tree_in_welcome:
+            if not w.config_for(group).ratchet_tree_in_welcome:
                 tree = staged.ratchet_tree
                 tsize = len(tree.encode())
                 p.cost += w.broadcast(
@@ -810,13 +896,17 @@ class Client:
                 encryption_priv=b.encryption_priv,
                 identity=self.identity,
                 ratchet_tree=self.trees.pop(group, None),
-                config=self.config,
+                config=w.config_for(group),
             )
         except MLSError as exc:
             w.recorder.event(
                 w.env.now, "join_failed", group=group, client=self.name, error=type(exc).__name__
             )
             return
+        self._joined(group, g)
+
+    def _joined(self, group: str, g: Group) -> None:
+        w = self.world
         if group in self.groups:
             w.recorder.event(w.env.now, "rejoined", group=group, client=self.name)
         w.resync_done(self, group)
@@ -826,6 +916,41 @@ class Client:
         w.epoch_reached(group, self.name, g)
         if w.leaderless:
             forks.joined(self, group)
+
+    def on_pre_join(
+        self,
+        group: str,
+        secret: PREJoinSecret,
+        download: PREJoinDownload,
+        gi: MLSMessage,
+        tree: RatchetTree,
+    ) -> None:
+        """Join from the adder's small secret plus the DS's GroupInfo, tree and PRE records."""
+        w = self.world
+        b = self.bundles.pop(secret.new_member, None)
+        if b is None:
+            return
+        assert w.pre is not None and isinstance(gi.body, GroupInfo)
+        try:
+            g = pre_join(
+                w.suite,
+                w.pre,
+                secret,
+                download,
+                group_info=gi.body,
+                ratchet_tree=tree,
+                key_package=b.key_package,
+                init_priv=b.init_priv,
+                encryption_priv=b.encryption_priv,
+                identity=self.identity,
+                config=w.config_for(group),
+            )
+        except MLSError as exc:
+            w.recorder.event(
+                w.env.now, "join_failed", group=group, client=self.name, error=type(exc).__name__
+            )
+            return
+        self._joined(group, g)
 
     # -- churn -------------------------------------------------------------------------------
 
@@ -883,3 +1008,6 @@ class _CommitInfo:
     kind: str = ""
     #: size of the commit as DSs forward it between providers (split: the SplitCommit)
     wire: int = 0
+    #: under ``fanout: pre``: the committer's PRE upload, and the small secrets for its joiners
+    pre_upload: PREUpload | None = None
+    pre_join: tuple[PREJoinSecret, ...] = ()

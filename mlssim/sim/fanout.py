@@ -9,7 +9,9 @@
   members are RFC 9420 clients); the split format is used for the byte counts, and its
   verification is tested in the core.
 
-Proxy re-encryption plugs in beside them.
+- ``pre``: members download the plain commit; the committer also uploads its PRE records and
+  re-encryption key, which the DS keeps (``mlssim/mls/pre_store.py``; the upload is counted where
+  the commit is sent, in ``Client.send_commit``, and the store lives in the DS's group record).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from ..mls.crypto import CipherSuite
 from ..mls.group import StagedCommit
 from ..mls.split_commit import download_sizes, upload_size
 
-__all__ = ["Fanout", "PlainFanout", "SplitFanout", "make_fanout"]
+__all__ = ["Fanout", "PlainFanout", "PREFanout", "SplitFanout", "make_fanout"]
 
 
 class Fanout(Protocol):
@@ -44,6 +46,10 @@ class PlainFanout:
 
     def commit_download(self, staged: StagedCommit, commit_bytes: int, member: str) -> int:
         return commit_bytes
+
+
+class PREFanout(PlainFanout):
+    name = "pre"
 
 
 class SplitFanout:
@@ -83,4 +89,6 @@ def make_fanout(name: str, suite: CipherSuite) -> Fanout:
         return PlainFanout()
     if name == "split":
         return SplitFanout(suite)
+    if name == "pre":
+        return PREFanout()
     raise ValueError(f"unknown fan-out {name!r}")

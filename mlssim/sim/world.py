@@ -7,6 +7,7 @@ order depends on ``hash()``.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import math
 import statistics
@@ -20,9 +21,11 @@ import simpy
 
 from ..mls.codec import encode
 from ..mls.crypto import CipherSuite, get_suite
+from ..mls.crypto.pre import PRE, get_pre
 from ..mls.group import EpochCache, Group, GroupConfig
 from ..mls.group_state import ProposalReceived
 from ..mls.messages import GroupInfo, KeyPackage, MLSMessage, WireFormat
+from ..mls.pre_store import PREJoinSecret, seal_join_secret
 from ..mls.ratchet_tree import RatchetTree
 from ..scenario.schema import GroupSpec, Scenario
 from .actors import CONTROL_BYTES, AuthenticationService, Client, DeliveryService, GroupRecord, _Pending
@@ -74,6 +77,13 @@ class World:
             "client-per-provider" if fed.ordering == "client-fanout" else "server"
         )
         self.fanout = make_fanout(scenario.federation.fanout, self.suite)
+        #: the PRE scheme under ``fanout: pre`` (same family as the cipher suite)
+        self.pre: PRE | None = (
+            get_pre(scenario.crypto.family) if scenario.federation.fanout == "pre" else None
+        )
+        self._configs: dict[bool, GroupConfig] = {
+            v: dataclasses.replace(self.group_config, ratchet_tree_in_welcome=v) for v in (True, False)
+        }
         self.clients: dict[str, Client] = {}
         self._repropose_attempts: dict[tuple[str, str], int] = {}
         self.created: dict[str, simpy.Event] = {}
@@ -93,12 +103,24 @@ class World:
     def ds_of(self, group: str) -> DeliveryService:
         return self.providers[self.ds_groups[group]].ds
 
+    def join_mode(self, group: str) -> str:
+        return self.group_specs[group].workload.join_mode
+
+    def config_for(self, group: str) -> GroupConfig:
+        """The members' GroupConfig in ``group``: its join mode decides whether Welcomes carry the tree."""
+        mode = self.join_mode(group)
+        if mode == "welcome-with-tree":
+            return self._configs[True]
+        if mode in ("tree-from-ds", "pre"):
+            return self._configs[False]
+        return self.group_config
+
     def needs_public_state(self, group: str) -> bool:
         """Does the DS keep this group's GroupInfo and tree (for joiners and re-syncs)?"""
-        wl = self.group_specs[group].workload
         return (
-            wl.join_mode == "external-commit"
-            or not self.scenario.mls.ratchet_tree_in_welcome
+            self.join_mode(group) in ("external-commit", "pre")
+            or not self.config_for(group).ratchet_tree_in_welcome
+            or self.pre is not None
             or (self.scenario.federation.resync == "external-commit" and not self.leaderless)
         )
 
@@ -386,7 +408,7 @@ class World:
             group_id=gname.encode(),
             identity=creator.identity,
             rand=creator.rand,
-            config=self.group_config,
+            config=self.config_for(gname),
             encryption_priv=b.encryption_priv,
             leaf_node=b.key_package.leaf_node,
         )
@@ -713,9 +735,20 @@ class World:
             rand=c.rand,
             ratchet_tree=tree,
             resync_remove=old,
-            config=self.group_config,
+            config=self.config_for(group),
         )
         c.groups[group] = g
+        if not resync:
+            self.recorder.event(
+                self.env.now,
+                "join_cost",
+                group=group,
+                client=c.name,
+                mode="external-commit",
+                op="external-join",
+                download=len(encode(gi)) + self.ds_of(group).groups[group].tree_bytes(),
+                upload=len(encode(staged.message)),
+            )
         refetch = self._resync_fetch if resync else self._request_group_info
         c.send_commit(
             group,
@@ -732,11 +765,16 @@ class World:
         if g is None or not g.active or group in adder.pending:
             return
         staged = g.commit(adder.rand, adds=[kp])
+        secrets: tuple[PREJoinSecret, ...] = ()
+        if self.join_mode(group) == "pre":
+            assert self.pre is not None
+            secrets = (seal_join_secret(self.suite, self.pre, staged, kp, adder.rand),)
         adder.send_commit(
             group,
             "add",
             staged,
             added=(newbie.name,),
+            pre_join=secrets,
             retry=(
                 (lambda prev: self._refetch_add(adder, group, newbie, prev))
                 if self.leaderless  # a dropped Add's Welcome may have consumed the KeyPackage
@@ -901,6 +939,47 @@ class World:
                     last[key] = max(last.get(key, e["t"]), e["t"])
         return [max(0.0, last.get(k, first[k]) - first[k]) for k in sorted(first)]
 
+    @staticmethod
+    def _ds_storage(drec: GroupRecord) -> int:
+        """Bytes the ordering DS keeps for the group between epochs: GroupInfo and tree when
+        joiners or re-syncs need them, and the PRE store (queued messages are not counted)."""
+        total = 0
+        if drec.group_info is not None and drec.tree is not None:
+            total += len(encode(drec.group_info)) + drec.tree_bytes()
+        if drec.pre_store is not None:
+            total += drec.pre_store.storage_bytes()
+        return total
+
+    def _joins_summary(self) -> dict[str, Any]:
+        costs = [e for e in self.recorder.of_kind("join_cost") if e["op"] != "create"]
+        by_mode: dict[str, dict[str, float]] = {}
+        for mode in sorted({e["mode"] for e in costs}):
+            mine = [e for e in costs if e["mode"] == mode]
+            by_mode[mode] = {
+                "count": len(mine),
+                "download_bytes_mean": round(statistics.fmean(e["download"] for e in mine), 3),
+                "upload_bytes_mean": round(statistics.fmean(e["upload"] for e in mine), 3),
+            }
+        return {
+            "count": len(costs),
+            "download_bytes_mean": round(statistics.fmean(e["download"] for e in costs), 3) if costs else 0.0,
+            "by_mode": by_mode,
+            "failed": sum(1 for _ in self.recorder.of_kind("join_failed")),
+        }
+
+    def _pre_summary(self) -> dict[str, Any]:
+        rekeys = list(self.recorder.of_kind("pre_rekey"))
+        sent = [e["pre_upload_bytes"] for e in self.recorder.of_kind("commit_sent") if e["pre_upload_bytes"]]
+        return {
+            "epochs": len(rekeys),
+            "reencryptions": sum(e["reencryptions"] for e in rekeys),
+            "reencryptions_per_epoch_mean": round(statistics.fmean(e["reencryptions"] for e in rekeys), 3)
+            if rekeys
+            else 0.0,
+            "records_mean": round(statistics.fmean(e["records"] for e in rekeys), 3) if rekeys else 0.0,
+            "upload_bytes_mean": round(statistics.fmean(sent), 3) if sent else 0.0,
+        }
+
     def _group_outcome(self, gname: str) -> dict[str, Any]:
         """Members, epoch and agreement of a group at the end of the run.
 
@@ -917,7 +996,13 @@ class World:
                     held += 1
                     states.add((g.epoch, g.epoch_authenticator))
             agree = len(states) == 1 and held == len(drec.members)
-            return {"members": len(drec.members), "epoch": drec.epoch, "converged": agree, "orphaned": 0}
+            return {
+                "members": len(drec.members),
+                "epoch": drec.epoch,
+                "converged": agree,
+                "orphaned": 0,
+                "ds_storage_bytes": self._ds_storage(drec),
+            }
         holders = {n: g for n, c in self.clients.items() if (g := c.groups.get(gname)) is not None}
         if not holders:
             return {"members": 0, "epoch": None, "converged": False, "orphaned": 0}
@@ -1040,6 +1125,13 @@ class World:
                     1 for e in rec.of_kind("mailbox_expired") if e["msg_type"] == "application"
                 ),
             },
+            "joins": self._joins_summary(),
+            "pre": self._pre_summary(),
+            "ds_storage_bytes_mean": round(
+                statistics.fmean(v.get("ds_storage_bytes", 0) for v in groups.values()), 3
+            )
+            if groups
+            else 0.0,
             "groups": groups,
             "clients": len(self.clients),
             "all_converged": all(v["converged"] for v in groups.values()),
