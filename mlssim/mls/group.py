@@ -214,6 +214,27 @@ class Group:
         return self._st.secrets
 
     @property
+    def identity(self) -> MemberIdentity:
+        """Credential and signature key pair this member signs with."""
+        return self._st.identity
+
+    @property
+    def pending_update_keys(self) -> tuple[bytes, ...]:
+        """Private leaf keys of this member's own Update proposals not yet committed (§12.1.2)."""
+        return tuple(self._st.pending_updates.values())
+
+    @property
+    def staged_state(self) -> MemberState | None:
+        """The next epoch's private state of the commit this member has staged, if any: what a
+        member holds while its commit travels to the delivery service."""
+        return None if self._pending is None else self._pending._state
+
+    @property
+    def retained_epochs(self) -> tuple[int, ...]:
+        """Past epochs whose secret trees are kept for late application messages (§14)."""
+        return tuple(sorted(self._past))
+
+    @property
     def committed_reinit(self) -> ReInit | None:
         """The ReInit of the last commit, if any (the group is then inactive, §11.2)."""
         return self._st.reinit

@@ -185,6 +185,7 @@ class DeliveryService:
                     op=commit.kind,
                     download=wsize + (rec.tree_bytes() if tree is not None else 0),
                     upload=0,
+                    adder_upload=wsize,
                 )
             if tree is not None:
                 tsize = rec.tree_bytes()
@@ -240,6 +241,7 @@ class DeliveryService:
                 op=commit.kind,
                 download=total,
                 upload=0,
+                adder_upload=len(secret.encoded()),
             )
             sent += total
         return sent

@@ -748,6 +748,7 @@ class World:
                 op="external-join",
                 download=len(encode(gi)) + self.ds_of(group).groups[group].tree_bytes(),
                 upload=len(encode(staged.message)),
+                adder_upload=0,
             )
         refetch = self._resync_fetch if resync else self._request_group_info
         c.send_commit(
@@ -959,10 +960,14 @@ class World:
                 "count": len(mine),
                 "download_bytes_mean": round(statistics.fmean(e["download"] for e in mine), 3),
                 "upload_bytes_mean": round(statistics.fmean(e["upload"] for e in mine), 3),
+                "adder_upload_bytes_mean": round(statistics.fmean(e["adder_upload"] for e in mine), 3),
             }
         return {
             "count": len(costs),
             "download_bytes_mean": round(statistics.fmean(e["download"] for e in costs), 3) if costs else 0.0,
+            "adder_upload_bytes_mean": round(statistics.fmean(e["adder_upload"] for e in costs), 3)
+            if costs
+            else 0.0,
             "by_mode": by_mode,
             "failed": sum(1 for _ in self.recorder.of_kind("join_failed")),
         }
