@@ -338,6 +338,11 @@ class StagedCommit:
     def committer(self) -> LeafIndex:
         return self._state.leaf
 
+    @property
+    def public(self) -> PublicEpoch:
+        """The new epoch's public state (tree and GroupContext), shared by all its members."""
+        return self._state.public
+
 
 # ---- helpers shared by creating, processing and joining ----------------------------------
 

@@ -375,6 +375,51 @@ class ScriptEvent(_Model):
     member: int = Field(ge=0, description="which initial member (0-based; 0 is the creator)")
 
 
+class CompromiseSpec(_Model):
+    """One compromise of one initial member's device (docs/security-model.md)."""
+
+    at: float = Field(ge=0, description="when (s of simulated time)")
+    kind: Literal["member", "randomness"] = Field(
+        description=(
+            "member = the adversary copies the device's whole MLS state in every group it is in (leaf "
+            "and path private keys, epoch secrets, pending commits and Updates, signature key, the "
+            "entropy-mixing secret); randomness = for `duration` seconds the device's random draws are "
+            "known to the adversary"
+        )
+    )
+    group: str = Field(description="the ``name`` of a groups entry")
+    instance: int = Field(default=0, ge=0, description="which of its ``count`` groups (0-based)")
+    member: int = Field(ge=0, description="which initial member (0-based; 0 is the creator)")
+    duration: float = Field(default=0.0, ge=0, description="randomness: length of the window (s)")
+    victim_update_after: float | None = Field(
+        default=None,
+        ge=0,
+        description="policy: the compromised device commits a path update this long after the compromise",
+    )
+    remove_after: float | None = Field(
+        default=None,
+        ge=0,
+        description="policy: another member removes the compromised device this long after the compromise",
+    )
+
+
+class AdversarySpec(_Model):
+    """Who is compromised when, and the clients' defences; healing is measured from the adversary's
+    real key holdings (docs/security-model.md)."""
+
+    compromises: list[CompromiseSpec] = Field(default_factory=list, description="compromise events")
+    entropy_mixing: bool = Field(
+        default=False,
+        description="every device mixes a persistent secret into each random draw (known draws alone then "
+        "reveal nothing without the secret)",
+    )
+    mixing_secret_copied: bool = Field(
+        default=False,
+        description="a member-state compromise also copies the mixing secret (false: the secret lives in a "
+        "store the compromise does not reach, e.g. a hardware key store)",
+    )
+
+
 class SweepSpec(_Model):
     """A grid of runs (``mlssim sweep``): every combination of the values, each replicated."""
 
@@ -428,6 +473,9 @@ class Scenario(_Model):
     script: list[ScriptEvent] = Field(
         default_factory=list, description="scripted events (e.g. a member offline past mailbox retention)"
     )
+    adversary: AdversarySpec = Field(
+        default_factory=AdversarySpec, description="compromises and healing (ordered designs only)"
+    )
     sweep: SweepSpec | None = Field(
         default=None, description="grid and replications for ``mlssim sweep`` (``mlssim run`` ignores it)"
     )
@@ -444,6 +492,19 @@ class Scenario(_Model):
         if orderer is not None and orderer not in known:
             raise ValueError(f"federation.orderer: unknown provider {orderer!r}")
         specs = {g.name: g for g in self.groups}
+        for i, cp in enumerate(self.adversary.compromises):
+            where = f"adversary.compromises[{i}]"
+            g = specs.get(cp.group)
+            if g is None:
+                raise ValueError(f"{where}.group: no groups entry named {cp.group!r}")
+            if cp.instance >= g.count:
+                raise ValueError(f"{where}.instance: {cp.group} has {g.count} group(s)")
+            if cp.member >= g.size:
+                raise ValueError(f"{where}.member: {cp.group} has {g.size} initial members")
+            if cp.kind == "randomness" and cp.duration <= 0:
+                raise ValueError(f"{where}.duration: a randomness compromise needs a window > 0")
+            if self.federation.ordering in ("client-fanout", "decentralised"):
+                raise ValueError(f"{where}: compromises are measured for ordered designs (single, hub) only")
         for i, ev in enumerate(self.script):
             g = specs.get(ev.group)
             if g is None:

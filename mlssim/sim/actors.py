@@ -40,6 +40,7 @@ from ..mls.group import CommitApplied, Group, GroupConfig, MemberIdentity, Propo
 from ..mls.key_packages import KeyPackageBundle, make_key_package
 from ..mls.messages import Credential, GroupInfo, Lifetime, MLSMessage, Welcome
 from ..mls.pre_store import PREJoinDownload, PREJoinSecret, PREStore, PREUpload, committer_upload, pre_join
+from ..mls.rand import RandomSource
 from ..mls.ratchet_tree import RatchetTree
 from . import forks
 
@@ -128,6 +129,8 @@ class DeliveryService:
             return
         rec.epoch += 1
         staged = commit.staged
+        if w.compromises is not None:
+            w.compromises.commit_accepted(group, rec.epoch, sender, staged, welcome_sent=not commit.pre_join)
         if rec.epoch == 1:
             w.created[group].succeed()
         w.recorder.event(w.env.now, "commit_accepted", group=group, client=sender, epoch=rec.epoch)
@@ -444,7 +447,9 @@ class Client:
         self.online = True
         #: caught up with the mailbox since coming online (see ``DeliveryService.flush_mailbox``)
         self.synced = True
-        self.rand = world.streams.mls(f"client/{name}")
+        self.rand: RandomSource = world.streams.mls(f"client/{name}")
+        if world.compromises is not None:
+            self.rand = world.compromises.device_random(name, self.rand)
         suite = world.suite
         sig = suite.signature_key_pair(self.rand)
         cred = Credential.basic(name.encode())

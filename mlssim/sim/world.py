@@ -29,6 +29,7 @@ from ..mls.pre_store import PREJoinSecret, seal_join_secret
 from ..mls.ratchet_tree import RatchetTree
 from ..scenario.schema import GroupSpec, Scenario
 from .actors import CONTROL_BYTES, AuthenticationService, Client, DeliveryService, GroupRecord, _Pending
+from .compromise import Compromises
 from .distributions import sample
 from .fanout import make_fanout
 from .network import Network
@@ -97,6 +98,10 @@ class World:
         self.authenticators: dict[tuple[str, int], set[bytes]] = defaultdict(set)
         self._new_clients = 0
         self.stop_time = scenario.duration
+        #: (groups entry name, instance) -> group name
+        self.group_names: dict[tuple[str, int], str] = {}
+        #: compromises and healing, when the scenario has any (sim/compromise.py)
+        self.compromises: Compromises | None = Compromises(self) if scenario.adversary.compromises else None
 
     # -- lookups -------------------------------------------------------------------------------
 
@@ -274,7 +279,10 @@ class World:
                     for i in range(spec.size)
                 ]
                 self.initial_members[(spec.name, k)] = members
+                self.group_names[(spec.name, k)] = gname
                 self.env.process(self._create_group(gname, members, spec))
+        if self.compromises is not None:
+            self.compromises.schedule(self.group_names)
         for ev in self.scenario.script:
             target = self.initial_members[(ev.group, ev.instance)][ev.member]
             self.env.timeout(ev.at).callbacks.append(partial(self._scripted, target, ev.action))
@@ -413,6 +421,8 @@ class World:
             leaf_node=b.key_package.leaf_node,
         )
         creator.groups[gname] = g
+        if self.compromises is not None:
+            self.compromises.group_created(gname, g)
         self.providers[self.ds_groups[gname]].ds.groups[gname] = GroupRecord(
             name=gname, owner=self.ds_groups[gname], members={creator.name: creator.provider}
         )
@@ -662,6 +672,13 @@ class World:
 
     def proposal_done(self, c: Client, group: str) -> None:
         self._repropose_attempts.pop((c.name, group), None)
+
+    def commit_update(self, c: Client, group: str) -> None:
+        """``c`` commits a path update now (a policy's action; the caller checked it is free)."""
+        self._commit_update(c, group, None)
+
+    def commit_remove(self, remover: Client, group: str, target: str) -> None:
+        self._commit_remove(remover, group, target, None)
 
     def _commit_update(self, c: Client, group: str, prev: _Pending | None, kind: str = "update") -> None:
         """A commit with a path and no new proposals: an update, or (``proposals``) the commit of
@@ -1130,6 +1147,7 @@ class World:
                     1 for e in rec.of_kind("mailbox_expired") if e["msg_type"] == "application"
                 ),
             },
+            "healing": self.compromises.summary() if self.compromises is not None else {},
             "joins": self._joins_summary(),
             "pre": self._pre_summary(),
             "ds_storage_bytes_mean": round(

@@ -1,0 +1,257 @@
+"""Compromises in a run and the healing they are measured by (``adversary:`` in a scenario).
+
+The world feeds one :class:`~mlssim.adversary.Adversary` what it would see: every group's
+creation and every commit the ordering DS accepts (public state, the commit, its Welcome), and
+the compromise events of the scenario. The adversary decides from its real key holdings which
+epochs it can derive (docs/security-model.md); this module turns those verdicts into healing
+metrics:
+
+* a compromise at time t of a device in group G at epoch c **heals** at the first epoch h > c
+  of G the adversary cannot derive; healing time = when the DS accepted h − t, healing epochs =
+  h − c, healing bytes = every non-application byte the group's traffic put on the network
+  between t and then;
+* application messages **exposed** are those sent in an epoch the adversary can read (exposed,
+  or whose secret tree it copied): after the compromise (until healing), and before it (the
+  forward-secrecy exposure: earlier epochs readable).
+
+Policies of a compromise event: the victim commits a path update ``victim_update_after`` seconds
+later, or another member removes it ``remove_after`` seconds later (each waits until the actor is
+free to commit).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..adversary import Adversary, device_random
+from ..mls.group import Group, StagedCommit
+from ..mls.group_state import PublicEpoch
+from ..mls.rand import RandomSource
+from ..scenario.schema import CompromiseSpec
+
+if TYPE_CHECKING:
+    from .actors import Client
+    from .world import World
+
+__all__ = ["Compromises"]
+
+#: seconds between attempts of a policy action whose actor is busy
+POLICY_RETRY_S = 1.0
+
+
+@dataclass
+class _Case:
+    spec: CompromiseSpec
+    group: str
+    victim: str
+    #: the victim's epoch when compromised (None: not yet happened, or not in the group)
+    epoch: int | None = None
+    at: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+class Compromises:
+    def __init__(self, world: World) -> None:
+        self.world = world
+        adv = world.scenario.adversary
+        self.adversary = Adversary(world.suite)
+        self.mixing = adv.entropy_mixing
+        self.secret_copied = adv.mixing_secret_copied
+        #: the current public epoch of every group (what the adversary sees on the network)
+        self.public: dict[str, PublicEpoch] = {}
+        #: (group, epoch) -> when the ordering DS accepted it
+        self.accepted_at: dict[tuple[str, int], float] = {}
+        self.cases: list[_Case] = []
+
+    def device_random(self, name: str, base: RandomSource) -> RandomSource:
+        """The RandomSource a device gives its MLS core: recorded for the adversary while
+        compromised, and mixed with a persistent secret under entropy mixing."""
+        secret = self.world.streams.mls(f"client/{name}/mixing").random_bytes(32) if self.mixing else None
+        return device_random(base, self.adversary, name, mixing_secret=secret)
+
+    def schedule(self, group_names: dict[tuple[str, int], str]) -> None:
+        w = self.world
+        for spec in w.scenario.adversary.compromises:
+            victim = w.initial_members[(spec.group, spec.instance)][spec.member]
+            case = _Case(spec, group_names[(spec.group, spec.instance)], victim.name)
+            self.cases.append(case)
+            self._at(spec.at, lambda case=case: self._compromise(case))
+
+    def _at(self, t: float, action: Callable[[], None]) -> None:
+        w = self.world
+        w.env.timeout(max(0.0, t - w.env.now)).callbacks.append(lambda _e: action())
+
+    # -- events ------------------------------------------------------------------------------
+
+    def _compromise(self, case: _Case) -> None:
+        w = self.world
+        victim = w.clients[case.victim]
+        g = victim.groups.get(case.group)
+        case.at = w.env.now
+        case.epoch = g.epoch if g is not None else None
+        spec = case.spec
+        if spec.kind == "member":
+            for group in victim.groups.values():
+                self.adversary.compromise_member(
+                    group, w.env.now, rand=victim.rand if self.secret_copied else None
+                )
+        else:
+            self.adversary.compromise_randomness(victim.name)
+            self._at(w.env.now + spec.duration, lambda: self.adversary.restore_randomness(victim.name))
+        w.recorder.event(
+            w.env.now, "compromise", group=case.group, client=victim.name, what=spec.kind, epoch=case.epoch
+        )
+        if spec.victim_update_after is not None:
+            self._at(w.env.now + spec.victim_update_after, lambda: self._victim_update(case))
+        if spec.remove_after is not None:
+            self._at(w.env.now + spec.remove_after, lambda: self._remove(case))
+
+    def _free(self, c: Client, group: str) -> bool:
+        g = c.groups.get(group)
+        return bool(
+            c.ready and g is not None and g.active and group not in c.pending and group not in c.resyncing
+        )
+
+    def _victim_update(self, case: _Case) -> None:
+        w = self.world
+        c = w.clients[case.victim]
+        if case.group not in c.groups or w.env.now >= w.stop_time:
+            return
+        if not self._free(c, case.group):
+            self._at(w.env.now + POLICY_RETRY_S, lambda: self._victim_update(case))
+            return
+        w.recorder.event(w.env.now, "policy", group=case.group, client=c.name, action="victim_update")
+        w.commit_update(c, case.group)
+
+    def _remove(self, case: _Case) -> None:
+        w = self.world
+        if case.victim not in w.members_of(case.group) or w.env.now >= w.stop_time:
+            return
+        remover = next(
+            (
+                w.clients[m]
+                for m in sorted(w.members_of(case.group))
+                if m != case.victim and self._free(w.clients[m], case.group)
+            ),
+            None,
+        )
+        if remover is None:
+            self._at(w.env.now + POLICY_RETRY_S, lambda: self._remove(case))
+            return
+        w.recorder.event(w.env.now, "policy", group=case.group, client=remover.name, action="remove")
+        w.commit_remove(remover, case.group, case.victim)
+
+    # -- observations --------------------------------------------------------------------------
+
+    def group_created(self, group: str, g: Group) -> None:
+        self.public[group] = g.public
+        self.accepted_at[(group, 0)] = self.world.env.now
+        self.adversary.observe_new_group(g.public)
+
+    def commit_accepted(
+        self, group: str, epoch: int, sender: str, staged: StagedCommit, welcome_sent: bool
+    ) -> None:
+        """The ordering DS accepted ``staged`` as the group's epoch ``epoch``."""
+        w = self.world
+        old = self.public.get(group)
+        new = staged.public
+        self.public[group] = new
+        self.accepted_at[(group, epoch)] = w.env.now
+        if old is None:
+            return
+        verdict = self.adversary.observe_commit(
+            old,
+            new,
+            staged.message,
+            added=staged.added,
+            welcome=staged.welcome if welcome_sent else None,
+            sender_device=sender,
+        )
+        w.recorder.event(
+            w.env.now, "epoch_exposure", group=group, epoch=epoch, exposed=verdict.exposed, how=verdict.how
+        )
+
+    # -- metrics -----------------------------------------------------------------------------
+
+    def summary(self) -> dict[str, Any]:
+        w = self.world
+        rec = w.recorder
+        apps: dict[str, list[tuple[float, int]]] = {}
+        for e in rec.of_kind("app_sent"):
+            apps.setdefault(e["group"], []).append((e["t"], e["epoch"]))
+        cases = []
+        for case in self.cases:
+            if case.at is None or case.epoch is None:
+                cases.append({"group": case.group, "kind": case.spec.kind, "happened": False})
+                continue
+            gid = case.group.encode()
+            # the exposure starts at the compromised epoch (member state) or at the first epoch the
+            # known draws expose (randomness); none: the compromise exposed nothing
+            later = sorted(e for e, x in self.adversary.observed_epochs(gid).items() if x and e >= case.epoch)
+            start = case.epoch if case.spec.kind == "member" else (later[0] if later else None)
+            if start is None:
+                cases.append(
+                    {
+                        "group": case.group,
+                        "kind": case.spec.kind,
+                        "happened": True,
+                        "at": round(case.at, 6),
+                        "epoch": case.epoch,
+                        "healed_epoch": None,
+                        "time_s": 0.0,
+                        "epochs": 0,
+                        "bytes": 0,
+                        "app_exposed": 0,
+                        "app_exposed_before": 0,
+                    }
+                )
+                continue
+            healed = self.adversary.first_unexposed_after(gid, start)
+            t_heal = self.accepted_at.get((case.group, healed)) if healed is not None else None
+            end = t_heal if t_heal is not None else w.env.now
+            handshake = sum(
+                t.bytes
+                for t in rec.transmissions
+                if t.group == case.group and t.msg_type != "application" and case.at <= t.send_time <= end
+            )
+            readable = [(t, ep) for t, ep in apps.get(case.group, []) if self.adversary.can_read(gid, ep)]
+            cases.append(
+                {
+                    "group": case.group,
+                    "kind": case.spec.kind,
+                    "happened": True,
+                    "at": round(case.at, 6),
+                    "epoch": case.epoch,
+                    "healed_epoch": healed,
+                    "time_s": round(t_heal - case.at, 6) if t_heal is not None else None,
+                    "epochs": healed - case.epoch if healed is not None else None,
+                    "bytes": handshake,
+                    "app_exposed": sum(1 for t, _ in readable if t >= case.at),
+                    "app_exposed_before": sum(1 for t, _ in readable if t < case.at),
+                }
+            )
+        done = [c for c in cases if c.get("time_s") is not None]
+        happened = [c for c in cases if c["happened"]]
+
+        def mean(key: str, xs: list[dict[str, Any]]) -> float | None:
+            return round(statistics.fmean(c[key] for c in xs), 6) if xs else None
+
+        def median(key: str, xs: list[dict[str, Any]]) -> float | None:
+            return round(statistics.median(c[key] for c in xs), 6) if xs else None
+
+        return {
+            "compromises": len(happened),
+            "healed": len(done),
+            "unhealed": len(happened) - len(done),
+            "time_s_median": median("time_s", done),
+            "time_s_mean": mean("time_s", done),
+            "epochs_mean": mean("epochs", done),
+            "bytes_mean": mean("bytes", done),
+            "app_exposed": sum(c["app_exposed"] for c in happened),
+            "app_exposed_before": sum(c["app_exposed_before"] for c in happened),
+            "epochs_exposed": sum(1 for e in rec.of_kind("epoch_exposure") if e["exposed"]),
+            "cases": cases,
+        }

@@ -1,0 +1,158 @@
+"""Compromise and healing in the simulator, against ground truth the RFC fixes: a compromised
+member that never commits and stays in the group keeps every later epoch exposed; its own path
+commit heals the group at that epoch; its removal heals at the removal epoch; its commit with
+known randomness does not heal, unless entropy mixing is on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from mlssim.scenario.loader import ScenarioError, load_scenario
+from mlssim.sim.world import World
+
+VICTIM = 3
+
+
+def scenario(
+    tmp_path: Path,
+    compromise: dict[str, Any],
+    *,
+    mixing: bool = False,
+    more: list[dict[str, Any]] | None = None,
+    **extra: Any,
+) -> World:
+    doc: dict[str, Any] = {
+        "name": "healing",
+        "seed": 21,
+        "duration": 150,
+        "drain": 20,
+        "crypto": {"suite": 1, "family": "model"},
+        "providers": [{"name": "alpha"}, {"name": "beta"}],
+        "groups": [
+            {"name": "g", "size": 10, "workload": {"app_rate": 0.02, "update_group_rate": 0.1}},
+        ],
+        "adversary": {
+            "entropy_mixing": mixing,
+            "compromises": [{"at": 40, "group": "g", "member": VICTIM, **compromise}, *(more or [])],
+        },
+        **extra,
+    }
+    p = tmp_path / "healing.yaml"
+    p.write_text(yaml.safe_dump(doc))
+    w = World(load_scenario(p))
+    w.run()
+    return w
+
+
+def exposures(w: World) -> dict[int, dict[str, Any]]:
+    return {e["epoch"]: e for e in w.recorder.of_kind("epoch_exposure")}
+
+
+def victim_commits(w: World) -> list[int]:
+    victim = w.initial_members[("g", 0)][VICTIM].name
+    return [e["epoch"] for e in w.recorder.of_kind("commit_accepted") if e["client"] == victim]
+
+
+def test_a_silent_member_never_heals(tmp_path: Path) -> None:
+    # the victim goes offline (and stays) right after the compromise: it never commits
+    w = scenario(
+        tmp_path,
+        {"kind": "member"},
+        script=[{"at": 40.5, "action": "offline", "group": "g", "member": VICTIM}],
+    )
+    case = w.summary()["healing"]["cases"][0]
+    assert case["happened"] and case["healed_epoch"] is None and case["time_s"] is None
+    later = {e: v for e, v in exposures(w).items() if e > case["epoch"]}
+    assert len(later) >= 5, "other members kept committing"
+    assert all(v["exposed"] for v in later.values())
+    assert victim_commits(w) == [] or min(victim_commits(w)) <= case["epoch"]
+
+
+def test_the_victims_own_path_commit_heals(tmp_path: Path) -> None:
+    w = scenario(tmp_path, {"kind": "member", "victim_update_after": 30})
+    h = w.summary()["healing"]
+    case = h["cases"][0]
+    mine = [e for e in victim_commits(w) if e > case["epoch"]]
+    assert mine, "the policy made the victim commit"
+    assert case["healed_epoch"] == mine[0]
+    assert 30 <= case["time_s"] < 40
+    assert case["epochs"] == mine[0] - case["epoch"] and case["bytes"] > 0
+    ex = exposures(w)
+    assert all(ex[e]["exposed"] for e in range(case["epoch"] + 1, mine[0]))
+    assert not any(v["exposed"] for e, v in ex.items() if e >= mine[0])
+    assert h["healed"] == 1 and h["unhealed"] == 0
+
+
+def test_removal_heals_at_the_removal_epoch(tmp_path: Path) -> None:
+    w = scenario(
+        tmp_path,
+        {"kind": "member", "remove_after": 20},
+        script=[{"at": 40.5, "action": "offline", "group": "g", "member": VICTIM}],
+    )
+    case = w.summary()["healing"]["cases"][0]
+    policy = next(e for e in w.recorder.of_kind("policy") if e["action"] == "remove")
+    assert policy["t"] >= 60
+    removal = next(
+        e
+        for e in w.recorder.of_kind("commit_sent")
+        if e["op"] == "remove" and e["client"] == policy["client"]
+    )
+    accepted = next(
+        e["epoch"]
+        for e in w.recorder.of_kind("commit_accepted")
+        if e["client"] == removal["client"] and e["t"] >= removal["t"]
+    )
+    assert case["healed_epoch"] == accepted
+    assert 20 <= case["time_s"] < 30
+    ex = exposures(w)
+    assert all(ex[e]["exposed"] for e in range(case["epoch"] + 1, accepted))
+
+
+@pytest.mark.parametrize("mixing", [False, True])
+def test_known_randomness_in_the_victims_commit(tmp_path: Path, mixing: bool) -> None:
+    """State copied at 40 s, the device's draws known from 40 s to 100 s, and the victim's own
+    update at 50 s: its path secrets come from known draws, so it does not heal — unless the
+    device mixes a secret the compromise did not copy into its draws."""
+    w = scenario(
+        tmp_path,
+        {"kind": "member", "victim_update_after": 10},
+        mixing=mixing,
+        more=[{"at": 40, "group": "g", "member": VICTIM, "kind": "randomness", "duration": 60}],
+    )
+    case = w.summary()["healing"]["cases"][0]
+    mine = [e for e in victim_commits(w) if e > case["epoch"]]
+    assert mine
+    ex = exposures(w)
+    if mixing:
+        assert not ex[mine[0]]["exposed"] and case["healed_epoch"] == mine[0]
+    else:
+        assert ex[mine[0]]["exposed"] and ex[mine[0]]["how"] == "randomness"
+        assert case["healed_epoch"] is None or case["healed_epoch"] > mine[0]
+
+
+def test_healing_is_deterministic(tmp_path: Path) -> None:
+    a = scenario(tmp_path, {"kind": "member", "victim_update_after": 30}).summary()
+    b = scenario(tmp_path, {"kind": "member", "victim_update_after": 30}).summary()
+    assert a == b
+
+
+def test_compromise_keys_are_checked(tmp_path: Path) -> None:
+    p = tmp_path / "bad.yaml"
+    p.write_text(
+        yaml.safe_dump(
+            {
+                "name": "bad",
+                "duration": 10,
+                "providers": [{"name": "alpha"}],
+                "groups": [{"name": "g", "size": 4}],
+                "adversary": {"compromises": [{"at": 1, "kind": "randomness", "group": "g", "member": 2}]},
+            }
+        )
+    )
+    with pytest.raises(ScenarioError) as exc:
+        load_scenario(p)
+    assert "adversary.compromises[0].duration" in str(exc.value)
