@@ -34,16 +34,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mlssim.mls.codec import encode  # noqa: E402
-from mlssim.mls.credentials import Credential  # noqa: E402
-from mlssim.mls.crypto import CipherSuite, get_suite  # noqa: E402
-from mlssim.mls.crypto.pre import get_pre  # noqa: E402
-from mlssim.mls.group import Group, GroupConfig, MemberIdentity, StagedCommit  # noqa: E402
-from mlssim.mls.key_packages import KeyPackageBundle, make_key_package  # noqa: E402
-from mlssim.mls.messages import Lifetime  # noqa: E402
-from mlssim.mls.pre_store import PREStore, committer_upload, seal_join_secret  # noqa: E402
-from mlssim.mls.rand import SeededRandom  # noqa: E402
-from mlssim.mls.split_commit import download_sizes, upload_size  # noqa: E402
+from mlssim.mls.codec import encode
+from mlssim.mls.credentials import Credential
+from mlssim.mls.crypto import CipherSuite, get_suite
+from mlssim.mls.crypto.pre import get_pre
+from mlssim.mls.group import Group, GroupConfig, MemberIdentity, StagedCommit
+from mlssim.mls.key_packages import KeyPackageBundle, make_key_package
+from mlssim.mls.messages import Lifetime
+from mlssim.mls.pre_store import PREStore, committer_upload, seal_join_secret
+from mlssim.mls.rand import SeededRandom
+from mlssim.mls.split_commit import download_sizes, upload_size
 
 FOREVER = Lifetime(not_before=0, not_after=2**64 - 1)
 
@@ -214,6 +214,7 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000, 10_000, 50_000])
     ap.add_argument("--churn", type=int, default=32, help="path commits before the churned measurement")
     ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--figure", type=Path, help="also write WG figure (a) at scale (PNG/PDF, caption) here")
     args = ap.parse_args()
     rows = []
     for n in args.sizes:
@@ -256,6 +257,45 @@ def main() -> None:
         for n, state, r in rows:
             print("\t".join([str(n), state] + [fmt(r[k]) for _, k in cols[2:] if k]))
     print("bytes; ↓ = a member's (or joiner's) download, ↑ = the committer's (or joiner's) upload")
+    if args.figure is not None:
+        figure(args.figure, rows, args.churn, args.sizes)
+
+
+def figure(out: Path, rows: list[tuple[int, str, dict[str, float]]], churn: int, sizes: list[int]) -> None:
+    from mlssim.report.figures import Series, plot
+
+    out.mkdir(parents=True, exist_ok=True)
+    panels = (
+        ("download", "commit download per member (bytes)", ("plain", "split", "pre")),
+        ("upload", "commit upload per committer (bytes)", ("plain", "split", "pre")),
+        ("join", "join download per new member (bytes)", ("welcome_with_tree", "tree_from_ds", "pre")),
+    )
+    for panel, label, strategies in panels:
+        data = []
+        for state in ("fresh", "churned"):
+            for strat in strategies:
+                key = f"join_{strat}" if panel == "join" else f"{strat}_{panel}"
+                pts = [(float(n), float(r[key])) for n, st, r in rows if st == state]
+                name = strat.replace("_", "-")
+                data.append(
+                    Series(
+                        f"{name}, {state}",
+                        tuple(x for x, _ in pts),
+                        tuple(y for _, y in pts),
+                        tuple(0.0 for _ in pts),
+                        tuple(1 for _ in pts),
+                    )
+                )
+        stem = out / f"scale--{panel}"
+        plot(data, "group size (members)", label, "Per-operation bytes at scale", stem, "strategy, tree")
+        stem.with_suffix(".caption.txt").write_text(
+            f"WG figure (a) at scale: {label} vs group size N = {', '.join(map(str, sizes))}; exact "
+            "encodings, model suite 1 (suite-1 sizes) and model PRE (Umbral sizes); fresh = one Add "
+            f"commit of N-1 members (every parent blank); churned = then {churn} path commits by five "
+            "members spread over the tree, 5% removed, 5% added. One empty path commit (download, "
+            "upload) and one Add of a new member (join) measured per point; no simulation of timing. "
+            "Regenerate: python benchmarks/bandwidth.py --figure reports/bandwidth\n"
+        )
 
 
 if __name__ == "__main__":

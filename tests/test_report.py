@@ -62,3 +62,25 @@ def test_confidence_intervals_use_student_t() -> None:
 def test_report_without_results_is_a_usage_error(tmp_path: Path) -> None:
     r = CliRunner().invoke(main, ["report", str(tmp_path)])
     assert r.exit_code == 2 and "results.csv" in r.output
+
+
+def test_metrics_outside_results_csv_come_from_summaries(tmp_path: Path) -> None:
+    """A metric that is not a results.csv column (here `joins.count`, `application.received`) is
+    read from each run's summary.json, so any summary key can be plotted."""
+    import csv
+
+    f = tmp_path / "s.yaml"
+    f.write_text(SWEEP)
+    with ThreadPoolExecutor(max_workers=1) as ex:
+        run_sweep(f, tmp_path / "runs", ex)
+    sweep_dir = tmp_path / "runs" / "tiny-sweep"
+    with (sweep_dir / "results.csv").open() as fh:
+        assert "application.received" not in next(csv.reader(fh))
+    r = CliRunner().invoke(
+        main,
+        ["report", str(sweep_dir), "--out", str(tmp_path / "rep"), "--metric", "application.received"],
+    )
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "rep" / "tiny-sweep--application_received.png").is_file()
+    # without the fallback the metric has no values and no figure is drawn
+    assert "application_received" in (tmp_path / "rep" / "tiny-sweep.md").read_text()

@@ -44,6 +44,14 @@ LABELS = {
     "forks.epochs": "forked epochs",
     "commits.download_bytes_mean": "commit download per member (bytes)",
     "commits.upload_bytes_mean": "commit upload per committer (bytes)",
+    "joins.download_bytes_mean": "joiner's download per join (bytes)",
+    "joins.adder_upload_bytes_mean": "adding member's upload per join (bytes)",
+    "healing.time_s_median": "healing time, median (s)",
+    "healing.epochs_mean": "epochs until healed, mean",
+    "healing.bytes_mean": "handshake bytes until healed, mean",
+    "healing.app_exposed": "application messages exposed",
+    "ds_storage_bytes_mean": "DS storage per group (bytes)",
+    "pre.reencryptions_per_epoch_mean": "PRE re-encryptions per epoch",
 }
 #: grid key → axis label with its unit
 X_LABELS = {
@@ -53,6 +61,7 @@ X_LABELS = {
     "groups[0].size": "group size (members)",
     "groups[0].workload.update_rate": "updates per member per second",
     "groups[0].workload.app_rate": "application messages per member per second",
+    "groups[0].workload.update_group_rate": "path updates per group per second",
 }
 _T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
 
@@ -190,6 +199,7 @@ def write_report(
     if x not in grid and x != "replication":
         raise ValueError(f"{x}: not a grid key of this sweep (grid: {', '.join(grid) or 'none'})")
     chosen = list(metrics or DEFAULT_METRICS)
+    _fill_from_summaries(sweep_dir, rows, chosen)
     out_dir.mkdir(parents=True, exist_ok=True)
     name = sweep_dir.name
     first = _manifest(sweep_dir / rows[0]["run_key"])
@@ -236,6 +246,21 @@ def write_report(
     report = out_dir / f"{name}.md"
     report.write_text("\n".join(lines))
     return report
+
+
+def _fill_from_summaries(sweep_dir: Path, rows: list[dict[str, str]], metrics: Sequence[str]) -> None:
+    """Metrics that are not ``results.csv`` columns are read from each run's ``summary.json``
+    (a dotted path; missing or non-numeric values stay empty)."""
+    wanted = [m for m in metrics if rows and m not in rows[0]]
+    if not wanted:
+        return
+    for r in rows:
+        summary = json.loads((sweep_dir / r["run_key"] / "summary.json").read_text())
+        for m in wanted:
+            v: Any = summary
+            for part in m.split("."):
+                v = v.get(part) if isinstance(v, dict) else None
+            r[m] = "" if v is None or isinstance(v, dict | list) else str(v)
 
 
 def _manifest(folder: Path) -> dict[str, Any]:
