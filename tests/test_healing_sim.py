@@ -156,3 +156,43 @@ def test_compromise_keys_are_checked(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError) as exc:
         load_scenario(p)
     assert "adversary.compromises[0].duration" in str(exc.value)
+
+
+@pytest.mark.parametrize("fanout", ["plain", "pre"])
+def test_a_compromised_ds_under_pre_defeats_the_victims_update(tmp_path: Path, fanout: str) -> None:
+    """A DS compromise adds nothing under plain fan-out (the network view is assumed anyway), so the
+    victim's own update heals. Under pre the DS holds every node key PRE-encrypted to epoch keys the
+    adversary derives from the exposed epochs: it opens them, decrypts the victim's new path secret
+    from its copath, and the update does not heal."""
+    w = scenario(
+        tmp_path,
+        {"kind": "member", "victim_update_after": 20},
+        more=[{"at": 30, "group": "g", "kind": "ds"}],
+        federation={"fanout": fanout},
+    )
+    case = w.summary()["healing"]["cases"][0]
+    mine = [e for e in victim_commits(w) if e > case["epoch"]]
+    assert mine
+    ex = exposures(w)
+    if fanout == "plain":
+        assert case["healed_epoch"] == mine[0] and not ex[mine[0]]["exposed"]
+        assert not list(w.recorder.of_kind("ds_store_opened"))
+    else:
+        assert ex[mine[0]]["exposed"] and ex[mine[0]]["how"] == "path"
+        assert sum(e["node_keys"] for e in w.recorder.of_kind("ds_store_opened")) > 0
+        assert case["healed_epoch"] is None or case["healed_epoch"] > mine[0]
+
+
+def test_an_as_insider_is_exposure_mls_cannot_detect(tmp_path: Path) -> None:
+    w = scenario(tmp_path, {"kind": "as", "member": 2, "remove_after": 40})
+    s = w.summary()
+    case = s["healing"]["cases"][0]
+    assert case["kind"] == "as" and case["detectable_by_mls"] is False
+    insider = next(e for e in w.recorder.of_kind("joined") if "insider" in e["client"])
+    ex = exposures(w)
+    removal = case["healed_epoch"]
+    assert removal is not None and 40 <= case["time_s"] < 50
+    # from the epoch after its join (its join epoch was judged before it joined) to the removal
+    assert all(ex[e]["exposed"] for e in range(insider["epoch"] + 1, removal))
+    assert not ex[removal]["exposed"]
+    assert s["joins"]["failed"] == 0 and s["all_converged"]

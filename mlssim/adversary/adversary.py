@@ -162,6 +162,21 @@ class Adversary:
             self.compromise_device(rand)
         self._tracked.add(gid)
 
+    def learn_tree_keys(self, group_id: bytes, privs: Iterable[bytes]) -> int:
+        """HPKE private keys of nodes in a group's current tree, obtained elsewhere (e.g. PRE
+        records of a compromised DS opened with an epoch key the adversary derived). Returns how
+        many were new. They open later UpdatePath ciphertexts sent to those nodes."""
+        pubs = self._group_keys.setdefault(group_id, set())
+        new = 0
+        for priv in privs:
+            pub = self._learn_priv(priv)
+            if pub not in pubs:
+                new += 1
+                pubs.add(pub)
+        if pubs:
+            self._tracked.add(group_id)
+        return new
+
     def compromise_key_package(self, bundle: KeyPackageBundle) -> None:
         """A leaked KeyPackage with its private keys (e.g. from a client's store or the AS)."""
         self.observe_key_package(bundle.key_package)

@@ -379,17 +379,24 @@ class CompromiseSpec(_Model):
     """One compromise of one initial member's device (docs/security-model.md)."""
 
     at: float = Field(ge=0, description="when (s of simulated time)")
-    kind: Literal["member", "randomness"] = Field(
+    kind: Literal["member", "randomness", "ds", "as"] = Field(
         description=(
             "member = the adversary copies the device's whole MLS state in every group it is in (leaf "
-            "and path private keys, epoch secrets, pending commits and Updates, signature key, the "
-            "entropy-mixing secret); randomness = for `duration` seconds the device's random draws are "
-            "known to the adversary"
+            "and path private keys, epoch secrets, pending commits and Updates, signature key; the "
+            "entropy-mixing secret only with mixing_secret_copied); randomness = for `duration` seconds "
+            "the device's random draws are known to the adversary; ds = from then on the adversary sees "
+            "what the group's ordering DS holds (under fanout pre: its PRE records, opened with any epoch "
+            "key it derives); as = the member's provider's AS issues a credential for a device the "
+            "adversary controls and a member adds it (an insider MLS cannot detect)"
         )
     )
     group: str = Field(description="the ``name`` of a groups entry")
     instance: int = Field(default=0, ge=0, description="which of its ``count`` groups (0-based)")
-    member: int = Field(ge=0, description="which initial member (0-based; 0 is the creator)")
+    member: int = Field(
+        default=0,
+        ge=0,
+        description="which initial member (0-based; 0 is the creator); as: whose AS issues, and who adds",
+    )
     duration: float = Field(default=0.0, ge=0, description="randomness: length of the window (s)")
     victim_update_after: float | None = Field(
         default=None,

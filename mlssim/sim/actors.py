@@ -170,6 +170,8 @@ class DeliveryService:
                 records=len(rec.pre_store.records),
                 storage_bytes=rec.pre_store.storage_bytes(),
             )
+            if w.compromises is not None:
+                w.compromises.pre_store_seen(group)
         if commit.pre_join:
             fanned += self._pre_joins(group, rec, staged, commit)
         elif staged.welcome is not None:
@@ -921,6 +923,8 @@ class Client:
         self.joined_epoch[group] = g.epoch
         w.recorder.event(w.env.now, "joined", group=group, client=self.name, epoch=g.epoch)
         w.epoch_reached(group, self.name, g)
+        if w.compromises is not None:
+            w.compromises.joined(self, group, g)
         if w.leaderless:
             forks.joined(self, group)
 

@@ -22,13 +22,17 @@ free to commit).
 from __future__ import annotations
 
 import statistics
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ..adversary import Adversary, device_random
+from ..mls.errors import CryptoError
 from ..mls.group import Group, StagedCommit
 from ..mls.group_state import PublicEpoch
+from ..mls.pre_store import PRE_EPOCH_LABEL, epoch_pre_keys
 from ..mls.rand import RandomSource
 from ..scenario.schema import CompromiseSpec
 
@@ -53,6 +57,22 @@ class _Case:
     notes: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class _Seen:
+    """An accepted commit as the adversary saw it on the network."""
+
+    epoch: int
+    old: PublicEpoch
+    new: PublicEpoch
+    staged: StagedCommit
+    welcome_sent: bool
+    sender: str
+
+
+#: accepted commits kept per group for re-observation after a compromise
+HISTORY = 16
+
+
 class Compromises:
     def __init__(self, world: World) -> None:
         self.world = world
@@ -65,6 +85,14 @@ class Compromises:
         #: (group, epoch) -> when the ordering DS accepted it
         self.accepted_at: dict[tuple[str, int], float] = {}
         self.cases: list[_Case] = []
+        #: providers whose DS the adversary sees into
+        self.ds_compromised: set[str] = set()
+        #: adversary-controlled devices (kind as) -> their compromise
+        self.insiders: dict[str, _Case] = {}
+        #: the last accepted commits per group (re-observed after a compromise)
+        self.history: dict[str, deque[_Seen]] = {}
+        #: PRE records already opened: (group, node, public key)
+        self._opened: set[tuple[str, int, bytes]] = set()
 
     def device_random(self, name: str, base: RandomSource) -> RandomSource:
         """The RandomSource a device gives its MLS core: recorded for the adversary while
@@ -78,7 +106,7 @@ class Compromises:
             victim = w.initial_members[(spec.group, spec.instance)][spec.member]
             case = _Case(spec, group_names[(spec.group, spec.instance)], victim.name)
             self.cases.append(case)
-            self._at(spec.at, lambda case=case: self._compromise(case))
+            self._at(spec.at, partial(self._compromise, case))
 
     def _at(self, t: float, action: Callable[[], None]) -> None:
         w = self.world
@@ -94,13 +122,22 @@ class Compromises:
         case.epoch = g.epoch if g is not None else None
         spec = case.spec
         if spec.kind == "member":
-            for group in victim.groups.values():
+            for gname, group in victim.groups.items():
                 self.adversary.compromise_member(
                     group, w.env.now, rand=victim.rand if self.secret_copied else None
                 )
-        else:
+                self._replay(gname, group.epoch)
+        elif spec.kind == "randomness":
             self.adversary.compromise_randomness(victim.name)
             self._at(w.env.now + spec.duration, lambda: self.adversary.restore_randomness(victim.name))
+        elif spec.kind == "ds":
+            provider = w.ds_groups[case.group]
+            self.ds_compromised.add(provider)
+            for gname, owner in w.ds_groups.items():
+                if owner == provider:
+                    self.pre_store_seen(gname)
+        else:  # as: an insider device, added by the victim (its AS vouches for the credential)
+            self._insider(case, victim)
         w.recorder.event(
             w.env.now, "compromise", group=case.group, client=victim.name, what=spec.kind, epoch=case.epoch
         )
@@ -108,6 +145,82 @@ class Compromises:
             self._at(w.env.now + spec.victim_update_after, lambda: self._victim_update(case))
         if spec.remove_after is not None:
             self._at(w.env.now + spec.remove_after, lambda: self._remove(case))
+
+    def _insider(self, case: _Case, adder: Client) -> None:
+        w = self.world
+        insider = w.new_client(adder.provider, f"{case.group}-insider{len(self.insiders)}")
+        self.insiders[insider.name] = case
+        # the adversary runs the device: every draw it makes is known
+        self.adversary.compromise_randomness(insider.name)
+        case.victim = insider.name
+
+        def add() -> None:
+            if w.env.now >= w.stop_time:
+                return
+            if not self._free(adder, case.group):
+                self._at(w.env.now + POLICY_RETRY_S, add)
+                return
+            w.add_member(adder, case.group, insider)
+
+        add()
+
+    def joined(self, c: Client, group: str, g: Group) -> None:
+        """A client joined ``group``: an insider's state is the adversary's from its first epoch."""
+        case = self.insiders.get(c.name)
+        if case is not None and group == case.group:
+            self.adversary.compromise_member(g, self.world.env.now)
+            self._replay(group, g.epoch)
+            if case.epoch is None:
+                case.epoch = g.epoch
+
+    def pre_store_seen(self, group: str) -> None:
+        """A compromised DS's PRE store for ``group`` (after its latest epoch change): open every
+        record with an epoch PRE key derivable from an exposed epoch, and hand the node keys that
+        are still in the tree to the adversary. Records whose capsule key the adversary holds open
+        directly; records re-encrypted one hop open with the current epoch's key; older
+        re-encryptions are stand-ins (pre_store.py: single hop) and stay closed, so the exposure
+        measured here is a lower bound of what a multi-hop scheme would give."""
+        w = self.world
+        if w.pre is None or w.ds_groups[group] not in self.ds_compromised:
+            return
+        rec = w.ds_of(group).groups.get(group)
+        if rec is None or rec.pre_store is None or rec.tree is None:
+            return
+        store, tree = rec.pre_store, rec.tree
+        gid = group.encode()
+        keys: dict[int, bytes] = {}
+        for e in {r.epoch for r in store.records.values()} | {store.epoch}:
+            secrets = self.adversary.epoch_secrets(gid, e)
+            if secrets is not None:
+                keys[e] = epoch_pre_keys(w.pre, secrets.exporter(PRE_EPOCH_LABEL, b"", 32)).key.priv
+        if not keys:
+            return
+        privs = []
+        for x, r in store.records.items():
+            node = tree.parent_node(x) if x < tree.width else None
+            if node is None or (group, x, node.encryption_key) in self._opened:
+                continue
+            priv = None
+            try:
+                if r.epoch in keys:
+                    priv = w.pre.decrypt_original(keys[r.epoch], r.capsule, r.ciphertext)
+                elif r.cfrag and store.epoch in keys and r.epoch == store.epoch - 1:
+                    priv = w.pre.decrypt_reencrypted(
+                        keys[store.epoch],
+                        store.epoch_pubs[r.epoch],
+                        r.capsule,
+                        [r.cfrag],
+                        r.ciphertext,
+                        signer_pub=store.signer_pub,
+                    )
+            except (CryptoError, KeyError):
+                priv = None
+            if priv is not None and w.suite.kem_public_key(priv) == node.encryption_key:
+                self._opened.add((group, x, node.encryption_key))
+                privs.append(priv)
+        if privs:
+            learned = self.adversary.learn_tree_keys(gid, privs)
+            w.recorder.event(w.env.now, "ds_store_opened", group=group, node_keys=learned)
 
     def _free(self, c: Client, group: str) -> bool:
         g = c.groups.get(group)
@@ -162,17 +275,41 @@ class Compromises:
         self.accepted_at[(group, epoch)] = w.env.now
         if old is None:
             return
+        # a compromised DS's store still holds the old tree's records: open what it can first
+        self.pre_store_seen(group)
+        seen = _Seen(epoch, old, new, staged, welcome_sent, sender)
+        hist = self.history.setdefault(group, deque(maxlen=HISTORY))
+        hist.append(seen)
+        self._observe(group, seen, late=False)
+
+    def _observe(self, group: str, seen: _Seen, *, late: bool) -> None:
+        w = self.world
         verdict = self.adversary.observe_commit(
-            old,
-            new,
-            staged.message,
-            added=staged.added,
-            welcome=staged.welcome if welcome_sent else None,
-            sender_device=sender,
+            seen.old,
+            seen.new,
+            seen.staged.message,
+            added=seen.staged.added,
+            welcome=seen.staged.welcome if seen.welcome_sent else None,
+            sender_device=seen.sender,
         )
+        if late and not verdict.exposed:
+            return
         w.recorder.event(
-            w.env.now, "epoch_exposure", group=group, epoch=epoch, exposed=verdict.exposed, how=verdict.how
+            w.env.now,
+            "epoch_exposure",
+            group=group,
+            epoch=seen.epoch,
+            exposed=verdict.exposed,
+            how=verdict.how,
+            late=late,
         )
+
+    def _replay(self, group: str, after: int) -> None:
+        """The adversary keeps what it saw on the network: commits accepted before a compromise
+        but after the victim's epoch (in flight to it) are tried again with the new knowledge."""
+        for seen in list(self.history.get(group, ())):
+            if seen.epoch > after:
+                self._observe(group, seen, late=True)
 
     # -- metrics -----------------------------------------------------------------------------
 
@@ -231,6 +368,8 @@ class Compromises:
                     "bytes": handshake,
                     "app_exposed": sum(1 for t, _ in readable if t >= case.at),
                     "app_exposed_before": sum(1 for t, _ in readable if t < case.at),
+                    # an AS-issued insider is a member by every MLS check: nothing flags it
+                    "detectable_by_mls": case.spec.kind != "as",
                 }
             )
         done = [c for c in cases if c.get("time_s") is not None]

@@ -680,6 +680,11 @@ class World:
     def commit_remove(self, remover: Client, group: str, target: str) -> None:
         self._commit_remove(remover, group, target, None)
 
+    def add_member(self, adder: Client, group: str, newbie: Client) -> None:
+        """``adder`` fetches ``newbie``'s KeyPackage and commits its Add (a policy's action)."""
+        ev = self.fetch_key_package(adder, newbie, group)
+        ev.callbacks.append(lambda e: self._commit_add(adder, group, newbie, e.value, None))
+
     def _commit_update(self, c: Client, group: str, prev: _Pending | None, kind: str = "update") -> None:
         """A commit with a path and no new proposals: an update, or (``proposals``) the commit of
         the proposals pending at ``c`` (they go in by reference)."""
