@@ -350,6 +350,13 @@ class GroupSpec(_Model):
     )
     owner: str | None = Field(default=None, description="owning provider; default: the first of the mix")
     devices_per_user: int = Field(default=1, ge=1, description="devices (members) per user")
+    from_population: bool = Field(
+        default=False,
+        description=(
+            "members are `size` users drawn from `population` with all their devices (then `providers` "
+            "and `devices_per_user` do not apply: users have their own)"
+        ),
+    )
     workload: WorkloadSpec = Field(default_factory=WorkloadSpec, description="what happens in the group")
 
     @field_validator("providers")
@@ -373,6 +380,42 @@ class ScriptEvent(_Model):
     group: str = Field(description="the ``name`` of a groups entry")
     instance: int = Field(default=0, ge=0, description="which of its ``count`` groups (0-based)")
     member: int = Field(ge=0, description="which initial member (0-based; 0 is the creator)")
+
+
+class PopulationSpec(_Model):
+    """Users with several devices each, shared by the groups that draw from them
+    (``groups[].from_population``); the place where adding a device to a user is simulated."""
+
+    users: int = Field(ge=1, description="users in the population")
+    devices_min: int = Field(default=1, ge=1, description="fewest devices a user starts with")
+    devices_max: int = Field(
+        default=1, ge=1, description="most devices a user starts with (uniform in between)"
+    )
+    providers: dict[str, float] | None = Field(
+        default=None, description="provider mix of users: provider name → weight; default: all equally"
+    )
+    device_add_rate: float = Field(
+        default=0.0,
+        ge=0,
+        description="new devices per user per second (each is added to all the user's groups)",
+    )
+    device_add_mode: Literal["full-update", "lazy-update"] = Field(
+        default="full-update",
+        description=(
+            "full-update = in every group the user's existing device commits the Add with an UpdatePath; "
+            "lazy-update = the Add commit has no path and the new device pays its full path update "
+            "`lazy_delay` seconds after joining"
+        ),
+    )
+    lazy_delay: float = Field(
+        default=60.0, ge=0, description="lazy-update: delay of the deferred path update (s)"
+    )
+
+    @model_validator(mode="after")
+    def _devices(self) -> PopulationSpec:
+        if self.devices_max < self.devices_min:
+            raise ValueError("devices_max must be ≥ devices_min")
+        return self
 
 
 class CompromiseSpec(_Model):
@@ -476,6 +519,9 @@ class Scenario(_Model):
     commit_policy: CommitPolicySpec = Field(
         default_factory=CommitPolicySpec, description="designated committer of proposals; lazy commits"
     )
+    population: PopulationSpec | None = Field(
+        default=None, description="users with several devices, shared across groups (multi-device)"
+    )
     groups: list[GroupSpec] = Field(min_length=1, description="the groups")
     script: list[ScriptEvent] = Field(
         default_factory=list, description="scripted events (e.g. a member offline past mailbox retention)"
@@ -499,6 +545,18 @@ class Scenario(_Model):
         if orderer is not None and orderer not in known:
             raise ValueError(f"federation.orderer: unknown provider {orderer!r}")
         specs = {g.name: g for g in self.groups}
+        for i, g in enumerate(self.groups):
+            if g.from_population:
+                if self.population is None:
+                    raise ValueError(f"groups[{i}].from_population: the scenario has no population")
+                if g.size > self.population.users:
+                    raise ValueError(
+                        f"groups[{i}].size: more users than the population's {self.population.users}"
+                    )
+        if self.population is not None:
+            for p in self.population.providers or {}:
+                if p not in known:
+                    raise ValueError(f"population.providers: unknown provider {p!r}")
         for i, cp in enumerate(self.adversary.compromises):
             where = f"adversary.compromises[{i}]"
             g = specs.get(cp.group)

@@ -925,6 +925,7 @@ class Client:
         w.epoch_reached(group, self.name, g)
         if w.compromises is not None:
             w.compromises.joined(self, group, g)
+        w.device_joined(self, group)
         if w.leaderless:
             forks.joined(self, group)
 

@@ -100,6 +100,11 @@ class World:
         self.stop_time = scenario.duration
         #: (groups entry name, instance) -> group name
         self.group_names: dict[tuple[str, int], str] = {}
+        #: the population's users, each a list of devices, and each device's user
+        self.users: list[list[Client]] = []
+        self.user_of: dict[str, int] = {}
+        #: device adds in progress: new device name -> (start time, groups still to join)
+        self._device_adds_open: dict[str, tuple[float, set[str]]] = {}
         #: compromises and healing, when the scenario has any (sim/compromise.py)
         self.compromises: Compromises | None = Compromises(self) if scenario.adversary.compromises else None
 
@@ -258,8 +263,29 @@ class World:
 
     # -- building ------------------------------------------------------------------------------
 
+    def _build_population(self) -> None:
+        pop = self.scenario.population
+        if pop is None:
+            return
+        mix = pop.providers or dict.fromkeys((p.name for p in self.scenario.providers), 1.0)
+        place = self.streams.stream("population/placement")
+        count = self.streams.stream("population/devices")
+        for u in range(pop.users):
+            provider = self._pick(mix, place)
+            n = count.randint(pop.devices_min, pop.devices_max)
+            self.users.append([self.new_client(provider, f"u{u}d{j}") for j in range(n)])
+            for c in self.users[-1]:
+                self.user_of[c.name] = u
+        if pop.device_add_rate > 0:
+            self.env.process(self._device_adds(pop.device_add_rate * pop.users))
+
+    def _population_members(self, gname: str, size: int) -> list[Client]:
+        rng = self.streams.stream(f"group/{gname}/users")
+        return [c for u in rng.sample(range(len(self.users)), size) for c in self.users[u]]
+
     def build(self) -> None:
         provider_names = [p.name for p in self.scenario.providers]
+        self._build_population()
         for gi, spec in enumerate(self.scenario.groups):
             mix = spec.providers or dict.fromkeys(provider_names, 1.0)
             owner = spec.owner or next(iter(mix))
@@ -271,13 +297,17 @@ class World:
                 fed = self.scenario.federation
                 self.ds_groups[gname] = owner if fed.ordering == "hub" else (fed.orderer or provider_names[0])
                 rng = self.streams.stream(f"group/{gname}/placement")
-                members = [
-                    self.new_client(
-                        self._pick(mix, rng),
-                        f"{gname}-u{i // spec.devices_per_user}d{i % spec.devices_per_user}",
-                    )
-                    for i in range(spec.size)
-                ]
+                members = (
+                    self._population_members(gname, spec.size)
+                    if spec.from_population
+                    else [
+                        self.new_client(
+                            self._pick(mix, rng),
+                            f"{gname}-u{i // spec.devices_per_user}d{i % spec.devices_per_user}",
+                        )
+                        for i in range(spec.size)
+                    ]
+                )
                 self.initial_members[(spec.name, k)] = members
                 self.group_names[(spec.name, k)] = gname
                 self.env.process(self._create_group(gname, members, spec))
@@ -680,6 +710,92 @@ class World:
     def commit_remove(self, remover: Client, group: str, target: str) -> None:
         self._commit_remove(remover, group, target, None)
 
+    # -- multi-device: adding a device to a user (population.device_add_rate) ----------------
+
+    def _device_adds(self, rate: float) -> Generator[Any, Any, None]:
+        rng = self.streams.stream("population/device-adds")
+        while True:
+            yield self.env.timeout(rng.expovariate(rate))
+            if self.env.now >= self.stop_time:
+                return
+            self._device_add(rng.randrange(len(self.users)))
+
+    def _device_add(self, user: int) -> None:
+        """The user's first device adds a new device of the same user to every group it is in."""
+        devices = self.users[user]
+        adder = next((c for c in devices if c.groups), None)
+        if adder is None:
+            self._skipped("-", "device_add")
+            return
+        assert self.scenario.population is not None
+        new = self.new_client(adder.provider, f"u{user}d{len(devices)}")
+        devices.append(new)
+        self.user_of[new.name] = user
+        groups = sorted(adder.groups)
+        self._device_adds_open[new.name] = (self.env.now, set(groups))
+        self.recorder.event(self.env.now, "device_add", client=new.name, user=user, groups=len(groups))
+        full = self.scenario.population.device_add_mode == "full-update"
+        for group in groups:
+            self._device_add_in(adder, group, new, full)
+
+    def _device_add_in(self, adder: Client, group: str, new: Client, full: bool) -> None:
+        if self.env.now >= self.stop_time or group not in adder.groups:
+            return
+        g = adder.groups[group]
+        if not (adder.ready and g.active and group not in adder.pending and group not in adder.resyncing):
+            self.env.timeout(1.0).callbacks.append(lambda _e: self._device_add_in(adder, group, new, full))
+            return
+        ev = self.fetch_key_package(adder, new, group)
+        ev.callbacks.append(
+            lambda e: self._commit_add(adder, group, new, e.value, None, path=full, kind="device-add")
+        )
+
+    def device_joined(self, c: Client, group: str) -> None:
+        """A new device joined one of its user's groups: the lazy mode's deferred update is due
+        later; the device add is complete once it is in all of them."""
+        open_ = self._device_adds_open.get(c.name)
+        if open_ is None:
+            return
+        start, pending = open_
+        pending.discard(group)
+        if not pending:
+            del self._device_adds_open[c.name]
+            self.recorder.event(self.env.now, "device_added", client=c.name, duration=self.env.now - start)
+        pop = self.scenario.population
+        if pop is not None and pop.device_add_mode == "lazy-update":
+            self.env.timeout(pop.lazy_delay).callbacks.append(lambda _e: self._deferred_update(c, group))
+
+    def _deferred_update(self, c: Client, group: str) -> None:
+        if self.env.now >= self.stop_time or group not in c.groups:
+            return
+        g = c.groups[group]
+        if not (c.ready and g.active and group not in c.pending and group not in c.resyncing):
+            self.env.timeout(1.0).callbacks.append(lambda _e: self._deferred_update(c, group))
+            return
+        self._commit_update(c, group, None, kind="device-update")
+
+    def _devices_summary(self) -> dict[str, Any]:
+        rec = self.recorder
+        adds = list(rec.of_kind("device_add"))
+        if not adds:
+            return {}
+        spent: Counter[str] = Counter()
+        for e in rec.of_kind("commit_sent"):
+            if e["op"] in ("device-add", "device-update"):
+                spent[e["op"]] += e["upload_bytes"] + e["welcome_bytes"] + e["public_state_bytes"]
+        for e in rec.of_kind("commit_fanout"):
+            if e["op"] in ("device-add", "device-update"):
+                spent[e["op"]] += e["bytes"]
+        done = [e["duration"] for e in rec.of_kind("device_added")]
+        return {
+            "adds": len(adds),
+            "completed": len(done),
+            "groups_per_add_mean": round(statistics.fmean(e["groups"] for e in adds), 3),
+            "bytes_per_add_mean": round((spent["device-add"] + spent["device-update"]) / len(adds), 3),
+            "deferred_bytes_per_add_mean": round(spent["device-update"] / len(adds), 3),
+            "completion_s": _percentiles(done),
+        }
+
     def add_member(self, adder: Client, group: str, newbie: Client) -> None:
         """``adder`` fetches ``newbie``'s KeyPackage and commits its Add (a policy's action)."""
         ev = self.fetch_key_package(adder, newbie, group)
@@ -783,33 +899,54 @@ class World:
             attempts=prev.attempts + 1 if prev else 1,
         )
 
-    def _commit_add(self, adder: Client, group: str, newbie: Client, kp: Any, prev: _Pending | None) -> None:
+    def _commit_add(
+        self,
+        adder: Client,
+        group: str,
+        newbie: Client,
+        kp: Any,
+        prev: _Pending | None,
+        *,
+        path: bool | None = None,
+        kind: str = "add",
+    ) -> None:
         g = adder.groups.get(group)
         if g is None or not g.active or group in adder.pending:
             return
-        staged = g.commit(adder.rand, adds=[kp])
+        staged = g.commit(adder.rand, adds=[kp], path=path)
         secrets: tuple[PREJoinSecret, ...] = ()
         if self.join_mode(group) == "pre":
             assert self.pre is not None
             secrets = (seal_join_secret(self.suite, self.pre, staged, kp, adder.rand),)
         adder.send_commit(
             group,
-            "add",
+            kind,
             staged,
             added=(newbie.name,),
             pre_join=secrets,
             retry=(
-                (lambda prev: self._refetch_add(adder, group, newbie, prev))
+                (lambda prev: self._refetch_add(adder, group, newbie, prev, path=path, kind=kind))
                 if self.leaderless  # a dropped Add's Welcome may have consumed the KeyPackage
-                else (lambda prev: self._commit_add(adder, group, newbie, kp, prev))
+                else (lambda prev: self._commit_add(adder, group, newbie, kp, prev, path=path, kind=kind))
             ),
             first_attempt=prev.first_attempt if prev else None,
             attempts=prev.attempts + 1 if prev else 1,
         )
 
-    def _refetch_add(self, adder: Client, group: str, newbie: Client, prev: _Pending) -> None:
+    def _refetch_add(
+        self,
+        adder: Client,
+        group: str,
+        newbie: Client,
+        prev: _Pending,
+        *,
+        path: bool | None = None,
+        kind: str = "add",
+    ) -> None:
         ev = self.fetch_key_package(adder, newbie, group)
-        ev.callbacks.append(lambda e: self._commit_add(adder, group, newbie, e.value, prev))
+        ev.callbacks.append(
+            lambda e: self._commit_add(adder, group, newbie, e.value, prev, path=path, kind=kind)
+        )
 
     def _op_remove(self, group: str, rng: Any) -> None:
         cands = self._candidates(group)
@@ -1153,6 +1290,7 @@ class World:
                 ),
             },
             "healing": self.compromises.summary() if self.compromises is not None else {},
+            "devices": self._devices_summary(),
             "joins": self._joins_summary(),
             "pre": self._pre_summary(),
             "ds_storage_bytes_mean": round(
