@@ -70,9 +70,9 @@ def member(suite: CipherSuite, name: str, rand: SeededRandom) -> Member:
 class Bench:
     """One group of N members: a few member handles that commit, the DS's PRE store."""
 
-    def __init__(self, n: int, churn: int) -> None:
+    def __init__(self, n: int, churn: int, suite: int = 1) -> None:
         self.n = n
-        self.suite = get_suite(1, "model")
+        self.suite = get_suite(suite, "model")
         self.pre = get_pre("model")
         self.rand = SeededRandom(n, "bandwidth-table")
         self.pick = random.Random(n)
@@ -214,12 +214,15 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000, 10_000, 50_000])
     ap.add_argument("--churn", type=int, default=32, help="path commits before the churned measurement")
     ap.add_argument("--markdown", action="store_true")
+    ap.add_argument(
+        "--suite", type=lambda v: int(v, 0), default=1, help="cipher suite id (model twin), e.g. 0xF001"
+    )
     ap.add_argument("--figure", type=Path, help="also write WG figure (a) at scale (PNG/PDF, caption) here")
     args = ap.parse_args()
     rows = []
     for n in args.sizes:
         t0 = time.perf_counter()
-        b = Bench(n, args.churn)
+        b = Bench(n, args.churn, args.suite)
         fresh = b.measure()
         b.do_churn()
         churned = b.measure()
@@ -256,7 +259,10 @@ def main() -> None:
         print("\t".join(c for c, _ in cols))
         for n, state, r in rows:
             print("\t".join([str(n), state] + [fmt(r[k]) for _, k in cols[2:] if k]))
-    print("bytes; ↓ = a member's (or joiner's) download, ↑ = the committer's (or joiner's) upload")
+    print(
+        f"suite {args.suite:#06x} (model twin); bytes; ↓ = a member's (or joiner's) download, "
+        "↑ = the committer's (or joiner's) upload"
+    )
     if args.figure is not None:
         figure(args.figure, rows, args.churn, args.sizes)
 

@@ -167,7 +167,11 @@ class CryptoSpec(_Model):
     """Which RFC 9420 cipher suite the clients use, real or its fast model twin."""
 
     suite: int = Field(
-        default=1, description="cipher suite id: RFC 9420 suites 1–7 (see docs/mls-core.md for the full list)"
+        default=1,
+        description=(
+            "cipher suite id: RFC 9420 suites 1–7, or 0xF001–0xF00B for the post-quantum suites of "
+            "draft-ietf-mls-pq-ciphersuites (docs/pq-suites.md)"
+        ),
     )
     family: Literal["real", "model"] = Field(
         default="real", description="real cryptography, or the model twin with identical sizes"

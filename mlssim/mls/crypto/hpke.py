@@ -9,12 +9,16 @@ RFC to the byte, and the RFC's Appendix A vectors reproduce exactly.
 Layers:
 
 * :class:`LabeledKdf` — LabeledExtract / LabeledExpand (RFC 9180 §4) for one ``suite_id``.
+* :class:`Kem` — the KEM interface HPKE needs (DeriveKeyPair, public key of a private key,
+  Encap with injected randomness, Decap), keys as their serialized bytes.
 * :class:`DHKem` — DHKEM (§4.1) for X25519, X448, P-256, P-384 and P-521: DeriveKeyPair,
-  Serialize/DeserializePublicKey and -PrivateKey (§7.1.1–§7.1.2), Encap, Decap.
+  Serialize/DeserializePublicKey and -PrivateKey (§7.1.1–§7.1.2), Encap, Decap. The ML-KEM
+  and PQ/T hybrid KEMs of draft-ietf-hpke-pq are in ``pqkem.py``; :func:`kem_for` returns
+  either.
 * :class:`HpkeCore` — the base-mode KeySchedule (§5.1) and single-shot AEAD at sequence
   number 0, given a KEM shared secret; the model suites (``model.py``) reuse it with their
   stand-in KEM so that their ciphertexts have exactly the real lengths.
-* :class:`Hpke` — SealBase / OpenBase (§6.1) = DHKem + HpkeCore.
+* :class:`Hpke` — SealBase / OpenBase (§6.1) = Kem + HpkeCore.
 
 Parsed key objects are cached per KEM (bounded LRU keyed by the serialized bytes), so a key
 used many times is parsed, and its public key computed, once.
@@ -36,6 +40,7 @@ from ..rand import RandomSource
 
 __all__ = [
     "LabeledKdf",
+    "Kem",
     "DHKem",
     "HpkeCore",
     "Hpke",
@@ -124,7 +129,34 @@ class LabeledKdf:
         return out[:length]
 
 
-class DHKem:
+class Kem:
+    """An HPKE KEM (RFC 9180 §4): keys cross as their serialized bytes, Encap takes injected
+    randomness so that a seeded run replays to the byte."""
+
+    kem_id: int
+    n_secret: int
+    n_enc: int
+    n_pk: int
+    n_sk: int
+
+    def derive_key_pair(self, ikm: bytes) -> tuple[bytes, bytes]:
+        """DeriveKeyPair(ikm) -> (SerializePrivateKey(sk), SerializePublicKey(pk))."""
+        raise NotImplementedError
+
+    def public_key(self, skm: bytes) -> bytes:
+        """SerializePublicKey(pk(DeserializePrivateKey(skm)))."""
+        raise NotImplementedError
+
+    def encap(self, pkrm: bytes, rand: RandomSource) -> tuple[bytes, bytes]:
+        """Encap(pkR) -> (shared_secret, enc); all randomness from ``rand``."""
+        raise NotImplementedError
+
+    def decap(self, enc: bytes, skrm: bytes) -> bytes:
+        """Decap(enc, skR) -> shared_secret; CryptoError on malformed input."""
+        raise NotImplementedError
+
+
+class DHKem(Kem):
     """DHKEM(Group, KDF) of RFC 9180 §4.1; keys cross as serialized bytes.
 
     Subclasses provide the group: how a candidate private key comes out of ``dkp_prk``
@@ -366,8 +398,13 @@ CURVE_ORDERS = {"secp256r1": _P256_N, "secp384r1": _P384_N, "secp521r1": _P521_N
 
 
 @cache
-def kem_for(kem_id: int) -> DHKem:
-    """The (stateless apart from its caches) DHKEM with IANA id ``kem_id``."""
+def kem_for(kem_id: int) -> Kem:
+    """The (stateless apart from its caches) KEM with IANA id ``kem_id``: a DHKEM here, or an
+    ML-KEM or PQ/T hybrid KEM of draft-ietf-hpke-pq (``pqkem.py``)."""
+    from .pqkem import PQ_KEM_IDS, pq_kem
+
+    if kem_id in PQ_KEM_IDS:
+        return pq_kem(kem_id)
     if kem_id == 0x0020:
         return _X25519Kem()
     if kem_id == 0x0021:
@@ -434,7 +471,7 @@ class Hpke:
 
     __slots__ = ("kem", "core")
 
-    def __init__(self, kem: DHKem, core: HpkeCore) -> None:
+    def __init__(self, kem: Kem, core: HpkeCore) -> None:
         self.kem = kem
         self.core = core
 

@@ -41,7 +41,7 @@ from ..errors import CryptoError
 from ..rand import RandomSource
 from .hpke import hmac_function, hpke_core_for
 from .real import SUITE_INFOS, SymmetricPrimitives
-from .signature import scheme_for_suite
+from .signature import signature_priv_len
 from .suite import CipherSuite, KeyPair
 
 __all__ = ["ModelSuite"]
@@ -88,7 +88,7 @@ class ModelSuite(CipherSuite):
         self._mac = hmac_function("sha256")
         self._kem_keys: dict[bytes, bytes] = {}
         self._sig_keys: dict[bytes, bytes] = {}
-        self._sig_priv_len = scheme_for_suite(suite_id).priv_len
+        self._sig_priv_len = signature_priv_len(suite_id)
         sid = suite_id.to_bytes(2, "big")
         self._tag_sk = b"mlssim model kem sk " + sid
         self._tag_pk = b"mlssim model kem pk " + sid

@@ -1,8 +1,9 @@
-"""The real RFC 9420 cipher suites 1–7 on ``cryptography``.
+"""The real cipher suites on ``cryptography``: RFC 9420 suites 1–7 and the post-quantum suites.
 
 Symmetric primitives (hash, HMAC, HKDF, AEAD) are here; KEM/HPKE (RFC 9180 base mode with
-injected randomness) and signature primitives are in ``hpke.py`` and ``signature.py`` and
-wired in per suite below.
+injected randomness) and signature primitives are in ``hpke.py`` (``pqkem.py`` for ML-KEM and
+the hybrids) and ``signature.py`` and wired in per suite below. The post-quantum suites of
+draft-ietf-mls-pq-ciphersuites and their private-use code points are in ``pq_suites.py``.
 """
 
 from __future__ import annotations
@@ -17,13 +18,15 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 from ..errors import CryptoError
 from ..rand import RandomSource
 from .hpke import hmac_function, hpke_for
+from .pq_suites import PQ_SUITE_INFOS, real_available
 from .signature import scheme_for_suite
 from .suite import CipherSuite, KeyPair, SuiteInfo
 
 __all__ = ["RealSuite", "real_suite", "SUITE_INFOS"]
 
 # RFC 9420 §17.1 and RFC 9180 §7: (name, kem_id, kdf/hash, aead_id, Nk, Nsecret, Nenc, Npk, Nsk,
-# signature public key length, typical signature length)
+# signature public key length, typical signature length); the post-quantum suites are appended
+# from pq_suites.py, so the model twins (model.py) exist for them too
 SUITE_INFOS: dict[int, SuiteInfo] = {
     1: SuiteInfo(suite_id=1, name="MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519", kem_id=0x0020,
                  kdf_id=0x0001, aead_id=0x0001, hash_len=32, aead_key_len=16, aead_nonce_len=12,
@@ -54,6 +57,7 @@ SUITE_INFOS: dict[int, SuiteInfo] = {
                  kem_secret_len=48, kem_enc_len=97, kem_pk_len=97, kem_sk_len=48,
                  sig_pk_len=97, sig_len=103),
 }  # fmt: skip
+SUITE_INFOS.update(PQ_SUITE_INFOS)
 
 _HASH_NAMES = {32: "sha256", 48: "sha384", 64: "sha512"}
 
@@ -113,6 +117,11 @@ class RealSuite(CipherSuite):
     def __init__(self, suite_id: int) -> None:
         if suite_id not in SUITE_INFOS:
             raise ValueError(f"unsupported cipher suite {suite_id}")
+        if suite_id in PQ_SUITE_INFOS and not real_available(suite_id):
+            raise ValueError(
+                f"cipher suite 0x{suite_id:04x} needs ML-KEM/ML-DSA, which this cryptography/OpenSSL "
+                "build lacks; use family='model'"
+            )
         self.info = SUITE_INFOS[suite_id]
         self._sym = SymmetricPrimitives(self.info)
         self._hpke = hpke_for(self.info.kem_id, self.info.kdf_id, self.info.aead_id)

@@ -4,10 +4,18 @@
 * ECDSA P-256/SHA-256 (2), P-521/SHA-512 (5), P-384/SHA-384 (7): the private key is the
   fixed-length big-endian scalar, the public key the uncompressed point, the signature DER
   (the encodings of the interop vectors).
+* ML-DSA-44/65/87 (FIPS 204, pure mode, empty context; draft-ietf-tls-mldsa), for the
+  post-quantum suites TBD9–11 (``pq_suites.py``): the private key is the 32-byte seed ξ, the
+  public key and signature their FIPS 204 encodings.
 
-Signing is reproducible: EdDSA is deterministic by design, and ECDSA uses RFC 6979
-deterministic nonces, so a simulated run replays from its seed. Key generation draws only
-from the injected :class:`~mlssim.mls.rand.RandomSource`. Parsed key objects are cached
+Signing is reproducible for EdDSA (deterministic by design) and ECDSA (RFC 6979 deterministic
+nonces), so a simulated run replays from its seed. ML-DSA is the exception: ``cryptography``
+48 signs only in FIPS 204's default *hedged* mode, mixing 32 bytes of OS randomness into every
+signature, and offers no deterministic variant or way to inject ``rnd``. ML-DSA signatures
+therefore differ between runs of one seed (their length never does; both verify), and so do
+the transcript hashes and secrets derived after them: a real TBD9–11 run replays its sizes
+and its protocol events, not its bytes. Key generation draws only from the injected
+:class:`~mlssim.mls.rand.RandomSource`, in every scheme. Parsed key objects are cached
 (bounded LRU keyed by the key bytes) because one signing key signs many messages and one
 verification key checks many.
 """
@@ -16,17 +24,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache, lru_cache
+from typing import Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, mldsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from ..errors import CryptoError
 from ..rand import RandomSource
 from .hpke import CURVE_ORDERS
+from .pq_suites import PQ_SIGNATURES, SIGNATURE_SIZES
 
-__all__ = ["SignatureScheme", "scheme_for_suite"]
+__all__ = ["SignatureScheme", "scheme_for_suite", "signature_priv_len"]
 
 _KEY_CACHE_SIZE = 1 << 14
 
@@ -191,6 +201,79 @@ class _Ecdsa(SignatureScheme):
         return True
 
 
+class _MLDSAPrivateKey(Protocol):
+    def sign(self, data: bytes, context: bytes | None = None) -> bytes: ...
+    def public_key(self) -> _MLDSAPublicKey: ...
+
+
+class _MLDSAPublicKey(Protocol):
+    def verify(self, signature: bytes, data: bytes, context: bytes | None = None) -> None: ...
+    def public_bytes_raw(self) -> bytes: ...
+
+
+class _MLDSA(SignatureScheme):
+    """ML-DSA (FIPS 204) in pure mode with an empty context; hedged signing (module docstring)."""
+
+    priv_len = 32
+
+    def __init__(
+        self,
+        name: str,
+        pub_len: int,
+        sig_len: int,
+        from_seed: Callable[[bytes], _MLDSAPrivateKey],
+        from_public: Callable[[bytes], _MLDSAPublicKey],
+    ) -> None:
+        self.name = name
+        self.pub_len = pub_len
+        self.sig_len = sig_len
+        self._from_seed = from_seed
+        self._from_public = from_public
+        super().__init__()
+        self._priv = lru_cache(maxsize=_KEY_CACHE_SIZE)(self._parse_priv)
+        self._pub = lru_cache(maxsize=_KEY_CACHE_SIZE)(self._parse_pub)
+
+    def _parse_priv(self, priv: bytes) -> _MLDSAPrivateKey:
+        if len(priv) != self.priv_len:
+            raise CryptoError(f"{self.name} private key must be a 32-byte seed, got {len(priv)}")
+        return self._from_seed(priv)
+
+    def _parse_pub(self, pub: bytes) -> _MLDSAPublicKey:
+        if len(pub) != self.pub_len:
+            raise CryptoError(f"{self.name} public key must be {self.pub_len} bytes, got {len(pub)}")
+        try:
+            return self._from_public(pub)
+        except ValueError as exc:
+            raise CryptoError(f"{self.name} public key rejected") from exc
+
+    def _compute_public_key(self, priv: bytes) -> bytes:
+        return self._priv(priv).public_key().public_bytes_raw()
+
+    def sign(self, priv: bytes, message: bytes) -> bytes:
+        return self._priv(priv).sign(message)
+
+    def verify(self, pub: bytes, message: bytes, signature: bytes) -> bool:
+        if len(signature) != self.sig_len:
+            return False
+        try:
+            self._pub(pub).verify(signature, message)
+        except (InvalidSignature, CryptoError, ValueError):
+            return False
+        return True
+
+
+def _mldsa(name: str) -> SignatureScheme:
+    _, pub_len, sig_len = SIGNATURE_SIZES[name]
+    if name == "mldsa44":
+        keys44 = (mldsa.MLDSA44PrivateKey.from_seed_bytes, mldsa.MLDSA44PublicKey.from_public_bytes)
+        return _MLDSA("ML-DSA-44", pub_len, sig_len, *keys44)
+    if name == "mldsa65":
+        keys65 = (mldsa.MLDSA65PrivateKey.from_seed_bytes, mldsa.MLDSA65PublicKey.from_public_bytes)
+        return _MLDSA("ML-DSA-65", pub_len, sig_len, *keys65)
+    keys87 = (mldsa.MLDSA87PrivateKey.from_seed_bytes, mldsa.MLDSA87PublicKey.from_public_bytes)
+    return _MLDSA("ML-DSA-87", pub_len, sig_len, *keys87)
+
+
 @cache
 def _scheme(name: str) -> SignatureScheme:
     if name == "ed25519":
@@ -201,11 +284,24 @@ def _scheme(name: str) -> SignatureScheme:
         return _Ecdsa(ec.SECP256R1(), hashes.SHA256(), 32)
     if name == "p384":
         return _Ecdsa(ec.SECP384R1(), hashes.SHA384(), 48)
+    if name.startswith("mldsa"):
+        return _mldsa(name)
     return _Ecdsa(ec.SECP521R1(), hashes.SHA512(), 66)
 
 
-# RFC 9420 §17.1: the signature scheme of each suite
+# RFC 9420 §17.1: the signature scheme of each suite; the post-quantum suites from pq_suites.py
 _SUITE_SCHEMES = {1: "ed25519", 2: "p256", 3: "ed25519", 4: "ed448", 5: "p521", 6: "ed448", 7: "p384"}
+_SUITE_SCHEMES.update(PQ_SIGNATURES)
+_PRIV_LENS = {"ed448": 57, "p521": 66} | {name: sizes[0] for name, sizes in SIGNATURE_SIZES.items()}
+
+
+def signature_priv_len(suite_id: int) -> int:
+    """Private-key length of the suite's signature scheme, without needing the scheme's
+    backend (the model twins use it where ``cryptography`` lacks the algorithm)."""
+    try:
+        return _PRIV_LENS[_SUITE_SCHEMES[suite_id]]
+    except KeyError:
+        raise CryptoError(f"no signature scheme for cipher suite {suite_id}") from None
 
 
 def scheme_for_suite(suite_id: int) -> SignatureScheme:
