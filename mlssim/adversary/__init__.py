@@ -1,4 +1,6 @@
-"""The adversary's knowledge for compromise and healing metrics (docs/security-model.md).
+"""The adversary's knowledge for compromise and healing metrics, and the tampering a delivery
+or authentication service can attempt with the RFC 9420 check that rejects it
+(docs/security-model.md).
 
 Imports only :mod:`mlssim.mls`: the simulator feeds it compromises and observations; it
 derives what it can through the same MLS API calls members use.
@@ -17,6 +19,31 @@ from .randomness import (
     device_random,
     mix_entropy,
 )
+from .tamper import (
+    CATALOGUE,
+    RULES,
+    Capability,
+    Detection,
+    Directory,
+    Insider,
+    Kind,
+    Rule,
+    RuleRow,
+    Sent,
+    StolenKeys,
+    Tamper,
+    Tampered,
+    TamperLedger,
+    Wire,
+    applicable,
+    deliver_to_joiner,
+    deliver_to_member,
+    issue_insider,
+    kind_of,
+    member_snapshot,
+    offer_key_package,
+    tamper_named,
+)
 
 __all__ = [
     "Adversary",
@@ -32,4 +59,27 @@ __all__ = [
     "ReplayExhaustedError",
     "device_random",
     "mix_entropy",
+    "Capability",
+    "Kind",
+    "kind_of",
+    "Rule",
+    "RULES",
+    "Sent",
+    "StolenKeys",
+    "Wire",
+    "Tamper",
+    "Tampered",
+    "CATALOGUE",
+    "tamper_named",
+    "applicable",
+    "Detection",
+    "member_snapshot",
+    "deliver_to_member",
+    "deliver_to_joiner",
+    "offer_key_package",
+    "RuleRow",
+    "TamperLedger",
+    "Directory",
+    "Insider",
+    "issue_insider",
 ]

@@ -52,6 +52,7 @@ from .group_state import (
     RejectedProposalError,
     StagedCommit,
     UnknownProposalError,
+    UnknownSenderError,
     WrongEpochError,
     WrongGroupError,
     keep_psks,
@@ -138,6 +139,7 @@ __all__ = [
     "RejectedProposalError",
     "StagedCommit",
     "UnknownProposalError",
+    "UnknownSenderError",
     "WrongEpochError",
     "WrongGroupError",
 ]
@@ -848,7 +850,7 @@ class Group:
                 else None
             )
             if leaf is None:
-                raise CommitterError(f"sender leaf {sender.index} is blank")
+                raise UnknownSenderError(f"sender leaf {sender.index} is blank or outside the tree")
             return leaf.signature_key
         if sender.sender_type == SenderType.EXTERNAL:
             from .codec import decode
@@ -863,10 +865,10 @@ class Group:
                 None,
             )
             if data is None:
-                raise CommitterError("external sender, but the group has no external_senders extension")
+                raise UnknownSenderError("external sender, but the group has no external_senders extension")
             senders = decode(ExternalSenders, data).senders
             if sender.index >= len(senders):
-                raise CommitterError(f"external sender index {sender.index} out of range")
+                raise UnknownSenderError(f"external sender index {sender.index} out of range")
             return senders[sender.index].signature_key
         if sender.sender_type == SenderType.NEW_MEMBER_PROPOSAL:
             if content.content_type != ContentType.PROPOSAL or not isinstance(content.proposal, Add):

@@ -17,6 +17,7 @@ from .group_state import (
     EXTERNAL_INIT_LABEL,
     CommitterError,
     GroupConfig,
+    GroupInfoTreeHashError,
     MemberIdentity,
     MemberState,
     PublicEpoch,
@@ -191,7 +192,7 @@ def verified_join_tree(
     tree = tree_from_group_info(suite, gi, supplied)
     _check_joined_tree(suite, cfg, tree, ctx, now)
     if tree.tree_hash() != ctx.tree_hash:
-        raise CommitterError("ratchet tree does not match the GroupInfo tree hash (§12.4.3.1)")
+        raise GroupInfoTreeHashError("ratchet tree does not match the GroupInfo tree hash")
     signer = tree.leaf(LeafIndex(gi.signer)) if gi.signer < tree.n_leaves else None
     if signer is None:
         raise CommitterError("GroupInfo signer leaf is blank")
@@ -252,7 +253,7 @@ def external_join_states(
     # §12.4.3.2 refers to §12.4.3.1's validation: the same checks as a Welcome joiner's
     _check_joined_tree(suite, cfg, tree, ctx, None)
     if tree.tree_hash() != ctx.tree_hash:
-        raise CommitterError("ratchet tree does not match the GroupInfo tree hash")
+        raise GroupInfoTreeHashError("ratchet tree does not match the GroupInfo tree hash")
     signer = tree.leaf(LeafIndex(group_info.signer)) if group_info.signer < tree.n_leaves else None
     if signer is None:
         raise CommitterError("GroupInfo signer leaf is blank")

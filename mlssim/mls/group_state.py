@@ -44,6 +44,7 @@ from .proposal_list import (
 )
 from .ratchet_tree import RatchetTree
 from .secret_tree import RatchetPolicy, SecretTree
+from .tree_validation import TreeHashMismatchError
 from .treekem import PathKeys
 from .treemath import LeafIndex
 from .welcome import sign_group_info
@@ -54,6 +55,8 @@ __all__ = [
     "UnknownProposalError",
     "MissingPathError",
     "CommitterError",
+    "UnknownSenderError",
+    "GroupInfoTreeHashError",
     "InactiveGroupError",
     "RejectedProposalError",
     "GroupConfig",
@@ -108,6 +111,23 @@ class CommitterError(RemoteProtocolError):
     """The commit's sender or its new leaf is not acceptable (§12.4.2)."""
 
     rfc_section = "12.4.2"
+
+
+class UnknownSenderError(CommitterError):
+    """A PublicMessage names a sender with no signature key: a member ``leaf_index`` that is
+    blank or outside the tree, or an external ``sender_index`` the group's external_senders
+    extension does not have (§6.1: the key is "the signature key contained in the LeafNode at
+    the index indicated by leaf_index")."""
+
+    rfc_section = "6.1"
+
+
+class GroupInfoTreeHashError(CommitterError, TreeHashMismatchError):
+    """The ratchet tree a joiner got, in the Welcome or out of band, does not hash to the
+    GroupInfo's ``tree_hash`` (§12.4.3.1 "Verify the integrity of the ratchet tree"). Also a
+    :class:`CommitterError`, as this check raised before it had its own class."""
+
+    rfc_section = "12.4.3.1"
 
 
 class InactiveGroupError(LocalProtocolError):

@@ -42,6 +42,7 @@ __all__ = [
     "InvalidSignatureError",
     "InvalidMembershipTagError",
     "SenderDataError",
+    "ContentDecryptionError",
     "PublicApplicationError",
     "sign_content",
     "verify_content",
@@ -69,6 +70,13 @@ class SenderDataError(RemoteProtocolError):
     """Sender data that does not decrypt, or names a leaf with no member."""
 
     rfc_section = "6.3.2"
+
+
+class ContentDecryptionError(CryptoError):
+    """A PrivateMessage's ciphertext does not open under the key, nonce and reuse guard its
+    sender data names, with its PrivateContentAAD (§6.3.1)."""
+
+    rfc_section = "6.3.1"
 
 
 class PublicApplicationError(LocalProtocolError):
@@ -239,9 +247,15 @@ def unprotect_private(
     )
     try:
         aad = private_content_aad(msg.group_id, msg.epoch, msg.content_type, msg.authenticated_data)
-        plaintext = suite.aead_open(
-            key.key, _xor_guard(key.nonce, sender_data.reuse_guard), aad, msg.ciphertext
-        )
+        try:
+            plaintext = suite.aead_open(
+                key.key, _xor_guard(key.nonce, sender_data.reuse_guard), aad, msg.ciphertext
+            )
+        except CryptoError as exc:
+            raise ContentDecryptionError(
+                f"content of leaf {sender_data.leaf_index} generation {sender_data.generation} "
+                "does not decrypt"
+            ) from exc
         pmc = decode_private_message_content(plaintext, msg.content_type)
     except BaseException:
         secret_tree.put_back(sender_data.leaf_index, msg.content_type, key)
