@@ -23,6 +23,7 @@ def scenario(
     *,
     mixing: bool = False,
     more: list[dict[str, Any]] | None = None,
+    workload: dict[str, Any] | None = None,
     **extra: Any,
 ) -> World:
     doc: dict[str, Any] = {
@@ -33,7 +34,11 @@ def scenario(
         "crypto": {"suite": 1, "family": "model"},
         "providers": [{"name": "alpha"}, {"name": "beta"}],
         "groups": [
-            {"name": "g", "size": 10, "workload": {"app_rate": 0.02, "update_group_rate": 0.1}},
+            {
+                "name": "g",
+                "size": 10,
+                "workload": {"app_rate": 0.02, "update_group_rate": 0.1, **(workload or {})},
+            },
         ],
         "adversary": {
             "entropy_mixing": mixing,
@@ -196,3 +201,28 @@ def test_an_as_insider_is_exposure_mls_cannot_detect(tmp_path: Path) -> None:
     assert all(ex[e]["exposed"] for e in range(insider["epoch"] + 1, removal))
     assert not ex[removal]["exposed"]
     assert s["joins"]["failed"] == 0 and s["all_converged"]
+
+
+def test_a_lazy_update_heals_only_with_the_commit_that_pays_its_path(tmp_path: Path) -> None:
+    """The victim sends only a new leaf key (an Update proposal, update_mode: propose) 30 s after
+    the compromise; the designated committer commits it lazily, 15 s later. Until that commit the
+    group stays exposed; the commit carrying the Update (with the committer's path, §12.4: an
+    Update needs one) heals it. The 2019 variant with no path at all is not RFC 9420 and is not
+    modelled: without a path a commit would keep the old epoch's init_secret chain exposed."""
+    doc_extra = {"commit_policy": {"lazy_timer": 15.0, "lazy_batch": 100}}
+    w = scenario(
+        tmp_path,
+        {"kind": "member", "victim_update_after": 30},
+        workload={"update_mode": "propose", "update_group_rate": 0.02},
+        **doc_extra,
+    )
+    case = w.summary()["healing"]["cases"][0]
+    victim = w.initial_members[("g", 0)][VICTIM].name
+    proposal = next(e for e in w.recorder.of_kind("proposal_sent") if e["client"] == victim and e["t"] >= 70)
+    ex = exposures(w)
+    after = [e for e in w.recorder.of_kind("commit_accepted") if e["t"] > proposal["t"]]
+    assert case["healed_epoch"] is not None
+    heal_t = w.compromises.accepted_at[("g", case["healed_epoch"])]  # type: ignore[union-attr]
+    assert heal_t > proposal["t"]
+    assert all(ex[e]["exposed"] for e in range(case["epoch"] + 1, case["healed_epoch"]))
+    assert after and case["healed_epoch"] >= after[0]["epoch"]

@@ -236,6 +236,12 @@ class Compromises:
         if not self._free(c, case.group):
             self._at(w.env.now + POLICY_RETRY_S, lambda: self._victim_update(case))
             return
+        if w.group_specs[case.group].workload.update_mode == "propose":
+            # the lazy form: a new leaf key in an Update proposal; the path is paid by whoever
+            # commits it (the designated committer, after commit_policy.lazy_timer)
+            w.recorder.event(w.env.now, "policy", group=case.group, client=c.name, action="victim_propose")
+            c.send_update_proposal(case.group)
+            return
         w.recorder.event(w.env.now, "policy", group=case.group, client=c.name, action="victim_update")
         w.commit_update(c, case.group)
 
