@@ -52,6 +52,9 @@ LABELS = {
     "healing.app_exposed": "application messages exposed",
     "ds_storage_bytes_mean": "DS storage per group (bytes)",
     "pre.reencryptions_per_epoch_mean": "PRE re-encryptions per epoch",
+    "devices.bytes_per_add_mean": "bytes per device add (all groups)",
+    "devices.completion_s.p95": "device add → in all groups, p95 (s)",
+    "devices.groups_per_add_mean": "groups per device add",
 }
 #: grid key → axis label with its unit
 X_LABELS = {
@@ -62,6 +65,7 @@ X_LABELS = {
     "groups[0].workload.update_rate": "updates per member per second",
     "groups[0].workload.app_rate": "application messages per member per second",
     "groups[0].workload.update_group_rate": "path updates per group per second",
+    "groups[0].count": "groups (scenarios/devices.yaml: a user is in about count / 2)",
 }
 _T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
 
