@@ -226,3 +226,26 @@ def test_a_lazy_update_heals_only_with_the_commit_that_pays_its_path(tmp_path: P
     assert heal_t > proposal["t"]
     assert all(ex[e]["exposed"] for e in range(case["epoch"] + 1, case["healed_epoch"]))
     assert after and case["healed_epoch"] >= after[0]["epoch"]
+
+
+def test_update_after_k_messages_heals_at_the_victims_kth_message(tmp_path: Path) -> None:
+    w = scenario(
+        tmp_path,
+        {"kind": "member"},
+        workload={"app_rate": 0.1, "update_group_rate": 0.0, "update_after_messages": 3},
+    )
+    case = w.summary()["healing"]["cases"][0]
+    victim = w.initial_members[("g", 0)][VICTIM].name
+    policy = [
+        e
+        for e in w.recorder.of_kind("policy")
+        if e["action"] == "update_after_messages" and e["client"] == victim and e["t"] >= 40
+    ]
+    assert policy, "the victim sent 3 messages after the compromise and updated"
+    mine = [e for e in victim_commits(w) if e > case["epoch"]]
+    assert case["healed_epoch"] == mine[0]
+    # every member's updates come from the policy alone here
+    triggers = [(e["client"], e["t"]) for e in w.recorder.of_kind("policy")]
+    for e in w.recorder.of_kind("commit_sent"):
+        if e["op"] == "update":
+            assert any(c == e["client"] and t <= e["t"] for c, t in triggers)

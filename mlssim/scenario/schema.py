@@ -311,6 +311,11 @@ class WorkloadSpec(_Model):
         ge=0,
         description="path updates per group per second, whatever its size (added to update_rate's)",
     )
+    update_after_messages: int | None = Field(
+        default=None,
+        ge=1,
+        description="policy: a member also updates after every k application messages it sends (k)",
+    )
     update_mode: Literal["commit", "propose"] = Field(
         default="commit",
         description=(

@@ -449,6 +449,8 @@ class Client:
         self.online = True
         #: caught up with the mailbox since coming online (see ``DeliveryService.flush_mailbox``)
         self.synced = True
+        #: application messages sent per group since this client's last own update
+        self.sent_since_update: dict[str, int] = {}
         self.rand: RandomSource = world.streams.mls(f"client/{name}")
         if world.compromises is not None:
             self.rand = world.compromises.device_random(name, self.rand)
@@ -542,6 +544,12 @@ class Client:
         n = len(encode(msg))
         w = self.world
         w.recorder.event(w.env.now, "app_sent", group=group, client=self.name, epoch=g.epoch)
+        k = w.group_specs[group].workload.update_after_messages
+        if k is not None:
+            sent = self.sent_since_update.get(group, 0) + 1
+            self.sent_since_update[group] = sent
+            if sent >= k:
+                w.update_after_messages(self, group)
         auth = g.epoch_authenticator
         if w.leaderless:
             receivers = w.view_members(self, group)

@@ -703,6 +703,20 @@ class World:
     def proposal_done(self, c: Client, group: str) -> None:
         self._repropose_attempts.pop((c.name, group), None)
 
+    def update_after_messages(self, c: Client, group: str) -> None:
+        """The after-k-messages policy: ``c`` updates now if it is free (else at its next message)."""
+        g = c.groups.get(group)
+        if g is None or not c.ready or not g.active or group in c.pending or group in c.resyncing:
+            return
+        c.sent_since_update[group] = 0
+        self.recorder.event(
+            self.env.now, "policy", group=group, client=c.name, action="update_after_messages"
+        )
+        if self.group_specs[group].workload.update_mode == "commit":
+            self._commit_update(c, group, None)
+        elif group not in c.proposed:
+            c.send_update_proposal(group)
+
     def commit_update(self, c: Client, group: str) -> None:
         """``c`` commits a path update now (a policy's action; the caller checked it is free)."""
         self._commit_update(c, group, None)
