@@ -69,3 +69,50 @@ def test_invalid_key_package_is_rejected_by_the_committer_and_by_receivers() -> 
     with pytest.raises(MLSError):
         h.members["b"].process(roundtrip(staged.message))
     assert len(encode(staged.message)) > 0
+
+
+def test_joiners_of_one_welcome_share_the_validated_tree_but_a_wrong_tree_still_fails() -> None:
+    """Joiners of one Welcome decode and validate its GroupInfo and tree once (EpochCache): they
+    hold the same tree object and reach the states they reach alone. The cache is keyed by the
+    objects validated, so a different tree (here the previous epoch's, as a lying DS would serve)
+    is validated afresh and rejected even after a good one was cached."""
+    from mlssim.mls.group import Group
+    from mlssim.mls.group_state import GroupInfoTreeHashError
+    from mlssim.mls.messages import Welcome
+
+    from .group_harness import fresh_key_package
+
+    cache = EpochCache()
+    for tree_out_of_band in (False, True):
+        config = GroupConfig(epoch_cache=cache, ratchet_tree_in_welcome=not tree_out_of_band)
+        shared = Harness(get_suite(1, "model"), seed=11, config=config)
+        alone = Harness(get_suite(1, "model"), seed=11, config=replace(config, epoch_cache=None))
+        for h in (shared, alone):
+            h.create("m0")
+            names = [f"m{i}" for i in range(1, 8)]
+            kps = [h.client(n).bundle.key_package for n in names]
+            staged = h.members["m0"].commit(h.rand, adds=kps)
+            h.deliver(staged, "m0", tree_out_of_band=tree_out_of_band)
+        joiners = [shared.members[f"m{i}"] for i in range(1, 8)]
+        assert len({id(g.tree) for g in joiners}) == 1
+        for name, g in shared.members.items():
+            assert g.epoch_authenticator == alone.members[name].epoch_authenticator
+        # a late joiner served the wrong tree for the same Welcome
+        old_tree = shared.members["m0"].tree
+        shared.clients["late"] = fresh_key_package(shared.suite, shared.client("late"), shared.rand)
+        late = shared.clients["late"]
+        staged = shared.members["m0"].commit(shared.rand, adds=[late.bundle.key_package])
+        welcome = roundtrip(staged.welcome).body  # type: ignore[arg-type]
+        assert isinstance(welcome, Welcome)
+        if not tree_out_of_band:
+            continue
+        good = dict(
+            key_package=late.bundle.key_package,
+            init_priv=late.bundle.init_priv,
+            encryption_priv=late.bundle.encryption_priv,
+            identity=late.identity,
+            config=config,
+        )
+        Group.join(shared.suite, welcome, ratchet_tree=staged.ratchet_tree, **good)  # type: ignore[arg-type]
+        with pytest.raises(GroupInfoTreeHashError):
+            Group.join(shared.suite, welcome, ratchet_tree=old_tree, **good)  # type: ignore[arg-type]

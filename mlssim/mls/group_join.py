@@ -135,7 +135,14 @@ def join_state(
         found = resumed_from.lookup_psk(psk_id) if resumed_from is not None else None
         return found if found is not None or outer is None else outer(psk_id)
 
-    opened = open_welcome(suite, welcome, key_package=key_package, init_priv=init_priv, psk_lookup=lookup)
+    opened = open_welcome(
+        suite,
+        welcome,
+        key_package=key_package,
+        init_priv=init_priv,
+        psk_lookup=lookup,
+        shared=cfg.epoch_cache,
+    )
     gi = opened.group_info
     ctx = gi.group_context
     tree, my_leaf = verified_join_tree(suite, cfg, gi, ratchet_tree, key_package, now)
@@ -189,18 +196,36 @@ def verified_join_tree(
     ctx = gi.group_context
     if ctx.cipher_suite != key_package.cipher_suite:
         raise CommitterError("GroupInfo cipher suite differs from the KeyPackage's")
-    tree = tree_from_group_info(suite, gi, supplied)
-    _check_joined_tree(suite, cfg, tree, ctx, now)
-    if tree.tree_hash() != ctx.tree_hash:
-        raise GroupInfoTreeHashError("ratchet tree does not match the GroupInfo tree hash")
-    signer = tree.leaf(LeafIndex(gi.signer)) if gi.signer < tree.n_leaves else None
-    if signer is None:
-        raise CommitterError("GroupInfo signer leaf is blank")
-    verify_group_info(suite, gi, signer.signature_key)
-    my_leaf = next((i for i, leaf in tree.leaves() if leaf == key_package.leaf_node), None)
+    shared = cfg.epoch_cache
+    tree = shared.joined_tree(gi, supplied, now) if shared is not None else None
+    if tree is None:
+        # the public checks: a byte-identical GroupInfo and tree get the same verdict for every
+        # joiner, so simulated joiners of one Welcome share it (EpochCache); a tree that fails
+        # is never cached, so every joiner of a bad Welcome fails
+        tree = tree_from_group_info(suite, gi, supplied)
+        _check_joined_tree(suite, cfg, tree, ctx, now)
+        if tree.tree_hash() != ctx.tree_hash:
+            raise GroupInfoTreeHashError("ratchet tree does not match the GroupInfo tree hash")
+        signer = tree.leaf(LeafIndex(gi.signer)) if gi.signer < tree.n_leaves else None
+        if signer is None:
+            raise CommitterError("GroupInfo signer leaf is blank")
+        verify_group_info(suite, gi, signer.signature_key)
+        if shared is not None:
+            shared.put_joined_tree(gi, supplied, now, tree)
+    my_leaf = _own_leaf(tree, key_package)
     if my_leaf is None:
         raise CommitterError("this KeyPackage's leaf is not in the tree (§12.4.3.1)")
     return tree, my_leaf
+
+
+def _own_leaf(tree: RatchetTree, key_package: KeyPackage) -> LeafIndex | None:
+    """The leaf holding this KeyPackage's LeafNode, found by its encryption key (unique in a
+    valid tree, §7.3) rather than by comparing every leaf."""
+    x = tree.find_encryption_key(key_package.leaf_node.encryption_key)
+    if x is None or x % 2 == 1:
+        return None
+    i = LeafIndex(x // 2)
+    return i if tree.leaf(i) == key_package.leaf_node else None
 
 
 def joined_state(

@@ -230,7 +230,9 @@ class CommitOutcome:
 
 
 class EpochCache:
-    """Shares the public outcome of a commit among the simulated members of one epoch.
+    """Shares the public outcome of a commit among the simulated members of one epoch, and the
+    decoded, validated GroupInfo and tree among the joiners of one Welcome (each joiner still
+    opens its own GroupSecrets and checks the confirmation tag with its own key schedule).
 
     Keyed by the old epoch's encoded GroupContext and the commit's AuthenticatedContent,
     so only byte-identical commits to byte-identical epochs share a result; a tampered
@@ -239,13 +241,40 @@ class EpochCache:
     schedule). Bounded: the oldest entries are dropped.
     """
 
-    __slots__ = ("_entries", "_max", "hits", "misses")
+    __slots__ = ("_entries", "_max", "hits", "misses", "_joins", "_join_trees")
 
     def __init__(self, max_entries: int = 256) -> None:
         self._entries: dict[tuple[bytes, bytes], CommitOutcome] = {}
         self._max = max_entries
         self.hits = 0
         self.misses = 0
+        #: decoded GroupInfos by the digest of their bytes (joiners of one Welcome share one)
+        self._joins: dict[bytes, GroupInfo] = {}
+        #: trees a joiner validated: (id of the GroupInfo, id of the supplied tree or 0, now)
+        #: -> (GroupInfo, supplied tree, validated tree); the objects are held so ids stay unique
+        self._join_trees: dict[
+            tuple[int, int, int | None], tuple[GroupInfo, RatchetTree | None, RatchetTree]
+        ] = {}
+
+    def group_info(self, digest: bytes) -> GroupInfo | None:
+        return self._joins.get(digest)
+
+    def put_group_info(self, digest: bytes, gi: GroupInfo) -> None:
+        if len(self._joins) >= 8:
+            del self._joins[next(iter(self._joins))]
+        self._joins[digest] = gi
+
+    def joined_tree(self, gi: GroupInfo, supplied: RatchetTree | None, now: int | None) -> RatchetTree | None:
+        hit = self._join_trees.get((id(gi), id(supplied) if supplied is not None else 0, now))
+        return hit[2] if hit is not None else None
+
+    def put_joined_tree(
+        self, gi: GroupInfo, supplied: RatchetTree | None, now: int | None, tree: RatchetTree
+    ) -> None:
+        if len(self._join_trees) >= 8:
+            del self._join_trees[next(iter(self._join_trees))]
+        key = (id(gi), id(supplied) if supplied is not None else 0, now)
+        self._join_trees[key] = (gi, supplied, tree)
 
     def get(self, key: tuple[bytes, bytes]) -> CommitOutcome | None:
         out = self._entries.get(key)

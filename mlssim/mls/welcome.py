@@ -9,8 +9,10 @@ group from the result (tree validation, private path keys) is the group layer's 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from .codec import decode, encode
 from .crypto.suite import CipherSuite
@@ -104,6 +106,14 @@ def seal_welcome(
     )
 
 
+class SharedGroupInfos(Protocol):
+    """Where joiners of one Welcome share the decoded GroupInfo (``EpochCache``)."""
+
+    def group_info(self, digest: bytes) -> GroupInfo | None: ...
+
+    def put_group_info(self, digest: bytes, gi: GroupInfo) -> None: ...
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OpenedWelcome:
     """What a new member learns from a Welcome before it validates the tree."""
@@ -121,6 +131,7 @@ def open_welcome(
     init_priv: bytes,
     psk_lookup: Callable[[PreSharedKeyID], bytes | None] = lambda _id: None,
     key_package_ref: bytes | None = None,
+    shared: SharedGroupInfos | None = None,
 ) -> OpenedWelcome:
     """§12.4.3.1 steps 1–4: find our entry, decrypt GroupSecrets, derive the welcome key,
     decrypt the GroupInfo. The GroupInfo signature and confirmation tag are checked by
@@ -157,4 +168,11 @@ def open_welcome(
         gi_bytes = suite.aead_open(key, nonce, b"", welcome.encrypted_group_info)
     except CryptoError as exc:
         raise WelcomeError("GroupInfo does not decrypt with the welcome key") from exc
-    return OpenedWelcome(group_secrets=gs, joiner=joiner, group_info=decode(GroupInfo, gi_bytes))
+    if shared is None:
+        return OpenedWelcome(group_secrets=gs, joiner=joiner, group_info=decode(GroupInfo, gi_bytes))
+    digest = hashlib.sha256(gi_bytes).digest()
+    gi = shared.group_info(digest)
+    if gi is None:
+        gi = decode(GroupInfo, gi_bytes)
+        shared.put_group_info(digest, gi)
+    return OpenedWelcome(group_secrets=gs, joiner=joiner, group_info=gi)
