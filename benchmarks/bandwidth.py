@@ -300,6 +300,7 @@ def figure(out: Path, rows: list[tuple[int, str, dict[str, float]]], churn: int,
             f"commit of N-1 members (every parent blank); churned = then {churn} path commits by five "
             "members spread over the tree, 5% removed, 5% added. One empty path commit (download, "
             "upload) and one Add of a new member (join) measured per point; no simulation of timing. "
+            "pre members download the plain commit, so pre's download line covers plain's. "
             "Regenerate: python benchmarks/bandwidth.py --figure reports/bandwidth\n"
         )
 
