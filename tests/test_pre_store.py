@@ -13,6 +13,7 @@ from mlssim.mls.group import StagedCommit
 from mlssim.mls.group_state import CommitterError
 from mlssim.mls.messages.welcome import GroupInfo
 from mlssim.mls.pre_store import (
+    PREJoinDownload,
     PREJoinSecret,
     PREStore,
     PREUpload,
@@ -203,58 +204,32 @@ def test_wrong_init_key_or_swapped_record_is_rejected() -> None:
     assert isinstance(gi, GroupInfo)
     leaf = next(i for i, node in tree.leaves() if node == joiner.bundle.key_package.leaf_node)
     download = w.store.download_for(tree, leaf, staged.committer)
-    kw = dict(group_info=gi, ratchet_tree=tree, config=h.config)
-    with pytest.raises(CommitterError, match="init key"):
+
+    def join(secret: PREJoinSecret, dl: PREJoinDownload, init_priv: bytes | None = None) -> None:
         pre_join(
             w.suite,
             w.pre,
-            small,
-            download,
+            secret,
+            dl,
+            group_info=gi,
+            ratchet_tree=tree,
+            config=h.config,
             key_package=joiner.bundle.key_package,
-            init_priv=other.bundle.init_priv,
+            init_priv=init_priv or joiner.bundle.init_priv,
             encryption_priv=joiner.bundle.encryption_priv,
             identity=joiner.identity,
-            **kw,  # type: ignore[arg-type]
         )
+
+    with pytest.raises(CommitterError, match="init key"):
+        join(small, download, init_priv=other.bundle.init_priv)
     x, _rec = download.nodes[0]
     # another fresh record of the same commit: it opens with the epoch key but is another node's
     wrong = next(r for y, r in w.store.records.items() if y != x and r.epoch == w.store.epoch)
-    swapped = type(download)(download.joiner_secret, ((x, wrong), *download.nodes[1:]))
     with pytest.raises(CommitterError, match="does not match the tree"):
-        pre_join(
-            w.suite,
-            w.pre,
-            small,
-            swapped,
-            key_package=joiner.bundle.key_package,
-            init_priv=joiner.bundle.init_priv,
-            encryption_priv=joiner.bundle.encryption_priv,
-            identity=joiner.identity,
-            **kw,  # type: ignore[arg-type]
-        )
+        join(small, PREJoinDownload(download.joiner_secret, ((x, wrong), *download.nodes[1:])))
     stale = PREJoinSecret(small.new_member, small.group_id, small.epoch - 1, small.encrypted_epoch_key)
     with pytest.raises(CommitterError, match="another group or epoch"):
-        pre_join(
-            w.suite,
-            w.pre,
-            stale,
-            download,
-            key_package=joiner.bundle.key_package,
-            init_priv=joiner.bundle.init_priv,
-            encryption_priv=joiner.bundle.encryption_priv,
-            identity=joiner.identity,
-            **kw,  # type: ignore[arg-type]
-        )
+        join(stale, download)
     older = next(r for r in w.store.records.values() if r.epoch != w.store.epoch)
     with pytest.raises(CommitterError, match="does not open with the epoch key"):
-        pre_join(
-            w.suite,
-            w.pre,
-            small,
-            type(download)(download.joiner_secret, ((x, older),)),
-            key_package=joiner.bundle.key_package,
-            init_priv=joiner.bundle.init_priv,
-            encryption_priv=joiner.bundle.encryption_priv,
-            identity=joiner.identity,
-            **kw,  # type: ignore[arg-type]
-        )
+        join(small, PREJoinDownload(download.joiner_secret, ((x, older),)))

@@ -36,6 +36,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
+from typing import TypeVar
 
 from mlssim.mls.codec import Writer, decode, encode
 from mlssim.mls.credentials import CredentialError, UnsupportedCredentialTypeError
@@ -379,32 +380,30 @@ def _wire_bytes(body: MLSMessageBody) -> bytes:
     return encode(MLSMessage(body=body))
 
 
-def _public(w: Wire) -> PublicMessage:
+_B = TypeVar("_B")
+
+
+def _body(w: Wire, cls: type[_B]) -> _B:
     body = w.message.body
-    if not isinstance(body, PublicMessage):
-        raise TypeError("not a PublicMessage")
+    if not isinstance(body, cls):
+        raise TypeError(f"not a {cls.__name__}")
     return body
+
+
+def _public(w: Wire) -> PublicMessage:
+    return _body(w, PublicMessage)
 
 
 def _private(w: Wire) -> PrivateMessage:
-    body = w.message.body
-    if not isinstance(body, PrivateMessage):
-        raise TypeError("not a PrivateMessage")
-    return body
+    return _body(w, PrivateMessage)
 
 
 def _welcome(w: Wire) -> Welcome:
-    body = w.message.body
-    if not isinstance(body, Welcome):
-        raise TypeError("not a Welcome")
-    return body
+    return _body(w, Welcome)
 
 
 def _key_package(w: Wire) -> KeyPackage:
-    body = w.message.body
-    if not isinstance(body, KeyPackage):
-        raise TypeError("not a KeyPackage")
-    return body
+    return _body(w, KeyPackage)
 
 
 def _epoch_keys(w: Wire) -> EpochSecrets:
