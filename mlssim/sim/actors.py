@@ -989,6 +989,18 @@ class Client:
         """Online and caught up with the mailbox: the client may send."""
         return self.online and self.synced
 
+    def free_in(self, group: str) -> bool:
+        """May act in ``group`` now: ready, an active member, no commit of its own in flight and
+        not re-syncing."""
+        g = self.groups.get(group)
+        return (
+            self.ready
+            and g is not None
+            and g.active
+            and group not in self.pending
+            and group not in self.resyncing
+        )
+
     def caught_up(self, gaps: list[str] | None = None) -> None:
         """The end-of-mailbox marker arrived; ``gaps`` are groups whose handshake messages expired."""
         if self.online:

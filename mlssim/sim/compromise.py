@@ -157,7 +157,7 @@ class Compromises:
         def add() -> None:
             if w.env.now >= w.stop_time:
                 return
-            if not self._free(adder, case.group):
+            if not adder.free_in(case.group):
                 self._at(w.env.now + POLICY_RETRY_S, add)
                 return
             w.add_member(adder, case.group, insider)
@@ -222,18 +222,12 @@ class Compromises:
             learned = self.adversary.learn_tree_keys(gid, privs)
             w.recorder.event(w.env.now, "ds_store_opened", group=group, node_keys=learned)
 
-    def _free(self, c: Client, group: str) -> bool:
-        g = c.groups.get(group)
-        return bool(
-            c.ready and g is not None and g.active and group not in c.pending and group not in c.resyncing
-        )
-
     def _victim_update(self, case: _Case) -> None:
         w = self.world
         c = w.clients[case.victim]
         if case.group not in c.groups or w.env.now >= w.stop_time:
             return
-        if not self._free(c, case.group):
+        if not c.free_in(case.group):
             self._at(w.env.now + POLICY_RETRY_S, lambda: self._victim_update(case))
             return
         if w.group_specs[case.group].workload.update_mode == "propose":
@@ -253,7 +247,7 @@ class Compromises:
             (
                 w.clients[m]
                 for m in sorted(w.members_of(case.group))
-                if m != case.victim and self._free(w.clients[m], case.group)
+                if m != case.victim and w.clients[m].free_in(case.group)
             ),
             None,
         )

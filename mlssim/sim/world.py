@@ -600,8 +600,7 @@ class World:
         out = []
         for name in self.members_of(group):
             c = self.clients[name]
-            g = c.groups.get(group)
-            if c.ready and g is not None and g.active and group not in c.pending and group not in c.resyncing:
+            if c.free_in(group):
                 out.append(c)
         return out
 
@@ -705,8 +704,7 @@ class World:
 
     def update_after_messages(self, c: Client, group: str) -> None:
         """The after-k-messages policy: ``c`` updates now if it is free (else at its next message)."""
-        g = c.groups.get(group)
-        if g is None or not c.ready or not g.active or group in c.pending or group in c.resyncing:
+        if not c.free_in(group):
             return
         c.sent_since_update[group] = 0
         self.recorder.event(
@@ -755,8 +753,7 @@ class World:
     def _device_add_in(self, adder: Client, group: str, new: Client, full: bool) -> None:
         if self.env.now >= self.stop_time or group not in adder.groups:
             return
-        g = adder.groups[group]
-        if not (adder.ready and g.active and group not in adder.pending and group not in adder.resyncing):
+        if not adder.free_in(group):
             self.env.timeout(1.0).callbacks.append(lambda _e: self._device_add_in(adder, group, new, full))
             return
         ev = self.fetch_key_package(adder, new, group)
@@ -782,8 +779,7 @@ class World:
     def _deferred_update(self, c: Client, group: str) -> None:
         if self.env.now >= self.stop_time or group not in c.groups:
             return
-        g = c.groups[group]
-        if not (c.ready and g.active and group not in c.pending and group not in c.resyncing):
+        if not c.free_in(group):
             self.env.timeout(1.0).callbacks.append(lambda _e: self._deferred_update(c, group))
             return
         self._commit_update(c, group, None, kind="device-update")
