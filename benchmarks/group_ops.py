@@ -62,6 +62,7 @@ import gc
 import math
 import os
 import platform
+import statistics
 import sys
 import time
 import tracemalloc
@@ -149,16 +150,21 @@ def clear_crypto_caches(suite: CipherSuite) -> None:
 
 
 class Best:
-    """Minimum seconds per key over rounds."""
+    """Minimum seconds per key over rounds (every sample is kept too, for medians)."""
 
     def __init__(self) -> None:
         self.t: dict[str, float] = {}
+        self.samples: dict[str, list[float]] = {}
 
     def add(self, key: str, seconds: float) -> None:
         self.t[key] = min(self.t.get(key, math.inf), seconds)
+        self.samples.setdefault(key, []).append(seconds)
 
     def ms(self, key: str) -> float | None:
         return self.t[key] * 1e3 if key in self.t else None
+
+    def median_ms(self, key: str) -> float | None:
+        return statistics.median(self.samples[key]) * 1e3 if key in self.samples else None
 
 
 @contextmanager
@@ -527,11 +533,24 @@ class Row:
     mem: dict[str, float | int | str] = field(default_factory=dict)
 
 
-def bench_n(family: str, n: int, *, rounds: int, with_rs: bool, mem_budget: float) -> Row:
+def bench_n(
+    family: str,
+    n: int,
+    *,
+    rounds: int,
+    with_rs: bool,
+    mem_budget: float,
+    suite_id: int = 1,
+    memory: bool = True,
+) -> Row:
+    """Every measurement of this script for one suite and N (``memory=False`` skips the
+    memory part; mls-rs runs suite 1 only)."""
+    if with_rs and suite_id != 1:
+        raise ValueError("the mls-rs comparison runs suite 1 only")
     row = Row(family, n)
     best, ints = row.best, row.ints
-    suite = get_suite(1, family)
-    rand = SeededRandom(n, f"group-ops-{family}")
+    suite = get_suite(suite_id, family)
+    rand = SeededRandom(n, f"group-ops-{family}" if suite_id == 1 else f"group-ops-{family}-{suite_id}")
     tag = f"{family} N={n}"
 
     progress(f"{tag}: {n} KeyPackages" + (" (mlssim and mls-rs)" if with_rs else ""))
@@ -635,7 +654,8 @@ def bench_n(family: str, n: int, *, rounds: int, with_rs: bool, mem_budget: floa
     gc.collect()
 
     # -- memory --
-    row.mem = measure_memory(family, n, join_s=(best.ms("join") or 0.0) / 1e3, budget=mem_budget)
+    if memory:
+        row.mem = measure_memory(family, n, join_s=(best.ms("join") or 0.0) / 1e3, budget=mem_budget)
     return row
 
 
