@@ -668,9 +668,10 @@ def fanout_full(res: dict[str, Any], row: dict[str, Any]) -> float:
     return float(row["mean_s"]) * (res["n"] - 1)
 
 
-def projected(res: dict[str, Any]) -> dict[str, Any]:
+def projected(res: dict[str, Any], reference: list[float] | None = None) -> dict[str, Any]:
     """Create and commit phases for the whole group and every requested commit: measured where
-    possible, else projected (said by ``how``)."""
+    possible, else projected (said by ``how``). ``reference``: seconds per commit of another run
+    of the same group size and committer positions (the sampled run), used for commits not run."""
     n, req, m = res["n"], res["commits_requested"], res["instantiated"]
     rows = list(res["commits"])
     how: list[str] = []
@@ -685,7 +686,10 @@ def projected(res: dict[str, Any]) -> dict[str, Any]:
     if m < n and rows:
         how.append(f"each commit's fan-out = its {m - 1:,} members' mean x {n - 1:,}")
     missing = req - len(commit_times)
-    if missing > 0 and commit_times:
+    if missing > 0 and reference is not None and len(reference) >= req:
+        commit_times += reference[len(commit_times) : req]
+        how.append(f"{missing} commits not run, at the sampled run's times for the same commits")
+    elif missing > 0 and commit_times:
         later = commit_times[1:] or commit_times[:]  # the first commit after an add-all is the dearest
         first = 2 if len(commit_times) > 1 else 1
         commit_times += [statistics.mean(later)] * missing
@@ -696,11 +700,19 @@ def projected(res: dict[str, Any]) -> dict[str, Any]:
     return {"create": create, "commits": commit_times, "total": total, "how": how}
 
 
-def report_big(title: str, res: dict[str, Any], wall_limit: float, rss_limit: int, targets: Targets) -> None:
+def report_big(
+    title: str,
+    res: dict[str, Any],
+    wall_limit: float,
+    rss_limit: int,
+    targets: Targets,
+    reference: list[float] | None = None,
+) -> list[float]:
+    """Print one big group's block; returns its seconds per commit (measured or projected)."""
     n, req, m = res["n"], res["commits_requested"], res["instantiated"]
     rows = res["commits"]
     done = len(rows)
-    pr = projected(res)
+    pr = projected(res, reference)
     val = res["join_validated_s"]
     peak = res["peak_kib"] * 1024.0
     every = "every member" if m == n else f"{m:,} sampled members"
@@ -795,7 +807,8 @@ def report_big(title: str, res: dict[str, Any], wall_limit: float, rss_limit: in
         (
             "peak RSS",
             f"{peak / GIB:.2f} GiB",
-            "measured: the child's VmHWM"
+            f"measured: the child's VmHWM (RSS after create {res['rss_after_create_kib'] / 2**20:.2f}, "
+            f"at the end {res['rss_end_kib'] / 2**20:.2f} GiB)"
             + (
                 f"; target <= {rss_limit / GIB:.0f} GiB -> {verdict(peak, rss_limit)}"
                 if m == n
@@ -819,6 +832,7 @@ def report_big(title: str, res: dict[str, Any], wall_limit: float, rss_limit: in
         targets.add(
             f"{title}: peak RSS", peak_s, f"<= {rss_limit / GIB:.0f} GiB", verdict(peak, rss_limit), note
         )
+    return list(pr["commits"])
 
 
 def fit(xs: list[float], ys: list[float]) -> tuple[float, float] | None:
@@ -924,7 +938,9 @@ def section_big(
     plan: Plan,
     budget_s: float,
     targets: Targets,
-) -> None:
+    reference: list[float] | None = None,
+) -> list[float]:
+    """One big group in a child process, reported; returns its seconds per commit."""
     n, commits, members, wall_limit, rss_limit = plan
     spec = {
         "family": family,
@@ -936,7 +952,7 @@ def section_big(
     }
     progress(f"{title}: N={n:,}, {commits} commits, commits time-boxed to {fmt_s(budget_s)} ({load()})")
     res = run_child(spec)
-    report_big(title, res, wall_limit, rss_limit, targets)
+    return report_big(title, res, wall_limit, rss_limit, targets, reference)
 
 
 def section_profile(mode: Mode, family: str, top: int = 25) -> None:
@@ -1025,12 +1041,19 @@ def main() -> None:
                 f"\nestimate from the scaling fit for N = {n:,} model, every member, {commits} commits: "
                 f"{fmt_s(est)} (commits time-boxed to {fmt_s(budget)})"
             )
+    sampled: list[float] = []  # the sampled run's seconds per commit, for the full run's projection
     if "big-model" in chosen:
         title = "5a. Big group, model suite, sampled members"
-        guarded("big-model", lambda: section_big(title, "model", mode.big_model, budget, targets))
+        guarded(
+            "big-model",
+            lambda: sampled.extend(section_big(title, "model", mode.big_model, budget, targets)),
+        )
     if "big-model-all" in chosen:
         title = "5b. Big group, model suite, every member"
-        guarded("big-model-all", lambda: section_big(title, "model", mode.big_model_all, budget, targets))
+        guarded(
+            "big-model-all",
+            lambda: section_big(title, "model", mode.big_model_all, budget, targets, sampled or None),
+        )
     if "big-real" in chosen:
         title = "5c. Big group, real suite, every member"
         guarded("big-real", lambda: section_big(title, "real", mode.big_real, budget, targets))
