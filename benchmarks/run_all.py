@@ -1,10 +1,11 @@
 """Every performance number of issue 10 in one run, side by side with its target.
 
-Usage: ``python benchmarks/run_all.py [--quick] [--only SECTIONS] [--budget MIN] [--profile]``.
-``--quick`` is a smoke test (small N, about a minute); the full run takes an hour or more
-(the big groups are time-boxed by ``--budget``). Progress goes to stderr, results to stdout;
-every section prints its table as soon as it is done, and a section that fails prints one
-``ERROR`` line and the run goes on. Sections (``--only`` takes a comma-separated subset):
+Usage: ``python benchmarks/run_all.py [--quick] [--only SECTIONS] [--budget MIN] [--profile F]``.
+``--quick`` is a smoke test (small N, about a minute); the full run takes about 50 minutes on an
+idle 2-core machine (the big groups' commits are time-boxed by ``--budget``). Progress goes to
+stderr, results to stdout; every section prints its table as soon as it is done, and a section
+that fails prints one ``ERROR`` line and the run goes on. Sections (``--only`` takes a
+comma-separated subset):
 
 * ``floor`` — processing an empty (path-only) commit by one receiver ÷ the RFC 9420
   cryptography that receiver must do (its "floor"), for real suites 1 and 2 and the model twin
@@ -22,6 +23,8 @@ every section prints its table as soon as it is done, and a section that fails p
   RSS. ``big-model``: the same group with 2,000 sampled members instantiated (the others are in
   the tree only), so that all 100 commits run and each fan-out is projected to N-1 members.
 * ``big-real`` — every member of a 10,000-member group, real suite 1 and 10 commits.
+* ``profile`` (only when asked for, or with ``--profile model|real``) — cProfile of one commit
+  fanned out to every member of a 10,000-member group.
 
 The big groups run in a child process each. Its peak RSS is the child's own ``VmHWM`` (Linux
 ``/proc/self/status``, the high-water mark of the child's address space since its ``exec``), so
@@ -41,12 +44,13 @@ all (every leaf signature, parent hashes: O(N); timed alone as "first join") and
 others opens its own GroupSecrets and checks the confirmation tag. Every number is of the mlssim
 checkout the run imports; its commit is printed with the results (a child prints its own).
 
-A big run stops at its time box (``--budget`` minutes, checked between members while a commit
-fans out). Commits not run are then projected from the mean of those run (early commits after an
-add-all are the most expensive ones: parent nodes are blank, so resolutions are large), and the
-report says so. The machine is shared: every result line shows ``os.getloadavg()`` when it was
-taken, times are medians of repeats where repeats are affordable, and the floor's per-part
-minimum ratio is shown beside the median one.
+A big run stops at its time box (``--budget`` minutes from the end of its creation, checked
+between members while a commit fans out). Commits not run are then projected — from the sampled
+run's times for the same commits when it ran first, else from the mean of the commits run after
+the first (the first commit after an add-all is the most expensive: parent nodes are blank, so
+resolutions are large) — and the report says so. The machine is shared: every result line shows
+``os.getloadavg()`` when it was taken, times are medians of repeats where repeats are
+affordable, and the floor's per-part minimum ratio is shown beside the median one.
 """
 
 from __future__ import annotations
@@ -169,7 +173,7 @@ class Targets:
         self.rows.append([what, value, target, met, note])
 
 
-def guarded(name: str, fn: Callable[[], None]) -> None:
+def guarded(name: str, fn: Callable[[], object]) -> None:
     """Run one section; on failure print one ERROR line (and the traceback to stderr)."""
     progress(f"section {name}: start ({load()})")
     t0 = time.perf_counter()
@@ -304,10 +308,10 @@ def section_floor(ops: GroupOps, targets: Targets) -> None:
     parts = []
     for n in mode.floor_sizes:
         for family, sid in FLOOR_SUITES:
-            row = ops.rows.get((family, sid, n))
-            if isinstance(row, go.Row):
+            done = ops.rows.get((family, sid, n))
+            if isinstance(done, go.Row):
                 for case, tree in go.CASES:
-                    med = [row.best.median_ms(f"{case}/floor/{p}") for p in go.FLOOR_PARTS]
+                    med = [done.best.median_ms(f"{case}/floor/{p}") for p in go.FLOOR_PARTS]
                     parts.append([f"{family} {sid}", f"{n:,}", tree, *(f"{v or 0:.3f}" for v in med)])
     print("\n1b. The floor by part, ms, median of R rounds (group_ops.py's table 2 says what each part is)")
     go.table(["suite", "N", "tree", *(go.FLOOR_HEAD[p] for p in go.FLOOR_PARTS)], parts, left=3)
