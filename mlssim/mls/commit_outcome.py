@@ -161,4 +161,5 @@ def commit_outcome(
         external_init=applied.external_init,
         reinit=applied.reinit,
         confirmed=confirmed,
+        added_leaves=frozenset(int(leaf) for leaf, _ in applied.added),
     )

@@ -1043,7 +1043,19 @@ class Group:
             raise CommitterError(f"a {sender.sender_type.name} sender cannot commit")
         committed = self._resolve(commit, sender)
         cache = self.config.epoch_cache
-        key = (st.public.context_bytes, ac.encoded()) if cache is not None else None
+        # The key determines ac's encoding (wire format, the content's kept bytes — one shared
+        # object per decoded message, so hashed once — and the auth data) without re-encoding it.
+        key = (
+            (
+                st.public.context_bytes,
+                ac.wire_format,
+                ac.content.encoded(),
+                ac.auth.signature,
+                ac.auth.confirmation_tag,
+            )
+            if cache is not None
+            else None
+        )
         outcome = cache.get(key) if cache is not None and key is not None else None
         if outcome is None:
             outcome = commit_outcome(self.suite, self.config.leaf_policy, self._st.public, ac, committed)
@@ -1089,7 +1101,7 @@ class Group:
                 outcome.committer_leaf,
                 commit.path,
                 receiver=path_keys,
-                exclude=frozenset(int(leaf) for leaf, _ in outcome.added),
+                exclude=outcome.added_leaves,
                 context=outcome.provisional_context,
             )
             commit_secret, path_keys = dec.commit_secret, dec.path_keys

@@ -227,6 +227,14 @@ class CommitOutcome:
     reinit: ReInit | None
     #: the confirmed transcript hash the confirmation tag is checked against
     confirmed: bytes
+    #: leaf indices of ``added``, built once: the ``exclude`` of §12.4.2 for every member (one
+    #: shared object, so the tree's cached resolutions are found by identity, not by O(N) equality)
+    added_leaves: frozenset[int] = frozenset()
+
+
+#: An EpochCache key: the old epoch's encoded GroupContext, then what determines the commit's
+#: AuthenticatedContent encoding (wire format, FramedContent bytes, signature, confirmation tag).
+CommitKey = tuple[bytes, int, bytes, bytes, "bytes | None"]
 
 
 class EpochCache:
@@ -244,7 +252,7 @@ class EpochCache:
     __slots__ = ("_entries", "_max", "hits", "misses", "_joins", "_join_trees")
 
     def __init__(self, max_entries: int = 256) -> None:
-        self._entries: dict[tuple[bytes, bytes], CommitOutcome] = {}
+        self._entries: dict[CommitKey, CommitOutcome] = {}
         self._max = max_entries
         self.hits = 0
         self.misses = 0
@@ -276,7 +284,7 @@ class EpochCache:
         key = (id(gi), id(supplied) if supplied is not None else 0, now)
         self._join_trees[key] = (gi, supplied, tree)
 
-    def get(self, key: tuple[bytes, bytes]) -> CommitOutcome | None:
+    def get(self, key: CommitKey) -> CommitOutcome | None:
         out = self._entries.get(key)
         if out is None:
             self.misses += 1
@@ -284,7 +292,7 @@ class EpochCache:
             self.hits += 1
         return out
 
-    def put(self, key: tuple[bytes, bytes], outcome: CommitOutcome) -> None:
+    def put(self, key: CommitKey, outcome: CommitOutcome) -> None:
         if len(self._entries) >= self._max:
             del self._entries[next(iter(self._entries))]
         self._entries[key] = outcome

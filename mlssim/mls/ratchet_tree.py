@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import struct as _struct
 from collections import Counter
-from collections.abc import Container, Iterable, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 
 from .codec import Writer
@@ -356,6 +356,18 @@ class TreeView:
             self._resolve(x, exclude, out)
         return out
 
+    def resolution_positions(
+        self, x: int, exclude: AbstractSet[int] = frozenset()
+    ) -> tuple[Sequence[NodeIndex], Mapping[int, int]]:
+        """The resolution of ``x`` and each of its nodes' position in it — the index of the
+        ciphertext for that node in an UpdatePathNode (§7.6), so a receiver finds its own by
+        looking up the O(log N) nodes it holds instead of walking the resolution. Read-only."""
+        res = self.resolution(x, exclude)
+        positions: dict[int, int] = {}
+        for i, r in enumerate(res):
+            positions.setdefault(r, i)
+        return res, positions
+
     def _resolve(self, x: int, exclude: AbstractSet[int], out: list[NodeIndex]) -> None:
         if _first_node(x) > self._tail:
             return
@@ -402,7 +414,7 @@ class RatchetTree(TreeView):
     last non-blank node and first blank leaf are caches: they never change an answer.)
     """
 
-    __slots__ = ("_blank_hint", "_cred_stats", "_enc_index", "_sig_index")
+    __slots__ = ("_blank_hint", "_cred_stats", "_enc_index", "_sig_index", "_fdp_cache", "_res_cache")
 
     def __init__(
         self,
@@ -431,6 +443,12 @@ class RatchetTree(TreeView):
         self._enc_index = enc_index
         self._sig_index = sig_index
         self._cred_stats = cred_stats
+        # Per-tree answers every member of the epoch asks for (a commit's filtered path and the
+        # resolutions of its copath children): computed once, shared through the EpochCache.
+        self._fdp_cache: dict[int, tuple[tuple[NodeIndex, NodeIndex], ...]] = {}
+        self._res_cache: dict[
+            tuple[int, AbstractSet[int]], tuple[Sequence[NodeIndex], Mapping[int, int]]
+        ] = {}
 
     @classmethod
     def from_nodes(cls, suite: CipherSuite, nodes: Sequence[Node | None]) -> RatchetTree:
@@ -462,6 +480,25 @@ class RatchetTree(TreeView):
         if h is None:
             raise InternalError(f"frozen tree without the hash of node {x}")
         return h
+
+    def filtered_direct_path_with_copath(self, leaf: int) -> list[tuple[NodeIndex, NodeIndex]]:
+        found = self._fdp_cache.get(leaf)
+        if found is None:
+            found = tuple(super().filtered_direct_path_with_copath(leaf))
+            self._fdp_cache[leaf] = found
+        return list(found)
+
+    def resolution_positions(
+        self, x: int, exclude: AbstractSet[int] = frozenset()
+    ) -> tuple[Sequence[NodeIndex], Mapping[int, int]]:
+        key_set = exclude if isinstance(exclude, frozenset) else frozenset(exclude)
+        key = (x, key_set)
+        found = self._res_cache.get(key)
+        if found is None:
+            res, positions = super().resolution_positions(x, key_set)
+            found = (tuple(res), positions)
+            self._res_cache[key] = found
+        return found
 
     def edit(self) -> TreeEditor:
         """A working copy for one commit; this tree stays unchanged."""

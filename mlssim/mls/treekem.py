@@ -40,7 +40,7 @@ from .errors import CryptoError, LocalProtocolError, RemoteProtocolError
 from .messages.tree import HPKECiphertext, LeafNode, UpdatePath, UpdatePathNode
 from .rand import RandomSource
 from .ratchet_tree import TreeEditor, TreeView, UpdatePathShapeError
-from .treemath import LeafIndex, NodeIndex, common_ancestor, subtree_leaves
+from .treemath import LeafIndex, NodeIndex, common_ancestor
 
 __all__ = [
     "PathKeys",
@@ -319,11 +319,6 @@ def _check_ciphertext_count(p: int, s: int, upn: UpdatePathNode, res: Sequence[N
         )
 
 
-def _under(x: int, leaf: int) -> bool:
-    lo, hi = subtree_leaves(x)
-    return lo <= leaf < hi
-
-
 @dataclass(frozen=True, slots=True)
 class PathDecryption:
     """What a receiver learns from an UpdatePath."""
@@ -360,19 +355,27 @@ def decrypt_update_path(
         raise LocalProtocolError(f"leaf {me} is added by this commit: it joins by Welcome (§12.4.3.1)")
     path = tree.filtered_direct_path_with_copath(sender)
     _check_node_count(sender, path, update_path)
-    k = next((k for k, (_, s) in enumerate(path) if _under(s, me)), None)
+    # The receiver sits under the copath child of the lowest common ancestor of the two leaves.
+    lca = common_ancestor(2 * me, 2 * sender)
+    k = next((k for k, (p, _) in enumerate(path) if p == lca), None)
     if k is None:
         raise PathSecretUnavailableError(
             f"leaf {me} is under no copath child of leaf {sender}'s filtered path"
         )
     p, s = path[k]
-    res = tree.resolution(s, exclude)
+    res, positions = tree.resolution_positions(s, exclude)
     upn = update_path.nodes[k]
     _check_ciphertext_count(p, s, upn, res)
-    held = next(
-        ((pos, r, priv) for pos, r in enumerate(res) if (priv := receiver.usable_key(tree, r)) is not None),
-        None,
-    )
+    # The first resolution node whose key the receiver holds: look up the receiver's own nodes
+    # (its leaf and held parents, O(log N)) rather than walk a resolution of up to N/2 nodes.
+    held: tuple[int, NodeIndex, bytes] | None = None
+    for r in (2 * me, *receiver.nodes):
+        pos = positions.get(r)
+        if pos is None or (held is not None and held[0] <= pos):
+            continue
+        priv = receiver.usable_key(tree, r)
+        if priv is not None:
+            held = (pos, NodeIndex(r), priv)
     if held is None:
         raise PathSecretUnavailableError(f"leaf {me} holds no key in the resolution of node {s}")
     pos, r, priv = held

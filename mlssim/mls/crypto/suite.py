@@ -17,7 +17,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
-from ..codec import Writer
+from ..codec import Writer, opaque_prefix
 from ..rand import RandomSource
 
 __all__ = ["CipherSuite", "SuiteInfo", "KeyPair"]
@@ -146,13 +146,12 @@ class CipherSuite(ABC):
 
     def expand_with_label(self, secret: bytes, label: bytes | str, context: bytes, length: int) -> bytes:
         """RFC 9420 §5.1 ExpandWithLabel; ``label`` without the "MLS 1.0 " prefix."""
-        if isinstance(label, str):
-            label = label.encode()
-        w = Writer()
-        w.push_uint16(length)
-        w.push_opaque(b"MLS 1.0 " + label)
-        w.push_opaque(context)
-        return self.kdf_expand(secret, w.data(), length)
+        # KDFLabel = uint16 length || opaque label<V> || opaque context<V>; the first two are
+        # constant per (label, length), and this is the key schedule's hottest call.
+        head = _KDF_LABEL_HEADS.get((label, length))
+        if head is None:
+            head = _kdf_label_head(label, length)
+        return self.kdf_expand(secret, head + opaque_prefix(len(context)) + context, length)
 
     def derive_secret(self, secret: bytes, label: bytes | str) -> bytes:
         """RFC 9420 §5.1 DeriveSecret."""
@@ -181,12 +180,12 @@ class CipherSuite(ABC):
 
     @staticmethod
     def _sign_content(label: bytes | str, content: bytes) -> bytes:
+        # SignContent = opaque label<V> || opaque content<V>, in one concatenation (the content
+        # of a commit can be megabytes).
         if isinstance(label, str):
             label = label.encode()
-        w = Writer()
-        w.push_opaque(b"MLS 1.0 " + label)
-        w.push_opaque(content)
-        return w.data()
+        full = b"MLS 1.0 " + label
+        return opaque_prefix(len(full)) + full + opaque_prefix(len(content)) + content
 
     def sign_with_label(self, priv: bytes, label: bytes | str, content: bytes) -> bytes:
         """§5.1.2 SignWithLabel."""
@@ -224,3 +223,16 @@ class CipherSuite(ABC):
     ) -> bytes:
         """§5.1.3 DecryptWithLabel."""
         return self.hpke_open(priv, kem_output, self._encrypt_context(label, context), b"", ciphertext)
+
+
+#: (label, length) -> the encoded ``uint16 length || opaque label<V>`` of a KDFLabel (§5.1)
+_KDF_LABEL_HEADS: dict[tuple[bytes | str, int], bytes] = {}
+
+
+def _kdf_label_head(label: bytes | str, length: int) -> bytes:
+    raw = label.encode() if isinstance(label, str) else label
+    full = b"MLS 1.0 " + raw
+    head = length.to_bytes(2, "big") + opaque_prefix(len(full)) + full
+    if len(_KDF_LABEL_HEADS) < 4096:  # labels are a small fixed set; bound it anyway
+        _KDF_LABEL_HEADS[(label, length)] = head
+    return head
