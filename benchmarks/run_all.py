@@ -59,6 +59,7 @@ import argparse
 import bisect
 import cProfile
 import gc
+import hashlib
 import io
 import json
 import math
@@ -795,6 +796,23 @@ def report_big(
             )
         )
     total, proj = pr["total"], bool(pr["how"])
+    if rows:
+        # The RFC's own floor of a PublicMessage fan-out: every receiver hashes the whole commit
+        # twice (membership tag, signature), so N-1 receivers of a large commit cost this much
+        # whatever the implementation.
+        rate = sha256_rate()
+        hashed = 2.0 * (n - 1) * sum(r["commit_B"] for r in rows)
+        floor_s = hashed / rate * (req / done)
+        lines.append(
+            (
+                "hashing floor",
+                fmt_s(floor_s),
+                f"2 hash passes (membership tag, signature) over each commit by each of {n - 1:,} members, "
+                f"{hashed / 1e9:,.1f} GB at the measured SHA-256 rate {rate / 1e9:.2f} GB/s"
+                + ("" if done == req else f"; scaled from the {done} commits run to {req}")
+                + (f" = {100 * floor_s / total:.0f} % of the wall" if total else ""),
+            )
+        )
     lines += [
         (
             "commit phase",
@@ -837,6 +855,22 @@ def report_big(
             f"{title}: peak RSS", peak_s, f"<= {rss_limit / GIB:.0f} GiB", verdict(peak, rss_limit), note
         )
     return list(pr["commits"])
+
+
+_SHA256_RATE: list[float] = []
+
+
+def sha256_rate() -> float:
+    """Bytes per second of one SHA-256 pass over a commit-sized buffer (best of 5, measured once)."""
+    if not _SHA256_RATE:
+        buf = bytes(range(256)) * (8 << 12)  # 8 MiB
+        best = math.inf
+        for _ in range(5):
+            t0 = time.perf_counter()
+            hashlib.sha256(buf).digest()
+            best = min(best, time.perf_counter() - t0)
+        _SHA256_RATE.append(len(buf) / best)
+    return _SHA256_RATE[0]
 
 
 def fit(xs: list[float], ys: list[float]) -> tuple[float, float] | None:

@@ -84,6 +84,10 @@ def hmac_function(hash_name: str) -> Callable[[bytes, bytes], bytes]:
         if len(key) > block:
             key = new(key).digest()
         key = key.ljust(block, b"\0")
+        if len(msg) > 4096:  # a whole commit (membership tag): hash it in place, no copy
+            inner = new(key.translate(_TRANS_36))
+            inner.update(msg)
+            return new(key.translate(_TRANS_5C) + inner.digest()).digest()
         return new(key.translate(_TRANS_5C) + new(key.translate(_TRANS_36) + msg).digest()).digest()
 
     return mac

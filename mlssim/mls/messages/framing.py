@@ -7,15 +7,18 @@ crypto layer never re-derives a wire layout.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
 
-from ..codec import Reader, Writer, cached_encoding
+from ..codec import Reader, Writer, cached_encoding, encode
 from ..errors import DecodeError
 from .common import GroupContext
 from .enums import ContentType, ProtocolVersion, SenderType, WireFormat, pull_enum8, pull_enum16
 from .key_package import KeyPackage
 from .proposals import Commit, Proposal
 from .welcome import GroupInfo, Welcome
+
+_U16_PAIR = struct.Struct(">HH")
 
 __all__ = [
     "Sender",
@@ -226,18 +229,14 @@ def framed_content_tbs(
     The GroupContext is part of it iff the sender is a member or a new-member commit;
     ``context`` (the struct, or its encoding) is required then, and ignored otherwise.
     """
-    w = Writer()
-    w.push_uint16(ProtocolVersion.MLS10)
-    w.push_uint16(wire_format)
-    w.push_bytes(content.encoded())
+    # Joined in one copy: a commit's content can be megabytes, and every receiver builds this.
+    head = _U16_PAIR.pack(ProtocolVersion.MLS10, wire_format)
     if content.sender.sender_type in _SENDERS_WITH_CONTEXT:
         if context is None:
             raise ValueError(f"a {content.sender.sender_type.name} sender signs over the GroupContext")
-        if isinstance(context, bytes):
-            w.push_bytes(context)
-        else:
-            context.push(w)
-    return w.data()
+        ctx = context if isinstance(context, bytes) else encode(context)
+        return b"".join((head, content.encoded(), ctx))
+    return head + content.encoded()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -340,9 +339,8 @@ def authenticated_content_tbm(content_tbs: bytes, auth: FramedContentAuthData) -
     the same bytes the signature covers, so they are encoded once.
     """
     w = Writer()
-    w.push_bytes(content_tbs)
     auth.push(w)
-    return w.data()
+    return content_tbs + w.data()  # one copy of the (possibly large) content
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
