@@ -28,10 +28,10 @@ Model choices, written down:
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..mls.codec import encode
 from ..mls.crypto import KeyPair
@@ -145,7 +145,8 @@ class DeliveryService:
             group,
             commit.wire or size,
             lambda m: w.fanout.commit_download(staged, size, m),
-            lambda m: partial(w.clients[m].on_commit, group, msg),
+            Client.on_commit,
+            (group, msg),
         )
         self.to_client(
             sender, CONTROL_BYTES, "commit_accept", group, lambda: w.clients[sender].on_accept(group)
@@ -199,16 +200,18 @@ class DeliveryService:
                     "ratchet_tree",
                     group,
                     tsize,
-                    lambda m: tsize,
-                    lambda m: partial(w.clients[m].on_tree, group, tree),
+                    tsize,
+                    Client.on_tree,
+                    (group, tree),
                 )
             fanned += self.fan_out(
                 joiners,
                 "welcome",
                 group,
                 wsize,
-                lambda m: wsize,
-                lambda m: partial(w.clients[m].on_welcome, group, welcome),
+                wsize,
+                Client.on_welcome,
+                (group, welcome),
             )
         w.recorder.event(w.env.now, "commit_fanout", group=group, client=sender, op=commit.kind, bytes=fanned)
 
@@ -270,8 +273,9 @@ class DeliveryService:
             "proposal",
             group,
             size,
-            lambda m: size,
-            lambda m: partial(w.clients[m].on_proposal, group, msg),
+            size,
+            Client.on_proposal,
+            (group, msg),
         )
 
     def order_application(self, group: str, sender: str, size: int, msg: MLSMessage) -> None:
@@ -284,8 +288,9 @@ class DeliveryService:
             "application",
             group,
             size,
-            lambda m: size,
-            lambda m: partial(w.clients[m].on_application, group, msg),
+            size,
+            Client.on_application,
+            (group, msg),
         )
 
     def serve_group_info(
@@ -312,26 +317,35 @@ class DeliveryService:
         msg_type: str,
         group: str,
         wire_size: int,
-        member_size: Callable[[str], int],
-        deliver: Callable[[str], Callable[[], None]],
+        member_size: int | Callable[[str], int],
+        handler: Callable[..., None],
+        args: tuple[Any, ...],
     ) -> int:
         """Server fan-out: one copy (``wire_size`` bytes) to each other provider hosting
-        receivers, whose DS delivers ``member_size(m)`` bytes to each of its receivers ``m``.
+        receivers, whose DS delivers ``member_size`` bytes (an int, or ``member_size(m)``) to
+        each of its receivers ``m``, where ``handler(client m, *args)`` runs on arrival.
         Returns the bytes this puts on the network."""
         w = self.world
-        by_home: dict[str, list[str]] = {}
-        for m in receivers:
-            by_home.setdefault(w.clients[m].provider, []).append(m)
-        total = sum(member_size(m) for m in receivers)
-        for home, members in by_home.items():
+        clients = w.clients
+        sizes = (
+            [member_size] * len(receivers)
+            if isinstance(member_size, int)
+            else [member_size(m) for m in receivers]
+        )
+        by_home: dict[str, tuple[list[Client], list[int], list[Callable[[], None]]]] = {}
+        for m, size in zip(receivers, sizes, strict=True):
+            c = clients[m]
+            batch = by_home.get(c.provider)
+            if batch is None:
+                batch = by_home[c.provider] = ([], [], [])
+            batch[0].append(c)
+            batch[1].append(size)
+            batch[2].append(partial(handler, c, *args))
+        total = sum(sizes)
+        for home, (members, msizes, calls) in by_home.items():
             ds = w.providers[home].ds
-
-            def local(ds: DeliveryService = ds, members: list[str] = members) -> None:
-                for m in members:
-                    ds.deliver_local(m, member_size(m), msg_type, group, deliver(m))
-
             if home == self.provider:
-                local()
+                ds.deliver_many(members, msizes, msg_type, group, calls)
             else:
                 total += wire_size
                 w.network.send(
@@ -342,7 +356,7 @@ class DeliveryService:
                     role="fanout",
                     msg_type=msg_type,
                     group=group,
-                    on_receive=local,
+                    on_receive=partial(ds.deliver_many, members, msizes, msg_type, group, calls),
                 )
         return total
 
@@ -353,32 +367,73 @@ class DeliveryService:
         w = self.world
         home = w.clients[client].provider
         if home == self.provider:
-            self.world.providers[home].ds.deliver_local(client, size, msg_type, group, deliver)
+            self.deliver_local(client, size, msg_type, group, deliver)
         else:
+            ds = w.providers[home].ds
             w.network.send(
                 self.node,
-                f"ds:{home}",
+                ds.node,
                 "ds_ds",
                 size,
                 role="fanout",
                 msg_type=msg_type,
                 group=group,
-                on_receive=lambda: w.providers[home].ds.deliver_local(client, size, msg_type, group, deliver),
+                on_receive=partial(ds.deliver_local, client, size, msg_type, group, deliver),
             )
 
     def deliver_local(
         self, client: str, size: int, msg_type: str, group: str, deliver: Callable[[], None]
     ) -> None:
+        """To one of this DS's clients: over its link when connected, else into its mailbox."""
         w = self.world
-        c = w.clients[client]
         if client not in self.connected:
             self.mailboxes.setdefault(client, deque()).append((w.env.now, deliver, size, msg_type, group))
             return
         w.network.send(
             self.node,
-            c.node,
+            w.clients[client].node,
             "client_ds",
             size,
+            role="download",
+            msg_type=msg_type,
+            group=group,
+            on_receive=deliver,
+        )
+
+    def deliver_many(
+        self,
+        members: Sequence[Client],
+        sizes: Sequence[int],
+        msg_type: str,
+        group: str,
+        deliver: Sequence[Callable[[], None]],
+    ) -> None:
+        """:meth:`deliver_local` to each of ``members`` in order (``sizes[i]`` bytes, then
+        ``deliver[i]()`` on arrival), the connected ones in one network batch."""
+        connected = self.connected
+        nodes: list[str]
+        if all(c.name in connected for c in members):
+            nodes = [c.node for c in members]
+        else:
+            now = self.world.env.now
+            nodes = []
+            on_sizes: list[int] = []
+            on_deliver: list[Callable[[], None]] = []
+            for c, size, then in zip(members, sizes, deliver, strict=True):
+                if c.name in connected:
+                    nodes.append(c.node)
+                    on_sizes.append(size)
+                    on_deliver.append(then)
+                else:
+                    self.mailboxes.setdefault(c.name, deque()).append((now, then, size, msg_type, group))
+            if not nodes:
+                return
+            sizes, deliver = on_sizes, on_deliver
+        self.world.network.send_many(
+            self.node,
+            nodes,
+            "client_ds",
+            sizes,
             role="download",
             msg_type=msg_type,
             group=group,
@@ -560,9 +615,10 @@ class Client:
                 "application",
                 "application",
                 n,
-                lambda m: n,
+                n,
                 receivers,
-                lambda m: partial(w.clients[m].on_application, group, msg, auth),
+                Client.on_application,
+                (group, msg, auth),
             )
             return
         self.upload(
@@ -677,7 +733,8 @@ class Client:
             up,
             lambda m: w.fanout.commit_download(staged, size, m),
             recipients,
-            lambda m: partial(w.clients[m].on_commit, group, msg),
+            Client.on_commit,
+            (group, msg),
         )
         if staged.welcome is not None:
             joiners = list(p.added)
@@ -691,9 +748,10 @@ class Client:
                     "ratchet_tree",
                     "ratchet_tree",
                     tsize,
-                    lambda m: tsize,
+                    tsize,
                     joiners,
-                    lambda m: partial(w.clients[m].on_tree, group, tree),
+                    Client.on_tree,
+                    (group, tree),
                 )
             wsize = len(encode(welcome))
             p.cost += w.broadcast(
@@ -702,9 +760,10 @@ class Client:
                 "welcome",
                 "welcome",
                 wsize,
-                lambda m: wsize,
+                wsize,
                 joiners,
-                lambda m: partial(w.clients[m].on_welcome, group, welcome),
+                Client.on_welcome,
+                (group, welcome),
             )
 
     def send_update_proposal(self, group: str) -> None:
@@ -722,9 +781,10 @@ class Client:
                 "proposal:update",
                 "proposal",
                 n,
-                lambda m: n,
+                n,
                 w.view_members(self, group),
-                lambda m: partial(w.clients[m].on_proposal, group, msg),
+                Client.on_proposal,
+                (group, msg),
             )
             return
         ds = w.ds_of(group)
@@ -862,14 +922,13 @@ class Client:
     def on_application(self, group: str, msg: MLSMessage, sent_on: bytes = b"") -> None:
         """``sent_on`` is the sender's epoch authenticator (simulator metadata, not sent): it
         tells a message from another fork branch apart from a failure."""
-        w = self.world
         g = self.groups.get(group)
+        w = self.world
         if g is None:
             w.recorder.event(w.env.now, "app_not_member", group=group, client=self.name)
             return
         try:
             g.process(msg)
-            w.recorder.count("app_received", group)
         except MLSError as exc:
             epoch = forks.message_epoch(msg)
             if epoch < self.joined_epoch.get(group, 0):
@@ -886,6 +945,8 @@ class Client:
             elif epoch < g.epoch - self.config.keep_past_epochs:
                 reason = "epoch_keys_deleted"  # older than the past epochs a member keeps
             w.recorder.event(w.env.now, "app_undecryptable", group=group, client=self.name, reason=reason)
+            return
+        w.recorder.counts[("app_received", group)] += 1
 
     def _authenticator_at(self, group: str, g: Group, epoch: int) -> bytes | None:
         if g.epoch == epoch:

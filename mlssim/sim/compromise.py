@@ -350,9 +350,11 @@ class Compromises:
             t_heal = self.accepted_at.get((case.group, healed)) if healed is not None else None
             end = t_heal if t_heal is not None else w.env.now
             handshake = sum(
-                t.bytes
-                for t in rec.transmissions
-                if t.group == case.group and t.msg_type != "application" and case.at <= t.send_time <= end
+                n
+                for group, msg_type, sent, n in zip(
+                    rec.group, rec.msg_type, rec.send_time, rec.nbytes, strict=True
+                )
+                if group == case.group and msg_type != "application" and case.at <= sent <= end
             )
             readable = [(t, ep) for t, ep in apps.get(case.group, []) if self.adversary.can_read(gid, ep)]
             cases.append(

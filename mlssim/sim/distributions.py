@@ -13,7 +13,7 @@ from ..scenario.schema import Constant, Distribution, Empirical, Exponential, Lo
 if TYPE_CHECKING:  # streams are random.Random instances from sim/rng.py; no global generator
     import random
 
-__all__ = ["sample", "sampler", "load_samples"]
+__all__ = ["sample", "sampler", "sampler_many", "load_samples"]
 
 
 def sampler(dist: Distribution, base_dir: Path | None = None) -> Callable[[random.Random], float]:
@@ -32,6 +32,21 @@ def sampler(dist: Distribution, base_dir: Path | None = None) -> Callable[[rando
         rate = 1.0 / dist.mean
         return lambda rng: rng.expovariate(rate)
     return lambda rng: sample(dist, rng, base_dir)
+
+
+def sampler_many(
+    dist: Distribution, base_dir: Path | None = None
+) -> Callable[[random.Random, int], list[float]]:
+    """``dist`` compiled into a function ``(rng, n)`` returning ``n`` draws: the same draws, in
+    the same order, as ``n`` calls of :func:`sampler`'s function."""
+    if isinstance(dist, LogNormal) and dist.sigma:
+        median, sigma, exp = dist.median, dist.sigma, math.exp
+        return lambda rng, n: [median * exp(rng.gauss(0.0, sigma)) for _ in range(n)]
+    if isinstance(dist, Uniform):
+        low, high = dist.low, dist.high
+        return lambda rng, n: [rng.uniform(low, high) for _ in range(n)]
+    one = sampler(dist, base_dir)
+    return lambda rng, n: [one(rng) for _ in range(n)]
 
 
 def sample(dist: Distribution, rng: random.Random, base_dir: Path | None = None) -> float:

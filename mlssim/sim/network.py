@@ -12,19 +12,26 @@ Model (written down because figures depend on it):
   again after the retransmission timeout, as a new transmission — so every byte sent is either
   received or recorded as lost.
 - Bytes are the encoded MLS message plus nothing: transport headers are not modelled.
+
+Cost per transmission (the engine's hot path): a DS fan-out hands its whole batch to
+``send_many`` (one loop, the batch's latencies drawn in one call, recorded in one call into the
+recorder's columns), and each transmission's arrival is one simpy heap entry whose event is the
+link itself (see ``_Link``), not a ``Timeout`` object. Draws, records, arrival times and the
+order of simultaneous events are those of one ``send`` per transmission.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import simpy
+from simpy.events import NORMAL
 
 from ..scenario.schema import LinkSpec, NetworkSpec
-from .distributions import sampler
+from .distributions import sampler, sampler_many
 from .recorder import Recorder
 from .rng import Streams
 
@@ -33,18 +40,29 @@ __all__ = ["Network", "LINK_CLASSES"]
 LINK_CLASSES = ("client_ds", "ds_ds", "ds_as")
 
 
-class _Link:
-    """One directed link: its class's parameters and its in-flight queue (FIFO)."""
+class _Link(simpy.Event):
+    """One directed link: its class's parameters and its in-flight queue (FIFO).
+
+    The link is also its own arrival event. Every transmission on the link schedules the link
+    object once, at the transmission's arrival time, with ``env.schedule`` (so the simpy heap
+    holds one entry per transmission, ordered by time and insertion order exactly as one
+    ``Timeout`` each would be), and each time it is popped, ``_arrive`` delivers the head of the
+    queue. This saves creating a ``Timeout`` per transmission. simpy's kernel reads only
+    ``callbacks`` and ``_ok`` of a popped event and sets ``callbacks`` to None before calling
+    them; ``_arrive`` puts its callback list back for the link's next arrival.
+    """
 
     __slots__ = (
+        "_cbs",
+        "_recv",
         "arrival",
         "bandwidth",
         "dst",
         "free",
+        "lat_rng",
         "latency",
         "link",
         "loss",
-        "lat_rng",
         "loss_rng",
         "queue",
         "rto",
@@ -53,13 +71,22 @@ class _Link:
 
     def __init__(
         self,
+        env: simpy.Environment,
         src: str,
         dst: str,
         link: str,
         spec: LinkSpec,
         draw: Callable[[Any], float],
         rngs: tuple[Any, Any],
+        recv_time: list[float | None],
     ) -> None:
+        # a triggered event that never fails (Event.__init__ would make it pending)
+        self.env = env
+        self._value = None
+        self._ok = True
+        self._cbs: list[Callable[[simpy.Event], None]] = [self._arrive]
+        self.callbacks = self._cbs
+        self._recv = recv_time
         self.src = src
         self.dst = dst
         self.link = link
@@ -70,18 +97,20 @@ class _Link:
         self.bandwidth = spec.bandwidth
         self.free = 0.0
         self.arrival = 0.0
-        # transmissions in flight in send order: each arrival event delivers the head, so equal
-        # or float-rounded arrival times can never reorder a link
-        self.queue: deque[list[Any]] = deque()
+        # transmissions in flight in send order, as (transmission id, on_receive): each arrival
+        # delivers the head, so equal or float-rounded arrival times can never reorder a link.
+        # A retransmitted one is a list whose id is filled in when its final attempt leaves.
+        self.queue: deque[tuple[int, Callable[[], Any]] | list[Any]] = deque()
 
-    def deliver(self, ev: simpy.Event) -> None:
-        t, callback = self.queue.popleft()
-        t.recv_time = ev.env.now
+    def _arrive(self, _ev: simpy.Event) -> None:
+        self.callbacks = self._cbs
+        tid, callback = self.queue.popleft()
+        self._recv[tid] = self.env.now
         callback()
 
 
 class Network:
-    __slots__ = ("_base_dir", "_draw", "_links", "_rng", "_specs", "env", "recorder")
+    __slots__ = ("_base_dir", "_draw", "_draw_many", "_links", "_rng", "_specs", "env", "recorder")
 
     def __init__(
         self,
@@ -98,8 +127,16 @@ class Network:
             c: (streams.stream(f"net/{c}/latency"), streams.stream(f"net/{c}/loss")) for c in LINK_CLASSES
         }
         self._draw = {c: sampler(self._specs[c].latency, base_dir) for c in LINK_CLASSES}
-        self._links: dict[tuple[str, str], _Link] = {}
+        self._draw_many = {c: sampler_many(self._specs[c].latency, base_dir) for c in LINK_CLASSES}
+        #: src -> dst -> link
+        self._links: dict[str, dict[str, _Link]] = {}
         self._base_dir = base_dir
+
+    def _new_link(self, src: str, dst: str, link: str) -> _Link:
+        spec, draw, rngs = self._specs[link], self._draw[link], self._rng[link]
+        ln = _Link(self.env, src, dst, link, spec, draw, rngs, self.recorder.recv_time)
+        self._links.setdefault(src, {})[dst] = ln
+        return ln
 
     def send(
         self,
@@ -120,11 +157,10 @@ class Network:
         message on the same link never overtakes a retransmitted one (head-of-line blocking,
         as over TCP).
         """
-        ln = self._links.get((src, dst))
+        by_dst = self._links.get(src)
+        ln = by_dst.get(dst) if by_dst is not None else None
         if ln is None:
-            ln = self._links[(src, dst)] = _Link(
-                src, dst, link, self._specs[link], self._draw[link], self._rng[link]
-            )
+            ln = self._new_link(src, dst, link)
         env = self.env
         now = env.now
         rec = self.recorder
@@ -143,18 +179,18 @@ class Network:
         ln.arrival = arrival
         # join the link's queue now, in send order; the record is made when the final attempt
         # actually leaves (at t_final ≤ arrival)
-        slot: list[Any] = [None, on_receive]
-        ln.queue.append(slot)
         if attempts == 0:
-            slot[0] = rec.transmit(now, src, dst, link, role, msg_type, group, size)
+            ln.queue.append((rec.transmit(now, src, dst, link, role, msg_type, group, size), on_receive))
         else:
+            slot: list[Any] = [None, on_receive]
+            ln.queue.append(slot)
 
-            def record_lost(_ev: simpy.Event) -> None:
-                rec.transmit(env.now, src, dst, link, role, msg_type, group, size).lost = True
+            def record_lost(_ev: simpy.Event | None = None) -> None:
+                rec.transmit(env.now, src, dst, link, role, msg_type, group, size, lost=True)
 
             for k in range(attempts):
                 if k == 0:
-                    record_lost(env.timeout(0))
+                    record_lost()
                 else:
                     env.timeout(k * ln.rto).callbacks.append(record_lost)
 
@@ -162,4 +198,51 @@ class Network:
                 slot[0] = rec.transmit(env.now, src, dst, link, role, msg_type, group, size)
 
             env.timeout(t_final - now).callbacks.append(send_final)
-        env.timeout(arrival - now).callbacks.append(ln.deliver)
+        env.schedule(ln, NORMAL, arrival - now)
+
+    def send_many(
+        self,
+        src: str,
+        dsts: list[str],
+        link: str,
+        sizes: Sequence[int],
+        *,
+        role: str,
+        msg_type: str,
+        group: str,
+        on_receive: Sequence[Callable[[], Any]],
+    ) -> None:
+        """``send(src, dsts[i], link, sizes[i], ..., on_receive=on_receive[i])`` for each ``i``
+        in order: the same draws, records and arrival events as those calls, done in one loop.
+
+        On a lossy link class each transmission goes through :meth:`send` (losses interleave
+        records with later sends); otherwise the batch is recorded with one call."""
+        if self._specs[link].loss > 0:
+            for dst, size, cb in zip(dsts, sizes, on_receive, strict=True):
+                self.send(src, dst, link, size, role=role, msg_type=msg_type, group=group, on_receive=cb)
+            return
+        env = self.env
+        now = env.now
+        schedule = env.schedule
+        by_dst = self._links.get(src)
+        if by_dst is None:
+            by_dst = self._links[src] = {}
+        tid = self.recorder.transmit_many(now, src, dsts, link, role, msg_type, group, sizes)
+        # every link of a class draws from the class's stream: the batch's draws, in order
+        latencies = self._draw_many[link](self._rng[link][0], len(dsts))
+        for dst, size, cb, latency in zip(dsts, sizes, on_receive, latencies, strict=True):
+            ln = by_dst.get(dst)
+            if ln is None:
+                ln = self._new_link(src, dst, link)
+            if ln.bandwidth is None:
+                arrival = now + latency
+            else:
+                start = max(now, ln.free) + 8.0 * size / ln.bandwidth
+                ln.free = start
+                arrival = start + latency
+            if arrival < ln.arrival:
+                arrival = ln.arrival
+            ln.arrival = arrival
+            ln.queue.append((tid, cb))
+            tid += 1
+            schedule(ln, NORMAL, arrival - now)

@@ -528,18 +528,27 @@ class World:
         up_type: str,
         down_type: str,
         wire_size: int,
-        member_size: Callable[[str], int],
+        member_size: int | Callable[[str], int],
         recipients: list[str],
-        deliver: Callable[[str], Callable[[], None]],
+        handler: Callable[..., None],
+        args: tuple[Any, ...],
     ) -> int:
         """Send one message from ``sender`` to ``recipients`` under the fan-out topology (no
-        orderer); returns the bytes it puts on the network: uploads, forwards and downloads."""
+        orderer): each recipient ``m`` downloads ``member_size`` bytes (an int, or
+        ``member_size(m)``) and runs ``handler(client m, *args)`` on arrival. Returns the bytes
+        it puts on the network: uploads, forwards and downloads."""
         if not recipients:
             return 0
         home = self.providers[sender.provider].ds
         net = self.network
-        downloads = sum(member_size(m) for m in recipients)
-        remote = {self.clients[m].provider for m in recipients} - {sender.provider}
+        clients = self.clients
+        sizes = (
+            dict.fromkeys(recipients, member_size)
+            if isinstance(member_size, int)
+            else {m: member_size(m) for m in recipients}
+        )
+        downloads = sum(sizes[m] for m in recipients)
+        remote = {clients[m].provider for m in recipients} - {sender.provider}
         if self.topology == "server":
             net.send(
                 sender.node,
@@ -549,24 +558,28 @@ class World:
                 role="upload",
                 msg_type=up_type,
                 group=group,
-                on_receive=lambda: home.fan_out(
-                    recipients, down_type, group, wire_size, member_size, deliver
+                on_receive=partial(
+                    home.fan_out, recipients, down_type, group, wire_size, sizes.__getitem__, handler, args
                 ),
             )
             return wire_size * (1 + len(remote)) + downloads
         if self.topology == "client-per-provider":
             by_home: dict[str, list[str]] = {}
             for m in recipients:
-                by_home.setdefault(self.clients[m].provider, []).append(m)
+                by_home.setdefault(clients[m].provider, []).append(m)
             copies = list(by_home.items())
         else:
-            copies = [(self.clients[m].provider, [m]) for m in recipients]
+            copies = [(clients[m].provider, [m]) for m in recipients]
         for provider, members in copies:
             dest = self.providers[provider].ds
-
-            def local(dest: DeliveryService = dest, members: list[str] = members) -> None:
-                for m in members:
-                    dest.deliver_local(m, member_size(m), down_type, group, deliver(m))
+            local = partial(
+                dest.deliver_many,
+                [clients[m] for m in members],
+                [sizes[m] for m in members],
+                down_type,
+                group,
+                [partial(handler, clients[m], *args) for m in members],
+            )
 
             def at_home(dest: DeliveryService = dest, local: Callable[[], None] = local) -> None:
                 if dest is home:
@@ -597,11 +610,16 @@ class World:
         return wire_size * (len(copies) + forwards) + downloads
 
     def _candidates(self, group: str) -> list[Client]:
+        """The members free to act in ``group`` now (``Client.free_in``, inlined: it runs over
+        every member for every workload event)."""
+        clients = self.clients
         out = []
-        for name in self.members_of(group):
-            c = self.clients[name]
-            if c.free_in(group):
-                out.append(c)
+        for name in self.ds_of(group).groups[group].members:
+            c = clients[name]
+            if c.online and c.synced and group not in c.pending and group not in c.resyncing:
+                g = c.groups.get(group)
+                if g is not None and g.active:
+                    out.append(c)
         return out
 
     def _skipped(self, group: str, op: str) -> None:
@@ -1074,20 +1092,18 @@ class World:
 
     def _commit_sizes(self, role: str) -> list[int]:
         """Bytes of each commit download by a member (``download``) or upload by a committer."""
+        rec = self.recorder
+        rows = zip(rec.msg_type, rec.role, rec.nbytes, strict=True)
         if role == "download":
-            return [t.bytes for t in self.recorder.transmissions if t.msg_type == "commit" and t.role == role]
-        return [
-            t.bytes
-            for t in self.recorder.transmissions
-            if t.msg_type.startswith("commit:") and t.role == role
-        ]
+            return [n for mt, r, n in rows if mt == "commit" and r == role]
+        return [n for mt, r, n in rows if mt.startswith("commit:") and r == role]
 
     def _resync_summary(self) -> dict[str, Any]:
         """Re-syncs: how many, how long from NACK to being back, and what they cost on the wire."""
         rec = self.recorder
         kinds = {"nack", "resync_request", "resync:group_info", "resync:ratchet_tree", "commit:resync"}
         kinds |= {"commit:readd"}
-        wire = sum(t.bytes for t in rec.transmissions if t.msg_type in kinds)
+        wire = sum(n for mt, n in zip(rec.msg_type, rec.nbytes, strict=True) if mt in kinds)
         fanned = sum(e["bytes"] for e in rec.of_kind("commit_fanout") if e["op"] in ("resync", "readd"))
         return {
             "started": sum(1 for _ in rec.of_kind("resync_started")),
@@ -1193,24 +1209,25 @@ class World:
     def summary(self) -> dict[str, Any]:
         rec = self.recorder
         by_type: dict[str, dict[str, dict[str, int]]] = {}
-        for t in rec.transmissions:
-            d = by_type.setdefault(t.msg_type, {}).setdefault(t.role, {"count": 0, "bytes": 0})
+        for msg_type, role, size in zip(rec.msg_type, rec.role, rec.nbytes, strict=True):
+            d = by_type.setdefault(msg_type, {}).setdefault(role, {"count": 0, "bytes": 0})
             d["count"] += 1
-            d["bytes"] += t.bytes
+            d["bytes"] += size
         by_type = {k: dict(sorted(v.items())) for k, v in by_type.items()}
         up: Counter[str] = Counter()
         down: Counter[str] = Counter()
         up_type: Counter[str] = Counter()
         down_type: Counter[str] = Counter()
-        for t in rec.transmissions:
-            if t.link != "client_ds" or t.lost:
+        rows = zip(rec.link, rec.lost, rec.sender, rec.receiver, rec.msg_type, rec.nbytes, strict=True)
+        for link, lost, sender, receiver, msg_type, size in rows:
+            if link != "client_ds" or lost:
                 continue
-            if t.sender.startswith("c:"):
-                up[t.sender] += t.bytes
-                up_type[t.msg_type] += t.bytes
+            if sender.startswith("c:"):
+                up[sender] += size
+                up_type[msg_type] += size
             else:
-                down[t.receiver] += t.bytes
-                down_type[t.msg_type] += t.bytes
+                down[receiver] += size
+                down_type[msg_type] += size
         clients = sorted(f"c:{n}" for n in self.clients)
         n_clients = max(len(clients), 1)
         client_by_type = {
@@ -1221,10 +1238,12 @@ class World:
             for k in sorted(set(up_type) | set(down_type))
         }
         ds_to_clients = sum(
-            t.bytes for t in rec.transmissions if t.link == "client_ds" and t.sender.startswith("ds:")
+            n
+            for link, sender, n in zip(rec.link, rec.sender, rec.nbytes, strict=True)
+            if link == "client_ds" and sender.startswith("ds:")
         )
-        inter = sum(t.bytes for t in rec.transmissions if t.link == "ds_ds")
-        lost = sum(t.bytes for t in rec.transmissions if t.lost)
+        inter = sum(n for link, n in zip(rec.link, rec.nbytes, strict=True) if link == "ds_ds")
+        lost = sum(n for was_lost, n in zip(rec.lost, rec.nbytes, strict=True) if was_lost)
         merged = list(rec.of_kind("commit_merged"))
         accepted = list(rec.of_kind("commit_accepted"))
         dropped = sum(1 for _ in rec.of_kind("commit_dropped"))
@@ -1249,7 +1268,7 @@ class World:
             "ds_egress_to_clients_bytes": ds_to_clients,
             "inter_provider_bytes": inter,
             "lost_bytes": lost,
-            "transmissions": len(rec.transmissions),
+            "transmissions": len(rec.send_time),
             "commits": {
                 "sent": sent,
                 "accepted": n_accepted,
