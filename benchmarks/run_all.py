@@ -802,15 +802,16 @@ def report_big(
         # whatever the implementation.
         rate = sha256_rate()
         hashed = 2.0 * (n - 1) * sum(r["commit_B"] for r in rows)
-        floor_s = hashed / rate * (req / done)
+        floor_s = hashed / rate
+        fanned = sum(fanout_full(res, r) for r in rows)
         lines.append(
             (
                 "hashing floor",
                 fmt_s(floor_s),
-                f"2 hash passes (membership tag, signature) over each commit by each of {n - 1:,} members, "
-                f"{hashed / 1e9:,.1f} GB at the measured SHA-256 rate {rate / 1e9:.2f} GB/s"
-                + ("" if done == req else f"; scaled from the {done} commits run to {req}")
-                + (f" = {100 * floor_s / total:.0f} % of the wall" if total else ""),
+                f"2 hash passes (membership tag, signature) over each of the {done} commits run by each "
+                f"of {n - 1:,} members, {hashed / 1e9:,.1f} GB at the measured SHA-256 rate "
+                f"{rate / 1e9:.2f} GB/s = {100 * floor_s / fanned:.0f} % of those commits' fan-out time "
+                f"({fmt_s(fanned)}" + (")" if m == n else ", projected to N-1 members)"),
             )
         )
     lines += [
