@@ -127,9 +127,18 @@ def test_public_state_is_uploaded_only_when_someone_needs_it(resync: str) -> Non
 # ---- shipped scenarios and the CLI ---------------------------------------------------------------
 
 SHIPPED = sorted((ROOT / "scenarios").glob("*.yaml"))
+#: shipped scenarios with more simulated members than this run only in the slow suite
+#: (scenarios/scale-10k.yaml takes about 12 minutes)
+SLOW_MEMBERS = 2_000
 
 
-@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
+def _shipped_param(path: Path) -> object:
+    s = load_scenario(path)
+    big = sum(g.count * g.size for g in s.groups) > SLOW_MEMBERS
+    return pytest.param(path, id=path.stem, marks=[pytest.mark.slow] if big else [])
+
+
+@pytest.mark.parametrize("path", [_shipped_param(p) for p in SHIPPED])
 def test_every_shipped_scenario_validates_and_runs(path: Path, tmp_path: Path) -> None:
     s = load_scenario(path)
     if s.crypto.family == "real" and sum(g.count * g.size for g in s.groups) > 100:
