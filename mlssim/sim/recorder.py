@@ -56,10 +56,10 @@ class Transmission:
     lost: bool = False
 
     def row(self) -> list[Any]:
-        return [
+        return _csv_row(
             self.id,
-            f"{self.send_time:.6f}",
-            "" if self.recv_time is None else f"{self.recv_time:.6f}",
+            self.send_time,
+            self.recv_time,
             self.sender,
             self.receiver,
             self.link,
@@ -67,8 +67,37 @@ class Transmission:
             self.msg_type,
             self.group,
             self.bytes,
-            int(self.lost),
-        ]
+            self.lost,
+        )
+
+
+def _csv_row(
+    i: int,
+    sent: float,
+    recv: float | None,
+    src: str,
+    dst: str,
+    link: str,
+    role: str,
+    msg_type: str,
+    group: str,
+    size: int,
+    lost: bool,
+) -> list[Any]:
+    """One ``transmissions.csv`` row (times to the microsecond, an empty receive time if lost)."""
+    return [
+        i,
+        f"{sent:.6f}",
+        "" if recv is None else f"{recv:.6f}",
+        src,
+        dst,
+        link,
+        role,
+        msg_type,
+        group,
+        size,
+        int(lost),
+    ]
 
 
 class TransmissionLog(Sequence[Transmission]):
@@ -261,22 +290,7 @@ class Recorder:
                 self.lost,
                 strict=True,
             )
-            w.writerows(
-                [
-                    i,
-                    f"{sent:.6f}",
-                    "" if recv is None else f"{recv:.6f}",
-                    src,
-                    dst,
-                    link,
-                    role,
-                    msg_type,
-                    group,
-                    size,
-                    int(lost),
-                ]
-                for i, (sent, recv, src, dst, link, role, msg_type, group, size, lost) in enumerate(cols)
-            )
+            w.writerows(_csv_row(i, *row) for i, row in enumerate(cols))
 
     def write_events(self, path: Path) -> None:
         with path.open("w") as f:
