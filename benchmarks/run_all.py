@@ -61,6 +61,7 @@ from __future__ import annotations
 import argparse
 import bisect
 import cProfile
+import functools
 import gc
 import hashlib
 import io
@@ -885,20 +886,16 @@ def report_big(
     return list(pr["commits"])
 
 
-_SHA256_RATE: list[float] = []
-
-
+@functools.cache
 def sha256_rate() -> float:
     """Bytes per second of one SHA-256 pass over a commit-sized buffer (best of 5, measured once)."""
-    if not _SHA256_RATE:
-        buf = bytes(range(256)) * (8 << 12)  # 8 MiB
-        best = math.inf
-        for _ in range(5):
-            t0 = time.perf_counter()
-            hashlib.sha256(buf).digest()
-            best = min(best, time.perf_counter() - t0)
-        _SHA256_RATE.append(len(buf) / best)
-    return _SHA256_RATE[0]
+    buf = bytes(range(256)) * (8 << 12)  # 8 MiB
+    best = math.inf
+    for _ in range(5):
+        t0 = time.perf_counter()
+        hashlib.sha256(buf).digest()
+        best = min(best, time.perf_counter() - t0)
+    return len(buf) / best
 
 
 def fit(xs: list[float], ys: list[float]) -> tuple[float, float] | None:
