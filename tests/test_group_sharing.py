@@ -116,3 +116,97 @@ def test_joiners_of_one_welcome_share_the_validated_tree_but_a_wrong_tree_still_
         Group.join(shared.suite, welcome, ratchet_tree=staged.ratchet_tree, **good)  # type: ignore[arg-type]
         with pytest.raises(GroupInfoTreeHashError):
             Group.join(shared.suite, welcome, ratchet_tree=old_tree, **good)  # type: ignore[arg-type]
+
+
+def test_shared_verdicts_and_key_schedules_need_every_input_of_their_check() -> None:
+    """Members share the membership-tag and signature verdict on a PublicMessage and the key
+    schedule of an epoch (EpochCache), but only where every input is the same: a member with
+    another membership key, or another init secret, computes its own result, and fails."""
+    from mlssim.mls.keyschedule import ConfirmationTagError
+    from mlssim.mls.protect import InvalidMembershipTagError
+
+    cache = EpochCache()
+    h = Harness(get_suite(1, "model"), seed=5, config=GroupConfig(epoch_cache=cache))
+    h.create("a")
+    h.add("a", "b", "c", "d", "e")
+    staged = h.members["a"].commit(h.rand)
+    msg = roundtrip(staged.message)
+    h.members["a"].merge(staged)
+    assert h.members["b"].process(msg)  # verifies and derives; fills the cache
+    verified, scheduled = cache.verified_hits, cache.schedule_hits
+
+    c = h.members["c"]
+    st = c._st
+    c._st = replace(st, secrets=replace(st.secrets, membership_key=bytes(len(st.secrets.membership_key))))
+    with pytest.raises(InvalidMembershipTagError):
+        c.process(msg)
+    c._st = st
+
+    d = h.members["d"]
+    st = d._st
+    d._st = replace(st, secrets=replace(st.secrets, init_secret=bytes(len(st.secrets.init_secret))))
+    with pytest.raises(ConfirmationTagError):
+        d.process(msg)
+    assert cache.verified_hits == verified + 1  # d's message check was shared, its schedule not
+    d._st = st
+
+    for name in "cde":
+        assert h.members[name].process(msg)
+    assert cache.verified_hits == verified + 4
+    assert cache.schedule_hits == scheduled + 3
+    assert len({g.epoch_authenticator for g in h.members.values()}) == 1
+
+
+def test_a_cached_verdict_does_not_cover_a_changed_membership_tag() -> None:
+    from mlssim.mls.messages.framing import MLSMessage
+    from mlssim.mls.protect import InvalidMembershipTagError
+
+    cache = EpochCache()
+    h = Harness(get_suite(1, "model"), seed=6, config=GroupConfig(epoch_cache=cache))
+    h.create("a")
+    h.add("a", "b", "c")
+    msg = roundtrip(h.members["a"].commit(h.rand).message)
+    assert h.members["b"].process(msg)
+    body = msg.body
+    tag = body.membership_tag
+    assert tag is not None
+    forged = MLSMessage(version=msg.version, body=replace(body, membership_tag=bytes([tag[0] ^ 1]) + tag[1:]))
+    with pytest.raises(InvalidMembershipTagError):
+        h.members["c"].process(forged)
+    assert h.members["c"].process(msg)
+
+
+def test_members_share_a_path_open_only_with_the_same_private_key() -> None:
+    """Members under one copath child whose key they all hold open the same ciphertext: they
+    share the open and the derivations above it (EpochCache.paths), but a member whose key for
+    that node differs opens with its own key, and fails."""
+    from mlssim.mls.crypto.suite import KeyPair
+    from mlssim.mls.treekem import PathKeys, PathSecretDecryptionError
+    from mlssim.mls.treemath import NodeIndex
+
+    cache = EpochCache()
+    h = Harness(get_suite(1, "model"), seed=8, config=GroupConfig(epoch_cache=cache))
+    h.create("m0")
+    h.add("m0", *[f"m{i}" for i in range(1, 8)])
+    assert [int(h.members[f"m{i}"].leaf_index) for i in range(8)] == list(range(8))
+    h.deliver(h.members["m1"].commit(h.rand), "m1")  # sets nodes 1, 3 and 7: leaves 0-3 hold node 3
+    staged = h.members["m4"].commit(h.rand)  # leaves 0-3 open node 3's one ciphertext
+    msg = roundtrip(staged.message)
+    h.members["m4"].merge(staged)
+    assert h.members["m2"].process(msg)
+    opened = cache.paths.hits
+
+    m3 = h.members["m3"]
+    st = m3._st
+    pk = st.path_keys
+    good = pk.nodes[NodeIndex(3)]
+    bad = KeyPair(priv=bytes(len(good.priv)), pub=good.pub)
+    m3._st = replace(st, path_keys=PathKeys(pk.leaf, pk.leaf_priv, pk.leaf_pub, {**pk.nodes, NodeIndex(3): bad}))
+    with pytest.raises(PathSecretDecryptionError):
+        m3.process(msg)
+    m3._st = st
+
+    for name in ("m0", "m1", "m3", "m5", "m6", "m7"):
+        assert h.members[name].process(msg)
+    assert cache.paths.hits >= opened + 3 * 2  # m0, m1, m3: the open and the chain above it
+    assert len({g.epoch_authenticator for g in h.members.values()}) == 1

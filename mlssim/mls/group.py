@@ -900,13 +900,34 @@ class Group:
             membership_key = (
                 st.secrets.membership_key if content.sender.sender_type == SenderType.MEMBER else None
             )
-            ac = unprotect_public(
-                self.suite,
-                body,
-                context=st.public.context_bytes,
-                membership_key=membership_key,
-                signature_pub=key,
+            cache = self.config.epoch_cache
+            # Every input of the two checks; the content's kept bytes are one object per decoded
+            # message, so the key is hashed once however many members receive it.
+            vkey = (
+                (
+                    st.public.context_bytes,
+                    content.encoded(),
+                    body.auth.signature,
+                    body.auth.confirmation_tag,
+                    body.membership_tag,
+                    membership_key,
+                    key,
+                )
+                if cache is not None
+                else None
             )
+            if cache is not None and vkey is not None and cache.verified(vkey):
+                ac = body.authenticated_content()
+            else:
+                ac = unprotect_public(
+                    self.suite,
+                    body,
+                    context=st.public.context_bytes,
+                    membership_key=membership_key,
+                    signature_pub=key,
+                )
+                if cache is not None and vkey is not None:
+                    cache.put_verified(vkey)
         elif isinstance(body, PrivateMessage):
             past = self._past.get(body.epoch)
             if (
@@ -1103,6 +1124,7 @@ class Group:
                 receiver=path_keys,
                 exclude=outcome.added_leaves,
                 context=outcome.provisional_context,
+                memo=cache.paths if cache is not None else None,
             )
             commit_secret, path_keys = dec.commit_secret, dec.path_keys
         else:
@@ -1120,13 +1142,18 @@ class Group:
         else:
             init_secret = st.secrets.init_secret
         new_ctx = outcome.public.context
-        secrets = EpochSecrets.from_init(
-            self.suite,
-            init_secret=init_secret,
-            commit_secret=commit_secret,
-            psk_secret=psk_secret,
-            group_context=outcome.public.context_bytes,  # new_ctx, encoded once
-        )
+        skey = (init_secret, commit_secret, psk_secret, outcome.public.context_bytes)
+        secrets = cache.schedule(skey) if cache is not None else None
+        if secrets is None:
+            secrets = EpochSecrets.from_init(
+                self.suite,
+                init_secret=init_secret,
+                commit_secret=commit_secret,
+                psk_secret=psk_secret,
+                group_context=outcome.public.context_bytes,  # new_ctx, encoded once
+            )
+            if cache is not None:
+                cache.put_schedule(skey, secrets)
         verify_confirmation_tag(
             self.suite, secrets.confirmation_key, outcome.confirmed, outcome.public.confirmation_tag
         )

@@ -45,7 +45,7 @@ from .proposal_list import (
 from .ratchet_tree import RatchetTree
 from .secret_tree import RatchetPolicy, SecretTree
 from .tree_validation import TreeHashMismatchError
-from .treekem import PathKeys
+from .treekem import PathKeys, PathMemo
 from .treemath import LeafIndex
 from .welcome import sign_group_info
 
@@ -236,6 +236,15 @@ class CommitOutcome:
 #: AuthenticatedContent encoding (wire format, FramedContent bytes, signature, confirmation tag).
 CommitKey = tuple[bytes, int, bytes, bytes, "bytes | None"]
 
+#: A verified PublicMessage: the epoch's encoded GroupContext, the FramedContent bytes, the
+#: signature, the confirmation tag, the membership tag, then the receiver's inputs to the two
+#: checks (its membership key, or None for a non-member sender, and the sender's signature key).
+VerifiedKey = tuple[bytes, bytes, bytes, "bytes | None", "bytes | None", "bytes | None", bytes]
+
+#: Inputs of one epoch's key schedule (§8): init secret, commit secret, PSK secret and the new
+#: epoch's encoded GroupContext.
+ScheduleKey = tuple[bytes, bytes, bytes, bytes]
+
 
 class EpochCache:
     """Shares the public outcome of a commit among the simulated members of one epoch, and the
@@ -247,9 +256,30 @@ class EpochCache:
     message is a different key. Each member still checks what only it can check (its
     proposal cache, its removal, its path secret, the confirmation tag with its own key
     schedule). Bounded: the oldest entries are dropped.
+
+    It also remembers the verdicts of pure functions on byte-identical inputs, so that members
+    who would compute the same value compute it once: a PublicMessage whose membership tag and
+    signature verified under the same keys in the same epoch (the two checks hash the whole
+    message, the dominant cost of a large commit), an epoch's key schedule from the same
+    init, commit and PSK secrets, and (``paths``) the open of one path ciphertext with one
+    node key and the derivations above it. Each key holds every input of its function,
+    including the receiver's own keys, so a member whose inputs differ in any byte computes
+    its own. What a member holds afterwards is its own state, built as it would be alone.
     """
 
-    __slots__ = ("_entries", "_max", "hits", "misses", "_joins", "_join_trees")
+    __slots__ = (
+        "_entries",
+        "_max",
+        "hits",
+        "misses",
+        "_joins",
+        "_join_trees",
+        "_verified",
+        "verified_hits",
+        "_schedules",
+        "schedule_hits",
+        "paths",
+    )
 
     def __init__(self, max_entries: int = 256) -> None:
         self._entries: dict[CommitKey, CommitOutcome] = {}
@@ -263,6 +293,35 @@ class EpochCache:
         self._join_trees: dict[
             tuple[int, int, int | None], tuple[GroupInfo, RatchetTree | None, RatchetTree]
         ] = {}
+        self._verified: dict[VerifiedKey, None] = {}
+        self.verified_hits = 0
+        self._schedules: dict[ScheduleKey, EpochSecrets] = {}
+        self.schedule_hits = 0
+        #: shared path-secret opens and derivations (treekem.decrypt_update_path)
+        self.paths = PathMemo()
+
+    def verified(self, key: VerifiedKey) -> bool:
+        """Whether a PublicMessage with exactly these bytes passed both checks under these keys."""
+        if key in self._verified:
+            self.verified_hits += 1
+            return True
+        return False
+
+    def put_verified(self, key: VerifiedKey) -> None:
+        if len(self._verified) >= self._max:
+            del self._verified[next(iter(self._verified))]
+        self._verified[key] = None
+
+    def schedule(self, key: ScheduleKey) -> EpochSecrets | None:
+        hit = self._schedules.get(key)
+        if hit is not None:
+            self.schedule_hits += 1
+        return hit
+
+    def put_schedule(self, key: ScheduleKey, secrets: EpochSecrets) -> None:
+        if len(self._schedules) >= self._max:
+            del self._schedules[next(iter(self._schedules))]
+        self._schedules[key] = secrets
 
     def group_info(self, digest: bytes) -> GroupInfo | None:
         return self._joins.get(digest)

@@ -58,6 +58,7 @@ __all__ = [
     "check_update_path_shape",
     "process_update_path",
     "decrypt_update_path",
+    "PathMemo",
     "path_keys_from_welcome",
     "OpenedPath",
     "update_path_targets",
@@ -331,6 +332,57 @@ class PathDecryption:
     path_secret: bytes
 
 
+class PathMemo:
+    """Pure path computations that simulated members of one world would repeat: opening one
+    ciphertext with one private key (every member under a copath child whose key they all hold
+    opens the same one), and deriving the path keys above one path secret (every member under
+    the same copath child derives the same chain). Keyed by every input, so a member whose key,
+    ciphertext or secret differs in any byte computes its own; a failed open is never kept.
+    Cleared when full."""
+
+    __slots__ = ("_opened", "_chains", "_max", "hits")
+
+    def __init__(self, max_entries: int = 4096) -> None:
+        self._opened: dict[tuple[bytes, bytes, bytes, bytes], bytes] = {}
+        self._chains: dict[tuple[bytes, int], tuple[tuple[KeyPair, ...], bytes]] = {}
+        self._max = max_entries
+        self.hits = 0
+
+    def open(self, suite: CipherSuite, priv: bytes, context: bytes, ct: HPKECiphertext) -> bytes:
+        """``DecryptWithLabel(priv, "UpdatePathNode", context, ct)``; raises as it does."""
+        key = (priv, context, ct.kem_output, ct.ciphertext)
+        hit = self._opened.get(key)
+        if hit is not None:
+            self.hits += 1
+            return hit
+        out = suite.decrypt_with_label(priv, UPDATE_PATH_LABEL, context, ct.kem_output, ct.ciphertext)
+        if len(self._opened) >= self._max:
+            self._opened.clear()
+        self._opened[key] = out
+        return out
+
+    def chain(self, suite: CipherSuite, secret: bytes, steps: int) -> tuple[tuple[KeyPair, ...], bytes]:
+        """The key pairs of ``steps`` successive path secrets from ``secret``, and the secret after."""
+        key = (secret, steps)
+        hit = self._chains.get(key)
+        if hit is not None:
+            self.hits += 1
+            return hit
+        out = _derive_chain(suite, secret, steps)
+        if len(self._chains) >= self._max:
+            self._chains.clear()
+        self._chains[key] = out
+        return out
+
+
+def _derive_chain(suite: CipherSuite, secret: bytes, steps: int) -> tuple[tuple[KeyPair, ...], bytes]:
+    pairs = []
+    for _ in range(steps):
+        pairs.append(node_key_pair(suite, secret))
+        secret = next_path_secret(suite, secret)
+    return tuple(pairs), secret
+
+
 def decrypt_update_path(
     suite: CipherSuite,
     tree: TreeView,
@@ -340,13 +392,16 @@ def decrypt_update_path(
     receiver: PathKeys,
     exclude: AbstractSet[int],
     context: bytes,
+    memo: PathMemo | None = None,
 ) -> PathDecryption:
     """§7.5 "decrypt the path secrets": ``tree`` already has the path merged (resolutions of
     copath children are the same before and after the merge). Finds the copath child above
     the receiver, opens the ciphertext for a resolution node it holds the key of (its position
     in the resolution is the ciphertext's index), derives upward and checks every derived public
     key against the UpdatePath. Returns the commit secret and the receiver's new PathKeys
-    (keys the tree no longer holds dropped). Cost: O(log N) derivations, no tree copy.
+    (keys the tree no longer holds dropped). Cost: O(log N) derivations, no tree copy; with a
+    ``memo``, members who open the same ciphertext with the same key share the open and the
+    derivations above it.
     """
     me = receiver.leaf
     if me == sender:
@@ -382,20 +437,24 @@ def decrypt_update_path(
 
     ct = upn.encrypted_path_secret[pos]
     try:
-        secret = suite.decrypt_with_label(priv, UPDATE_PATH_LABEL, context, ct.kem_output, ct.ciphertext)
+        # a leaf's key is held by one member only: nothing to share
+        if memo is not None and r & 1:
+            secret = memo.open(suite, priv, context, ct)
+        else:
+            secret = suite.decrypt_with_label(priv, UPDATE_PATH_LABEL, context, ct.kem_output, ct.ciphertext)
     except CryptoError as exc:
         raise PathSecretDecryptionError(
             f"path secret for node {p} does not open with node {r}'s key: {exc}"
         ) from exc
 
     first = secret
+    steps = len(path) - k
+    pairs, secret = (memo.chain if memo is not None else _derive_chain)(suite, secret, steps)
     new: dict[NodeIndex, KeyPair] = {}
-    for j in range(k, len(path)):
-        kp = node_key_pair(suite, secret)
+    for j, kp in enumerate(pairs, k):
         if kp.pub != update_path.nodes[j].encryption_key:
             raise PathKeyMismatchError(f"key derived for node {path[j][0]} differs from the UpdatePath's")
         new[path[j][0]] = kp
-        secret = next_path_secret(suite, secret)
     return PathDecryption(
         commit_secret=secret,
         path_keys=receiver.pruned(tree).with_nodes(new),
