@@ -219,6 +219,25 @@ OPS = st.lists(
 @settings(max_examples=60, deadline=None)
 @given(start=st.integers(1, 9), ops=OPS)
 def test_edits_match_naive_model_and_fresh_hashes(start: int, ops: list[tuple[str, int]]) -> None:
+    check_edits(start, ops)
+
+
+@settings(max_examples=60, deadline=None)
+@given(start=st.integers(1, 40), ops=OPS, bits=st.integers(1, 3))
+def test_edits_match_naive_model_with_small_chunks(start: int, ops: list[tuple[str, int]], bits: int) -> None:
+    """The same with chunks of 2, 4 or 8 nodes, so that extending, truncating and copying on
+    write cross chunk boundaries (the real chunks hold 256 nodes)."""
+    from mlssim.mls import ratchet_tree as rt
+
+    saved = rt._CB, rt._CS, rt._CM
+    rt._CB, rt._CS, rt._CM = bits, 1 << bits, (1 << bits) - 1
+    try:
+        check_edits(start, ops)
+    finally:
+        rt._CB, rt._CS, rt._CM = saved
+
+
+def check_edits(start: int, ops: list[tuple[str, int]]) -> None:
     nodes: list[Node | None] = []
     for i in range(start):
         nodes += [leaf(f"s{i}"), None]
