@@ -201,7 +201,9 @@ def test_members_share_a_path_open_only_with_the_same_private_key() -> None:
     pk = st.path_keys
     good = pk.nodes[NodeIndex(3)]
     bad = KeyPair(priv=bytes(len(good.priv)), pub=good.pub)
-    m3._st = replace(st, path_keys=PathKeys(pk.leaf, pk.leaf_priv, pk.leaf_pub, {**pk.nodes, NodeIndex(3): bad}))
+    m3._st = replace(
+        st, path_keys=PathKeys(pk.leaf, pk.leaf_priv, pk.leaf_pub, {**pk.nodes, NodeIndex(3): bad})
+    )
     with pytest.raises(PathSecretDecryptionError):
         m3.process(msg)
     m3._st = st
@@ -210,3 +212,70 @@ def test_members_share_a_path_open_only_with_the_same_private_key() -> None:
         assert h.members[name].process(msg)
     assert cache.paths.hits >= opened + 3 * 2  # m0, m1, m3: the open and the chain above it
     assert len({g.epoch_authenticator for g in h.members.values()}) == 1
+
+
+def _chat(config: GroupConfig, seed: int) -> tuple[Harness, list[tuple[str, list[bytes]]]]:
+    """Five members; three of them send application messages, delivered to the others out of
+    order; returns what each member decrypted."""
+    h = Harness(get_suite(1, "model"), seed=seed, config=config)
+    h.create("a")
+    h.add("a", "b", "c", "d", "e")
+    sent = [
+        (name, h.members[name].encrypt_application(f"{name}{k}".encode(), h.rand))
+        for k in range(3)
+        for name in "abc"
+    ]
+    got: list[tuple[str, list[bytes]]] = []
+    for name, g in h.members.items():
+        mine = []
+        for sender, msg in reversed(sent):  # newest first: the ratchets skip and cache keys
+            if sender != name:
+                res = g.process(msg)
+                mine.append(res.data)  # type: ignore[union-attr]
+        got.append((name, mine))
+    return h, got
+
+
+def test_shared_private_message_decryption_gives_what_each_member_gets_alone() -> None:
+    cache = EpochCache()
+    shared, got_shared = _chat(GroupConfig(epoch_cache=cache), seed=9)
+    _, got_alone = _chat(GroupConfig(), seed=9)
+    assert got_shared == got_alone
+    assert cache.private.content.hits > 0 and cache.private.sender_data.hits > 0 and cache.secrets.hits > 0
+
+
+def test_a_shared_decryption_does_not_spare_a_member_its_own_ratchet() -> None:
+    """A member that already used a message's key rejects a replay of it even though the
+    message's decryption is in the memo; a member whose epoch secrets differ cannot use the
+    memo at all (its keys are other keys) and fails as it would alone."""
+    from mlssim.mls.protect import SenderDataError
+    from mlssim.mls.secret_tree import KeyConsumedError, SecretTree
+
+    cache = EpochCache()
+    h = Harness(get_suite(1, "model"), seed=10, config=GroupConfig(epoch_cache=cache))
+    h.create("a")
+    h.add("a", "b", "c", "d")
+    msg = h.members["a"].encrypt_application(b"hello", h.rand)
+    assert h.members["b"].process(msg).data == b"hello"  # type: ignore[union-attr]
+    with pytest.raises(KeyConsumedError):
+        h.members["b"].process(msg)
+
+    c = h.members["c"]
+    st = c._st
+    c._st = replace(
+        st, secrets=replace(st.secrets, sender_data_secret=bytes(len(st.secrets.sender_data_secret)))
+    )
+    with pytest.raises(SenderDataError):
+        c.process(msg)
+    c._st = st
+
+    d = h.members["d"]
+    st = d._st
+    other = SecretTree(
+        h.suite, bytes(len(st.secrets.encryption_secret)), st.public.tree.n_leaves, memo=cache.secrets
+    )
+    d._st = replace(st, secret_tree=other)
+    with pytest.raises(MLSError):
+        d.process(msg)
+    d._st = st
+    assert c.process(msg).data == d.process(msg).data == b"hello"  # type: ignore[union-attr]

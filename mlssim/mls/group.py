@@ -57,6 +57,7 @@ from .group_state import (
     WrongGroupError,
     keep_psks,
     make_group_info,
+    new_secret_tree,
     sign_leaf,
 )
 from .group_validation import (
@@ -117,7 +118,6 @@ from .psk import psk_secret as compute_psk_secret
 from .psk import resolve_psks
 from .rand import RandomSource
 from .ratchet_tree import RatchetTree
-from .secret_tree import SecretTree
 from .transcript import confirmed_transcript_hash, interim_transcript_hash
 from .treekem import PathKeys, create_update_path, decrypt_update_path
 from .treemath import LeafIndex
@@ -301,9 +301,7 @@ class Group:
             identity=identity,
             path_keys=PathKeys.for_leaf(LeafIndex(0), encryption_priv),
             secrets=secrets,
-            secret_tree=SecretTree(
-                suite, secrets.encryption_secret, tree.n_leaves, policy=cfg.ratchet_policy
-            ),
+            secret_tree=new_secret_tree(suite, secrets.encryption_secret, tree.n_leaves, cfg),
         )
         st.resumption_psks[0] = secrets.resumption_psk
         return cls(suite, st, cfg)
@@ -673,8 +671,8 @@ class Group:
             identity=st.identity,
             path_keys=path_keys,
             secrets=secrets,
-            secret_tree=SecretTree(
-                self.suite, secrets.encryption_secret, new_tree.n_leaves, policy=self.config.ratchet_policy
+            secret_tree=new_secret_tree(
+                self.suite, secrets.encryption_secret, new_tree.n_leaves, self.config
             ),
             resumption_psks=keep_psks(st.resumption_psks, new_ctx.epoch, secrets.resumption_psk, self.config),
             reinit=applied.reinit,
@@ -944,13 +942,15 @@ class Group:
                 node = tree.leaf(LeafIndex(leaf)) if leaf < tree.n_leaves else None
                 return None if node is None else node.signature_key
 
+            shared = self.config.epoch_cache
             ac = unprotect_private(
                 self.suite,
                 body,
                 secret_tree=st.secret_tree,
                 sender_data_secret=st.secrets.sender_data_secret,
-                context=st.public.context,
+                context=st.public.context_bytes,
                 signature_key_of=key_of,
+                memo=shared.private if shared is not None else None,
             )
         else:
             raise LocalProtocolError(f"{message.wire_format.name} is not processed by a group member")
@@ -1164,11 +1164,8 @@ class Group:
                 identity=st.identity,
                 path_keys=path_keys,
                 secrets=secrets,
-                secret_tree=SecretTree(
-                    self.suite,
-                    secrets.encryption_secret,
-                    new_tree.n_leaves,
-                    policy=self.config.ratchet_policy,
+                secret_tree=new_secret_tree(
+                    self.suite, secrets.encryption_secret, new_tree.n_leaves, self.config
                 ),
                 resumption_psks=keep_psks(
                     st.resumption_psks, new_ctx.epoch, secrets.resumption_psk, self.config

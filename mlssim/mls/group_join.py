@@ -23,6 +23,7 @@ from .group_state import (
     PublicEpoch,
     StagedCommit,
     make_group_info,
+    new_secret_tree,
     sign_leaf,
     tree_from_group_info,
 )
@@ -72,7 +73,6 @@ from .psk import psk_secret as compute_psk_secret
 from .psk import resolve_psks
 from .rand import RandomSource
 from .ratchet_tree import RatchetTree
-from .secret_tree import SecretTree
 from .transcript import confirmed_transcript_hash, interim_transcript_hash
 from .tree_validation import validate_tree
 from .treekem import PathKeys, create_update_path, path_keys_from_welcome
@@ -252,7 +252,7 @@ def joined_state(
         identity=identity,
         path_keys=path_keys,
         secrets=secrets,
-        secret_tree=SecretTree(suite, secrets.encryption_secret, tree.n_leaves, policy=cfg.ratchet_policy),
+        secret_tree=new_secret_tree(suite, secrets.encryption_secret, tree.n_leaves, cfg),
     )
     st.resumption_psks[ctx.epoch] = secrets.resumption_psk
     return st
@@ -386,9 +386,7 @@ def external_join_states(
         identity=identity,
         path_keys=result.path_keys,
         secrets=secrets,
-        secret_tree=SecretTree(
-            suite, secrets.encryption_secret, new_tree.n_leaves, policy=cfg.ratchet_policy
-        ),
+        secret_tree=new_secret_tree(suite, secrets.encryption_secret, new_tree.n_leaves, cfg),
     )
     new_state.resumption_psks[new_ctx.epoch] = secrets.resumption_psk
     # the pre-join handle: the old public epoch, no secrets of its own yet

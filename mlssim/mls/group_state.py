@@ -18,6 +18,7 @@ from .group_validation import (
     TreeKeyIndex,
 )
 from .keyschedule import EpochSecrets
+from .memo import Memo
 from .messages.common import Extension, GroupContext
 from .messages.credentials import Credential
 from .messages.enums import (
@@ -42,6 +43,7 @@ from .messages.welcome import ExternalPub, GroupInfo
 from .proposal_list import (
     CommittedProposal,
 )
+from .protect import PrivateMemo
 from .ratchet_tree import RatchetTree
 from .secret_tree import RatchetPolicy, SecretTree
 from .tree_validation import TreeHashMismatchError
@@ -261,10 +263,13 @@ class EpochCache:
     who would compute the same value compute it once: a PublicMessage whose membership tag and
     signature verified under the same keys in the same epoch (the two checks hash the whole
     message, the dominant cost of a large commit), an epoch's key schedule from the same
-    init, commit and PSK secrets, and (``paths``) the open of one path ciphertext with one
-    node key and the derivations above it. Each key holds every input of its function,
-    including the receiver's own keys, so a member whose inputs differ in any byte computes
-    its own. What a member holds afterwards is its own state, built as it would be alone.
+    init, commit and PSK secrets, (``paths``) the open of one path ciphertext with one
+    node key and the derivations above it, (``secrets``) the secret tree's derivations and
+    (``private``) a PrivateMessage's sender data and verified content under one ratchet
+    key. Each key holds every input of its function, including the receiver's own keys, so
+    a member whose inputs differ in any byte computes its own. What a member holds
+    afterwards is its own state (ratchet positions, consumed keys), built as it would be
+    alone.
     """
 
     __slots__ = (
@@ -279,6 +284,8 @@ class EpochCache:
         "_schedules",
         "schedule_hits",
         "paths",
+        "private",
+        "secrets",
     )
 
     def __init__(self, max_entries: int = 256) -> None:
@@ -299,6 +306,10 @@ class EpochCache:
         self.schedule_hits = 0
         #: shared path-secret opens and derivations (treekem.decrypt_update_path)
         self.paths = PathMemo()
+        #: shared decryptions of PrivateMessages (protect.unprotect_private)
+        self.private = PrivateMemo()
+        #: shared secret-tree derivations (secret_tree.SecretTree)
+        self.secrets: Memo[tuple[bytes, ...]] = Memo()
 
     def verified(self, key: VerifiedKey) -> bool:
         """Whether a PublicMessage with exactly these bytes passed both checks under these keys."""
@@ -461,6 +472,20 @@ class StagedCommit:
 
 
 # ---- helpers shared by creating, processing and joining ----------------------------------
+
+
+def new_secret_tree(
+    suite: CipherSuite, encryption_secret: bytes, n_leaves: int, cfg: GroupConfig
+) -> SecretTree:
+    """An epoch's secret tree, sharing its derivations through the config's EpochCache."""
+    shared = cfg.epoch_cache
+    return SecretTree(
+        suite,
+        encryption_secret,
+        n_leaves,
+        policy=cfg.ratchet_policy,
+        memo=shared.secrets if shared is not None else None,
+    )
 
 
 def keep_psks(old: dict[int, bytes], epoch: int, psk: bytes, config: GroupConfig) -> dict[int, bytes]:

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from .codec import Writer, decode, encode
 from .crypto.suite import CipherSuite
 from .errors import CryptoError, LocalProtocolError, RemoteProtocolError
+from .memo import Memo
 from .messages.common import GroupContext
 from .messages.enums import ContentType, SenderType, WireFormat
 from .messages.framing import (
@@ -50,6 +52,7 @@ __all__ = [
     "unprotect_public",
     "protect_private",
     "unprotect_private",
+    "PrivateMemo",
     "membership_tag",
 ]
 
@@ -102,7 +105,11 @@ def sign_content(
 
 
 def verify_content(
-    suite: CipherSuite, ac: AuthenticatedContent, *, signature_pub: bytes, context: GroupContext | None
+    suite: CipherSuite,
+    ac: AuthenticatedContent,
+    *,
+    signature_pub: bytes,
+    context: GroupContext | bytes | None,
 ) -> None:
     """§6.1: raise :class:`InvalidSignatureError` unless the signature verifies."""
     tbs = framed_content_tbs(ac.wire_format, ac.content, context)
@@ -214,37 +221,84 @@ def protect_private(
     )
 
 
+@dataclass(slots=True)
+class PrivateMemo:
+    """Decryptions of one PrivateMessage that every receiver of it repeats (pure functions
+    of the epoch's secrets and the message bytes; see :mod:`~mlssim.mls.memo`): its sender
+    data, and its verified content under one ratchet key. Each receiver still takes the key
+    from its own secret tree, so a replayed or too old message fails for it as it would alone."""
+
+    sender_data: Memo[SenderData] = field(default_factory=Memo)
+    content: Memo[AuthenticatedContent] = field(default_factory=Memo)
+
+
 def unprotect_private(
     suite: CipherSuite,
     msg: PrivateMessage,
     *,
     secret_tree: SecretTree,
     sender_data_secret: bytes,
-    context: GroupContext,
+    context: GroupContext | bytes,
     signature_key_of: Callable[[int], bytes | None],
+    memo: PrivateMemo | None = None,
 ) -> AuthenticatedContent:
     """§6.3: decrypt sender data, take the ratchet key, decrypt, verify the signature.
 
     ``signature_key_of(leaf)`` returns the signature key of the member at ``leaf``, or
-    None for a blank leaf. On any failure the ratchet key is returned to the tree.
+    None for a blank leaf. On any failure the ratchet key is returned to the tree. With a
+    ``memo``, results already computed from exactly the same inputs are looked up.
     """
-    sd_key, sd_nonce = sender_data_key_nonce(suite, sender_data_secret, msg.ciphertext)
-    try:
-        sd_plain = suite.aead_open(
-            sd_key,
-            sd_nonce,
-            sender_data_aad(msg.group_id, msg.epoch, msg.content_type),
+    sd_memo_key = (
+        (
+            sender_data_secret,
+            msg.ciphertext[: suite.info.hash_len],  # the sample the sender data key is derived from
+            msg.group_id,
+            msg.epoch,
+            msg.content_type,
             msg.encrypted_sender_data,
         )
-    except CryptoError as exc:
-        raise SenderDataError("sender data does not decrypt") from exc
-    sender_data = decode(SenderData, sd_plain)
+        if memo is not None
+        else None
+    )
+    sender_data = memo.sender_data.get(sd_memo_key) if memo is not None else None
+    if sender_data is None:
+        sd_key, sd_nonce = sender_data_key_nonce(suite, sender_data_secret, msg.ciphertext)
+        try:
+            sd_plain = suite.aead_open(
+                sd_key,
+                sd_nonce,
+                sender_data_aad(msg.group_id, msg.epoch, msg.content_type),
+                msg.encrypted_sender_data,
+            )
+        except CryptoError as exc:
+            raise SenderDataError("sender data does not decrypt") from exc
+        sender_data = decode(SenderData, sd_plain)
+        if memo is not None:
+            memo.sender_data.put(sd_memo_key, sender_data)
     signature_pub = signature_key_of(sender_data.leaf_index)
     if signature_pub is None:
         raise SenderDataError(f"sender data names leaf {sender_data.leaf_index}, which is blank")
     key: RatchetKey = secret_tree.receive_key(
         sender_data.leaf_index, msg.content_type, sender_data.generation
     )
+    content_memo_key = None
+    if memo is not None:
+        content_memo_key = (
+            key.key,
+            key.nonce,
+            sender_data.reuse_guard,
+            sender_data.leaf_index,
+            msg.group_id,
+            msg.epoch,
+            msg.content_type,
+            msg.authenticated_data,
+            msg.ciphertext,
+            context if isinstance(context, bytes) else encode(context),
+            signature_pub,
+        )
+        found = memo.content.get(content_memo_key)
+        if found is not None:
+            return found
     try:
         aad = private_content_aad(msg.group_id, msg.epoch, msg.content_type, msg.authenticated_data)
         try:
@@ -265,4 +319,6 @@ def unprotect_private(
     )
     ac = AuthenticatedContent(wire_format=WireFormat.PRIVATE_MESSAGE, content=content, auth=pmc.auth)
     verify_content(suite, ac, signature_pub=signature_pub, context=context)
+    if memo is not None:
+        memo.content.put(content_memo_key, ac)
     return ac

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from . import treemath as tm
 from .crypto.suite import CipherSuite
 from .errors import InternalError, LocalProtocolError, RemoteProtocolError
+from .memo import Memo
 from .messages.enums import ContentType
 
 __all__ = [
@@ -144,7 +145,7 @@ class SecretTree:
     shape decides the secrets, so a member count is refused rather than rounded.
     """
 
-    __slots__ = ("suite", "n_leaves", "policy", "_root", "_nodes", "_ratchets")
+    __slots__ = ("suite", "n_leaves", "policy", "_root", "_nodes", "_ratchets", "_memo")
 
     def __init__(
         self,
@@ -153,7 +154,10 @@ class SecretTree:
         n_leaves: int,
         *,
         policy: RatchetPolicy | None = None,
+        memo: Memo[tuple[bytes, ...]] | None = None,
     ) -> None:
+        """``memo``: derivations shared with the other members of the epoch (each a pure
+        function of one secret, keyed by it; see :mod:`~mlssim.mls.memo`)."""
         if n_leaves < 1 or n_leaves & (n_leaves - 1):
             raise SecretTreeSizeError(f"secret tree over {n_leaves} leaves: need a power of two >= 1")
         self.suite = suite
@@ -162,6 +166,7 @@ class SecretTree:
         self._root = tm.root(n_leaves)
         self._nodes: dict[int, bytes] = {self._root: encryption_secret}
         self._ratchets: dict[int, _Ratchet] = {}  # 2 * leaf + kind
+        self._memo = memo
 
     @property
     def stored_node_count(self) -> int:
@@ -195,11 +200,19 @@ class SecretTree:
             path.append(x)
             x = tm.parent(x, self.n_leaves)
         secret = self._nodes.pop(x)
+        memo = self._memo
         while path:
             child = path.pop()
             left, right = tm.left(x), tm.right(x)
-            left_secret = suite.expand_with_label(secret, "tree", b"left", nh)
-            right_secret = suite.expand_with_label(secret, "tree", b"right", nh)
+            pair = memo.get(("tree", secret)) if memo is not None else None
+            if pair is None:
+                pair = (
+                    suite.expand_with_label(secret, "tree", b"left", nh),
+                    suite.expand_with_label(secret, "tree", b"right", nh),
+                )
+                if memo is not None:
+                    memo.put(("tree", secret), pair)
+            left_secret, right_secret = pair
             if child == left:
                 self._nodes[right] = right_secret
                 secret = left_secret
@@ -207,20 +220,39 @@ class SecretTree:
                 self._nodes[left] = left_secret
                 secret = right_secret
             x = child
-        hs = _Ratchet(suite.expand_with_label(secret, "handshake", b"", nh))
-        app = _Ratchet(suite.expand_with_label(secret, "application", b"", nh))
+        roots = memo.get(("leaf", secret)) if memo is not None else None
+        if roots is None:
+            roots = (
+                suite.expand_with_label(secret, "handshake", b"", nh),
+                suite.expand_with_label(secret, "application", b"", nh),
+            )
+            if memo is not None:
+                memo.put(("leaf", secret), roots)
+        hs, app = _Ratchet(roots[0]), _Ratchet(roots[1])
         self._ratchets[2 * leaf + _HANDSHAKE] = hs
         self._ratchets[2 * leaf + _APPLICATION] = app
         return app if kind == _APPLICATION else hs
 
-    def _key_nonce(self, secret: bytes, generation: int) -> tuple[bytes, bytes]:
-        info = self.suite.info
-        key = self.suite.derive_tree_secret(secret, "key", generation, info.aead_key_len)
-        nonce = self.suite.derive_tree_secret(secret, "nonce", generation, info.aead_nonce_len)
-        return key, nonce
-
     def _next_secret(self, secret: bytes, generation: int) -> bytes:
         return self.suite.derive_tree_secret(secret, "secret", generation, self.suite.info.hash_len)
+
+    def _step(self, secret: bytes, generation: int) -> tuple[bytes, bytes, bytes]:
+        """Generation ``generation`` of a ratchet at ``secret``: its key, its nonce and the
+        next generation's secret (§9.1 DeriveTreeSecret "key", "nonce", "secret")."""
+        memo = self._memo
+        if memo is not None:
+            found = memo.get((secret, generation))
+            if found is not None:
+                return found  # type: ignore[return-value]
+        suite, info = self.suite, self.suite.info
+        out = (
+            suite.derive_tree_secret(secret, "key", generation, info.aead_key_len),
+            suite.derive_tree_secret(secret, "nonce", generation, info.aead_nonce_len),
+            suite.derive_tree_secret(secret, "secret", generation, info.hash_len),
+        )
+        if memo is not None:
+            memo.put((secret, generation), out)
+        return out
 
     # ---- sending -------------------------------------------------------------------------
 
@@ -230,8 +262,7 @@ class SecretTree:
         g = r.generation
         if g > MAX_GENERATION:
             raise RatchetExhaustedError(f"leaf {leaf} has used every uint32 generation")
-        key, nonce = self._key_nonce(r.secret, g)
-        r.secret = self._next_secret(r.secret, g)
+        key, nonce, r.secret = self._step(r.secret, g)
         r.generation = g + 1
         r.low = r.generation  # a sender never needs its own old keys
         return RatchetKey(generation=g, key=key, nonce=nonce)
@@ -270,11 +301,12 @@ class SecretTree:
             if g >= new_low:
                 if r.skipped is None:
                     r.skipped = {}
-                r.skipped[g] = self._key_nonce(secret, g)
-            secret = self._next_secret(secret, g)
+                k, n, secret = self._step(secret, g)
+                r.skipped[g] = (k, n)
+            else:
+                secret = self._next_secret(secret, g)  # a key outside the window is never made
             g += 1
-        key, nonce = self._key_nonce(secret, generation)
-        r.secret = self._next_secret(secret, generation)
+        key, nonce, r.secret = self._step(secret, generation)
         r.generation = generation + 1
         r.low = new_low
         self._evict(r)
