@@ -280,9 +280,7 @@ class EpochCache:
         "_joins",
         "_join_trees",
         "_verified",
-        "verified_hits",
         "_schedules",
-        "schedule_hits",
         "paths",
         "private",
         "secrets",
@@ -300,10 +298,8 @@ class EpochCache:
         self._join_trees: dict[
             tuple[int, int, int | None], tuple[GroupInfo, RatchetTree | None, RatchetTree]
         ] = {}
-        self._verified: dict[VerifiedKey, None] = {}
-        self.verified_hits = 0
-        self._schedules: dict[ScheduleKey, EpochSecrets] = {}
-        self.schedule_hits = 0
+        self._verified: Memo[bool] = Memo(max_entries)
+        self._schedules: Memo[EpochSecrets] = Memo(max_entries)
         #: shared path-secret opens and derivations (treekem.decrypt_update_path)
         self.paths = PathMemo()
         #: shared decryptions of PrivateMessages (protect.unprotect_private)
@@ -313,26 +309,24 @@ class EpochCache:
 
     def verified(self, key: VerifiedKey) -> bool:
         """Whether a PublicMessage with exactly these bytes passed both checks under these keys."""
-        if key in self._verified:
-            self.verified_hits += 1
-            return True
-        return False
+        return self._verified.get(key) is not None
 
     def put_verified(self, key: VerifiedKey) -> None:
-        if len(self._verified) >= self._max:
-            del self._verified[next(iter(self._verified))]
-        self._verified[key] = None
+        self._verified.put(key, True)
 
     def schedule(self, key: ScheduleKey) -> EpochSecrets | None:
-        hit = self._schedules.get(key)
-        if hit is not None:
-            self.schedule_hits += 1
-        return hit
+        return self._schedules.get(key)
 
     def put_schedule(self, key: ScheduleKey, secrets: EpochSecrets) -> None:
-        if len(self._schedules) >= self._max:
-            del self._schedules[next(iter(self._schedules))]
-        self._schedules[key] = secrets
+        self._schedules.put(key, secrets)
+
+    @property
+    def verified_hits(self) -> int:
+        return self._verified.hits
+
+    @property
+    def schedule_hits(self) -> int:
+        return self._schedules.hits
 
     def group_info(self, digest: bytes) -> GroupInfo | None:
         return self._joins.get(digest)

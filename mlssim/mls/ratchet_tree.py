@@ -211,6 +211,15 @@ def _append_blanks(chunks: list[list[_T]], own: set[int], count: int, blank: _T)
         count -= take
 
 
+def _writable(chunks: list[list[_T]], own: set[int], c: int) -> list[_T]:
+    """Chunk ``c``, copied first unless ``own`` says it already was."""
+    if c in own:
+        return chunks[c]
+    chunk = chunks[c] = list(chunks[c])
+    own.add(c)
+    return chunk
+
+
 def _cut(chunks: list[list[_T]], own: set[int], width: int) -> None:
     """Keep the first ``width`` entries (the last kept chunk is copied first unless owned)."""
     full, rem = divmod(width, _CS)
@@ -718,18 +727,10 @@ class TreeEditor(TreeView):
 
     def _node_chunk(self, c: int) -> list[Node | None]:
         """Chunk ``c`` of the nodes, writable (copied on the first write)."""
-        if c in self._own_n:
-            return self._nodes[c]
-        chunk = self._nodes[c] = list(self._nodes[c])
-        self._own_n.add(c)
-        return chunk
+        return _writable(self._nodes, self._own_n, c)
 
     def _hash_chunk(self, c: int) -> list[bytes | None]:
-        if c in self._own_h:
-            return self._hashes[c]
-        chunk = self._hashes[c] = list(self._hashes[c])
-        self._own_h.add(c)
-        return chunk
+        return _writable(self._hashes, self._own_h, c)
 
     def _get(self, x: int) -> Node | None:
         node = self._nodes[x >> _CB][x & _CM]

@@ -191,7 +191,6 @@ class SecretTree:
             return r
         if not 0 <= leaf < self.n_leaves:
             raise LeafOutOfRangeError(f"leaf {leaf} outside a secret tree of {self.n_leaves} leaves")
-        suite, nh = self.suite, self.suite.info.hash_len
         x = 2 * leaf
         path: list[int] = []
         while x not in self._nodes:
@@ -200,19 +199,10 @@ class SecretTree:
             path.append(x)
             x = tm.parent(x, self.n_leaves)
         secret = self._nodes.pop(x)
-        memo = self._memo
         while path:
             child = path.pop()
             left, right = tm.left(x), tm.right(x)
-            pair = memo.get(("tree", secret)) if memo is not None else None
-            if pair is None:
-                pair = (
-                    suite.expand_with_label(secret, "tree", b"left", nh),
-                    suite.expand_with_label(secret, "tree", b"right", nh),
-                )
-                if memo is not None:
-                    memo.put(("tree", secret), pair)
-            left_secret, right_secret = pair
+            left_secret, right_secret = self._two(secret, ("tree", b"left"), ("tree", b"right"))
             if child == left:
                 self._nodes[right] = right_secret
                 secret = left_secret
@@ -220,18 +210,25 @@ class SecretTree:
                 self._nodes[left] = left_secret
                 secret = right_secret
             x = child
-        roots = memo.get(("leaf", secret)) if memo is not None else None
-        if roots is None:
-            roots = (
-                suite.expand_with_label(secret, "handshake", b"", nh),
-                suite.expand_with_label(secret, "application", b"", nh),
-            )
-            if memo is not None:
-                memo.put(("leaf", secret), roots)
-        hs, app = _Ratchet(roots[0]), _Ratchet(roots[1])
+        hs_root, app_root = self._two(secret, ("handshake", b""), ("application", b""))
+        hs, app = _Ratchet(hs_root), _Ratchet(app_root)
         self._ratchets[2 * leaf + _HANDSHAKE] = hs
         self._ratchets[2 * leaf + _APPLICATION] = app
         return app if kind == _APPLICATION else hs
+
+    def _two(self, secret: bytes, a: tuple[str, bytes], b: tuple[str, bytes]) -> tuple[bytes, bytes]:
+        """``ExpandWithLabel(secret, label, context, Nh)`` for the two (label, context) pairs:
+        a node's children, or a leaf's two ratchet roots (§9)."""
+        memo, key = self._memo, (a[0], secret)
+        if memo is not None:
+            found = memo.get(key)
+            if found is not None:
+                return found  # type: ignore[return-value]
+        suite, nh = self.suite, self.suite.info.hash_len
+        out = (suite.expand_with_label(secret, *a, nh), suite.expand_with_label(secret, *b, nh))
+        if memo is not None:
+            memo.put(key, out)
+        return out
 
     def _next_secret(self, secret: bytes, generation: int) -> bytes:
         return self.suite.derive_tree_secret(secret, "secret", generation, self.suite.info.hash_len)
