@@ -1,7 +1,7 @@
 """Every performance number of issue 10 in one run, side by side with its target.
 
 Usage: ``python benchmarks/run_all.py [--quick] [--only SECTIONS] [--budget MIN] [--profile F]``.
-``--quick`` is a smoke test (small N, about a minute); the full run takes about 50 minutes on an
+``--quick`` is a smoke test (small N, about a minute); the full run takes about 13 minutes on an
 idle 2-core machine (the big groups' commits are time-boxed by ``--budget``). Progress goes to
 stderr, results to stdout; every section prints its table as soon as it is done, and a section
 that fails prints one ``ERROR`` line and the run goes on. Sections (``--only`` takes a
@@ -36,7 +36,8 @@ one scenario's memory never shows up in another's. Not ``ru_maxrss`` of ``RUSAGE
 ``exec``, so after the 10,000-member floor runs every child would report at least the parent's
 ~330 MiB. Members are held as the simulator holds them:
 one ``GroupConfig(epoch_cache=EpochCache())`` for all (the first member to process a commit
-computes its public outcome, the others reuse it), the ratchet tree passed out of band as one
+computes its public outcome, its membership-tag and signature verdict, key schedule and path
+opens; the others look up what their own inputs match), the ratchet tree passed out of band as one
 shared object, and each commit handed to every member as the same decoded ``MLSMessage`` (the
 simulator's delivery). Committers are drawn by a seeded RNG at the same relative tree positions
 for every N, and every member processes each commit in one fixed shuffled order.

@@ -20,11 +20,11 @@ from pathlib import Path
 SCENARIO = """\
 name: bench-sweep
 seed: 1
-duration: 150
+duration: 300
 drain: 20
 crypto: {{family: model}}
 providers: [{{name: a}}, {{name: b}}, {{name: c}}]
-groups: [{{size: 40, workload: {{app_rate: 0.02, update_rate: 0.005, add_rate: 0.02}}}}]
+groups: [{{size: 100, workload: {{app_rate: 0.02, update_rate: 0.005, add_rate: 0.02}}}}]
 sweep:
   grid:
     network.ds_ds.latency.value: [0.02, 0.1]
@@ -53,7 +53,7 @@ def main() -> None:
         runs = 2 * max(1, args.runs // 2)
         one = timed(scen, root / "j1", ProcessPoolExecutor(max_workers=1))
         two = timed(scen, root / "j2", ProcessPoolExecutor(max_workers=2))
-        print(f"sweep of {runs} runs (model suite, 40 members, 170 simulated s each)")
+        print(f"sweep of {runs} runs (model suite, 100 members, 320 simulated s each)")
         print(f"  --jobs 1          {one:8.2f} s   {one / runs:6.2f} s/run")
         print(f"  --jobs 2          {two:8.2f} s   {two / runs:6.2f} s/run")
         print(f"  speed-up          {one / two:8.2f} ×   (target ≥ 1.8×)")

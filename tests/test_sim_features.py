@@ -128,7 +128,7 @@ def test_public_state_is_uploaded_only_when_someone_needs_it(resync: str) -> Non
 
 SHIPPED = sorted((ROOT / "scenarios").glob("*.yaml"))
 #: shipped scenarios with more simulated members than this run only in the slow suite
-#: (scenarios/scale-10k.yaml takes about 12 minutes)
+#: (scenarios/scale-10k.yaml takes about 3.5 minutes)
 SLOW_MEMBERS = 2_000
 
 
