@@ -239,8 +239,11 @@ def _chat(config: GroupConfig, seed: int) -> tuple[Harness, list[tuple[str, list
 def test_shared_private_message_decryption_gives_what_each_member_gets_alone() -> None:
     cache = EpochCache()
     shared, got_shared = _chat(GroupConfig(epoch_cache=cache), seed=9)
-    _, got_alone = _chat(GroupConfig(), seed=9)
+    alone, got_alone = _chat(GroupConfig(), seed=9)
     assert got_shared == got_alone
+    assert [g.epoch_authenticator for g in shared.members.values()] == [
+        g.epoch_authenticator for g in alone.members.values()
+    ]
     assert cache.private.content.hits > 0 and cache.private.sender_data.hits > 0 and cache.secrets.hits > 0
 
 
