@@ -362,3 +362,29 @@ def test_hash_counts_stay_logarithmic_and_linear() -> None:
 
 def test_editor_is_a_tree_editor() -> None:
     assert isinstance(tree_of([leaf(0)]).edit(), TreeEditor)
+
+
+def test_key_index_patches_match_a_plain_dict_through_merges() -> None:
+    """KeyIndex.patched against a plain dict over 1,200 epochs of changes: the overlay is
+    merged into a new base several times (bound 256 here), and no index derived earlier
+    changes."""
+    from mlssim.mls.ratchet_tree import KeyIndex
+
+    model = {bytes([i]) * 4: i for i in range(100)}
+    idx = KeyIndex(dict(model))
+    history: list[tuple[KeyIndex, dict[bytes, int]]] = []
+    for step in range(1, 1201):
+        gone = [(k, v) for k, v in list(model.items())[: step % 3]]
+        new = [(step.to_bytes(4, "big"), 1000 + step), (bytes([step % 100]) * 4, 5000 + step)]
+        for k, _ in gone:
+            del model[k]
+        for k, v in new:
+            model.setdefault(k, v)  # a key still held elsewhere is not re-pointed
+        idx = idx.patched(gone, new)
+        history.append((idx, dict(model)))
+    ever = {k for _, then in history for k in then}
+    for old, then in history[::97]:
+        for k in ever:
+            assert old.get(k) == then.get(k)
+        assert old.get(b"absent") is None
+    assert len({id(i._base) for i, _ in history}) > 2  # merged into a new base more than once
