@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 
 from .crypto.suite import CipherSuite, KeyPair
 from .errors import CryptoError, LocalProtocolError, RemoteProtocolError
+from .memo import Memo
 from .messages.tree import HPKECiphertext, LeafNode, UpdatePath, UpdatePathNode
 from .rand import RandomSource
 from .ratchet_tree import TreeEditor, TreeView, UpdatePathShapeError
@@ -340,38 +341,32 @@ class PathMemo:
     ciphertext or secret differs in any byte computes its own; a failed open is never kept.
     Cleared when full."""
 
-    __slots__ = ("_opened", "_chains", "_max", "hits")
+    __slots__ = ("_opened", "_chains")
 
     def __init__(self, max_entries: int = 4096) -> None:
-        self._opened: dict[tuple[bytes, bytes, bytes, bytes], bytes] = {}
-        self._chains: dict[tuple[bytes, int], tuple[tuple[KeyPair, ...], bytes]] = {}
-        self._max = max_entries
-        self.hits = 0
+        self._opened: Memo[bytes] = Memo(max_entries)
+        self._chains: Memo[tuple[tuple[KeyPair, ...], bytes]] = Memo(max_entries)
+
+    @property
+    def hits(self) -> int:
+        return self._opened.hits + self._chains.hits
 
     def open(self, suite: CipherSuite, priv: bytes, context: bytes, ct: HPKECiphertext) -> bytes:
         """``DecryptWithLabel(priv, "UpdatePathNode", context, ct)``; raises as it does."""
         key = (priv, context, ct.kem_output, ct.ciphertext)
-        hit = self._opened.get(key)
-        if hit is not None:
-            self.hits += 1
-            return hit
-        out = suite.decrypt_with_label(priv, UPDATE_PATH_LABEL, context, ct.kem_output, ct.ciphertext)
-        if len(self._opened) >= self._max:
-            self._opened.clear()
-        self._opened[key] = out
+        out = self._opened.get(key)
+        if out is None:
+            out = suite.decrypt_with_label(priv, UPDATE_PATH_LABEL, context, ct.kem_output, ct.ciphertext)
+            self._opened.put(key, out)
         return out
 
     def chain(self, suite: CipherSuite, secret: bytes, steps: int) -> tuple[tuple[KeyPair, ...], bytes]:
         """The key pairs of ``steps`` successive path secrets from ``secret``, and the secret after."""
         key = (secret, steps)
-        hit = self._chains.get(key)
-        if hit is not None:
-            self.hits += 1
-            return hit
-        out = _derive_chain(suite, secret, steps)
-        if len(self._chains) >= self._max:
-            self._chains.clear()
-        self._chains[key] = out
+        out = self._chains.get(key)
+        if out is None:
+            out = _derive_chain(suite, secret, steps)
+            self._chains.put(key, out)
         return out
 
 
