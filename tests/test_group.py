@@ -581,7 +581,9 @@ def test_external_joiner_validates_the_leaves_it_joins() -> None:
     class Banned(CredentialError):
         pass
 
-    def no_bob(credential: Credential, signature_key: bytes, now: int | None, /) -> None:
+    def no_bob(
+        credential: Credential, signature_key: bytes, now: int | None, /, *, predecessor: Credential | None
+    ) -> None:
         seen.append(credential.identity)
         if credential.identity == b"bob":
             raise Banned("bob is not allowed here")

@@ -262,7 +262,9 @@ def test_credential_validator_is_consulted(mk: Maker) -> None:
     class Rejected(CredentialError):
         pass
 
-    def reject(credential: Credential, signature_key: bytes, now: int, /) -> None:
+    def reject(
+        credential: Credential, signature_key: bytes, now: int, /, *, predecessor: Credential | None
+    ) -> None:
         seen.append((credential, signature_key, now))
         raise Rejected("not on the allow list")
 

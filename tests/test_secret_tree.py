@@ -131,16 +131,38 @@ def test_no_reordering_when_window_is_zero() -> None:
         t.receive_key(0, APP, 1)
 
 
-def test_put_back_restores_a_failed_key_once() -> None:
+def test_take_changes_nothing_until_consumed() -> None:
+    """§9.2: a key is consumed only once its message decrypted; taking it (for a message that
+    then fails) moves no ratchet and deletes no key, however far ahead it names."""
     t = SecretTree(SUITE, SECRET, 2)
-    k = t.receive_key(1, HS, 4)
-    t.put_back(1, HS, k)
-    assert t.receive_key(1, HS, 4) == k
+    t.receive_key(1, HS, 4)  # generations 0..3 are now retained, 4 consumed
+    before = t.ratchet_state()
+    assert before == ((2 * 1 + 0, 5, 0, (0, 1, 2, 3)),)
+    for g in (2, 900, 1004):
+        pending = t.take(1, HS, g)
+        assert t.ratchet_state() == before, g
+    far = SecretTree(SUITE, SECRET, 2, policy=RatchetPolicy(max_forward=2000))
+    assert pending.key == far.receive_key(1, HS, 1004)
+    k2 = t.take(1, HS, 2)
+    t.consume(k2)
+    assert t.ratchet_state() == ((2, 5, 0, (0, 1, 3)),)
     with pytest.raises(KeyConsumedError):
-        t.receive_key(1, HS, 4)
-    assert t.receive_key(1, HS, 2).generation == 2  # skipped keys survived the put-back
+        t.take(1, HS, 2)
     with pytest.raises(InternalError):
-        t.put_back(1, HS, RatchetKey(generation=9, key=k.key, nonce=k.nonce))
+        t.consume(k2)  # twice
+    stale = t.take(1, HS, 7)
+    t.consume(t.take(1, HS, 6))
+    with pytest.raises(InternalError):
+        t.consume(stale)  # taken before the ratchet moved
+
+
+def test_consuming_a_far_key_keeps_the_window() -> None:
+    """Consuming generation g keeps the keys of the skipped generations inside the window,
+    exactly as receiving it did before take/consume were split."""
+    policy = RatchetPolicy(max_forward=50, max_behind=5)
+    t = SecretTree(SUITE, SECRET, 2, policy=policy)
+    t.consume(t.take(0, APP, 20))
+    assert t.ratchet_state() == ((1, 21, 15, (15, 16, 17, 18, 19)),)
 
 
 def test_lazy_tree_and_deletion_schedule() -> None:

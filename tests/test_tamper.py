@@ -51,7 +51,6 @@ from mlssim.mls.group import (
 )
 from mlssim.mls.group_validation import LeafPolicy
 from mlssim.mls.messages import GroupInfo, KeyPackage, MLSMessage, WireFormat
-from mlssim.mls.secret_tree import KeyConsumedError
 
 from .group_harness import Client, Harness, roundtrip
 
@@ -76,8 +75,6 @@ class Arena:
     sent: list[Sent] = field(default_factory=list)
     made: int = 0
     used: Counter[str] = field(default_factory=Counter)
-    #: genuine application messages refused after a forgery consumed their key (§9.2)
-    lost: int = 0
 
     @property
     def done(self) -> bool:
@@ -102,7 +99,7 @@ class Arena:
         ops.sort(key=lambda t: self.used[t.name])
         rare = wire.kind in (Kind.WELCOME, Kind.KEY_PACKAGE)  # fewer of these cross the DS
         k = min(len(ops), self.rng.randint(2, 5) if rare else self.rng.randint(1, 3), self.budget - self.made)
-        return sorted(ops[:k], key=lambda t: t.consumes_key)
+        return ops[:k]
 
     def record(self, t: Tampered, detections: list[object]) -> None:
         self.ledger.record(t, detections)  # type: ignore[arg-type]
@@ -113,9 +110,9 @@ class Arena:
 
     def attack_member_message(
         self, msg: MLSMessage, sender: str, removed: frozenset[int] = frozenset()
-    ) -> bool:
-        """Tampered copies of a member's message to every other member; True if one of them
-        consumed the genuine message's key."""
+    ) -> None:
+        """Tampered copies of a member's message to every other member (each rejected with
+        the receiver's state unchanged, so the genuine message is accepted after them)."""
         h = self.h
         me = h.members[sender]
         other = next(g for n, g in h.members.items() if n != sender)
@@ -127,7 +124,6 @@ class Arena:
             earlier=tuple(self.sent),
             keys=StolenKeys(epoch=other.secrets, signature_priv=me.identity.signature_priv),
         )
-        consumed = False
         for tamper in self.choose(wire):
             t = tamper.apply(wire, self.adversary_rng)
             receivers = [
@@ -137,8 +133,6 @@ class Arena:
                 and (t.rule.reached_by_removed or int(g.leaf_index) not in removed)
             ]
             self.record(t, [deliver_to_member(g, t) for g in receivers])
-            consumed |= tamper.consumes_key
-        return consumed
 
     def attack_welcome(self, staged: StagedCommit, committer: str, joiners: list[Client]) -> None:
         h = self.h
@@ -220,14 +214,11 @@ class Arena:
             sender = self.pick()
             g = h.members[sender]
             msg = g.encrypt_application(f"message {self.made}.{i}".encode(), h.rand)
-            consumed = self.attack_member_message(msg, sender)
+            self.attack_member_message(msg, sender)
             for name in self.others(sender):
-                if consumed:  # §9.2: the forgery decrypted under this key, so it is gone
-                    with pytest.raises(KeyConsumedError):
-                        h.members[name].process(roundtrip(msg))
-                else:
-                    assert isinstance(h.members[name].process(roundtrip(msg)), ApplicationMessage)
-            self.lost += consumed
+                # even after a forgery under its own key (private.content+encrypt): §9.2
+                # consumes a key only when it (successfully) decrypts, so nothing was burnt
+                assert isinstance(h.members[name].process(roundtrip(msg)), ApplicationMessage)
             self.sent.append(Sent(roundtrip(msg), int(g.leaf_index)))
 
     def step(self) -> None:
@@ -346,8 +337,7 @@ def test_a_thousand_tampered_messages_are_all_rejected_where_the_rfc_says() -> N
     assert_clean(ledger)
     assert set(ledger.by_tamper()) == {t.name for t in CATALOGUE}, "every alteration was tried"
     assert set(ledger.summary()) == set(RULES), "every rule caught something"
-    forgeries = ledger.by_tamper()["private.content+encrypt"]
-    assert public.lost + private.lost == forgeries > 0
+    assert ledger.by_tamper()["private.content+encrypt"] > 0  # and no genuine message was lost
 
 
 def test_real_suite_1_sample() -> None:

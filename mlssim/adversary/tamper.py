@@ -39,7 +39,7 @@ from enum import Enum
 from typing import TypeVar
 
 from mlssim.mls.codec import Writer, decode, encode
-from mlssim.mls.credentials import CredentialError, UnsupportedCredentialTypeError
+from mlssim.mls.credentials import CredentialError, UnsupportedCredentialTypeError, check_same_identifiers
 from mlssim.mls.crypto.suite import CipherSuite
 from mlssim.mls.errors import DecodeError, MLSError
 from mlssim.mls.group import (
@@ -324,9 +324,6 @@ class Tamper:
     rule: Rule
     _apply: Callable[[Wire, random.Random], Tampered | bytes] = field(repr=False)
     _needs: Callable[[Wire], bool] = field(repr=False)
-    #: the forgery decrypts under the genuine message's ratchet key, so the receiver deletes
-    #: that key (§9.2: it was used to decrypt) and the genuine message is then refused
-    consumes_key: bool = False
 
     def applies(self, wire: Wire) -> bool:
         """``wire`` is of a kind this alteration targets, has what it needs, and the keys its
@@ -528,14 +525,12 @@ def _tamper(
     kinds: frozenset[Kind],
     rule: str,
     needs: Callable[[Wire], bool] = _always,
-    *,
-    consumes_key: bool = False,
 ) -> Callable[[_Apply], _Apply]:
     """Register the decorated alteration; the first line of its docstring says what it alters."""
 
     def register(fn: _Apply) -> _Apply:
         altered = (fn.__doc__ or name).strip().splitlines()[0].rstrip(".")
-        _REGISTRY.append(Tamper(name, capability, kinds, altered, RULES[rule], fn, needs, consumes_key))
+        _REGISTRY.append(Tamper(name, capability, kinds, altered, RULES[rule], fn, needs))
         return fn
 
     return register
@@ -904,12 +899,13 @@ def _priv_sender_unknown(w: Wire, rng: random.Random) -> bytes:
     return _reseal(w, lambda sd: replace(sd, leaf_index=leaf))
 
 
-@_tamper("private.content+encrypt", _K, _APP, "signature", consumes_key=True)
+@_tamper("private.content+encrypt", _K, _APP, "signature")
 def _priv_content_reencrypt(w: Wire, rng: random.Random) -> bytes:
     """Application data, re-encrypted under its own key.
 
     The forgery decrypts under the genuine message's key and nonce, and the signature (inside
-    the ciphertext) does not verify."""
+    the ciphertext) does not verify; the key is not consumed (§9.2 consumes it only with a
+    successful decryption), so the genuine message is still read."""
     pm = _private(w)
     sd = _open_sender_data(w, pm)
     key, nonce = _ratchet_key_nonce(w, sd, pm.content_type)
@@ -1382,11 +1378,21 @@ class Directory:
     def vouch(self, identity: bytes, signature_key: bytes) -> None:
         self._keys.setdefault(identity, set()).add(signature_key)
 
-    def __call__(self, credential: Credential, signature_key: bytes, now: int, /) -> None:
+    def __call__(
+        self,
+        credential: Credential,
+        signature_key: bytes,
+        now: int,
+        /,
+        *,
+        predecessor: Credential | None = None,
+    ) -> None:
         if credential.credential_type != CredentialType.BASIC:
             raise UnsupportedCredentialTypeError(f"the directory holds basic credentials, not {credential}")
         if signature_key not in self._keys.get(credential.identity, ()):
             raise CredentialError(f"the AS never vouched for this key for identity {credential.identity!r}")
+        if predecessor is not None:
+            check_same_identifiers(credential, predecessor)  # a device keeps its user's identity
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -39,6 +39,7 @@ from .proposal_list import (
     validate_proposal_list,
 )
 from .transcript import confirmed_transcript_hash, interim_transcript_hash
+from .treekem import check_update_path_shape
 from .treemath import LeafIndex
 
 __all__ = ["commit_outcome"]
@@ -106,9 +107,12 @@ def commit_outcome(
         leaf = path.leaf_node
         if leaf.leaf_node_source != LeafNodeSource.COMMIT:
             raise CommitterError("the UpdatePath leaf must have source commit (§12.4.2)")
-        current = None if external else old_public.tree.leaf(committer_leaf)
+        # The leaf the path's leaf takes the place of: the committer's own, or for an external
+        # commit the old version of the joiner it removes (§12.2: "the same criteria as would
+        # the LeafNode in an Update for the removed leaf", its credential a valid successor).
+        current = (gone[0] if gone else None) if external else old_public.tree.leaf(committer_leaf)
         if current is not None and current.encryption_key == leaf.encryption_key:
-            raise CommitterError("the committer's new leaf reuses its encryption key (§12.4.2)")
+            raise CommitterError("the path's leaf reuses the replaced leaf's encryption key (§12.4.2)")
         validate_member_leaf(
             suite,
             policy,
@@ -128,6 +132,12 @@ def commit_outcome(
                 raise DuplicatePublicKeyError("an UpdatePath key already appears in the tree (§12.4.2)")
         editor.merge_update_path(committer_leaf, path)
     new_tree = editor.freeze()
+    if commit.path is not None:
+        # §7.6 on every node, from public data: each member decrypts one node only, so a
+        # ciphertext vector of the wrong length elsewhere would split the group by position.
+        check_update_path_shape(
+            new_tree, committer_leaf, commit.path, frozenset(int(leaf) for leaf, _ in applied.added)
+        )
     tree_hash = new_tree.tree_hash()
     provisional = GroupContext(
         cipher_suite=old.cipher_suite,

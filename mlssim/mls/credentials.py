@@ -2,10 +2,14 @@
 
 §5.3.1 leaves the judgement "is this credential acceptable for this signature key?" to the
 application's Authentication Service. The core therefore asks a pluggable
-:class:`CredentialValidator` — any callable ``(credential, signature_key, now) -> None``
-that raises a :class:`CredentialError` to reject — wherever §5.3.1 says a credential MUST be
-validated (KeyPackages, Add/Update proposals, UpdatePath leaves, joining). The simulator's
-authentication services plug in their own; :class:`DefaultCredentialValidator` is what the
+:class:`CredentialValidator` — any callable ``(credential, signature_key, now, *,
+predecessor) -> None`` that raises a :class:`CredentialError` to reject — wherever §5.3.1
+says a credential MUST be validated (KeyPackages, Add/Update proposals, UpdatePath leaves,
+joining). Where a credential *replaces* another (an Update, a commit's own path leaf, an
+external commit that removes the joiner's old leaf: §5.3.1, §12.2) the validator is given
+the old credential as ``predecessor`` and checks that the new one is a valid successor
+"according to the application's policy". The simulator's authentication services plug in
+their own; :class:`DefaultCredentialValidator` is what the
 core offers by itself:
 
 * ``basic``: accepted as it is. The identity is an application-defined assertion (§5.3);
@@ -17,6 +21,11 @@ core offers by itself:
   byte-identical to the LeafNode's ``signature_key`` (§5.3: "MUST be identical"); every
   certificate's validity window contains ``now``. Optionally the chain ends at a configured
   trust anchor.
+* successors: the new credential must present the same identifiers as the old one
+  (:func:`presented_identifiers`: the identity of a basic credential; the subject and
+  subjectAltName of an x509 end-entity certificate). This is the core's choice where the
+  RFC defers to the application: a member may renew its keys and certificate, not become
+  someone else.
 
 Time comes in as ``now`` (seconds since the Unix epoch) from the caller: the core never
 reads a clock.
@@ -46,11 +55,14 @@ __all__ = [
     "CertificateKeyMismatchError",
     "CertificateValidityError",
     "UntrustedCertificateChainError",
+    "CredentialSuccessorError",
     "CredentialValidator",
     "DefaultCredentialValidator",
     "default_credential_validator",
     "validate_credential",
     "certificate_signature_key",
+    "presented_identifiers",
+    "check_same_identifiers",
 ]
 
 
@@ -86,16 +98,24 @@ class UntrustedCertificateChainError(CredentialError):
     """The chain does not end at (or under) one of the validator's trust anchors."""
 
 
+class CredentialSuccessorError(CredentialError):
+    """§5.3.1 (and §12.2 for external commits): the new credential's identifiers are not a
+    valid successor of those of the credential it replaces."""
+
+
 class CredentialValidator(Protocol):
     """The Authentication Service hook of §5.3.1.
 
     Called with the credential, the ``signature_key`` of the LeafNode (or ExternalSender) that
-    carries it, and the caller's current time in seconds. Returns ``None`` to accept; raises a
-    :class:`CredentialError` (or another ``RemoteProtocolError``) to reject. It must not
-    change any group state.
+    carries it, the caller's current time in seconds and, when the credential replaces a
+    member's credential, that old credential as ``predecessor`` (``None`` for a new member).
+    Returns ``None`` to accept; raises a :class:`CredentialError` (or another
+    ``RemoteProtocolError``) to reject. It must not change any group state.
     """
 
-    def __call__(self, credential: Credential, signature_key: bytes, now: int, /) -> None: ...
+    def __call__(
+        self, credential: Credential, signature_key: bytes, now: int, /, *, predecessor: Credential | None
+    ) -> None: ...
 
 
 # §17.1: the signature scheme of each suite, as (key class, curve name or None).
@@ -228,6 +248,32 @@ def _check_anchored(
     raise UntrustedCertificateChainError("the certificate chain does not end at a trust anchor")
 
 
+def presented_identifiers(credential: Credential) -> tuple[bytes, ...]:
+    """The identifiers a credential presents (§5.3): a basic credential's identity; an x509
+    credential's end-entity subject (DER) and subjectAltName extension (DER, if present)."""
+    if credential.credential_type == CredentialType.BASIC:
+        return (b"basic", credential.identity)
+    if credential.credential_type == CredentialType.X509 and credential.certificates:
+        cert = _parse_certificate(credential.certificates[0].cert_data)
+        try:
+            san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.public_bytes()
+        except x509.ExtensionNotFound:
+            san = b""
+        return (b"x509", cert.subject.public_bytes(), san)
+    raise UnsupportedCredentialTypeError(
+        f"no identifiers known for credential type {credential.credential_type}"
+    )
+
+
+def check_same_identifiers(credential: Credential, predecessor: Credential) -> None:
+    """The core's successor policy (§5.3.1): the new credential presents exactly the old one's
+    identifiers. Raises :class:`CredentialSuccessorError`."""
+    if presented_identifiers(credential) != presented_identifiers(predecessor):
+        raise CredentialSuccessorError(
+            "the new credential's identifiers are not a valid successor of the replaced credential's"
+        )
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DefaultCredentialValidator:
     """The core's own :class:`CredentialValidator`: :func:`validate_credential` with fixed options.
@@ -239,7 +285,15 @@ class DefaultCredentialValidator:
     trust_anchors: tuple[bytes, ...] = ()
     check_validity: bool = True
 
-    def __call__(self, credential: Credential, signature_key: bytes, now: int, /) -> None:
+    def __call__(
+        self,
+        credential: Credential,
+        signature_key: bytes,
+        now: int,
+        /,
+        *,
+        predecessor: Credential | None = None,
+    ) -> None:
         validate_credential(
             credential,
             signature_key,
@@ -248,6 +302,8 @@ class DefaultCredentialValidator:
             trust_anchors=self.trust_anchors,
             check_validity=self.check_validity,
         )
+        if predecessor is not None:
+            check_same_identifiers(credential, predecessor)
 
 
 #: Basic credentials accepted, x509 chains checked structurally, no trust anchors.

@@ -26,7 +26,7 @@ State rules (h11-style, all in one place):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import replace
 
 from . import treemath as tm
@@ -34,12 +34,14 @@ from .codec import encode
 from .commit_outcome import commit_outcome
 from .crypto.suite import CipherSuite
 from .errors import LocalProtocolError, RemoteProtocolError
+from .extensions import find_extension
 from .group_join import external_join_states, join_state
 from .group_state import (
     EXTERNAL_INIT_LABEL,
     ApplicationMessage,
     CommitApplied,
     CommitterError,
+    DuplicateGroupIdError,
     EpochCache,
     GroupConfig,
     InactiveGroupError,
@@ -131,6 +133,7 @@ __all__ = [
     "Group",
     "GroupConfig",
     "InactiveGroupError",
+    "DuplicateGroupIdError",
     "MemberIdentity",
     "MissingPathError",
     "ProcessResult",
@@ -854,14 +857,7 @@ class Group:
             from .codec import decode
             from .messages.credentials import ExternalSenders
 
-            data = next(
-                (
-                    e.extension_data
-                    for e in st.public.context.extensions
-                    if e.extension_type == ExtensionType.EXTERNAL_SENDERS
-                ),
-                None,
-            )
+            data = find_extension(st.public.context.extensions, ExtensionType.EXTERNAL_SENDERS)
             if data is None:
                 raise UnknownSenderError("external sender, but the group has no external_senders extension")
             senders = decode(ExternalSenders, data).senders
@@ -1192,11 +1188,14 @@ class Group:
         config: GroupConfig | None = None,
         now: int | None = None,
         resumed_from: Group | None = None,
+        current_group_ids: Container[bytes] = (),
     ) -> Group:
         """§12.4.3.1: join from a Welcome; the tree comes from its extension or out of band.
 
         For a reinitialised or branched group, ``resumed_from`` is this client's old group:
-        its resumption PSK is looked up there, and the §11.2/§11.3 conditions are checked."""
+        its resumption PSK is looked up there, and the §11.2/§11.3 conditions are checked.
+        ``current_group_ids``: the ids of the client's other groups, which this one's must not
+        repeat (§12.4.3.1; only the client knows them)."""
         cfg = config or GroupConfig()
         st = join_state(
             suite,
@@ -1209,6 +1208,7 @@ class Group:
             config=cfg,
             now=now,
             resumed_from=resumed_from,
+            current_group_ids=current_group_ids,
         )
         return cls(suite, st, cfg)
 

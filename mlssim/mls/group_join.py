@@ -6,16 +6,18 @@ Both return plain :class:`~mlssim.mls.group_state.MemberState` values; ``Group.j
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import replace
 from typing import Protocol
 
 from .codec import encode
 from .crypto.suite import CipherSuite
 from .errors import LocalProtocolError
+from .extensions import find_extension
 from .group_state import (
     EXTERNAL_INIT_LABEL,
     CommitterError,
+    DuplicateGroupIdError,
     GroupConfig,
     GroupInfoTreeHashError,
     MemberIdentity,
@@ -123,8 +125,12 @@ def join_state(
     config: GroupConfig | None = None,
     now: int | None = None,
     resumed_from: ResumedGroup | None = None,
+    current_group_ids: Container[bytes] = (),
 ) -> MemberState:
     """§12.4.3.1: join from a Welcome; the tree comes from its extension or out of band.
+
+    ``current_group_ids``: the ``group_id`` of every group the client participates in (the
+    core holds one group, the client all of them), which the new one must not repeat.
 
     For a reinitialised or branched group, ``resumed_from`` is this client's old group:
     its resumption PSK is looked up there, and the §11.2/§11.3 conditions are checked."""
@@ -145,6 +151,8 @@ def join_state(
     )
     gi = opened.group_info
     ctx = gi.group_context
+    if ctx.group_id in current_group_ids:
+        raise DuplicateGroupIdError(f"already participating in a group with group_id {ctx.group_id!r}")
     tree, my_leaf = verified_join_tree(suite, cfg, gi, ratchet_tree, key_package, now)
     path_secret = opened.group_secrets.path_secret
     path_keys = path_keys_from_welcome(
@@ -197,7 +205,7 @@ def verified_join_tree(
     if ctx.cipher_suite != key_package.cipher_suite:
         raise CommitterError("GroupInfo cipher suite differs from the KeyPackage's")
     shared = cfg.epoch_cache
-    tree = shared.joined_tree(gi, supplied, now) if shared is not None else None
+    tree = shared.joined_tree(gi, supplied, now, cfg.leaf_policy) if shared is not None else None
     if tree is None:
         # the public checks: a byte-identical GroupInfo and tree get the same verdict for every
         # joiner, so simulated joiners of one Welcome share it (EpochCache); a tree that fails
@@ -211,7 +219,7 @@ def verified_join_tree(
             raise CommitterError("GroupInfo signer leaf is blank")
         verify_group_info(suite, gi, signer.signature_key)
         if shared is not None:
-            shared.put_joined_tree(gi, supplied, now, tree)
+            shared.put_joined_tree(gi, supplied, now, cfg.leaf_policy, tree)
     my_leaf = _own_leaf(tree, key_package)
     if my_leaf is None:
         raise CommitterError("this KeyPackage's leaf is not in the tree (§12.4.3.1)")
@@ -283,10 +291,7 @@ def external_join_states(
     if signer is None:
         raise CommitterError("GroupInfo signer leaf is blank")
     verify_group_info(suite, group_info, signer.signature_key)
-    ext_pub_data = next(
-        (e.extension_data for e in group_info.extensions if e.extension_type == ExtensionType.EXTERNAL_PUB),
-        None,
-    )
+    ext_pub_data = find_extension(group_info.extensions, ExtensionType.EXTERNAL_PUB)  # §13: no type twice
     if ext_pub_data is None:
         raise LocalProtocolError("GroupInfo has no external_pub extension: external join impossible")
     from .codec import decode

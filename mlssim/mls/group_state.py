@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from .codec import encode
 from .crypto.suite import CipherSuite
 from .errors import LocalProtocolError, RemoteProtocolError
+from .extensions import find_extension
 from .group_validation import (
     LeafPolicy,
     TreeKeyIndex,
@@ -60,6 +61,7 @@ __all__ = [
     "UnknownSenderError",
     "GroupInfoTreeHashError",
     "InactiveGroupError",
+    "DuplicateGroupIdError",
     "RejectedProposalError",
     "GroupConfig",
     "MemberIdentity",
@@ -128,6 +130,13 @@ class GroupInfoTreeHashError(CommitterError, TreeHashMismatchError):
     """The ratchet tree a joiner got, in the Welcome or out of band, does not hash to the
     GroupInfo's ``tree_hash`` (§12.4.3.1 "Verify the integrity of the ratchet tree"). Also a
     :class:`CommitterError`, as this check raised before it had its own class."""
+
+    rfc_section = "12.4.3.1"
+
+
+class DuplicateGroupIdError(RemoteProtocolError):
+    """A Welcome for a ``group_id`` the client already uses in a group it participates in
+    (§12.4.3.1: "unique among the groups they are currently participating in")."""
 
     rfc_section = "12.4.3.1"
 
@@ -293,10 +302,12 @@ class EpochCache:
         self.misses = 0
         #: decoded GroupInfos by the digest of their bytes (joiners of one Welcome share one)
         self._joins: dict[bytes, GroupInfo] = {}
-        #: trees a joiner validated: (id of the GroupInfo, id of the supplied tree or 0, now)
-        #: -> (GroupInfo, supplied tree, validated tree); the objects are held so ids stay unique
+        #: trees a joiner validated: (id of the GroupInfo, id of the supplied tree or 0, now, id
+        #: of the leaf policy) -> (GroupInfo, supplied tree, policy, validated tree); the objects
+        #: are held so ids stay unique
         self._join_trees: dict[
-            tuple[int, int, int | None], tuple[GroupInfo, RatchetTree | None, RatchetTree]
+            tuple[int, int, int | None, int],
+            tuple[GroupInfo, RatchetTree | None, LeafPolicy, RatchetTree],
         ] = {}
         self._verified: Memo[bool] = Memo(max_entries)
         self._schedules: Memo[EpochSecrets] = Memo(max_entries)
@@ -336,17 +347,27 @@ class EpochCache:
             del self._joins[next(iter(self._joins))]
         self._joins[digest] = gi
 
-    def joined_tree(self, gi: GroupInfo, supplied: RatchetTree | None, now: int | None) -> RatchetTree | None:
-        hit = self._join_trees.get((id(gi), id(supplied) if supplied is not None else 0, now))
-        return hit[2] if hit is not None else None
+    def joined_tree(
+        self, gi: GroupInfo, supplied: RatchetTree | None, now: int | None, policy: LeafPolicy
+    ) -> RatchetTree | None:
+        """A tree another joiner verified from the same GroupInfo and tree objects, at the same
+        ``now`` and under the same leaf policy (a stricter joiner never reuses a laxer one's
+        verdict)."""
+        hit = self._join_trees.get((id(gi), id(supplied) if supplied is not None else 0, now, id(policy)))
+        return hit[3] if hit is not None else None
 
     def put_joined_tree(
-        self, gi: GroupInfo, supplied: RatchetTree | None, now: int | None, tree: RatchetTree
+        self,
+        gi: GroupInfo,
+        supplied: RatchetTree | None,
+        now: int | None,
+        policy: LeafPolicy,
+        tree: RatchetTree,
     ) -> None:
         if len(self._join_trees) >= 8:
             del self._join_trees[next(iter(self._join_trees))]
-        key = (id(gi), id(supplied) if supplied is not None else 0, now)
-        self._join_trees[key] = (gi, supplied, tree)
+        key = (id(gi), id(supplied) if supplied is not None else 0, now, id(policy))
+        self._join_trees[key] = (gi, supplied, policy, tree)  # the objects whose ids are the key stay alive
 
     def get(self, key: CommitKey) -> CommitOutcome | None:
         out = self._entries.get(key)
@@ -491,9 +512,7 @@ def keep_psks(old: dict[int, bytes], epoch: int, psk: bytes, config: GroupConfig
 def tree_from_group_info(suite: CipherSuite, gi: GroupInfo, supplied: RatchetTree | None) -> RatchetTree:
     if supplied is not None:
         return supplied
-    data = next(
-        (e.extension_data for e in gi.extensions if e.extension_type == ExtensionType.RATCHET_TREE), None
-    )
+    data = find_extension(gi.extensions, ExtensionType.RATCHET_TREE)  # §13: no type twice
     if data is None:
         raise LocalProtocolError("no ratchet_tree extension and no tree supplied out of band (§12.4.3.3)")
     from .messages.tree import decode_ratchet_tree

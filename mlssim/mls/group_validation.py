@@ -143,7 +143,9 @@ def validate_member_leaf(
     now: int | None,
     removed: Sequence[LeafNode] = (),
 ) -> None:
-    """§7.3 for an Update proposal's leaf or a commit's UpdatePath leaf."""
+    """§7.3 for an Update proposal's leaf or a commit's UpdatePath leaf. ``replaced`` is the
+    leaf it takes the place of (the sender's own; for an external commit, the leaf it
+    removes, §12.2): its credential must be succeeded validly (§5.3.1)."""
     if not policy.enabled:
         return
     validate_leaf_node(
@@ -155,6 +157,7 @@ def validate_member_leaf(
         leaf_index=leaf_index,
         credential_validator=_validator(policy, now),
         replaced_leaf=replaced if source == LeafNodeSource.UPDATE else None,
+        predecessor=replaced.credential if replaced is not None else None,
         check_lifetime=now is not None,
         max_lifetime=policy.max_lifetime,
     )

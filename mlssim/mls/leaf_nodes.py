@@ -309,6 +309,7 @@ def validate_leaf_node(
     leaf_index: int | None = None,
     credential_validator: CredentialValidator = default_credential_validator,
     replaced_leaf: LeafNode | None = None,
+    predecessor: Credential | None = None,
     check_lifetime: bool = True,
     max_lifetime: int | None = None,
     signature_verified: bool = False,
@@ -321,7 +322,8 @@ def validate_leaf_node(
     * no extension type repeats (§13);
     * the signature verifies — update and commit leaves over ``context.group_id`` and
       ``leaf_index``, which must then be given;
-    * ``credential_validator`` accepts the credential for ``signature_key`` at ``now`` (§5.3.1);
+    * ``credential_validator`` accepts the credential for ``signature_key`` at ``now`` and, when
+      it replaces a member's credential ``predecessor``, as that one's successor (§5.3.1);
     * the capabilities cover the group's required_capabilities (§11.1) and every non-default
       GroupContext extension (§13);
     * the leaf lists its own credential type (§7.2); every other member supports that type;
@@ -357,7 +359,7 @@ def validate_leaf_node(
         if not signature_verified:
             verify_leaf_node_signature(suite, leaf, group_id=context.group_id, leaf_index=leaf_index)
 
-    credential_validator(leaf.credential, leaf.signature_key, now)
+    credential_validator(leaf.credential, leaf.signature_key, now, predecessor=predecessor)
 
     caps = leaf.capabilities
     check_capabilities_support(caps, context.extensions)

@@ -6,8 +6,8 @@ plus the commit's confirmation tag supplied by the caller). ``protect_public`` /
 ``unprotect_private`` encrypt and decrypt under the secret tree with the reuse guard
 and encrypted sender data (§6.3). Epoch and group checks and the choice of signature
 key belong to the group layer; this module only checks what the bytes themselves prove.
-Nothing here changes state except the secret tree's ratchets, and a message that fails
-to decrypt gives its key back.
+Nothing here changes state except the secret tree's ratchets, and only a message that
+decrypts and verifies moves them (§9.2).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from .messages.framing import (
     sender_data_aad,
 )
 from .rand import RandomSource
-from .secret_tree import RatchetKey, SecretTree, sender_data_key_nonce
+from .secret_tree import SecretTree, sender_data_key_nonce
 
 __all__ = [
     "InvalidSignatureError",
@@ -245,8 +245,10 @@ def unprotect_private(
     """§6.3: decrypt sender data, take the ratchet key, decrypt, verify the signature.
 
     ``signature_key_of(leaf)`` returns the signature key of the member at ``leaf``, or
-    None for a blank leaf. On any failure the ratchet key is returned to the tree. With a
-    ``memo``, results already computed from exactly the same inputs are looked up.
+    None for a blank leaf. The ratchet key is consumed (§9.2) only once the content has
+    decrypted and its signature verified: on any failure the secret tree is unchanged, so a
+    forgery by a member who derived another member's key burns nothing. With a ``memo``,
+    results already computed from exactly the same inputs are looked up.
     """
     sd_memo_key = (
         (
@@ -278,9 +280,8 @@ def unprotect_private(
     signature_pub = signature_key_of(sender_data.leaf_index)
     if signature_pub is None:
         raise SenderDataError(f"sender data names leaf {sender_data.leaf_index}, which is blank")
-    key: RatchetKey = secret_tree.receive_key(
-        sender_data.leaf_index, msg.content_type, sender_data.generation
-    )
+    pending = secret_tree.take(sender_data.leaf_index, msg.content_type, sender_data.generation)
+    key = pending.key
     content_memo_key = None
     if memo is not None:
         content_memo_key = (
@@ -298,27 +299,24 @@ def unprotect_private(
         )
         found = memo.content.get(content_memo_key)
         if found is not None:
+            secret_tree.consume(pending)
             return found
+    aad = private_content_aad(msg.group_id, msg.epoch, msg.content_type, msg.authenticated_data)
     try:
-        aad = private_content_aad(msg.group_id, msg.epoch, msg.content_type, msg.authenticated_data)
-        try:
-            plaintext = suite.aead_open(
-                key.key, _xor_guard(key.nonce, sender_data.reuse_guard), aad, msg.ciphertext
-            )
-        except CryptoError as exc:
-            raise ContentDecryptionError(
-                f"content of leaf {sender_data.leaf_index} generation {sender_data.generation} "
-                "does not decrypt"
-            ) from exc
-        pmc = decode_private_message_content(plaintext, msg.content_type)
-    except BaseException:
-        secret_tree.put_back(sender_data.leaf_index, msg.content_type, key)
-        raise
+        nonce = _xor_guard(key.nonce, sender_data.reuse_guard)
+        plaintext = suite.aead_open(key.key, nonce, aad, msg.ciphertext)
+    except CryptoError as exc:
+        raise ContentDecryptionError(
+            f"content of leaf {sender_data.leaf_index} generation {sender_data.generation} does not decrypt"
+        ) from exc
+    pmc = decode_private_message_content(plaintext, msg.content_type)
     content = pmc.framed_content(
         msg.group_id, msg.epoch, Sender.member(sender_data.leaf_index), msg.authenticated_data
     )
     ac = AuthenticatedContent(wire_format=WireFormat.PRIVATE_MESSAGE, content=content, auth=pmc.auth)
     verify_content(suite, ac, signature_pub=signature_pub, context=context)
+    # §9.2: only now has the key (successfully) decrypted a message of its sender
+    secret_tree.consume(pending)
     if memo is not None:
         memo.content.put(content_memo_key, ac)
     return ac

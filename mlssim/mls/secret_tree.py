@@ -10,10 +10,12 @@ roots and drops the leaf secret too. At every moment each leaf without ratchets 
 exactly one stored node on its path to the root.
 
 Receiving tolerates reordering within a :class:`RatchetPolicy` window: keys skipped on
-the way to a newer generation are cached (at most ``max_behind`` generations back), a
-key is deleted when it is handed out, and asking for it again raises
-:class:`KeyConsumedError`. The nonce returned is the ratchet's nonce; XORing in the
-reuse guard (§6.3.1) is the framing layer's job.
+the way to a newer generation are cached (at most ``max_behind`` generations back). A
+receiver *takes* a key without changing anything and *consumes* it only once the message
+has decrypted and authenticated (§9.2), so a forged message moves no ratchet; a consumed
+key is deleted, and asking for it again raises :class:`KeyConsumedError`. The nonce
+returned is the ratchet's nonce; XORing in the reuse guard (§6.3.1) is the framing
+layer's job.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ __all__ = [
     "RatchetExhaustedError",
     "SecretTreeSizeError",
     "RatchetKey",
+    "PendingKey",
     "RatchetPolicy",
     "SecretTree",
     "sender_data_key_nonce",
@@ -115,6 +118,25 @@ class RatchetPolicy:
     def __post_init__(self) -> None:
         if self.max_forward < 0 or self.max_behind < 0:
             raise ValueError("RatchetPolicy bounds must be non-negative")
+
+
+@dataclass(frozen=True, slots=True)
+class _Advance:
+    """Where a ratchet goes once a newer generation's key is consumed."""
+
+    secret: bytes  # the secret of the generation after the consumed one
+    low: int
+    skipped: tuple[tuple[int, tuple[bytes, bytes]], ...]  # (generation, (key, nonce)) kept
+
+
+@dataclass(frozen=True, slots=True)
+class PendingKey:
+    """A ratchet key taken for one message but not consumed (see :meth:`SecretTree.take`)."""
+
+    slot: int
+    key: RatchetKey
+    at: int  # the ratchet's next generation when the key was taken
+    advance: _Advance | None  # None: the key is a retained skipped one
 
 
 class _Ratchet:
@@ -267,21 +289,32 @@ class SecretTree:
     # ---- receiving -----------------------------------------------------------------------
 
     def receive_key(self, leaf: int, content_type: ContentType, generation: int) -> RatchetKey:
-        """Key and nonce of ``leaf``'s ``generation``, deleted as it is handed out (§9.1, §9.2).
+        """Key and nonce of ``leaf``'s ``generation``, consumed at once (§9.1, §9.2): the
+        sender's own vectors and tests; a receiver of a message uses :meth:`take` and
+        :meth:`consume` around the decryption instead."""
+        pending = self.take(leaf, content_type, generation)
+        self.consume(pending)
+        return pending.key
 
-        A newer generation ratchets forward, caching the skipped keys that stay inside
-        the window; an older one is served from that cache once. Raises
+    def take(self, leaf: int, content_type: ContentType, generation: int) -> PendingKey:
+        """Key and nonce of ``leaf``'s ``generation``, without consuming anything yet.
+
+        §9.2 consumes a key only once it has (successfully) decrypted a message, so nothing
+        changes until :meth:`consume`: a forged or corrupted message naming a far generation
+        moves no ratchet and deletes no key (§14's step limit still bounds the work). Raises
         :class:`GenerationTooFarError`, :class:`GenerationTooOldError` or
-        :class:`KeyConsumedError` without changing the ratchet.
+        :class:`KeyConsumedError`. (Deriving a leaf's two ratchet roots from the tree is
+        not a consumption of a ratchet value and may happen here; see :meth:`ratchet_state`.)
         """
         if not 0 <= generation <= MAX_GENERATION:
             raise GenerationTooFarError(f"generation {generation} is not a uint32")
-        r = self._ratchet(leaf, _kind(content_type))
+        kind = _kind(content_type)
+        r = self._ratchet(leaf, kind)
         if generation < r.generation:
-            if r.skipped is not None:
-                kn = r.skipped.pop(generation, None)
-                if kn is not None:
-                    return RatchetKey(generation=generation, key=kn[0], nonce=kn[1])
+            kn = r.skipped.get(generation) if r.skipped is not None else None
+            if kn is not None:
+                key = RatchetKey(generation=generation, key=kn[0], nonce=kn[1])
+                return PendingKey(slot=2 * leaf + kind, key=key, at=r.generation, advance=None)
             if generation < r.low:
                 raise GenerationTooOldError(
                     f"leaf {leaf} generation {generation}: keys below {r.low} are deleted"
@@ -294,36 +327,54 @@ class SecretTree:
             )
         new_low = max(r.low, generation - self.policy.max_behind)
         secret, g = r.secret, r.generation
+        skipped: list[tuple[int, tuple[bytes, bytes]]] = []
         while g < generation:
             if g >= new_low:
-                if r.skipped is None:
-                    r.skipped = {}
                 k, n, secret = self._step(secret, g)
-                r.skipped[g] = (k, n)
+                skipped.append((g, (k, n)))
             else:
                 secret = self._next_secret(secret, g)  # a key outside the window is never made
             g += 1
-        key, nonce, r.secret = self._step(secret, generation)
-        r.generation = generation + 1
-        r.low = new_low
-        self._evict(r)
-        return RatchetKey(generation=generation, key=key, nonce=nonce)
+        key_bytes, nonce, next_secret = self._step(secret, generation)
+        key = RatchetKey(generation=generation, key=key_bytes, nonce=nonce)
+        advance = _Advance(secret=next_secret, low=new_low, skipped=tuple(skipped))
+        return PendingKey(slot=2 * leaf + kind, key=key, at=r.generation, advance=advance)
 
-    def put_back(self, leaf: int, content_type: ContentType, key: RatchetKey) -> None:
-        """Return a key from :meth:`receive_key` whose message failed to decrypt.
-
-        The key goes back into the skipped cache (if still inside the window), so a
-        forged or corrupted message does not burn the real message's key. Never put back
-        a key that decrypted a message: that would allow its reuse (§9.2).
-        """
-        r = self._ratchets.get(2 * leaf + _kind(content_type))
-        if r is None or key.generation >= r.generation:
-            raise InternalError(f"leaf {leaf} generation {key.generation} was never handed out")
-        if key.generation < r.low:
+    def consume(self, pending: PendingKey) -> None:
+        """§9.2: the key of ``pending`` decrypted its message: delete it, and move the ratchet
+        past it (keeping the skipped keys inside the window). ``pending`` must come from
+        :meth:`take` on this tree with no other consumption of that ratchet in between."""
+        r = self._ratchets.get(pending.slot)
+        if r is None or r.generation != pending.at:
+            raise InternalError("a pending ratchet key was consumed after its ratchet moved")
+        g = pending.key.generation
+        adv = pending.advance
+        if adv is None:
+            if r.skipped is None or r.skipped.pop(g, None) is None:
+                raise InternalError(f"generation {g} was consumed twice")
+            if not r.skipped:
+                r.skipped = None
             return
-        skipped = r.skipped if r.skipped is not None else {}
-        skipped[key.generation] = (key.key, key.nonce)
-        r.skipped = dict(sorted(skipped.items()))
+        if adv.skipped:
+            if r.skipped is None:
+                r.skipped = {}
+            r.skipped.update(adv.skipped)
+        r.secret = adv.secret
+        r.generation = g + 1
+        r.low = adv.low
+        self._evict(r)
+
+    def ratchet_state(self) -> tuple[tuple[int, int, int, tuple[int, ...]], ...]:
+        """What receiving can change, for tests that a rejected message changed nothing: per
+        ratchet that has moved (slot ``2 * leaf + kind``), its next generation, its low-water
+        mark and the generations of its retained keys. A ratchet still at its root is left
+        out: it holds exactly what the tree node it came from held."""
+        out = []
+        for slot, r in sorted(self._ratchets.items()):
+            kept = tuple(r.skipped) if r.skipped is not None else ()
+            if r.generation or r.low or kept:
+                out.append((slot, r.generation, r.low, kept))
+        return tuple(out)
 
     @staticmethod
     def _evict(r: _Ratchet) -> None:

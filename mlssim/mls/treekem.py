@@ -296,11 +296,13 @@ def check_update_path_shape(
     tree: TreeView, sender: int, update_path: UpdatePath, exclude: AbstractSet[int]
 ) -> None:
     """§7.6: one UpdatePathNode per filtered direct path node, and one ciphertext per node of
-    the copath child's resolution (without ``exclude``). Raises UpdatePathShapeError."""
+    the copath child's resolution (without ``exclude``). Raises UpdatePathShapeError.
+    (Resolutions come from ``resolution_positions``, which a frozen tree caches for the
+    receivers that decrypt next.)"""
     path = tree.filtered_direct_path_with_copath(sender)
     _check_node_count(sender, path, update_path)
     for (p, s), upn in zip(path, update_path.nodes, strict=True):
-        _check_ciphertext_count(p, s, upn, tree.resolution(s, exclude))
+        _check_ciphertext_count(p, s, upn, tree.resolution_positions(s, exclude)[0])
 
 
 def _check_node_count(

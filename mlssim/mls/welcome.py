@@ -17,6 +17,7 @@ from typing import Protocol
 from .codec import decode, encode
 from .crypto.suite import CipherSuite
 from .errors import CryptoError, RemoteProtocolError
+from .extensions import check_unique_extensions
 from .keyschedule import JoinerStage
 from .messages.enums import PSKType, ResumptionPSKUsage
 from .messages.key_package import KeyPackage
@@ -67,6 +68,10 @@ def sign_group_info(suite: CipherSuite, gi: GroupInfo, signature_priv: bytes) ->
 
 
 def verify_group_info(suite: CipherSuite, gi: GroupInfo, signer_pub: bytes) -> None:
+    """§12.4.3: the signature, and §13's rule that no extension list repeats a type (the
+    GroupInfo's own and its GroupContext's), whoever reads which extension later."""
+    check_unique_extensions(gi.extensions)
+    check_unique_extensions(gi.group_context.extensions)
     if not suite.verify_with_label(signer_pub, "GroupInfoTBS", group_info_tbs(gi), gi.signature):
         raise GroupInfoSignatureError(f"GroupInfo signature of leaf {gi.signer} does not verify")
 

@@ -34,9 +34,11 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ..mls.codec import encode
+from ..mls.credentials import DefaultCredentialValidator
 from ..mls.crypto import KeyPair
 from ..mls.errors import MLSError
 from ..mls.group import CommitApplied, Group, GroupConfig, MemberIdentity, ProposalReceived, StagedCommit
+from ..mls.group_validation import LeafPolicy
 from ..mls.key_packages import KeyPackageBundle, make_key_package
 from ..mls.messages import Credential, GroupInfo, Lifetime, MLSMessage, Welcome
 from ..mls.pre_store import PREJoinDownload, PREJoinSecret, PREStore, PREUpload, committer_upload, pre_join
@@ -77,8 +79,17 @@ class GroupRecord:
         return self._tree_bytes
 
 
+#: How every member validates leaves, as the federation's authentication services vouch for
+#: them (§5.3.1): a basic credential named after the client, checked by the core's
+#: DefaultCredentialValidator, whose successor policy is the federation's too: a leaf that
+#: replaces a member's leaf (an Update, a commit's path, a resync's external commit) must present
+#: the same identity, so no client can take over another's leaf.
+AS_LEAF_POLICY = LeafPolicy(credential_validator=DefaultCredentialValidator(check_validity=True))
+
+
 class AuthenticationService:
-    """Issues credentials and stores the KeyPackages its clients upload."""
+    """Issues credentials (validated by members under :data:`AS_LEAF_POLICY`) and stores the
+    KeyPackages its clients upload."""
 
     def __init__(self, world: World, provider: str) -> None:
         self.world = world
@@ -975,6 +986,10 @@ class Client:
                 identity=self.identity,
                 ratchet_tree=self.trees.pop(group, None),
                 config=w.config_for(group),
+                # §12.4.3.1; a rejoin of the same group replaces the state this client lost
+                current_group_ids={
+                    h.group_id for name, h in self.groups.items() if name != group and h.active
+                },
             )
         except MLSError as exc:
             w.recorder.event(

@@ -28,7 +28,15 @@ from ..mls.messages import GroupInfo, KeyPackage, MLSMessage, WireFormat
 from ..mls.pre_store import PREJoinSecret, seal_join_secret
 from ..mls.ratchet_tree import RatchetTree
 from ..scenario.schema import GroupSpec, Scenario
-from .actors import CONTROL_BYTES, AuthenticationService, Client, DeliveryService, GroupRecord, _Pending
+from .actors import (
+    AS_LEAF_POLICY,
+    CONTROL_BYTES,
+    AuthenticationService,
+    Client,
+    DeliveryService,
+    GroupRecord,
+    _Pending,
+)
 from .compromise import Compromises
 from .distributions import sample
 from .fanout import make_fanout
@@ -65,6 +73,7 @@ class World:
             padding=scenario.mls.padding,
             keep_past_epochs=scenario.mls.keep_past_epochs,
             ratchet_tree_in_welcome=scenario.mls.ratchet_tree_in_welcome,
+            leaf_policy=AS_LEAF_POLICY,
             epoch_cache=EpochCache(),
         )
         self.providers: dict[str, Provider] = {

@@ -1,0 +1,421 @@
+"""Six receive-side defects found by building authentic but invalid messages (issue 25, part 1).
+
+Each message here is what a malicious member or outsider can send: every signature, tag and
+MAC is computed honestly with the attacker's own keys (the committer-side check that would
+refuse it is bypassed by patching the committer's code for that one call), so a rejection can
+only come from the receiver's semantic check. Each test asserts the specific error class and
+that every receiver reaches the same verdict with its state unchanged, the secret tree's
+ratchets included.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+from mlssim.mls import group as group_module
+from mlssim.mls import group_state as group_state_module
+from mlssim.mls.codec import encode
+from mlssim.mls.credentials import CredentialSuccessorError
+from mlssim.mls.crypto import CipherSuite, get_suite
+from mlssim.mls.errors import MLSError
+from mlssim.mls.extensions import DuplicateExtensionError
+from mlssim.mls.group import ApplicationMessage, CommitApplied, Group, GroupConfig
+from mlssim.mls.messages import Credential, GroupInfo, MLSMessage, Welcome
+from mlssim.mls.messages.enums import ContentType, ExtensionType
+from mlssim.mls.messages.framing import (
+    PrivateMessage,
+    PrivateMessageContent,
+    SenderData,
+    decode_private_message_content,
+    private_content_aad,
+    sender_data_aad,
+)
+from mlssim.mls.protect import ContentDecryptionError, InvalidSignatureError
+from mlssim.mls.ratchet_tree import UpdatePathShapeError
+from mlssim.mls.secret_tree import GenerationTooFarError, RatchetPolicy, SecretTree, sender_data_key_nonce
+
+from .group_harness import Harness, roundtrip
+
+SUITES = [get_suite(1), get_suite(1, "model")]
+
+
+@pytest.fixture(params=SUITES, ids=["suite1", "model1"])
+def suite(request: pytest.FixtureRequest) -> CipherSuite:
+    return request.param  # type: ignore[no-any-return]
+
+
+def group_of(suite: CipherSuite, n: int, config: GroupConfig | None = None) -> Harness:
+    """Members c1..cn, added by c1 in one commit."""
+    h = Harness(suite, seed=7, config=config)
+    h.create("c1")
+    h.add("c1", *(f"c{i}" for i in range(2, n + 1)))
+    return h
+
+
+def state_of(g: Group) -> tuple[object, ...]:
+    """What a rejected message must leave as it was: the epoch's public and private state and
+    the positions and retained keys of every ratchet of the secret tree."""
+    st = g._st
+    return (
+        g.epoch,
+        g.epoch_authenticator,
+        g.tree_hash,
+        g.active,
+        int(g.leaf_index),
+        g.pending_proposals,
+        g.path_keys,
+        st.secret_tree.ratchet_state(),
+    )
+
+
+def verdicts(h: Harness, msg: MLSMessage, names: list[str]) -> dict[str, type[BaseException] | str]:
+    """Deliver ``msg`` (as bytes) to each of ``names``; a rejection must leave the state as it was."""
+    out: dict[str, type[BaseException] | str] = {}
+    for name in names:
+        g = h.members[name]
+        before = state_of(g)
+        try:
+            res = g.process(roundtrip(msg))
+        except MLSError as exc:
+            assert state_of(g) == before, f"{name} changed state on rejecting {exc!r}"
+            out[name] = type(exc)
+        else:
+            out[name] = "accepted" if not isinstance(res, CommitApplied) or not res.removed_me else "removed"
+    return out
+
+
+@contextmanager
+def patched(
+    module: Any, name: str, wrap: Callable[[Callable[..., Any]], Callable[..., Any]]
+) -> Iterator[None]:
+    """Replace ``module.name`` by ``wrap(original)`` for the committer's one call."""
+    original = getattr(module, name)
+    setattr(module, name, wrap(original))
+    try:
+        yield
+    finally:
+        setattr(module, name, original)
+
+
+# ---- 1. an external joiner may remove only an old version of itself (§12.2) ---------------------
+
+
+def test_external_commit_cannot_remove_another_member(suite: CipherSuite) -> None:
+    h = group_of(suite, 4)
+    gi = roundtrip(h.members["c1"].group_info(with_tree=True)).body
+    assert isinstance(gi, GroupInfo)
+    victim = int(h.members["c3"].leaf_index)
+    _, staged = Group.external_join(
+        h.suite, gi, identity=h.client("ext").identity, rand=h.rand, resync_remove=victim, config=h.config
+    )
+    got = verdicts(h, staged.message, sorted(h.members))
+    assert got == dict.fromkeys(sorted(h.members), CredentialSuccessorError), got
+    assert CredentialSuccessorError.rfc_section == "5.3.1"
+    # the same external commit by c3 itself (a resync) is accepted by everyone
+    h.external_join("c3", "c1", resync=True)
+
+
+def test_validator_sees_the_removed_members_credential(suite: CipherSuite) -> None:
+    """The AS hook gets the replaced leaf's credential, so an application can apply its own
+    successor policy (here: a device of user 'c3' may replace another device of 'c3')."""
+    from mlssim.mls.credentials import DefaultCredentialValidator
+    from mlssim.mls.group_validation import LeafPolicy
+
+    seen: list[tuple[bytes, bytes | None]] = []
+
+    def same_user(
+        credential: Credential, signature_key: bytes, now: int, /, *, predecessor: Credential | None
+    ) -> None:
+        DefaultCredentialValidator()(credential, signature_key, now)
+        seen.append((credential.identity, predecessor.identity if predecessor else None))
+        user = credential.identity.split(b"/")[0]
+        if predecessor is not None and user != predecessor.identity.split(b"/")[0]:
+            raise CredentialSuccessorError("another user")
+
+    h = group_of(suite, 3, GroupConfig(leaf_policy=LeafPolicy(credential_validator=same_user)))
+    h.add("c1", "c3/phone")
+    gi = roundtrip(h.members["c1"].group_info(with_tree=True)).body
+    assert isinstance(gi, GroupInfo)
+    old = int(h.members["c3/phone"].leaf_index)
+    _, staged = Group.external_join(
+        h.suite, gi, identity=h.client("c3/laptop").identity, rand=h.rand, resync_remove=old, config=h.config
+    )
+    seen.clear()
+    got = verdicts(h, staged.message, ["c1", "c2"])
+    assert got == {"c1": "accepted", "c2": "accepted"}
+    assert (b"c3/laptop", b"c3/phone") in seen
+
+
+# ---- 2. the UpdatePath's shape is checked at every node, by every receiver (§7.6) ---------------
+
+
+def test_extra_ciphertext_in_one_node_is_rejected_by_every_member(suite: CipherSuite) -> None:
+    h = group_of(suite, 8)
+
+    def padded(create: Callable[..., Any]) -> Callable[..., Any]:
+        def build(*args: Any, **kwargs: Any) -> Any:
+            result = create(*args, **kwargs)
+            path = result.update_path
+            top = path.nodes[-1]
+            extra = dataclasses.replace(
+                top, encrypted_path_secret=(*top.encrypted_path_secret, top.encrypted_path_secret[0])
+            )
+            return dataclasses.replace(
+                result, update_path=dataclasses.replace(path, nodes=(*path.nodes[:-1], extra))
+            )
+
+        return build
+
+    with patched(group_module, "create_update_path", padded):
+        staged = h.members["c1"].commit(h.rand)
+    others = [f"c{i}" for i in range(2, 9)]
+    got = verdicts(h, staged.message, others)
+    assert got == dict.fromkeys(others, UpdatePathShapeError), got
+
+
+def test_bad_path_shape_is_rejected_by_a_member_being_removed(suite: CipherSuite) -> None:
+    """A removed member stops before decrypting; it still checks the shape (public data)."""
+    h = group_of(suite, 8)
+
+    def short(create: Callable[..., Any]) -> Callable[..., Any]:
+        def build(*args: Any, **kwargs: Any) -> Any:
+            result = create(*args, **kwargs)
+            path = result.update_path
+            low = path.nodes[0]
+            fewer = dataclasses.replace(low, encrypted_path_secret=tuple(low.encrypted_path_secret)[1:])
+            return dataclasses.replace(
+                result, update_path=dataclasses.replace(path, nodes=(fewer, *path.nodes[1:]))
+            )
+
+        return build
+
+    victim = int(h.members["c8"].leaf_index)
+    with patched(group_module, "create_update_path", short):
+        staged = h.members["c1"].commit(h.rand, removes=[victim])
+    others = [f"c{i}" for i in range(2, 9)]
+    assert verdicts(h, staged.message, others) == dict.fromkeys(others, UpdatePathShapeError)
+
+
+# ---- 3. a credential may only be replaced by a valid successor (§5.3.1) --------------------------
+
+
+def _posing_as(g: Group, identity: bytes) -> None:
+    """The member signs its next leaves with another identity in its credential."""
+    st = g._st
+    g._st = dataclasses.replace(
+        st, identity=dataclasses.replace(st.identity, credential=Credential.basic(identity))
+    )
+
+
+def test_commit_leaf_with_another_members_identity_is_rejected(suite: CipherSuite) -> None:
+    h = group_of(suite, 4)
+    attacker = h.members["c3"]
+    _posing_as(attacker, b"c2")
+    staged = attacker.commit(h.rand)
+    others = ["c1", "c2", "c4"]
+    assert verdicts(h, staged.message, others) == dict.fromkeys(others, CredentialSuccessorError)
+
+
+def test_update_with_another_members_identity_is_rejected(suite: CipherSuite) -> None:
+    h = group_of(suite, 4)
+    attacker = h.members["c3"]
+    _posing_as(attacker, b"c2")
+    with patched(Group, "_validate_proposal", lambda _check: lambda *_args, **_kw: None):
+        msg = attacker.propose_update(h.rand)  # the proposer's own check of its Update, bypassed
+    others = ["c1", "c2", "c4"]
+    assert verdicts(h, msg, others) == dict.fromkeys(others, CredentialSuccessorError)
+
+
+# ---- 4. a forgery that decrypts but fails its signature burns no key (§9.2) ----------------------
+
+
+def _ratchet_key(g: Group, leaf: int, generation: int, ct: ContentType) -> tuple[bytes, bytes]:
+    """What any member can derive: another member's ratchet key, from the epoch's encryption secret."""
+    tree = SecretTree(
+        g.suite, g.secrets.encryption_secret, g.tree.n_leaves, policy=RatchetPolicy(max_forward=10**6)
+    )
+    k = tree.receive_key(leaf, ct, generation)
+    return k.key, k.nonce
+
+
+def _xor(nonce: bytes, guard: bytes) -> bytes:
+    return bytes(a ^ b for a, b in zip(nonce[:4], guard, strict=True)) + nonce[4:]
+
+
+def _open_sender_data(g: Group, pm: PrivateMessage) -> SenderData:
+    from mlssim.mls.codec import decode
+
+    key, nonce = sender_data_key_nonce(g.suite, g.secrets.sender_data_secret, pm.ciphertext)
+    aad = sender_data_aad(pm.group_id, pm.epoch, pm.content_type)
+    return decode(SenderData, g.suite.aead_open(key, nonce, aad, pm.encrypted_sender_data))
+
+
+def _seal(g: Group, pm: PrivateMessage, ciphertext: bytes, sd: SenderData) -> MLSMessage:
+    key, nonce = sender_data_key_nonce(g.suite, g.secrets.sender_data_secret, ciphertext)
+    aad = sender_data_aad(pm.group_id, pm.epoch, pm.content_type)
+    esd = g.suite.aead_seal(key, nonce, aad, encode(sd))
+    return MLSMessage(body=dataclasses.replace(pm, ciphertext=ciphertext, encrypted_sender_data=esd))
+
+
+def test_forgery_under_a_derived_key_does_not_burn_the_genuine_message(suite: CipherSuite) -> None:
+    h = group_of(suite, 4)
+    genuine = h.members["c2"].encrypt_application(b"hello", h.rand)
+    pm = genuine.body
+    assert isinstance(pm, PrivateMessage)
+    forger = h.members["c3"]
+    sd = _open_sender_data(forger, pm)
+    key, nonce = _ratchet_key(forger, sd.leaf_index, sd.generation, ContentType.APPLICATION)
+    aad = private_content_aad(pm.group_id, pm.epoch, pm.content_type, pm.authenticated_data)
+    nonce = _xor(nonce, sd.reuse_guard)
+    plain = forger.suite.aead_open(key, nonce, aad, pm.ciphertext)
+    pmc = decode_private_message_content(plain, pm.content_type)
+    forged_pmc = PrivateMessageContent(
+        content_type=pmc.content_type, application_data=b"HELLO", auth=pmc.auth, padding=pmc.padding
+    )
+    forged = _seal(forger, pm, forger.suite.aead_seal(key, nonce, aad, encode(forged_pmc)), sd)
+    receivers = ["c1", "c4"]
+    assert verdicts(h, forged, receivers) == dict.fromkeys(receivers, InvalidSignatureError)
+    for name in receivers:
+        res = h.members[name].process(roundtrip(genuine))
+        assert isinstance(res, ApplicationMessage) and res.data == b"hello"
+
+
+# ---- 5. a message that fails to decrypt moves no ratchet (§9.2, §14) -----------------------------
+
+
+def test_undecryptable_messages_do_not_move_the_ratchet(suite: CipherSuite) -> None:
+    h = group_of(suite, 4)
+    genuine = h.members["c2"].encrypt_application(b"first", h.rand)  # generation 0
+    pm = genuine.body
+    assert isinstance(pm, PrivateMessage)
+    forger = h.members["c4"]
+    sd = _open_sender_data(forger, pm)
+    receivers = ["c1", "c3"]
+    # The first forgery is within the step limit (§14, 1,000 by default) and fails to decrypt;
+    # the second names 2001, which is past the limit because the first moved nothing.
+    for generation, error in ((1000, ContentDecryptionError), (2001, GenerationTooFarError)):
+        junk = bytes((generation + i) % 256 for i in range(len(pm.ciphertext)))
+        forged = _seal(forger, pm, junk, dataclasses.replace(sd, generation=generation))
+        assert verdicts(h, forged, receivers) == dict.fromkeys(receivers, error)
+    for name in receivers:
+        res = h.members[name].process(roundtrip(genuine))
+        assert isinstance(res, ApplicationMessage) and res.data == b"first"
+
+
+# ---- 6. no extension type twice in a GroupInfo (§13) ----------------------------------------------
+
+
+def _doubling(ext_type: ExtensionType) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def wrap(sign: Callable[..., Any]) -> Callable[..., Any]:
+        def signed(suite: CipherSuite, gi: GroupInfo, priv: bytes) -> GroupInfo:
+            twice = [e for e in gi.extensions if e.extension_type == ext_type]
+            return sign(suite, dataclasses.replace(gi, extensions=(*gi.extensions, *twice)), priv)  # type: ignore[no-any-return]
+
+        return signed
+
+    return wrap
+
+
+def test_welcome_with_two_ratchet_tree_extensions_is_refused(suite: CipherSuite) -> None:
+    h = group_of(suite, 2)
+    joiner = h.client("new")
+    with patched(group_state_module, "sign_group_info", _doubling(ExtensionType.RATCHET_TREE)):
+        staged = h.members["c1"].commit(h.rand, adds=[joiner.bundle.key_package])
+    assert staged.welcome is not None
+    welcome = roundtrip(staged.welcome).body
+    assert isinstance(welcome, Welcome)
+    with pytest.raises(DuplicateExtensionError):
+        Group.join(
+            h.suite,
+            welcome,
+            key_package=joiner.bundle.key_package,
+            init_priv=joiner.bundle.init_priv,
+            encryption_priv=joiner.bundle.encryption_priv,
+            identity=joiner.identity,
+            config=h.config,
+        )
+
+
+def test_group_info_with_two_external_pub_extensions_is_refused(suite: CipherSuite) -> None:
+    h = group_of(suite, 2)
+    with patched(group_state_module, "sign_group_info", _doubling(ExtensionType.EXTERNAL_PUB)):
+        gi = roundtrip(h.members["c1"].group_info(with_tree=True)).body
+    assert isinstance(gi, GroupInfo)
+    assert [e.extension_type for e in gi.extensions].count(ExtensionType.EXTERNAL_PUB) == 2
+    with pytest.raises(DuplicateExtensionError):
+        Group.external_join(h.suite, gi, identity=h.client("ext").identity, rand=h.rand, config=h.config)
+
+
+# ---- decided with the six: group_id uniqueness and the shared join verdict ----------------------
+
+
+def test_welcome_for_a_group_id_the_client_already_uses_is_refused(suite: CipherSuite) -> None:
+    """§12.4.3.1: only the client knows its other groups, so it passes their ids to the core."""
+    from mlssim.mls.group import DuplicateGroupIdError
+
+    h = group_of(suite, 2)
+    joiner = h.client("new")
+    staged = h.members["c1"].commit(h.rand, adds=[joiner.bundle.key_package])
+    assert staged.welcome is not None
+    welcome = roundtrip(staged.welcome).body
+    assert isinstance(welcome, Welcome)
+
+    def join(current: set[bytes]) -> Group:
+        return Group.join(
+            h.suite,
+            welcome,
+            key_package=joiner.bundle.key_package,
+            init_priv=joiner.bundle.init_priv,
+            encryption_priv=joiner.bundle.encryption_priv,
+            identity=joiner.identity,
+            config=h.config,
+            current_group_ids=current,
+        )
+
+    with pytest.raises(DuplicateGroupIdError):
+        join({b"other", h.group_id})
+    assert join({b"other"}).epoch == staged.epoch
+
+
+def test_a_stricter_joiner_does_not_reuse_a_laxer_joiners_verdict(suite: CipherSuite) -> None:
+    """The shared cache of verified join trees is keyed by the joiner's leaf policy too."""
+    from mlssim.mls.credentials import CredentialError
+    from mlssim.mls.group import EpochCache
+    from mlssim.mls.group_validation import LeafPolicy
+
+    cache = EpochCache()
+    h = group_of(suite, 3, GroupConfig(epoch_cache=cache))
+    a, b = h.client("a"), h.client("b")
+    staged = h.members["c1"].commit(h.rand, adds=[a.bundle.key_package, b.bundle.key_package])
+    assert staged.welcome is not None
+    welcome = roundtrip(staged.welcome).body
+    assert isinstance(welcome, Welcome)
+
+    class NoC2(CredentialError):
+        pass
+
+    def no_c2(
+        credential: Credential, signature_key: bytes, now: int, /, *, predecessor: Credential | None
+    ) -> None:
+        if credential.identity == b"c2":
+            raise NoC2("c2 is not trusted here")
+
+    def join(who: Any, config: GroupConfig) -> Group:
+        return Group.join(
+            h.suite,
+            welcome,
+            key_package=who.bundle.key_package,
+            init_priv=who.bundle.init_priv,
+            encryption_priv=who.bundle.encryption_priv,
+            identity=who.identity,
+            config=config,
+        )
+
+    join(a, GroupConfig(epoch_cache=cache))  # the lax joiner verifies and caches the tree
+    with pytest.raises(NoC2):
+        join(b, GroupConfig(epoch_cache=cache, leaf_policy=LeafPolicy(credential_validator=no_c2)))
