@@ -34,16 +34,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from mlssim.assist.pre import get_pre
+from mlssim.assist.pre_store import PREStore, committer_upload, seal_join_secret
+from mlssim.assist.split_commit import download_sizes, upload_size
 from mlssim.mls.codec import encode
 from mlssim.mls.credentials import Credential
 from mlssim.mls.crypto import CipherSuite, get_suite
-from mlssim.mls.crypto.pre import get_pre
 from mlssim.mls.group import Group, GroupConfig, MemberIdentity, StagedCommit
 from mlssim.mls.key_packages import KeyPackageBundle, make_key_package
 from mlssim.mls.messages import Lifetime
-from mlssim.mls.pre_store import PREStore, committer_upload, seal_join_secret
 from mlssim.mls.rand import SeededRandom
-from mlssim.mls.split_commit import download_sizes, upload_size
 
 FOREVER = Lifetime(not_before=0, not_after=2**64 - 1)
 

@@ -76,7 +76,7 @@ def main() -> int:
             with ThreadPoolExecutor(max_workers=args.jobs) as pool:
                 futures = {
                     (s.name, seed, side): pool.submit(
-                        _run, tree, tree / "scenarios" / s.name, Path(tmp) / f"out-{side}" / seed / s.stem, seed
+                        _run, tree, tree / "scenarios" / s.name, Path(tmp) / f"o-{side}" / seed / s.stem, seed
                     )
                     for s, seed, side, tree in jobs
                 }

@@ -43,6 +43,7 @@ from mlssim.mls.group import (
     StagedCommit,
 )
 from mlssim.mls.messages import MLSMessage, WireFormat
+from mlssim.mls.tree_validation import parent_hash_valid
 
 from .group_harness import Client, Harness, fresh_key_package, roundtrip
 
@@ -639,7 +640,7 @@ class GroupMachine(RuleBasedStateMachine):
         assert caches == {frozenset(p.ref for p in self.pending)}, "proposal caches differ"
         assert all(g.active for g in h.members.values())
         first = next(iter(h.members.values()))
-        assert first.tree.parent_hash_valid()
+        assert parent_hash_valid(first.tree)
         assert first.context.epoch == first.epoch
 
 

@@ -1,4 +1,4 @@
-"""Proxy re-encryption (``mlssim.mls.crypto.pre``): both families round-trip, fail on wrong keys,
+"""Proxy re-encryption (``mlssim.assist.pre``): both families round-trip, fail on wrong keys,
 and the model's objects have exactly the real (Umbral) lengths."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import pickle
 
 import pytest
 
-from mlssim.mls.crypto.pre import PRE, UMBRAL_INFO, ModelPRE, get_pre
+from mlssim.assist.pre import PRE, UMBRAL_INFO, ModelPRE, get_pre
 from mlssim.mls.errors import CryptoError
 from mlssim.mls.rand import SeededRandom
 

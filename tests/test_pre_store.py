@@ -6,13 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from mlssim.mls.codec import varint_size
-from mlssim.mls.crypto import get_suite
-from mlssim.mls.crypto.pre import PRE, get_pre
-from mlssim.mls.group import StagedCommit
-from mlssim.mls.group_state import CommitterError
-from mlssim.mls.messages.welcome import GroupInfo
-from mlssim.mls.pre_store import (
+from mlssim.assist.pre import PRE, get_pre
+from mlssim.assist.pre_store import (
     PREJoinDownload,
     PREJoinSecret,
     PREStore,
@@ -22,6 +17,11 @@ from mlssim.mls.pre_store import (
     pre_join,
     seal_join_secret,
 )
+from mlssim.mls.codec import varint_size
+from mlssim.mls.crypto import get_suite
+from mlssim.mls.group import StagedCommit
+from mlssim.mls.group_state import CommitterError
+from mlssim.mls.messages.welcome import GroupInfo
 
 from .group_harness import Harness, roundtrip
 

@@ -9,14 +9,7 @@ from dataclasses import replace
 
 import pytest
 
-from mlssim.mls.codec import decode, encode, varint_size
-from mlssim.mls.crypto import get_suite
-from mlssim.mls.crypto.suite import CipherSuite
-from mlssim.mls.errors import DecodeError, LocalProtocolError
-from mlssim.mls.group import Group, GroupConfig, StagedCommit
-from mlssim.mls.messages import GroupContext, HPKECiphertext
-from mlssim.mls.rand import SeededRandom
-from mlssim.mls.split_commit import (
+from mlssim.assist.split_commit import (
     MerkleProofError,
     SplitCommit,
     SplitCommitDownload,
@@ -31,6 +24,13 @@ from mlssim.mls.split_commit import (
     split_upload,
     verify_download,
 )
+from mlssim.mls.codec import decode, encode, varint_size
+from mlssim.mls.crypto import get_suite
+from mlssim.mls.crypto.suite import CipherSuite
+from mlssim.mls.errors import DecodeError, LocalProtocolError
+from mlssim.mls.group import Group, GroupConfig, StagedCommit
+from mlssim.mls.messages import GroupContext, HPKECiphertext
+from mlssim.mls.rand import SeededRandom
 from mlssim.mls.treekem import UPDATE_PATH_LABEL, PathSecretDecryptionError, decrypt_update_path
 from mlssim.mls.treemath import common_ancestor, subtree_leaves
 

@@ -194,10 +194,6 @@ class Adversary:
         """The compromise window of ``device``'s random number generator ends."""
         self._tapped.discard(device)
 
-    def learn_psk(self, psk_id: bytes, value: bytes) -> None:
-        """An external PSK the adversary holds."""
-        self.knowledge.psks[psk_id] = value
-
     # ---- DrawTap --------------------------------------------------------------------------
 
     def tapping(self, device: str) -> bool:

@@ -241,9 +241,6 @@ class Writer:
         self.push_varint(len(b))
         self._buf += b
 
-    def push_bool(self, v: bool) -> None:
-        self._buf.append(1 if v else 0)
-
     def push_vector(self, items: Sequence[T], push_item: Callable[[Writer, T], None]) -> None:
         inner = Writer()
         for item in items:

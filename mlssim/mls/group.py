@@ -30,7 +30,7 @@ from collections.abc import Container, Sequence
 from dataclasses import replace
 
 from . import treemath as tm
-from .codec import encode
+from .codec import decode, encode
 from .commit_outcome import commit_outcome
 from .crypto.suite import CipherSuite
 from .errors import LocalProtocolError, RemoteProtocolError
@@ -67,7 +67,9 @@ from .group_validation import (
     validate_member_leaf,
 )
 from .keyschedule import EpochSecrets, JoinerStage, confirmation_tag, verify_confirmation_tag
+from .leaf_nodes import LeafNodeLifetimeError
 from .messages.common import Extension, GroupContext
+from .messages.credentials import ExternalSenders
 from .messages.enums import (
     ContentType,
     ExtensionType,
@@ -103,6 +105,7 @@ from .messages.psk_id import PreSharedKeyID
 from .messages.tree import LeafNode, Lifetime
 from .messages.welcome import GroupInfo, GroupSecrets, PathSecret, Welcome
 from .proposal_list import (
+    EXTERNAL_SENDER_TYPES,
     CommittedProposal,
     InvalidProposalError,
     apply_proposals,
@@ -854,9 +857,6 @@ class Group:
                 raise UnknownSenderError(f"sender leaf {sender.index} is blank or outside the tree")
             return leaf.signature_key
         if sender.sender_type == SenderType.EXTERNAL:
-            from .codec import decode
-            from .messages.credentials import ExternalSenders
-
             data = find_extension(st.public.context.extensions, ExtensionType.EXTERNAL_SENDERS)
             if data is None:
                 raise UnknownSenderError("external sender, but the group has no external_senders extension")
@@ -1022,11 +1022,8 @@ class Group:
     ) -> ProposalReceived:
         """§12.1: verify and cache a proposal by its ref."""
         sender = ac.content.sender
-        if sender.sender_type == SenderType.EXTERNAL:
-            from .proposal_list import EXTERNAL_SENDER_TYPES
-
-            if proposal.proposal_type not in EXTERNAL_SENDER_TYPES:
-                raise CommitterError(f"{proposal.proposal_type.name} may not come from an external sender")
+        if sender.sender_type == SenderType.EXTERNAL and proposal.proposal_type not in EXTERNAL_SENDER_TYPES:
+            raise CommitterError(f"{proposal.proposal_type.name} may not come from an external sender")
         self._validate_proposal(proposal, sender, now)
         ref = self.suite.proposal_ref(ac.encoded())
         self._st.proposals[ref] = CommittedProposal(proposal, sender, ref)
@@ -1082,8 +1079,6 @@ class Group:
             for _, kp in outcome.added:
                 lt = kp.leaf_node.lifetime
                 if lt is not None and not lt.not_before <= now <= lt.not_after:
-                    from .leaf_nodes import LeafNodeLifetimeError
-
                     raise LeafNodeLifetimeError("an added KeyPackage is outside its lifetime (§7.3)")
 
         new_tree = outcome.public.tree

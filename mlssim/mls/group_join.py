@@ -10,7 +10,7 @@ from collections.abc import Container, Sequence
 from dataclasses import replace
 from typing import Protocol
 
-from .codec import encode
+from .codec import decode, encode
 from .crypto.suite import CipherSuite
 from .errors import LocalProtocolError
 from .extensions import find_extension
@@ -294,8 +294,6 @@ def external_join_states(
     ext_pub_data = find_extension(group_info.extensions, ExtensionType.EXTERNAL_PUB)  # §13: no type twice
     if ext_pub_data is None:
         raise LocalProtocolError("GroupInfo has no external_pub extension: external join impossible")
-    from .codec import decode
-
     external_pub = decode(ExternalPub, ext_pub_data).external_pub
     kem_output, init_secret = suite.hpke_export_sender(
         external_pub, b"", EXTERNAL_INIT_LABEL, suite.info.hash_len, rand

@@ -39,7 +39,7 @@ from .messages.proposals import (
     ReInit,
 )
 from .messages.psk_id import PreSharedKeyID
-from .messages.tree import Capabilities, LeafNode, Lifetime, leaf_node_tbs
+from .messages.tree import Capabilities, LeafNode, Lifetime, decode_ratchet_tree, leaf_node_tbs
 from .messages.welcome import ExternalPub, GroupInfo
 from .proposal_list import (
     CommittedProposal,
@@ -515,8 +515,6 @@ def tree_from_group_info(suite: CipherSuite, gi: GroupInfo, supplied: RatchetTre
     data = find_extension(gi.extensions, ExtensionType.RATCHET_TREE)  # §13: no type twice
     if data is None:
         raise LocalProtocolError("no ratchet_tree extension and no tree supplied out of band (§12.4.3.3)")
-    from .messages.tree import decode_ratchet_tree
-
     return RatchetTree.from_nodes(suite, decode_ratchet_tree(data))
 
 

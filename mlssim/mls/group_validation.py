@@ -9,7 +9,7 @@ group does not rebuild it per member).
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterator, Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
 
 from .credentials import CredentialValidator, DefaultCredentialValidator
@@ -20,7 +20,7 @@ from .leaf_nodes import GroupValidationContext, validate_leaf_node
 from .messages.common import Extension
 from .messages.enums import LeafNodeSource
 from .messages.key_package import KeyPackage
-from .messages.tree import LeafNode, ParentNode
+from .messages.tree import LeafNode
 from .ratchet_tree import RatchetTree
 from .treemath import LeafIndex
 
@@ -95,13 +95,6 @@ class TreeKeyIndex:
             encryption_keys=_Without(self.encryption_keys, hidden),
             signature_keys=_Without(self.signature_keys, hidden_sig),
         )
-
-
-def iter_parent_keys(tree: RatchetTree) -> Iterator[bytes]:
-    for x in range(1, 2 * tree.n_leaves - 1, 2):
-        node = tree.node(x)
-        if isinstance(node, ParentNode):
-            yield node.encryption_key
 
 
 def validate_added_key_package(

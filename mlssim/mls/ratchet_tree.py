@@ -24,7 +24,8 @@ trailing blanks for the ``ratchet_tree`` extension (§12.4.3.3). A node is ``Lea
 Hashes: the §7.8 tree hash (``TreeHashInput``) of every node, and the §7.9 parent hash
 (``ParentHashInput``) computed top-down along a filtered direct path when an UpdatePath is
 merged (:meth:`TreeEditor.apply_path`). Checking parent hashes of a whole tree on joining
-(§7.9.2) lives in :mod:`~mlssim.mls.tree_validation`.
+(§7.9.2) lives in :mod:`~mlssim.mls.tree_validation`, which imports this module (never the
+other way round).
 """
 
 from __future__ import annotations
@@ -639,18 +640,6 @@ class RatchetTree(TreeView):
         x = self._indexes()[1].get(key)
         return None if x is None else LeafIndex(x >> 1)
 
-    def parent_hash_valid(self) -> bool:
-        """§7.9.2: is every non-blank parent node parent-hash valid (see tree_validation)?"""
-        from .tree_validation import parent_hash_valid
-
-        return parent_hash_valid(self)
-
-    def verify_parent_hashes(self) -> None:
-        """§7.9.2: raise :class:`~mlssim.mls.tree_validation.ParentHashError` unless valid."""
-        from .tree_validation import verify_parent_hashes
-
-        verify_parent_hashes(self)
-
 
 def _count_leaf(leaf: LeafNode, in_use: Counter[int], supported: Counter[int], sign: int) -> None:
     in_use[leaf.credential.credential_type] += sign
@@ -922,18 +911,6 @@ class TreeEditor(TreeView):
             self.set_node(p, ParentNode(encryption_key=key, parent_hash=ph, unmerged_leaves=()))
             ph = parent_hash_of(self.suite, key, ph, self._hash(s))
         return ph
-
-    def parent_hash_for_leaf(self, sender: int) -> bytes:
-        """The parent hash the sender's leaf must carry given the tree as it is now (§7.9.1):
-        that of the first node of its filtered direct path, ``""`` if there is none."""
-        path = self.filtered_direct_path_with_copath(sender)
-        if not path:
-            return b""
-        p, s = path[0]
-        node = self.parent_node(p)
-        if node is None:
-            raise InternalError(f"filtered direct path node {p} is blank")
-        return parent_hash_of(self.suite, node.encryption_key, node.parent_hash, self._hash(s))
 
     def merge_update_path(self, sender: int, update_path: UpdatePath) -> None:
         """§7.5 / §12.4.2: merge the public part of a received UpdatePath: blank the sender's

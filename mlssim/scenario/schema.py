@@ -568,25 +568,25 @@ class Scenario(_Model):
                     raise ValueError(f"population.providers: unknown provider {p!r}")
         for i, cp in enumerate(self.adversary.compromises):
             where = f"adversary.compromises[{i}]"
-            g = specs.get(cp.group)
-            if g is None:
+            spec = specs.get(cp.group)
+            if spec is None:
                 raise ValueError(f"{where}.group: no groups entry named {cp.group!r}")
-            if cp.instance >= g.count:
-                raise ValueError(f"{where}.instance: {cp.group} has {g.count} group(s)")
-            if cp.member >= g.size:
-                raise ValueError(f"{where}.member: {cp.group} has {g.size} initial members")
+            if cp.instance >= spec.count:
+                raise ValueError(f"{where}.instance: {cp.group} has {spec.count} group(s)")
+            if cp.member >= spec.size:
+                raise ValueError(f"{where}.member: {cp.group} has {spec.size} initial members")
             if cp.kind == "randomness" and cp.duration <= 0:
                 raise ValueError(f"{where}.duration: a randomness compromise needs a window > 0")
             if self.federation.ordering in ("client-fanout", "decentralised"):
                 raise ValueError(f"{where}: compromises are measured for ordered designs (single, hub) only")
         for i, ev in enumerate(self.script):
-            g = specs.get(ev.group)
-            if g is None:
+            spec = specs.get(ev.group)
+            if spec is None:
                 raise ValueError(f"script[{i}].group: no groups entry named {ev.group!r}")
-            if ev.instance >= g.count:
-                raise ValueError(f"script[{i}].instance: {ev.group} has {g.count} group(s)")
-            if ev.member >= g.size:
-                raise ValueError(f"script[{i}].member: {ev.group} has {g.size} initial members")
+            if ev.instance >= spec.count:
+                raise ValueError(f"script[{i}].instance: {ev.group} has {spec.count} group(s)")
+            if ev.member >= spec.size:
+                raise ValueError(f"script[{i}].member: {ev.group} has {spec.size} initial members")
         fed = self.federation
         if fed.ordering in ("single", "hub") and fed.topology not in (None, "server"):
             raise ValueError(f"federation.topology: {fed.ordering} ordering needs server fan-out")

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from ..assist.pre_store import PREJoinDownload, PREJoinSecret, PREStore, PREUpload, committer_upload, pre_join
 from ..mls.codec import encode
 from ..mls.credentials import DefaultCredentialValidator
 from ..mls.crypto import KeyPair
@@ -41,7 +42,6 @@ from ..mls.group import CommitApplied, Group, GroupConfig, MemberIdentity, Propo
 from ..mls.group_validation import LeafPolicy
 from ..mls.key_packages import KeyPackageBundle, make_key_package
 from ..mls.messages import Credential, GroupInfo, Lifetime, MLSMessage, Welcome
-from ..mls.pre_store import PREJoinDownload, PREJoinSecret, PREStore, PREUpload, committer_upload, pre_join
 from ..mls.rand import RandomSource
 from ..mls.ratchet_tree import RatchetTree
 from . import forks

@@ -29,10 +29,10 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ..adversary import Adversary, device_random
+from ..assist.pre_store import PRE_EPOCH_LABEL, epoch_pre_keys
 from ..mls.errors import CryptoError
 from ..mls.group import Group, StagedCommit
 from ..mls.group_state import PublicEpoch
-from ..mls.pre_store import PRE_EPOCH_LABEL, epoch_pre_keys
 from ..mls.rand import RandomSource
 from ..scenario.schema import CompromiseSpec
 

@@ -1,7 +1,7 @@
 """What each member downloads when the DS fans a commit out: the fan-out hook.
 
 - ``plain``: every member downloads the whole commit; the committer uploads it.
-- ``split`` (server-assisted, SAIK / the split-commit draft; format in ``mlssim/mls/split_commit.py``
+- ``split`` (server-assisted, SAIK / the split-commit draft; format in ``mlssim/assist/split_commit.py``
   and ``docs/bandwidth.md``): the committer uploads a SplitCommit (the stripped, signed content
   plus every ciphertext), DSs forward it between providers, and each member downloads only its
   own ciphertext, its Merkle proof and the public keys it cannot derive. Sizes are exact
@@ -10,7 +10,7 @@
   verification is tested in the core.
 
 - ``pre``: members download the plain commit; the committer also uploads its PRE records and
-  re-encryption key, which the DS keeps (``mlssim/mls/pre_store.py``; the upload is counted where
+  re-encryption key, which the DS keeps (``mlssim/assist/pre_store.py``; the upload is counted where
   the commit is sent, in ``Client.send_commit``, and the store lives in the DS's group record).
 """
 
@@ -19,9 +19,9 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Protocol
 
+from ..assist.split_commit import download_sizes, upload_size
 from ..mls.crypto import CipherSuite
 from ..mls.group import StagedCommit
-from ..mls.split_commit import download_sizes, upload_size
 
 __all__ = ["Fanout", "PlainFanout", "PREFanout", "SplitFanout", "make_fanout"]
 

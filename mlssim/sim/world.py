@@ -19,13 +19,13 @@ from typing import Any, cast
 
 import simpy
 
+from ..assist.pre import PRE, get_pre
+from ..assist.pre_store import PREJoinSecret, seal_join_secret
 from ..mls.codec import encode
 from ..mls.crypto import CipherSuite, get_suite
-from ..mls.crypto.pre import PRE, get_pre
 from ..mls.group import EpochCache, Group, GroupConfig
 from ..mls.group_state import ProposalReceived
 from ..mls.messages import GroupInfo, KeyPackage, MLSMessage, WireFormat
-from ..mls.pre_store import PREJoinSecret, seal_join_secret
 from ..mls.ratchet_tree import RatchetTree
 from ..scenario.schema import GroupSpec, Scenario
 from .actors import (

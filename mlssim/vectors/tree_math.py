@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from ..mls import treemath as tm
@@ -22,8 +23,8 @@ def check(case: dict[str, Any]) -> list[str]:
     c.eq("n_nodes", tm.node_width(n), case["n_nodes"])
     c.eq("root", tm.root(n), case["root"])
     for i in range(case["n_nodes"]):
-        c.eq(f"left[{i}]", _opt(lambda i=i: tm.left(i)), case["left"][i])
-        c.eq(f"right[{i}]", _opt(lambda i=i: tm.right(i, n)), case["right"][i])
-        c.eq(f"parent[{i}]", _opt(lambda i=i: tm.parent(i, n)), case["parent"][i])
-        c.eq(f"sibling[{i}]", _opt(lambda i=i: tm.sibling(i, n)), case["sibling"][i])
+        c.eq(f"left[{i}]", _opt(partial(tm.left, i)), case["left"][i])
+        c.eq(f"right[{i}]", _opt(partial(tm.right, i, n)), case["right"][i])
+        c.eq(f"parent[{i}]", _opt(partial(tm.parent, i, n)), case["parent"][i])
+        c.eq(f"sibling[{i}]", _opt(partial(tm.sibling, i, n)), case["sibling"][i])
     return c.errors

@@ -4,7 +4,9 @@ draft-ietf-mls-pq-ciphersuites (private-use ids 0xF001–0xF00B, ``pq_suites.py`
 
 from __future__ import annotations
 
+from .model import ModelSuite
 from .pq_suites import PQ_SUITE_TABLE, real_available
+from .real import real_suite
 from .suite import CipherSuite, KeyPair, SuiteInfo
 
 __all__ = [
@@ -47,11 +49,7 @@ def get_suite(suite_id: int, family: str = "real") -> CipherSuite:
     simulated world (see ``model.py``).
     """
     if family == "real":
-        from .real import real_suite
-
         return real_suite(suite_id)
     if family == "model":
-        from .model import ModelSuite
-
         return ModelSuite(suite_id)
     raise ValueError(f"unknown cipher suite family {family!r} (expected 'real' or 'model')")

@@ -10,7 +10,8 @@ Layers:
 
 * :class:`LabeledKdf` — LabeledExtract / LabeledExpand (RFC 9180 §4) for one ``suite_id``.
 * :class:`Kem` — the KEM interface HPKE needs (DeriveKeyPair, public key of a private key,
-  Encap with injected randomness, Decap), keys as their serialized bytes.
+  Encap with injected randomness, Decap), keys as their serialized bytes; defined in
+  ``kem.py`` (with :data:`CURVE_ORDERS`), below both this module and ``pqkem.py``.
 * :class:`DHKem` — DHKEM (§4.1) for X25519, X448, P-256, P-384 and P-521: DeriveKeyPair,
   Serialize/DeserializePublicKey and -PrivateKey (§7.1.1–§7.1.2), Encap, Decap. The ML-KEM
   and PQ/T hybrid KEMs of draft-ietf-hpke-pq are in ``pqkem.py``; :func:`kem_for` returns
@@ -37,6 +38,8 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from ..errors import CryptoError
 from ..rand import RandomSource
+from .kem import CURVE_ORDERS, Kem
+from .pqkem import PQ_KEM_IDS, pq_kem
 
 __all__ = [
     "LabeledKdf",
@@ -131,33 +134,6 @@ class LabeledKdf:
             t = self._mac(prk, t + labeled + bytes((i,)))
             out += t
         return out[:length]
-
-
-class Kem:
-    """An HPKE KEM (RFC 9180 §4): keys cross as their serialized bytes, Encap takes injected
-    randomness so that a seeded run replays to the byte."""
-
-    kem_id: int
-    n_secret: int
-    n_enc: int
-    n_pk: int
-    n_sk: int
-
-    def derive_key_pair(self, ikm: bytes) -> tuple[bytes, bytes]:
-        """DeriveKeyPair(ikm) -> (SerializePrivateKey(sk), SerializePublicKey(pk))."""
-        raise NotImplementedError
-
-    def public_key(self, skm: bytes) -> bytes:
-        """SerializePublicKey(pk(DeserializePrivateKey(skm)))."""
-        raise NotImplementedError
-
-    def encap(self, pkrm: bytes, rand: RandomSource) -> tuple[bytes, bytes]:
-        """Encap(pkR) -> (shared_secret, enc); all randomness from ``rand``."""
-        raise NotImplementedError
-
-    def decap(self, enc: bytes, skrm: bytes) -> bytes:
-        """Decap(enc, skR) -> shared_secret; CryptoError on malformed input."""
-        raise NotImplementedError
 
 
 class DHKem(Kem):
@@ -388,25 +364,10 @@ class _EcKem(DHKem):
             raise CryptoError(f"{self._curve.name} key agreement failed") from exc
 
 
-_P256_N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
-_P384_N = int(
-    "ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973", 16
-)
-_P521_N = int(
-    "01ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
-    "fa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409",
-    16,
-)
-#: curve orders, shared with signature.py
-CURVE_ORDERS = {"secp256r1": _P256_N, "secp384r1": _P384_N, "secp521r1": _P521_N}
-
-
 @cache
 def kem_for(kem_id: int) -> Kem:
     """The (stateless apart from its caches) KEM with IANA id ``kem_id``: a DHKEM here, or an
     ML-KEM or PQ/T hybrid KEM of draft-ietf-hpke-pq (``pqkem.py``)."""
-    from .pqkem import PQ_KEM_IDS, pq_kem
-
     if kem_id in PQ_KEM_IDS:
         return pq_kem(kem_id)
     if kem_id == 0x0020:
@@ -414,11 +375,11 @@ def kem_for(kem_id: int) -> Kem:
     if kem_id == 0x0021:
         return _X448Kem()
     if kem_id == 0x0010:
-        return _EcKem(0x0010, ec.SECP256R1(), _P256_N, n_sk=32, n_secret=32, bitmask=0xFF)
+        return _EcKem(0x0010, ec.SECP256R1(), CURVE_ORDERS["secp256r1"], n_sk=32, n_secret=32, bitmask=0xFF)
     if kem_id == 0x0011:
-        return _EcKem(0x0011, ec.SECP384R1(), _P384_N, n_sk=48, n_secret=48, bitmask=0xFF)
+        return _EcKem(0x0011, ec.SECP384R1(), CURVE_ORDERS["secp384r1"], n_sk=48, n_secret=48, bitmask=0xFF)
     if kem_id == 0x0012:
-        return _EcKem(0x0012, ec.SECP521R1(), _P521_N, n_sk=66, n_secret=64, bitmask=0x01)
+        return _EcKem(0x0012, ec.SECP521R1(), CURVE_ORDERS["secp521r1"], n_sk=66, n_secret=64, bitmask=0x01)
     raise CryptoError(f"unsupported KEM 0x{kem_id:04x}")
 
 

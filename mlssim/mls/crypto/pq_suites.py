@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
+from cryptography.hazmat.backends.openssl.backend import backend
+
 from .suite import SuiteInfo
 
 __all__ = [
@@ -124,8 +126,6 @@ PQ_SIGNATURES: dict[int, str] = {s.code_point: s.signature for s in PQ_SUITE_TAB
 def real_available(suite_id: int) -> bool:
     """Whether the ``cryptography`` backend has what the real suite needs (ML-KEM; ML-DSA for
     TBD9–11): OpenSSL ≥ 3.5 or AWS-LC under ``cryptography``."""
-    from cryptography.hazmat.backends.openssl.backend import backend
-
     if suite_id not in PQ_SIGNATURES:
         return False
     if not backend.mlkem_supported():

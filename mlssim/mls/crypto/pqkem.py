@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from ..errors import CryptoError
 from ..rand import RandomSource
-from .hpke import CURVE_ORDERS, Kem
+from .kem import CURVE_ORDERS, Kem
 from .mlkem import ML_KEM_768, ML_KEM_1024, MLKEMParams, encaps_internal
 
 __all__ = ["PQ_KEM_IDS", "MLKem", "HybridKem", "labeled_derive", "pq_kem"]

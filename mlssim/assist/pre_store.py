@@ -2,7 +2,7 @@
 
 mlssim's reading of the 2019 interim proposal ("PRE for server assist"), written down in
 ``docs/bandwidth.md``. Built from RFC 9420 parts (§8.5 MLS-Exporter, §5.1.3 EncryptWithLabel,
-§7.4 node keys) and a unidirectional PRE (:mod:`mlssim.mls.crypto.pre`):
+§7.4 node keys) and a unidirectional PRE (:mod:`mlssim.assist.pre`):
 
 * **Epoch PRE key.** ``seed = MLS-Exporter("mlssim pre epoch key", "", 32)`` of epoch n gives
   the epoch's PRE key pair ``(sk_n, pk_n)`` and a kfrag-signer pair. Every member of epoch n
@@ -34,22 +34,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import treemath as tm
-from .codec import Reader, Writer
-from .crypto.pre import PRE
-from .crypto.suite import CipherSuite, KeyPair
-from .errors import CryptoError, DecodeError, LocalProtocolError
-from .group import Group, GroupConfig, MemberIdentity, StagedCommit
-from .group_join import joined_state, verified_join_tree
-from .group_state import CommitterError
-from .keyschedule import JoinerStage
-from .messages.key_package import KeyPackage
-from .messages.tree import HPKECiphertext
-from .messages.welcome import GroupInfo
-from .rand import RandomSource, SeededRandom
-from .ratchet_tree import RatchetTree
-from .treekem import PathKeys
-from .treemath import LeafIndex, NodeIndex
+from ..mls import treemath as tm
+from ..mls.codec import Reader, Writer
+from ..mls.crypto.suite import CipherSuite, KeyPair
+from ..mls.errors import CryptoError, DecodeError, LocalProtocolError
+from ..mls.group import Group, GroupConfig, MemberIdentity, StagedCommit
+from ..mls.group_join import joined_state, verified_join_tree
+from ..mls.group_state import CommitterError
+from ..mls.keyschedule import JoinerStage
+from ..mls.messages.key_package import KeyPackage
+from ..mls.messages.tree import HPKECiphertext
+from ..mls.messages.welcome import GroupInfo
+from ..mls.rand import RandomSource, SeededRandom
+from ..mls.ratchet_tree import RatchetTree
+from ..mls.treekem import PathKeys
+from ..mls.treemath import LeafIndex, NodeIndex
+from .pre import PRE
 
 __all__ = [
     "PRE_EPOCH_LABEL",

@@ -103,18 +103,18 @@ from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
-from .codec import Reader, Writer, encode, push_struct, varint_size
-from .crypto.suite import CipherSuite, KeyPair
-from .errors import CryptoError, DecodeError, LocalProtocolError, RemoteProtocolError
-from .group_state import StagedCommit
-from .messages.common import GroupContext
-from .messages.enums import ProtocolVersion, SenderType, pull_enum16
-from .messages.framing import AuthenticatedContent, Sender
-from .messages.proposals import ProposalOrRef
-from .messages.tree import HPKECiphertext, LeafNode, pull_hpke_ciphertexts
-from .ratchet_tree import TreeView
-from .transcript import confirmed_transcript_hash
-from .treekem import (
+from ..mls.codec import Reader, Writer, encode, push_struct, varint_size
+from ..mls.crypto.suite import CipherSuite, KeyPair
+from ..mls.errors import CryptoError, DecodeError, LocalProtocolError, RemoteProtocolError
+from ..mls.group_state import StagedCommit
+from ..mls.messages.common import GroupContext
+from ..mls.messages.enums import ProtocolVersion, SenderType, pull_enum16
+from ..mls.messages.framing import AuthenticatedContent, Sender
+from ..mls.messages.proposals import ProposalOrRef
+from ..mls.messages.tree import HPKECiphertext, LeafNode, pull_hpke_ciphertexts
+from ..mls.ratchet_tree import TreeView
+from ..mls.transcript import confirmed_transcript_hash
+from ..mls.treekem import (
     UPDATE_PATH_LABEL,
     PathDecryption,
     PathKeys,
@@ -123,7 +123,7 @@ from .treekem import (
     next_path_secret,
     node_key_pair,
 )
-from .treemath import LeafIndex, NodeIndex, common_ancestor, level, subtree_leaves
+from ..mls.treemath import LeafIndex, NodeIndex, common_ancestor, level, subtree_leaves
 
 __all__ = [
     "upload_size",

@@ -52,9 +52,9 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
-from ..errors import CryptoError
-from ..rand import RandomSource
-from .suite import KeyPair
+from ..mls.crypto.suite import KeyPair
+from ..mls.errors import CryptoError
+from ..mls.rand import RandomSource
 
 __all__ = ["PRE", "PREInfo", "UMBRAL_INFO", "UmbralPRE", "ModelPRE", "get_pre", "PRE_EXTRA"]
 
