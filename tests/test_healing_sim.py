@@ -249,3 +249,34 @@ def test_update_after_k_messages_heals_at_the_victims_kth_message(tmp_path: Path
     for e in w.recorder.of_kind("commit_sent"):
         if e["op"] == "update":
             assert any(c == e["client"] and t <= e["t"] for c, t in triggers)
+
+
+def test_app_exposed_counts_each_message_once(tmp_path: Path) -> None:
+    """Two compromise entries copying the same member at the same instant expose exactly the
+    messages one of them does: the summary counts a message once, not once per case."""
+    twin = {"at": 40, "group": "g", "member": VICTIM, "kind": "member"}
+    w = scenario(tmp_path, {"kind": "member"}, more=[twin])
+    h = w.summary()["healing"]
+    one, two = h["cases"]
+    assert one["app_exposed"] == two["app_exposed"] > 0
+    assert one["app_exposed_before"] == two["app_exposed_before"]
+    assert h["app_exposed"] == one["app_exposed"]
+    assert h["app_exposed_before"] == one["app_exposed_before"]
+    # the same count by hand from the events: messages of g sent from 40 s on in an epoch
+    # the adversary reads
+    adv = w.compromises.adversary  # type: ignore[union-attr]
+    sent = [e for e in w.recorder.of_kind("app_sent") if e["group"] == "g"]
+    assert h["app_exposed"] == sum(1 for e in sent if e["t"] >= 40 and adv.can_read(b"g", e["epoch"]))
+
+
+def test_a_later_compromise_adds_only_messages_not_already_exposed(tmp_path: Path) -> None:
+    """A second member copied at 60 s: every message it exposes after 60 s is already counted
+    from the first one at 40 s, so the totals are the first case's."""
+    later = {"at": 60, "group": "g", "member": VICTIM + 1, "kind": "member"}
+    w = scenario(tmp_path, {"kind": "member"}, more=[later])
+    h = w.summary()["healing"]
+    first, second = h["cases"]
+    assert second["app_exposed"] > 0
+    assert h["app_exposed"] == first["app_exposed"] < first["app_exposed"] + second["app_exposed"]
+    assert h["app_exposed_before"] == first["app_exposed_before"]
+

@@ -313,6 +313,19 @@ class Compromises:
 
     # -- metrics -----------------------------------------------------------------------------
 
+    def _readable_count(
+        self, apps: dict[str, list[tuple[float, int]]], first_at: dict[str, float], *, after: bool
+    ) -> int:
+        """Application messages the adversary can read, each counted once: sent at or after
+        (``after``) or before the group's first measured compromise."""
+        n = 0
+        for group, at in first_at.items():
+            gid = group.encode()
+            n += sum(
+                1 for t, ep in apps.get(group, []) if (t >= at) == after and self.adversary.can_read(gid, ep)
+            )
+        return n
+
     def summary(self) -> dict[str, Any]:
         w = self.world
         rec = w.recorder
@@ -320,6 +333,9 @@ class Compromises:
         for e in rec.of_kind("app_sent"):
             apps.setdefault(e["group"], []).append((e["t"], e["epoch"]))
         cases = []
+        #: per group, the earliest compromise whose exposure was measured: messages are counted
+        #: once per group against it (a message is one message whatever the number of cases)
+        first_at: dict[str, float] = {}
         for case in self.cases:
             if case.at is None or case.epoch is None:
                 cases.append({"group": case.group, "kind": case.spec.kind, "happened": False})
@@ -346,6 +362,7 @@ class Compromises:
                     }
                 )
                 continue
+            first_at[case.group] = min(first_at.get(case.group, case.at), case.at)
             healed = self.adversary.first_unexposed_after(gid, start)
             t_heal = self.accepted_at.get((case.group, healed)) if healed is not None else None
             end = t_heal if t_heal is not None else w.env.now
@@ -391,8 +408,8 @@ class Compromises:
             "time_s_mean": mean("time_s", done),
             "epochs_mean": mean("epochs", done),
             "bytes_mean": mean("bytes", done),
-            "app_exposed": sum(c["app_exposed"] for c in happened),
-            "app_exposed_before": sum(c["app_exposed_before"] for c in happened),
+            "app_exposed": self._readable_count(apps, first_at, after=True),
+            "app_exposed_before": self._readable_count(apps, first_at, after=False),
             "epochs_exposed": sum(1 for e in rec.of_kind("epoch_exposure") if e["exposed"]),
             "cases": cases,
         }
