@@ -154,23 +154,29 @@ def test_validator_sees_the_removed_members_credential(suite: CipherSuite) -> No
 # ---- 2. the UpdatePath's shape is checked at every node, by every receiver (§7.6) ---------------
 
 
-def test_extra_ciphertext_in_one_node_is_rejected_by_every_member(suite: CipherSuite) -> None:
-    h = group_of(suite, 8)
+def _ciphertexts_changed(
+    node: int, change: Callable[[tuple[Any, ...]], tuple[Any, ...]]
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A wrapper of ``create_update_path`` that changes the ciphertext vector of one
+    UpdatePathNode (the committer signs and tags the result honestly)."""
 
-    def padded(create: Callable[..., Any]) -> Callable[..., Any]:
+    def wrap(create: Callable[..., Any]) -> Callable[..., Any]:
         def build(*args: Any, **kwargs: Any) -> Any:
             result = create(*args, **kwargs)
-            path = result.update_path
-            top = path.nodes[-1]
-            extra = dataclasses.replace(
-                top, encrypted_path_secret=(*top.encrypted_path_secret, top.encrypted_path_secret[0])
-            )
-            return dataclasses.replace(
-                result, update_path=dataclasses.replace(path, nodes=(*path.nodes[:-1], extra))
-            )
+            nodes = list(result.update_path.nodes)
+            cts = tuple(nodes[node].encrypted_path_secret)
+            nodes[node] = dataclasses.replace(nodes[node], encrypted_path_secret=change(cts))
+            path = dataclasses.replace(result.update_path, nodes=tuple(nodes))
+            return dataclasses.replace(result, update_path=path)
 
         return build
 
+    return wrap
+
+
+def test_extra_ciphertext_in_one_node_is_rejected_by_every_member(suite: CipherSuite) -> None:
+    h = group_of(suite, 8)
+    padded = _ciphertexts_changed(-1, lambda cts: (*cts, cts[0]))  # the top node: one too many
     with patched(group_module, "create_update_path", padded):
         staged = h.members["c1"].commit(h.rand)
     others = [f"c{i}" for i in range(2, 9)]
@@ -181,19 +187,7 @@ def test_extra_ciphertext_in_one_node_is_rejected_by_every_member(suite: CipherS
 def test_bad_path_shape_is_rejected_by_a_member_being_removed(suite: CipherSuite) -> None:
     """A removed member stops before decrypting; it still checks the shape (public data)."""
     h = group_of(suite, 8)
-
-    def short(create: Callable[..., Any]) -> Callable[..., Any]:
-        def build(*args: Any, **kwargs: Any) -> Any:
-            result = create(*args, **kwargs)
-            path = result.update_path
-            low = path.nodes[0]
-            fewer = dataclasses.replace(low, encrypted_path_secret=tuple(low.encrypted_path_secret)[1:])
-            return dataclasses.replace(
-                result, update_path=dataclasses.replace(path, nodes=(fewer, *path.nodes[1:]))
-            )
-
-        return build
-
+    short = _ciphertexts_changed(0, lambda cts: cts[1:])  # the lowest node: one too few
     victim = int(h.members["c8"].leaf_index)
     with patched(group_module, "create_update_path", short):
         staged = h.members["c1"].commit(h.rand, removes=[victim])
