@@ -89,6 +89,19 @@ def verdicts(h: Harness, msg: MLSMessage, names: list[str]) -> dict[str, type[Ba
     return out
 
 
+def join(h: Harness, who: Any, welcome: Welcome, **kwargs: Any) -> Group:
+    """``who`` (a harness client) joins from ``welcome`` with its KeyPackage's keys."""
+    return Group.join(
+        h.suite,
+        welcome,
+        key_package=who.bundle.key_package,
+        init_priv=who.bundle.init_priv,
+        encryption_priv=who.bundle.encryption_priv,
+        identity=who.identity,
+        **kwargs,
+    )
+
+
 @contextmanager
 def patched(
     module: Any, name: str, wrap: Callable[[Callable[..., Any]], Callable[..., Any]]
@@ -324,15 +337,7 @@ def test_welcome_with_two_ratchet_tree_extensions_is_refused(suite: CipherSuite)
     welcome = roundtrip(staged.welcome).body
     assert isinstance(welcome, Welcome)
     with pytest.raises(DuplicateExtensionError):
-        Group.join(
-            h.suite,
-            welcome,
-            key_package=joiner.bundle.key_package,
-            init_priv=joiner.bundle.init_priv,
-            encryption_priv=joiner.bundle.encryption_priv,
-            identity=joiner.identity,
-            config=h.config,
-        )
+        join(h, joiner, welcome, config=h.config)
 
 
 def test_group_info_with_two_external_pub_extensions_is_refused(suite: CipherSuite) -> None:
@@ -359,21 +364,12 @@ def test_welcome_for_a_group_id_the_client_already_uses_is_refused(suite: Cipher
     welcome = roundtrip(staged.welcome).body
     assert isinstance(welcome, Welcome)
 
-    def join(current: set[bytes]) -> Group:
-        return Group.join(
-            h.suite,
-            welcome,
-            key_package=joiner.bundle.key_package,
-            init_priv=joiner.bundle.init_priv,
-            encryption_priv=joiner.bundle.encryption_priv,
-            identity=joiner.identity,
-            config=h.config,
-            current_group_ids=current,
-        )
+    def join_with(current: set[bytes]) -> Group:
+        return join(h, joiner, welcome, config=h.config, current_group_ids=current)
 
     with pytest.raises(DuplicateGroupIdError):
-        join({b"other", h.group_id})
-    assert join({b"other"}).epoch == staged.epoch
+        join_with({b"other", h.group_id})
+    assert join_with({b"other"}).epoch == staged.epoch
 
 
 def test_a_stricter_joiner_does_not_reuse_a_laxer_joiners_verdict(suite: CipherSuite) -> None:
@@ -399,17 +395,9 @@ def test_a_stricter_joiner_does_not_reuse_a_laxer_joiners_verdict(suite: CipherS
         if credential.identity == b"c2":
             raise NoC2("c2 is not trusted here")
 
-    def join(who: Any, config: GroupConfig) -> Group:
-        return Group.join(
-            h.suite,
-            welcome,
-            key_package=who.bundle.key_package,
-            init_priv=who.bundle.init_priv,
-            encryption_priv=who.bundle.encryption_priv,
-            identity=who.identity,
-            config=config,
-        )
+    def join_as(who: Any, config: GroupConfig) -> Group:
+        return join(h, who, welcome, config=config)
 
-    join(a, GroupConfig(epoch_cache=cache))  # the lax joiner verifies and caches the tree
+    join_as(a, GroupConfig(epoch_cache=cache))  # the lax joiner verifies and caches the tree
     with pytest.raises(NoC2):
-        join(b, GroupConfig(epoch_cache=cache, leaf_policy=LeafPolicy(credential_validator=no_c2)))
+        join_as(b, GroupConfig(epoch_cache=cache, leaf_policy=LeafPolicy(credential_validator=no_c2)))
