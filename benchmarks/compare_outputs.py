@@ -10,6 +10,10 @@ exits 1 on any difference.
     python benchmarks/compare_outputs.py                 # against HEAD (uncommitted changes)
     python benchmarks/compare_outputs.py --ref 14720f0   # against a given commit
     python benchmarks/compare_outputs.py --slow          # also scale-10k (about 4 minutes)
+    python benchmarks/compare_outputs.py --ref 8fc1a66 --cache /tmp/ref-out   # reuse REF's runs
+
+With ``--cache DIR`` the runs of REF are kept under ``DIR/<commit>/`` and reused next time
+(a commit's outputs never change), so repeated checks during a refactor cost one tree's runs.
 
 A printed number, not a test: a full run takes a few minutes on two cores.
 """
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -51,6 +56,7 @@ def main() -> int:
     ap.add_argument("--slow", action="store_true", help="include the scenarios of the slow suite")
     ap.add_argument("--only", nargs="*", help="scenario file names to compare (default: all)")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--cache", type=Path, help="keep and reuse REF's outputs under this folder")
     args = ap.parse_args()
 
     scenarios = sorted((ROOT / "scenarios").glob("*.yaml"))
@@ -59,8 +65,16 @@ def main() -> int:
     if not args.slow:
         scenarios = [s for s in scenarios if s.name not in SLOW]
 
+    sha = subprocess.run(
+        ["git", "rev-parse", "--verify", f"{args.ref}^{{commit}}"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     with tempfile.TemporaryDirectory(prefix="mlssim-compare-") as tmp:
         base = Path(tmp) / "base"
+        base_out = args.cache / sha if args.cache else Path(tmp) / "o-base"
         subprocess.run(
             ["git", "worktree", "add", "--detach", str(base), args.ref],
             cwd=ROOT,
@@ -71,25 +85,32 @@ def main() -> int:
             jobs = []
             for s in scenarios:
                 for seed in HASH_SEEDS:
-                    jobs.append((s, seed, "base", base))
-                    jobs.append((s, seed, "work", ROOT))
+                    jobs.append((s, seed, "base", base, base_out / seed / s.stem))
+                    jobs.append((s, seed, "work", ROOT, Path(tmp) / "o-work" / seed / s.stem))
+            results: dict[tuple[str, str, str], Path] = {}
             with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-                futures = {
-                    (s.name, seed, side): pool.submit(
-                        _run, tree, tree / "scenarios" / s.name, Path(tmp) / f"o-{side}" / seed / s.stem, seed
+                futures = {}
+                for s, seed, side, tree, out in jobs:
+                    kept = [p.parent for p in out.rglob("summary.json")] if side == "base" else []
+                    if len(kept) == 1 and all((kept[0] / n).is_file() for n in COMPARED):
+                        results[(s.name, seed, side)] = kept[0]
+                        continue
+                    if out.exists():
+                        shutil.rmtree(out)
+                    futures[(s.name, seed, side)] = pool.submit(
+                        _run, tree, tree / "scenarios" / s.name, out, seed
                     )
-                    for s, seed, side, tree in jobs
-                }
-                results = {k: f.result() for k, f in futures.items()}
+                results.update({k: f.result() for k, f in futures.items()})
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=ROOT, check=False)
         bad = 0
         for s in scenarios:
             diffs = []
             for seed in HASH_SEEDS:
-                diffs += [f"{n} (PYTHONHASHSEED={seed})" for n in _compare(
-                    results[(s.name, seed, "base")], results[(s.name, seed, "work")]
-                )]
+                diffs += [
+                    f"{n} (PYTHONHASHSEED={seed})"
+                    for n in _compare(results[(s.name, seed, "base")], results[(s.name, seed, "work")])
+                ]
             first, second = (results[(s.name, seed, "work")] for seed in HASH_SEEDS)
             across = _compare(first, second)
             diffs += [f"{n} differs between hash seeds" for n in across]
