@@ -81,7 +81,8 @@ from typing import Any
 
 import simpy
 
-import mlssim.sim.actors as _actors
+import mlssim.sim.client as _client
+import mlssim.sim.delivery as _delivery
 import mlssim.sim.world as _world
 from mlssim.mls.group import Group
 from mlssim.scenario.schema import (
@@ -190,8 +191,9 @@ class MLSTimer:
         for m in ("create", "join", "external_join", "commit", "merge", "discard", "process"):
             patch(Group, m, m)
         patch(Group, "encrypt_application", "encrypt_app")
-        patch(_actors, "make_key_package", "key_package")
-        patch(_actors, "encode", "encode")
+        patch(_client, "make_key_package", "key_package")
+        patch(_client, "encode", "encode")
+        patch(_delivery, "encode", "encode")
         patch(_world, "encode", "encode")
         for m in ("signature_key_pair", "key_package_ref"):
             # a suite may inherit the method: patch it on the concrete class either way

@@ -26,19 +26,23 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
+
+import simpy
 
 from ..adversary import Adversary, device_random
+from ..assist.pre import PRE
 from ..assist.pre_store import PRE_EPOCH_LABEL, epoch_pre_keys
+from ..mls.crypto import CipherSuite
 from ..mls.errors import CryptoError
-from ..mls.group import Group, StagedCommit
+from ..mls.group import Group
 from ..mls.group_state import PublicEpoch
 from ..mls.rand import RandomSource
-from ..scenario.schema import CompromiseSpec
-
-if TYPE_CHECKING:
-    from .actors import Client
-    from .world import World
+from ..scenario.schema import CompromiseSpec, GroupSpec, Scenario
+from .client import Client
+from .delivery import CommitView, DeliveryService
+from .recorder import Recorder
+from .rng import Streams
 
 __all__ = ["Compromises"]
 
@@ -64,7 +68,7 @@ class _Seen:
     epoch: int
     old: PublicEpoch
     new: PublicEpoch
-    staged: StagedCommit
+    commit: CommitView
     welcome_sent: bool
     sender: str
 
@@ -73,8 +77,32 @@ class _Seen:
 HISTORY = 16
 
 
+class CompromiseWorld(Protocol):
+    """What the compromise bookkeeping needs from the world, and the policy actions it takes."""
+
+    env: simpy.Environment
+    recorder: Recorder
+    streams: Streams
+    scenario: Scenario
+    suite: CipherSuite
+    pre: PRE | None
+    stop_time: float
+    ds_groups: dict[str, str]
+    group_specs: dict[str, GroupSpec]
+    initial_members: dict[tuple[str, int], list[Client]]
+
+    @property
+    def clients(self) -> dict[str, Client]: ...
+    def ds_of(self, group: str) -> DeliveryService: ...
+    def members_of(self, group: str) -> list[str]: ...
+    def new_client(self, provider: str, label: str) -> Client: ...
+    def add_member(self, adder: Client, group: str, newbie: Client) -> None: ...
+    def commit_update(self, c: Client, group: str) -> None: ...
+    def commit_remove(self, remover: Client, group: str, target: str) -> None: ...
+
+
 class Compromises:
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: CompromiseWorld) -> None:
         self.world = world
         adv = world.scenario.adversary
         self.adversary = Adversary(world.suite)
@@ -265,19 +293,19 @@ class Compromises:
         self.adversary.observe_new_group(g.public)
 
     def commit_accepted(
-        self, group: str, epoch: int, sender: str, staged: StagedCommit, welcome_sent: bool
+        self, group: str, epoch: int, sender: str, commit: CommitView, welcome_sent: bool
     ) -> None:
-        """The ordering DS accepted ``staged`` as the group's epoch ``epoch``."""
+        """The ordering DS accepted ``commit`` as the group's epoch ``epoch``."""
         w = self.world
         old = self.public.get(group)
-        new = staged.public
+        new = commit.public
         self.public[group] = new
         self.accepted_at[(group, epoch)] = w.env.now
         if old is None:
             return
         # a compromised DS's store still holds the old tree's records: open what it can first
         self.pre_store_seen(group)
-        seen = _Seen(epoch, old, new, staged, welcome_sent, sender)
+        seen = _Seen(epoch, old, new, commit, welcome_sent, sender)
         hist = self.history.setdefault(group, deque(maxlen=HISTORY))
         hist.append(seen)
         self._observe(group, seen, late=False)
@@ -287,9 +315,9 @@ class Compromises:
         verdict = self.adversary.observe_commit(
             seen.old,
             seen.new,
-            seen.staged.message,
-            added=seen.staged.added,
-            welcome=seen.staged.welcome if seen.welcome_sent else None,
+            seen.commit.message,
+            added=seen.commit.added_leaves,
+            welcome=seen.commit.welcome if seen.welcome_sent else None,
             sender_device=seen.sender,
         )
         if late and not verdict.exposed:

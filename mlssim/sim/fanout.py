@@ -16,7 +16,7 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections.abc import Mapping
 from typing import Protocol
 
 from ..assist.split_commit import download_sizes, upload_size
@@ -29,23 +29,18 @@ __all__ = ["Fanout", "PlainFanout", "PREFanout", "SplitFanout", "make_fanout"]
 class Fanout(Protocol):
     name: str
 
-    def commit_upload(self, staged: StagedCommit, commit_bytes: int) -> int:
-        """Bytes the committer uploads (and DSs forward) for this commit."""
-        ...
-
-    def commit_download(self, staged: StagedCommit, commit_bytes: int, member: str) -> int:
-        """Bytes ``member`` downloads for this commit."""
+    def commit_sizes(self, staged: StagedCommit, commit_bytes: int) -> tuple[int, Mapping[str, int] | None]:
+        """Bytes the committer uploads (and DSs forward) for this commit, and what each member
+        downloads (``None``: the plain commit, ``commit_bytes``). Computed by the committer,
+        which holds the staged commit; the DS receives only the sizes."""
         ...
 
 
 class PlainFanout:
     name = "plain"
 
-    def commit_upload(self, staged: StagedCommit, commit_bytes: int) -> int:
-        return commit_bytes
-
-    def commit_download(self, staged: StagedCommit, commit_bytes: int, member: str) -> int:
-        return commit_bytes
+    def commit_sizes(self, staged: StagedCommit, commit_bytes: int) -> tuple[int, Mapping[str, int] | None]:
+        return commit_bytes, None
 
 
 class PREFanout(PlainFanout):
@@ -53,35 +48,18 @@ class PREFanout(PlainFanout):
 
 
 class SplitFanout:
-    """Per-member sizes computed once per commit (O(N)), kept for the commits in flight."""
+    """Per-member sizes computed once per commit, in O(N)."""
 
     name = "split"
 
-    def __init__(self, suite: CipherSuite, keep: int = 64) -> None:
+    def __init__(self, suite: CipherSuite) -> None:
         self.suite = suite
-        self.keep = keep
-        # id(staged) -> (staged, member name -> download size); holding ``staged`` keeps the id unique
-        self._cache: OrderedDict[int, tuple[StagedCommit, dict[str, int], int]] = OrderedDict()
 
-    def _sizes(self, staged: StagedCommit, commit_bytes: int) -> tuple[dict[str, int], int]:
-        hit = self._cache.get(id(staged))
-        if hit is not None:
-            return hit[1], hit[2]
+    def commit_sizes(self, staged: StagedCommit, commit_bytes: int) -> tuple[int, Mapping[str, int] | None]:
         by_leaf = download_sizes(self.suite, staged)
         tree = staged.ratchet_tree
         sizes = {leaf.credential.identity.decode(): by_leaf[i] for i, leaf in tree.leaves() if i in by_leaf}
-        up = upload_size(self.suite, staged)
-        self._cache[id(staged)] = (staged, sizes, up)
-        while len(self._cache) > self.keep:
-            self._cache.popitem(last=False)
-        return sizes, up
-
-    def commit_upload(self, staged: StagedCommit, commit_bytes: int) -> int:
-        return self._sizes(staged, commit_bytes)[1]
-
-    def commit_download(self, staged: StagedCommit, commit_bytes: int, member: str) -> int:
-        # members the commit removes (not in its new tree) get the plain commit
-        return self._sizes(staged, commit_bytes)[0].get(member, commit_bytes)
+        return upload_size(self.suite, staged), sizes
 
 
 def make_fanout(name: str, suite: CipherSuite) -> Fanout:

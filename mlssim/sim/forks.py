@@ -26,15 +26,16 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
+
+import simpy
 
 from ..mls.codec import encode
 from ..mls.errors import MLSError
 from ..mls.group import CommitApplied, Group
 from ..mls.messages import MLSMessage, PrivateMessage, PublicMessage
-
-if TYPE_CHECKING:
-    from .actors import Client, _Pending
+from .recorder import Recorder
+from .records import PendingCommit
 
 __all__ = [
     "HISTORY",
@@ -63,6 +64,25 @@ def message_epoch(msg: MLSMessage) -> int:
     raise TypeError(f"not a framed message: {type(body).__name__}")
 
 
+class _World(Protocol):
+    env: simpy.Environment
+    recorder: Recorder
+
+
+class ForkMember(Protocol):
+    """A client as fork resolution sees it: its states, its fork bookkeeping, and the two
+    things it reports (a commit applied, an own commit dropped)."""
+
+    name: str
+    groups: dict[str, Group]
+    forks: dict[str, ForkState]
+
+    @property
+    def world(self) -> _World: ...
+    def commit_applied(self, group: str, g: Group, res: CommitApplied) -> None: ...
+    def commit_dropped(self, group: str, p: PendingCommit, digest: bytes) -> None: ...
+
+
 @dataclass
 class Applied:
     """A commit this member applied: built on ``epoch``, with the state before it."""
@@ -70,7 +90,7 @@ class Applied:
     epoch: int
     digest: bytes
     before: Group
-    mine: _Pending | None = None
+    mine: PendingCommit | None = None
 
 
 @dataclass
@@ -82,23 +102,25 @@ class ForkState:
     removed: bool = False
 
 
-def _state(c: Client, group: str) -> ForkState:
+def _state(c: ForkMember, group: str) -> ForkState:
     return c.forks.setdefault(group, ForkState())
 
 
-def record_own_commit(c: Client, group: str, before: Group, msg: MLSMessage, pending: _Pending) -> None:
+def record_own_commit(
+    c: ForkMember, group: str, before: Group, msg: MLSMessage, pending: PendingCommit
+) -> None:
     st = _state(c, group)
     st.applied.append(Applied(before.epoch, commit_digest(msg), before, pending))
     _trim(st)
 
 
-def receive_commit(c: Client, group: str, msg: MLSMessage) -> None:
+def receive_commit(c: ForkMember, group: str, msg: MLSMessage) -> None:
     st = _state(c, group)
     st.buffer[commit_digest(msg)] = msg
     _settle(c, group, st)
 
 
-def joined(c: Client, group: str) -> None:
+def joined(c: ForkMember, group: str) -> None:
     """The client joined (again) from a Welcome: its old branch, if any, is gone; commits that
     reached it before the Welcome (they travel other paths) are tried now."""
     old = c.forks.pop(group, None)
@@ -108,7 +130,7 @@ def joined(c: Client, group: str) -> None:
         _settle(c, group, st)
 
 
-def _current_epoch(c: Client, group: str, st: ForkState) -> int | None:
+def _current_epoch(c: ForkMember, group: str, st: ForkState) -> int | None:
     g = c.groups.get(group)
     if g is not None:
         return g.epoch
@@ -117,7 +139,7 @@ def _current_epoch(c: Client, group: str, st: ForkState) -> int | None:
     return None
 
 
-def _settle(c: Client, group: str, st: ForkState) -> None:
+def _settle(c: ForkMember, group: str, st: ForkState) -> None:
     w = c.world
     progress = True
     while progress:

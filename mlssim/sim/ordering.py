@@ -9,10 +9,9 @@ at the DS of each group's owning provider (MIMI). Which DS orders a group is the
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from .actors import GroupRecord
+from .records import GroupRecord
 
 __all__ = ["HubOrdering", "Ordering", "SingleOrdering", "make_ordering"]
 

@@ -28,21 +28,15 @@ from ..mls.group_state import ProposalReceived
 from ..mls.messages import GroupInfo, KeyPackage, MLSMessage, WireFormat
 from ..mls.ratchet_tree import RatchetTree
 from ..scenario.schema import GroupSpec, Scenario
-from .actors import (
-    AS_LEAF_POLICY,
-    CONTROL_BYTES,
-    AuthenticationService,
-    Client,
-    DeliveryService,
-    GroupRecord,
-    _Pending,
-)
+from .client import AS_LEAF_POLICY, Client
 from .compromise import Compromises
+from .delivery import AuthenticationService, DeliveryService
 from .distributions import sample
 from .fanout import make_fanout
 from .network import Network
 from .ordering import make_ordering
 from .recorder import Recorder
+from .records import CONTROL_BYTES, GroupRecord, PendingCommit
 from .rng import Streams
 
 __all__ = ["World", "Provider"]
@@ -52,7 +46,7 @@ class Provider:
     def __init__(self, world: World, name: str, retention: float) -> None:
         self.name = name
         self.ds = DeliveryService(world, name, retention)
-        self.as_ = AuthenticationService(world, name)
+        self.as_ = AuthenticationService(name)
 
 
 class World:
@@ -199,7 +193,7 @@ class World:
 
         c.upload(group, CONTROL_BYTES, "nack", at_orderer)
 
-    def _resync_fetch(self, c: Client, group: str, prev: _Pending | None) -> None:
+    def _resync_fetch(self, c: Client, group: str, prev: PendingCommit | None) -> None:
         ds = self.ds_of(group)
         ds.serve_group_info(
             group,
@@ -228,7 +222,7 @@ class World:
             lambda: self._readd(self.clients[helper], group, c),
         )
 
-    def _readd(self, helper: Client, group: str, c: Client, prev: _Pending | None = None) -> None:
+    def _readd(self, helper: Client, group: str, c: Client, prev: PendingCommit | None = None) -> None:
         g = helper.groups.get(group)
         if g is None or not g.active or group in helper.pending or group not in c.resyncing:
             if group in c.resyncing:  # try another helper later
@@ -253,8 +247,7 @@ class World:
                 added=(c.name,),
                 removed=(c.name,),
                 retry=lambda prev: self._readd(helper, group, c, prev),
-                first_attempt=prev.first_attempt if prev else None,
-                attempts=prev.attempts + 1 if prev else 1,
+                prev=prev,
             )
 
         ev.callbacks.append(commit)
@@ -539,12 +532,12 @@ class World:
         wire_size: int,
         member_size: int | Callable[[str], int],
         recipients: list[str],
-        handler: Callable[..., None],
+        handler: str,
         args: tuple[Any, ...],
     ) -> int:
         """Send one message from ``sender`` to ``recipients`` under the fan-out topology (no
         orderer): each recipient ``m`` downloads ``member_size`` bytes (an int, or
-        ``member_size(m)``) and runs ``handler(client m, *args)`` on arrival. Returns the bytes
+        ``member_size(m)``) and runs ``m.<handler>(*args)`` on arrival. Returns the bytes
         it puts on the network: uploads, forwards and downloads."""
         if not recipients:
             return 0
@@ -587,7 +580,7 @@ class World:
                 [sizes[m] for m in members],
                 down_type,
                 group,
-                [partial(handler, clients[m], *args) for m in members],
+                [partial(getattr(clients[m], handler), *args) for m in members],
             )
 
             def at_home(dest: DeliveryService = dest, local: Callable[[], None] = local) -> None:
@@ -698,7 +691,7 @@ class World:
                 c.owed_commits.discard(group)
                 self._commit_proposals(c, group, None)
 
-    def _commit_proposals(self, c: Client, group: str, prev: _Pending | None) -> None:
+    def _commit_proposals(self, c: Client, group: str, prev: PendingCommit | None) -> None:
         g = c.groups.get(group)
         if g is None or not g.active or group in c.pending or not g.pending_proposals:
             return
@@ -838,7 +831,7 @@ class World:
         ev = self.fetch_key_package(adder, newbie, group)
         ev.callbacks.append(lambda e: self._commit_add(adder, group, newbie, e.value, None))
 
-    def _commit_update(self, c: Client, group: str, prev: _Pending | None, kind: str = "update") -> None:
+    def _commit_update(self, c: Client, group: str, prev: PendingCommit | None, kind: str = "update") -> None:
         """A commit with a path and no new proposals: an update, or (``proposals``) the commit of
         the proposals pending at ``c`` (they go in by reference)."""
         g = c.groups[group]
@@ -849,8 +842,7 @@ class World:
             kind,
             staged,
             retry=lambda prev: retry(c, group, prev),
-            first_attempt=prev.first_attempt if prev else None,
-            attempts=prev.attempts + 1 if prev else 1,
+            prev=prev,
         )
 
     def _op_add(self, group: str, rng: Any) -> None:
@@ -869,7 +861,7 @@ class World:
         ev = self.fetch_key_package(adder, newbie, group)
         ev.callbacks.append(lambda e: self._commit_add(adder, group, newbie, e.value, None))
 
-    def _request_group_info(self, newbie: Client, group: str, prev: _Pending | None) -> None:
+    def _request_group_info(self, newbie: Client, group: str, prev: PendingCommit | None) -> None:
         """An external joiner asks the group's DS for GroupInfo and tree, then commits."""
         ds = self.ds_of(group)
 
@@ -892,7 +884,7 @@ class World:
         group: str,
         gi: MLSMessage,
         tree: RatchetTree,
-        prev: _Pending | None,
+        prev: PendingCommit | None,
         *,
         resync: bool = False,
     ) -> None:
@@ -932,8 +924,7 @@ class World:
             staged,
             added=() if resync else (c.name,),
             retry=lambda prev: refetch(c, group, prev),
-            first_attempt=prev.first_attempt if prev else None,
-            attempts=prev.attempts + 1 if prev else 1,
+            prev=prev,
         )
 
     def _commit_add(
@@ -942,7 +933,7 @@ class World:
         group: str,
         newbie: Client,
         kp: Any,
-        prev: _Pending | None,
+        prev: PendingCommit | None,
         *,
         path: bool | None = None,
         kind: str = "add",
@@ -966,8 +957,7 @@ class World:
                 if self.leaderless  # a dropped Add's Welcome may have consumed the KeyPackage
                 else (lambda prev: self._commit_add(adder, group, newbie, kp, prev, path=path, kind=kind))
             ),
-            first_attempt=prev.first_attempt if prev else None,
-            attempts=prev.attempts + 1 if prev else 1,
+            prev=prev,
         )
 
     def _refetch_add(
@@ -975,7 +965,7 @@ class World:
         adder: Client,
         group: str,
         newbie: Client,
-        prev: _Pending,
+        prev: PendingCommit,
         *,
         path: bool | None = None,
         kind: str = "add",
@@ -1001,7 +991,7 @@ class World:
         target = others[rng.randrange(len(others))]
         self._commit_remove(remover, group, target, None)
 
-    def _commit_remove(self, remover: Client, group: str, target: str, prev: _Pending | None) -> None:
+    def _commit_remove(self, remover: Client, group: str, target: str, prev: PendingCommit | None) -> None:
         g = remover.groups.get(group)
         if g is None or not g.active or group in remover.pending:
             return
@@ -1015,8 +1005,7 @@ class World:
             staged,
             removed=(target,),
             retry=lambda prev: self._commit_remove(remover, group, target, prev),
-            first_attempt=prev.first_attempt if prev else None,
-            attempts=prev.attempts + 1 if prev else 1,
+            prev=prev,
         )
 
     def _backoff(self, c: Client, attempt: int) -> float:
@@ -1033,7 +1022,7 @@ class World:
             delay *= rng.uniform(0.5, 1.5)
         return delay
 
-    def schedule_retry(self, c: Client, group: str, p: _Pending) -> None:
+    def schedule_retry(self, c: Client, group: str, p: PendingCommit) -> None:
         if p.attempts > self.scenario.retry.max_retries or p.retry is None:
             self.recorder.event(self.env.now, "commit_gave_up", group=group, client=c.name, op=p.kind)
             return

@@ -1,42 +1,29 @@
-"""Providers (one delivery service and one authentication service each) and clients.
+"""The client adapter: one device, the only code in ``sim/`` that drives ``mls.Group``.
 
-Model choices, written down:
-- A group's handshake messages are ordered by one DS (``single`` ordering: the DS of the
-  group's owning provider). It accepts the first commit for each epoch and rejects the rest
-  (the losers' committers discard their staged commit and retry after the retry policy's
-  backoff). The DS knows a group's membership (which client at which provider) from the
-  commits it orders; with ``mls.handshake = private`` this is an assumption (MIMI hubs know
-  their rooms' membership), with ``public`` the DS could read it from the commit.
-- Fan-out is by the servers: the ordering DS sends one copy of a message to each other provider
-  hosting receivers (over ``ds_ds``), and each provider's DS delivers it to its own clients or,
-  when a client is offline, keeps it in the mailbox for ``mailbox_retention`` seconds. What
-  each member downloads is the fan-out strategy's choice (``plain``: the whole message).
-- Control messages that are not MLS messages (accept/reject of a commit, mailbox and
-  KeyPackage requests) are counted with a fixed size of ``CONTROL_BYTES``.
-- Clients process a message the instant it arrives (CPU time is not simulated time).
-- When joiners need something from the DS (the tree for a Welcome without the
-  ``ratchet_tree`` extension, the GroupInfo for an external commit), the committer uploads
-  the new epoch's signed GroupInfo with its commit (counted in the upload). The DS keeps the
-  public ratchet tree itself: with ``mls.handshake = public`` it can compute it from the
-  commits; with ``private`` the committer uploads the encoded tree too (counted).
-- Update proposals (``workload.update_mode = propose``) are ordered like commits (current
-  epoch only) and committed by the designated committer: the member with the lowest leaf
-  index other than the proposer, as soon as it receives the proposal. A proposal that an
-  epoch change voids is proposed again under the retry policy.
+A client creates, commits, merges or discards, processes, joins (by Welcome, external commit
+or the PRE join) and encrypts through the MLS core, and shows the DS only a
+:class:`~mlssim.sim.delivery.CommitView` of its commits. What it decides (when to commit,
+retry or re-sync) is the world's policies'; the client tells them what happened through the
+methods of :class:`ClientWorld`.
+
+Clients process a message the instant it arrives (CPU time is not simulated time). Update
+proposals (``workload.update_mode = propose``) are ordered like commits (current epoch only) and
+committed by the designated committer (``sim/policies``); a proposal that an epoch change
+voids is proposed again under the retry policy.
 """
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from functools import partial
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
-from ..assist.pre_store import PREJoinDownload, PREJoinSecret, PREStore, PREUpload, committer_upload, pre_join
+import simpy
+
+from ..assist.pre import PRE
+from ..assist.pre_store import PREJoinDownload, PREJoinSecret, committer_upload, pre_join
 from ..mls.codec import encode
 from ..mls.credentials import DefaultCredentialValidator
-from ..mls.crypto import KeyPair
+from ..mls.crypto import CipherSuite, KeyPair
 from ..mls.errors import MLSError
 from ..mls.group import CommitApplied, Group, GroupConfig, MemberIdentity, ProposalReceived, StagedCommit
 from ..mls.group_validation import LeafPolicy
@@ -44,40 +31,18 @@ from ..mls.key_packages import KeyPackageBundle, make_key_package
 from ..mls.messages import Credential, GroupInfo, Lifetime, MLSMessage, Welcome
 from ..mls.rand import RandomSource
 from ..mls.ratchet_tree import RatchetTree
+from ..scenario.schema import GroupSpec, Scenario
 from . import forks
+from .delivery import AuthenticationService, CommitView, DeliveryService
+from .fanout import Fanout
+from .network import Network
+from .recorder import Recorder
+from .records import CONTROL_BYTES, PendingCommit
+from .rng import Streams
 
-if TYPE_CHECKING:
-    from .world import World
+__all__ = ["AS_LEAF_POLICY", "CONTROL_BYTES", "Client", "ClientWorld"]
 
-__all__ = ["CONTROL_BYTES", "AuthenticationService", "DeliveryService", "Client", "GroupRecord"]
-
-#: size counted for a control message (accept/reject, fetch requests): a small fixed header
-CONTROL_BYTES = 32
 FOREVER = Lifetime(not_before=0, not_after=2**63)
-
-
-@dataclass
-class GroupRecord:
-    """What the ordering DS knows about a group."""
-
-    name: str
-    owner: str
-    epoch: int = 0
-    members: dict[str, str] = field(default_factory=dict)  # client name -> provider
-    #: the current epoch's signed GroupInfo and public tree, when joiners need them
-    group_info: MLSMessage | None = None
-    tree: RatchetTree | None = None
-    _tree_bytes: int | None = None
-    #: under ``fanout: pre``: the group's PRE-encrypted node secrets (ciphertexts only)
-    pre_store: PREStore | None = None
-
-    def tree_bytes(self) -> int:
-        """Size of the encoded ratchet tree (computed once per epoch, on first download)."""
-        if self._tree_bytes is None:
-            assert self.tree is not None
-            self._tree_bytes = len(self.tree.encode())
-        return self._tree_bytes
-
 
 #: How every member validates leaves, as the federation's authentication services vouch for
 #: them (§5.3.1): a basic credential named after the client, checked by the core's
@@ -87,427 +52,76 @@ class GroupRecord:
 AS_LEAF_POLICY = LeafPolicy(credential_validator=DefaultCredentialValidator(check_validity=True))
 
 
-class AuthenticationService:
-    """Issues credentials (validated by members under :data:`AS_LEAF_POLICY`) and stores the
-    KeyPackages its clients upload."""
-
-    def __init__(self, world: World, provider: str) -> None:
-        self.world = world
-        self.provider = provider
-        self.node = f"as:{provider}"
-        self.key_packages: dict[str, deque[bytes]] = {}
-
-    def store(self, client: str, kp_ref: bytes) -> None:
-        self.key_packages.setdefault(client, deque()).append(kp_ref)
-
-    def take(self, client: str) -> bytes | None:
-        q = self.key_packages.get(client)
-        return q.popleft() if q else None
+class _Provider(Protocol):
+    @property
+    def ds(self) -> DeliveryService: ...
+    @property
+    def as_(self) -> AuthenticationService: ...
 
 
-class DeliveryService:
-    """One provider's DS: orders the groups it owns, relays and stores the rest."""
+class ClientObserver(Protocol):
+    """The compromise bookkeeping, as a client meets it (``sim/compromise.py``)."""
 
-    def __init__(self, world: World, provider: str, retention: float) -> None:
-        self.world = world
-        self.provider = provider
-        self.node = f"ds:{provider}"
-        self.retention = retention
-        self.groups: dict[str, GroupRecord] = {}
-        self.mailboxes: dict[str, deque[tuple[float, Callable[[], None], int, str, str]]] = {}
-        #: clients with a live connection; the rest get their messages through the mailbox.
-        #: A client that comes back online is connected only once its mailbox fetch arrives,
-        #: so nothing new overtakes what waited for it.
-        self.connected: set[str] = set()
+    def device_random(self, name: str, base: RandomSource) -> RandomSource: ...
+    def joined(self, c: Client, group: str, g: Group) -> None: ...
 
-    # -- ordering (this DS owns the group) ---------------------------------------------------
 
-    def order_commit(self, group: str, epoch: int, sender: str, size: int, commit: _CommitInfo) -> None:
-        rec = self.groups[group]
-        w = self.world
-        if not w.ordering.accepts_commit(rec, epoch):
-            w.recorder.event(
-                w.env.now,
-                "commit_rejected",
-                group=group,
-                client=sender,
-                epoch=epoch,
-                wasted_bytes=commit.upload_bytes + CONTROL_BYTES,
-            )
-            self.to_client(
-                sender, CONTROL_BYTES, "commit_reject", group, lambda: w.clients[sender].on_reject(group)
-            )
-            return
-        rec.epoch += 1
-        staged = commit.staged
-        if w.compromises is not None:
-            w.compromises.commit_accepted(group, rec.epoch, sender, staged, welcome_sent=not commit.pre_join)
-        if rec.epoch == 1:
-            w.created[group].succeed()
-        w.recorder.event(w.env.now, "commit_accepted", group=group, client=sender, epoch=rec.epoch)
-        # removed members receive the commit too: it tells them they are out
-        receivers = [m for m in rec.members if m != sender]
-        for name in commit.removed:
-            rec.members.pop(name, None)
-        msg = staged.message
-        fanned = self.fan_out(
-            receivers,
-            "commit",
-            group,
-            commit.wire or size,
-            lambda m: w.fanout.commit_download(staged, size, m),
-            Client.on_commit,
-            (group, msg),
-        )
-        self.to_client(
-            sender, CONTROL_BYTES, "commit_accept", group, lambda: w.clients[sender].on_accept(group)
-        )
-        for name in commit.added:
-            rec.members[name] = w.clients[name].provider
-        if w.needs_public_state(group):
-            rec.group_info = staged.group_info
-            rec.tree = staged.ratchet_tree
-            rec._tree_bytes = None
-        if commit.pre_upload is not None:
-            assert w.pre is not None
-            if rec.pre_store is None:
-                rec.pre_store = PREStore(w.pre)
-            work = rec.pre_store.apply(commit.pre_upload, staged.ratchet_tree)
-            w.recorder.event(
-                w.env.now,
-                "pre_rekey",
-                group=group,
-                epoch=rec.epoch,
-                reencryptions=work,
-                records=len(rec.pre_store.records),
-                storage_bytes=rec.pre_store.storage_bytes(),
-            )
-            if w.compromises is not None:
-                w.compromises.pre_store_seen(group)
-        if commit.pre_join:
-            fanned += self._pre_joins(group, rec, staged, commit)
-        elif staged.welcome is not None:
-            wsize = len(encode(staged.welcome))
-            welcome = staged.welcome
-            tree = None if w.config_for(group).ratchet_tree_in_welcome else staged.ratchet_tree
-            joiners = list(commit.added)
-            mode = "welcome-with-tree" if tree is None else "tree-from-ds"
-            for name in joiners:
-                w.recorder.event(
-                    w.env.now,
-                    "join_cost",
-                    group=group,
-                    client=name,
-                    mode=mode,
-                    op=commit.kind,
-                    download=wsize + (rec.tree_bytes() if tree is not None else 0),
-                    upload=0,
-                    adder_upload=wsize,
-                )
-            if tree is not None:
-                tsize = rec.tree_bytes()
-                fanned += self.fan_out(
-                    joiners,
-                    "ratchet_tree",
-                    group,
-                    tsize,
-                    tsize,
-                    Client.on_tree,
-                    (group, tree),
-                )
-            fanned += self.fan_out(
-                joiners,
-                "welcome",
-                group,
-                wsize,
-                wsize,
-                Client.on_welcome,
-                (group, welcome),
-            )
-        w.recorder.event(w.env.now, "commit_fanout", group=group, client=sender, op=commit.kind, bytes=fanned)
+class ClientWorld(Protocol):
+    """What a client needs from the world: its surroundings, and the policies it reports to."""
 
-    def _pre_joins(self, group: str, rec: GroupRecord, staged: StagedCommit, commit: _CommitInfo) -> int:
-        """Each joiner gets the adder's small secret and downloads GroupInfo, tree and its PRE records."""
-        w = self.world
-        assert rec.pre_store is not None and rec.group_info is not None and rec.tree is not None
-        gi, tree = rec.group_info, rec.tree
-        gi_size, tree_size = len(encode(gi)), rec.tree_bytes()
-        by_leaf = {leaf.credential.identity.decode(): i for i, leaf in tree.leaves()}
-        sent = 0
-        for name, secret in zip(commit.added, commit.pre_join, strict=True):
-            download = rec.pre_store.download_for(tree, by_leaf[name], staged.committer)
-            parts = (
-                ("group_info", gi_size),
-                ("ratchet_tree", tree_size),
-                ("pre_records", len(download.encoded())),
-                ("pre_join_secret", len(secret.encoded())),
-            )
-            for i, (msg_type, size) in enumerate(parts):
-                last = i == len(parts) - 1
-                then = (
-                    partial(w.clients[name].on_pre_join, group, secret, download, gi, tree)
-                    if last
-                    else (lambda: None)
-                )
-                self.to_client(name, size, msg_type, group, then)
-            total = sum(size for _, size in parts)
-            w.recorder.event(
-                w.env.now,
-                "join_cost",
-                group=group,
-                client=name,
-                mode="pre",
-                op=commit.kind,
-                download=total,
-                upload=0,
-                adder_upload=len(secret.encoded()),
-            )
-            sent += total
-        return sent
+    env: simpy.Environment
+    recorder: Recorder
+    network: Network
+    streams: Streams
+    scenario: Scenario
+    suite: CipherSuite
+    group_config: GroupConfig
+    fanout: Fanout
+    pre: PRE | None
+    leaderless: bool
+    created: dict[str, simpy.Event]
+    ds_groups: dict[str, str]
+    group_specs: dict[str, GroupSpec]
 
-    def order_proposal(self, group: str, epoch: int, sender: str, size: int, msg: MLSMessage) -> None:
-        rec = self.groups[group]
-        w = self.world
-        if not w.ordering.accepts_proposal(rec, epoch):
-            w.recorder.event(w.env.now, "proposal_rejected", group=group, client=sender, epoch=epoch)
-            self.to_client(
-                sender,
-                CONTROL_BYTES,
-                "proposal_reject",
-                group,
-                lambda: w.clients[sender].on_proposal_reject(group, epoch),
-            )
-            return
-        w.recorder.event(w.env.now, "proposal_accepted", group=group, client=sender, epoch=epoch)
-        self.fan_out(
-            [m for m in rec.members if m != sender],
-            "proposal",
-            group,
-            size,
-            size,
-            Client.on_proposal,
-            (group, msg),
-        )
-
-    def order_application(self, group: str, sender: str, size: int, msg: MLSMessage) -> None:
-        rec = self.groups[group]
-        w = self.world
-        receivers = [m for m in rec.members if m != sender]
-        w.recorder.event(w.env.now, "app_fanout", group=group, client=sender, receivers=len(receivers))
-        self.fan_out(
-            receivers,
-            "application",
-            group,
-            size,
-            size,
-            Client.on_application,
-            (group, msg),
-        )
-
-    def serve_group_info(
+    @property
+    def clients(self) -> Mapping[str, Client]: ...
+    @property
+    def providers(self) -> Mapping[str, _Provider]: ...
+    @property
+    def compromises(self) -> ClientObserver | None: ...
+    def ds_of(self, group: str) -> DeliveryService: ...
+    def config_for(self, group: str) -> GroupConfig: ...
+    def needs_public_state(self, group: str) -> bool: ...
+    def view_members(self, c: Client, group: str) -> list[str]: ...
+    def broadcast(
         self,
+        sender: Client,
         group: str,
-        client: str,
-        then: Callable[[MLSMessage, RatchetTree], None],
-        *,
-        prefix: str = "",
-    ) -> None:
-        """An external joiner's (or a re-syncing member's) request reached this (ordering) DS:
-        send GroupInfo and tree (message types ``<prefix>group_info``, ``<prefix>ratchet_tree``)."""
-        rec = self.groups[group]
-        assert rec.group_info is not None and rec.tree is not None
-        gi, tree = rec.group_info, rec.tree
-        self.to_client(client, len(encode(gi)), f"{prefix}group_info", group, lambda: None)
-        self.to_client(client, rec.tree_bytes(), f"{prefix}ratchet_tree", group, lambda: then(gi, tree))
-
-    # -- relaying ---------------------------------------------------------------------------
-
-    def fan_out(
-        self,
-        receivers: list[str],
-        msg_type: str,
-        group: str,
+        up_type: str,
+        down_type: str,
         wire_size: int,
         member_size: int | Callable[[str], int],
-        handler: Callable[..., None],
+        recipients: list[str],
+        handler: str,
         args: tuple[Any, ...],
-    ) -> int:
-        """Server fan-out: one copy (``wire_size`` bytes) to each other provider hosting
-        receivers, whose DS delivers ``member_size`` bytes (an int, or ``member_size(m)``) to
-        each of its receivers ``m``, where ``handler(client m, *args)`` runs on arrival.
-        Returns the bytes this puts on the network."""
-        w = self.world
-        clients = w.clients
-        sizes = (
-            [member_size] * len(receivers)
-            if isinstance(member_size, int)
-            else [member_size(m) for m in receivers]
-        )
-        by_home: dict[str, tuple[list[Client], list[int], list[Callable[[], None]]]] = {}
-        for m, size in zip(receivers, sizes, strict=True):
-            c = clients[m]
-            batch = by_home.get(c.provider)
-            if batch is None:
-                batch = by_home[c.provider] = ([], [], [])
-            batch[0].append(c)
-            batch[1].append(size)
-            batch[2].append(partial(handler, c, *args))
-        total = sum(sizes)
-        for home, (members, msizes, calls) in by_home.items():
-            ds = w.providers[home].ds
-            if home == self.provider:
-                ds.deliver_many(members, msizes, msg_type, group, calls)
-            else:
-                total += wire_size
-                w.network.send(
-                    self.node,
-                    ds.node,
-                    "ds_ds",
-                    wire_size,
-                    role="fanout",
-                    msg_type=msg_type,
-                    group=group,
-                    on_receive=partial(ds.deliver_many, members, msizes, msg_type, group, calls),
-                )
-        return total
-
-    def to_client(
-        self, client: str, size: int, msg_type: str, group: str, deliver: Callable[[], None]
-    ) -> None:
-        """From this (ordering) DS to a client, through the client's home DS."""
-        w = self.world
-        home = w.clients[client].provider
-        if home == self.provider:
-            self.deliver_local(client, size, msg_type, group, deliver)
-        else:
-            ds = w.providers[home].ds
-            w.network.send(
-                self.node,
-                ds.node,
-                "ds_ds",
-                size,
-                role="fanout",
-                msg_type=msg_type,
-                group=group,
-                on_receive=partial(ds.deliver_local, client, size, msg_type, group, deliver),
-            )
-
-    def deliver_local(
-        self, client: str, size: int, msg_type: str, group: str, deliver: Callable[[], None]
-    ) -> None:
-        """To one of this DS's clients: over its link when connected, else into its mailbox."""
-        w = self.world
-        if client not in self.connected:
-            self.mailboxes.setdefault(client, deque()).append((w.env.now, deliver, size, msg_type, group))
-            return
-        w.network.send(
-            self.node,
-            w.clients[client].node,
-            "client_ds",
-            size,
-            role="download",
-            msg_type=msg_type,
-            group=group,
-            on_receive=deliver,
-        )
-
-    def deliver_many(
-        self,
-        members: Sequence[Client],
-        sizes: Sequence[int],
-        msg_type: str,
-        group: str,
-        deliver: Sequence[Callable[[], None]],
-    ) -> None:
-        """:meth:`deliver_local` to each of ``members`` in order (``sizes[i]`` bytes, then
-        ``deliver[i]()`` on arrival), the connected ones in one network batch."""
-        connected = self.connected
-        nodes: list[str]
-        if all(c.name in connected for c in members):
-            nodes = [c.node for c in members]
-        else:
-            now = self.world.env.now
-            nodes = []
-            on_sizes: list[int] = []
-            on_deliver: list[Callable[[], None]] = []
-            for c, size, then in zip(members, sizes, deliver, strict=True):
-                if c.name in connected:
-                    nodes.append(c.node)
-                    on_sizes.append(size)
-                    on_deliver.append(then)
-                else:
-                    self.mailboxes.setdefault(c.name, deque()).append((now, then, size, msg_type, group))
-            if not nodes:
-                return
-            sizes, deliver = on_sizes, on_deliver
-        self.world.network.send_many(
-            self.node,
-            nodes,
-            "client_ds",
-            sizes,
-            role="download",
-            msg_type=msg_type,
-            group=group,
-            on_receive=deliver,
-        )
-
-    def flush_mailbox(self, client: str) -> None:
-        """The client came online and fetches its mailbox; expired messages are dropped."""
-        w = self.world
-        q = self.mailboxes.pop(client, deque())
-        c = w.clients[client]
-        if c.online:
-            self.connected.add(client)
-        gaps: set[str] = set()
-        for t, deliver, size, msg_type, group in q:
-            if w.env.now - t > self.retention:
-                w.recorder.event(w.env.now, "mailbox_expired", client=client, group=group, msg_type=msg_type)
-                if msg_type != "application":
-                    gaps.add(group)  # a handshake message is gone: the client cannot follow
-                continue
-            w.network.send(
-                self.node,
-                c.node,
-                "client_ds",
-                size,
-                role="download",
-                msg_type=msg_type,
-                group=group,
-                on_receive=deliver,
-            )
-        # the end-of-mailbox marker arrives after everything queued (links are FIFO): only then
-        # has the client caught up and may send again
-        w.network.send(
-            self.node,
-            c.node,
-            "client_ds",
-            CONTROL_BYTES,
-            role="download",
-            msg_type="mailbox_end",
-            group="",
-            on_receive=partial(c.caught_up, sorted(gaps)),
-        )
-
-
-@dataclass
-class _Pending:
-    """A commit this client staged and sent, waiting for the DS's verdict."""
-
-    staged: StagedCommit
-    kind: str
-    first_attempt: float
-    attempts: int
-    added: tuple[str, ...] = ()
-    removed: tuple[str, ...] = ()
-    retry: Callable[[_Pending], None] | None = None
-    #: bytes this attempt put on the network (all copies, forwards and downloads it caused)
-    cost: int = 0
+    ) -> int: ...
+    # what the client reports to the policies
+    def epoch_reached(self, group: str, client: str, g: Group) -> None: ...
+    def schedule_retry(self, c: Client, group: str, p: PendingCommit) -> None: ...
+    def start_resync(self, c: Client, group: str, reason: str) -> None: ...
+    def resync_done(self, c: Client, group: str) -> None: ...
+    def pay_owed_commits(self, c: Client) -> None: ...
+    def proposal_received(self, c: Client, group: str, g: Group, res: ProposalReceived) -> None: ...
+    def proposal_done(self, c: Client, group: str) -> None: ...
+    def repropose(self, c: Client, group: str) -> None: ...
+    def update_after_messages(self, c: Client, group: str) -> None: ...
+    def device_joined(self, c: Client, group: str) -> None: ...
 
 
 class Client:
     """One device: an MLS client in any number of groups, online or offline."""
 
-    def __init__(self, world: World, name: str, provider: str) -> None:
+    def __init__(self, world: ClientWorld, name: str, provider: str) -> None:
         self.world = world
         self.name = name
         self.provider = provider
@@ -534,7 +148,7 @@ class Client:
             capabilities=first.key_package.leaf_node.capabilities,
         )
         self.groups: dict[str, Group] = {}
-        self.pending: dict[str, _Pending] = {}
+        self.pending: dict[str, PendingCommit] = {}
         #: epoch of this client's outstanding Update proposal, per group
         self.proposed: dict[str, int] = {}
         #: trees downloaded ahead of a Welcome that omits them
@@ -628,7 +242,7 @@ class Client:
                 n,
                 n,
                 receivers,
-                Client.on_application,
+                "on_application",
                 (group, msg, auth),
             )
             return
@@ -644,24 +258,25 @@ class Client:
         *,
         added: tuple[str, ...] = (),
         removed: tuple[str, ...] = (),
-        retry: Callable[[_Pending], None] | None = None,
-        first_attempt: float | None = None,
-        attempts: int = 1,
+        retry: Callable[[PendingCommit], None] | None = None,
+        prev: PendingCommit | None = None,
         pre_join: tuple[PREJoinSecret, ...] = (),
     ) -> None:
         w = self.world
         g = self.groups[group]
-        self.pending[group] = _Pending(
+        first_attempt, attempts = PendingCommit.next_attempt(prev, w.env.now)
+        self.pending[group] = PendingCommit(
             staged=staged,
             kind=kind,
-            first_attempt=w.env.now if first_attempt is None else first_attempt,
+            first_attempt=first_attempt,
             attempts=attempts,
             added=added,
             removed=removed,
             retry=retry,
         )
         size = len(encode(staged.message))
-        up = w.fanout.commit_upload(staged, size)  # what the committer sends (split: a SplitCommit)
+        # what the committer sends (split: a SplitCommit) and what each member downloads
+        up, member_sizes = w.fanout.commit_sizes(staged, size)
         size_w = len(encode(staged.welcome)) if staged.welcome is not None else 0
         if pre_join:  # the joiners get small secrets instead of the Welcome
             size_w = sum(len(s.encoded()) for s in pre_join)
@@ -687,30 +302,37 @@ class Client:
             public_state_bytes=extra,
             pre_upload_bytes=len(pre_upload.encoded()) if pre_upload is not None else 0,
         )
-        if w.leaderless:
-            self._commit_leaderless(group, staged, size, up)
-            return
-        epoch = g.epoch
         total = up + size_w + extra
         forwarded = w.ds_groups[group] != self.provider
-        info = _CommitInfo(
-            staged,
-            added,
-            removed,
-            total * (2 if forwarded else 1),
-            kind,
-            up,
+        view = CommitView(
+            message=staged.message,
+            commit_bytes=size,
+            public=staged.public,
+            group_info=staged.group_info,
+            welcome=staged.welcome,
+            committer=staged.committer,
+            added_leaves=staged.added,
+            added=added,
+            removed=removed,
+            kind=kind,
+            upload_bytes=total * (2 if forwarded else 1),
+            wire=up,
+            member_sizes=member_sizes,
             pre_upload=pre_upload,
             pre_join=pre_join,
         )
+        if w.leaderless:
+            self._commit_leaderless(group, staged, view)
+            return
+        epoch = g.epoch
         self.upload(
             group,
             total,
             f"commit:{kind}",
-            lambda: w.ds_of(group).order_commit(group, epoch, self.name, size, info),
+            lambda: w.ds_of(group).order_commit(group, epoch, self.name, view),
         )
 
-    def _commit_leaderless(self, group: str, staged: StagedCommit, size: int, up: int) -> None:
+    def _commit_leaderless(self, group: str, staged: StagedCommit, view: CommitView) -> None:
         """No orderer: merge at once, keep a checkpoint, send to the members of the old epoch."""
         w = self.world
         g = self.groups[group]
@@ -741,10 +363,10 @@ class Client:
             group,
             f"commit:{p.kind}",
             "commit",
-            up,
-            lambda m: w.fanout.commit_download(staged, size, m),
+            view.wire,
+            view.download,
             recipients,
-            Client.on_commit,
+            "on_commit",
             (group, msg),
         )
         if staged.welcome is not None:
@@ -761,7 +383,7 @@ class Client:
                     tsize,
                     tsize,
                     joiners,
-                    Client.on_tree,
+                    "on_tree",
                     (group, tree),
                 )
             wsize = len(encode(welcome))
@@ -773,7 +395,7 @@ class Client:
                 wsize,
                 wsize,
                 joiners,
-                Client.on_welcome,
+                "on_welcome",
                 (group, welcome),
             )
 
@@ -794,7 +416,7 @@ class Client:
                 n,
                 n,
                 w.view_members(self, group),
-                Client.on_proposal,
+                "on_proposal",
                 (group, msg),
             )
             return
@@ -822,7 +444,7 @@ class Client:
         if self.ready:
             w.pay_owed_commits(self)
 
-    def _merged(self, group: str, g: Group, p: _Pending, **extra: str) -> None:
+    def _merged(self, group: str, g: Group, p: PendingCommit, **extra: str) -> None:
         """Record that this committer merged its own commit ``p`` (``g`` is the new state)."""
         w = self.world
         w.recorder.event(
@@ -881,7 +503,7 @@ class Client:
         w.epoch_reached(group, self.name, g)
         self._epoch_changed(group, g, committed_mine=g.leaf_index in res.updated)
 
-    def commit_dropped(self, group: str, p: _Pending, digest: bytes) -> None:
+    def commit_dropped(self, group: str, p: PendingCommit, digest: bytes) -> None:
         """A fork switch dropped this client's own commit: redo its operation."""
         w = self.world
         w.recorder.event(
@@ -1102,20 +724,3 @@ class Client:
             group="",
             on_receive=lambda: home.flush_mailbox(self.name),
         )
-
-
-@dataclass(frozen=True)
-class _CommitInfo:
-    """What the ordering DS learns with a commit (see the module docstring)."""
-
-    staged: StagedCommit
-    added: tuple[str, ...]
-    removed: tuple[str, ...]
-    #: bytes the committer uploaded and its home DS forwarded to the orderer (wasted if rejected)
-    upload_bytes: int = 0
-    kind: str = ""
-    #: size of the commit as DSs forward it between providers (split: the SplitCommit)
-    wire: int = 0
-    #: under ``fanout: pre``: the committer's PRE upload, and the small secrets for its joiners
-    pre_upload: PREUpload | None = None
-    pre_join: tuple[PREJoinSecret, ...] = ()
