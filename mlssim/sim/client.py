@@ -14,13 +14,13 @@ voids is proposed again under the retry policy.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import simpy
 
 from ..assist.pre import PRE
-from ..assist.pre_store import PREJoinDownload, PREJoinSecret, committer_upload, pre_join
+from ..assist.pre_store import PREJoinDownload, PREJoinSecret, committer_upload, pre_join, seal_join_secret
 from ..mls.codec import encode
 from ..mls.credentials import DefaultCredentialValidator
 from ..mls.crypto import CipherSuite, KeyPair
@@ -28,7 +28,7 @@ from ..mls.errors import MLSError
 from ..mls.group import CommitApplied, Group, GroupConfig, MemberIdentity, ProposalReceived, StagedCommit
 from ..mls.group_validation import LeafPolicy
 from ..mls.key_packages import KeyPackageBundle, make_key_package
-from ..mls.messages import Credential, GroupInfo, Lifetime, MLSMessage, Welcome
+from ..mls.messages import Credential, GroupInfo, KeyPackage, Lifetime, MLSMessage, Welcome
 from ..mls.rand import RandomSource
 from ..mls.ratchet_tree import RatchetTree
 from ..scenario.schema import GroupSpec, Scenario
@@ -39,6 +39,7 @@ from .network import Network
 from .recorder import Recorder
 from .records import CONTROL_BYTES, PendingCommit
 from .rng import Streams
+from .routing import Hop, relay
 
 __all__ = ["AS_LEAF_POLICY", "CONTROL_BYTES", "Client", "ClientWorld"]
 
@@ -183,39 +184,69 @@ class Client:
     def config(self) -> GroupConfig:
         return self.world.group_config
 
+    # -- driving the MLS core: the only calls of mls.Group's operations in sim/ ----------------
+
+    def create_group(self, group: str, config: GroupConfig) -> Group:
+        """Create ``group`` as its only member, with the keys of this client's first KeyPackage."""
+        b = next(iter(self.bundles.values()))
+        g = Group.create(
+            self.world.suite,
+            group_id=group.encode(),
+            identity=self.identity,
+            rand=self.rand,
+            config=config,
+            encryption_priv=b.encryption_priv,
+            leaf_node=b.key_package.leaf_node,
+        )
+        self.groups[group] = g
+        return g
+
+    def stage_commit(
+        self,
+        group: str,
+        *,
+        adds: Sequence[KeyPackage] = (),
+        removes: Sequence[int] = (),
+        path: bool | None = None,
+    ) -> StagedCommit:
+        """A commit of ``adds`` and ``removes`` (plus the proposals pending, by reference),
+        staged: merged or discarded when the verdict comes (``path=None``: the RFC's default)."""
+        return self.groups[group].commit(self.rand, adds=adds, removes=removes, path=path)
+
+    def join_external(
+        self, group: str, gi: GroupInfo, tree: RatchetTree, *, resync_remove: int | None, config: GroupConfig
+    ) -> StagedCommit:
+        """Join ``group`` by external commit (§12.4.3.2), removing ``resync_remove`` (this
+        client's old leaf, when it re-syncs) in the same commit."""
+        g, staged = Group.external_join(
+            self.world.suite,
+            gi,
+            identity=self.identity,
+            rand=self.rand,
+            ratchet_tree=tree,
+            resync_remove=resync_remove,
+            config=config,
+        )
+        self.groups[group] = g
+        return staged
+
+    def seal_pre_join(self, staged: StagedCommit, kp: KeyPackage) -> PREJoinSecret:
+        """Under the PRE join: the small secret a joiner gets instead of the Welcome."""
+        pre = self.world.pre
+        assert pre is not None
+        return seal_join_secret(self.world.suite, pre, staged, kp, self.rand)
+
     # -- sending ---------------------------------------------------------------------------
 
     def upload(self, group: str, size: int, msg_type: str, then: Callable[[], None]) -> None:
         """Client → home DS → (ordering DS): ``then`` runs at the ordering DS."""
         w = self.world
-        owner = w.ds_groups[group]
-        home = w.providers[self.provider].ds
-
-        def at_home() -> None:
-            if owner == self.provider:
-                then()
-            else:
-                w.network.send(
-                    home.node,
-                    f"ds:{owner}",
-                    "ds_ds",
-                    size,
-                    role="forward",
-                    msg_type=msg_type,
-                    group=group,
-                    on_receive=then,
-                )
-
-        w.network.send(
-            self.node,
-            home.node,
-            "client_ds",
-            size,
-            role="upload",
-            msg_type=msg_type,
-            group=group,
-            on_receive=at_home,
-        )
+        home = w.providers[self.provider].ds.node
+        hops = [
+            Hop(self.node, home, "client_ds", "upload"),
+            Hop(home, f"ds:{w.ds_groups[group]}", "ds_ds", "forward"),
+        ]
+        relay(w.network, hops, size, msg_type, group, then)
 
     def send_application(self, group: str, size: int) -> None:
         g = self.groups[group]

@@ -47,6 +47,7 @@ from .network import Network
 from .ordering import Ordering
 from .recorder import Recorder
 from .records import CONTROL_BYTES, GroupRecord
+from .routing import Hop, relay
 
 __all__ = ["AuthenticationService", "CommitView", "DeliveryService", "Recipient"]
 
@@ -430,21 +431,9 @@ class DeliveryService:
     ) -> None:
         """From this (ordering) DS to a client, through the client's home DS."""
         w = self.world
-        home = w.clients[client].provider
-        if home == self.provider:
-            self.deliver_local(client, size, msg_type, group, deliver)
-        else:
-            ds = w.providers[home].ds
-            w.network.send(
-                self.node,
-                ds.node,
-                "ds_ds",
-                size,
-                role="fanout",
-                msg_type=msg_type,
-                group=group,
-                on_receive=partial(ds.deliver_local, client, size, msg_type, group, deliver),
-            )
+        ds = w.providers[w.clients[client].provider].ds
+        then = partial(ds.deliver_local, client, size, msg_type, group, deliver)
+        relay(w.network, [Hop(self.node, ds.node, "ds_ds", "fanout")], size, msg_type, group, then)
 
     def deliver_local(
         self, client: str, size: int, msg_type: str, group: str, deliver: Callable[[], None]

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
-import math
-import statistics
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Generator
 from functools import partial
 from pathlib import Path
@@ -20,7 +18,7 @@ from typing import Any, cast
 import simpy
 
 from ..assist.pre import PRE, get_pre
-from ..assist.pre_store import PREJoinSecret, seal_join_secret
+from ..assist.pre_store import PREJoinSecret
 from ..mls.codec import encode
 from ..mls.crypto import CipherSuite, get_suite
 from ..mls.group import EpochCache, Group, GroupConfig
@@ -38,6 +36,8 @@ from .ordering import make_ordering
 from .recorder import Recorder
 from .records import CONTROL_BYTES, GroupRecord, PendingCommit
 from .rng import Streams
+from .routing import Hop, fetch_key_package, relay
+from .summary import summarise
 
 __all__ = ["World", "Provider"]
 
@@ -239,7 +239,7 @@ class World:
                 return
             me = c.name.encode()
             old = next((i for i, leaf in g.tree.leaves() if leaf.credential.identity == me), None)
-            staged = g.commit(helper.rand, adds=[e.value], removes=[] if old is None else [old])
+            staged = helper.stage_commit(group, adds=[e.value], removes=[] if old is None else [old])
             helper.send_commit(
                 group,
                 "readd",
@@ -344,115 +344,16 @@ class World:
     # -- key packages --------------------------------------------------------------------------
 
     def fetch_key_package(self, requester: Client, target: Client, group: str) -> simpy.Event:
-        """Requester → its DS → target's DS → target's AS, and the KeyPackage back."""
-        done = self.env.event()
-        net = self.network
-        home = f"ds:{requester.provider}"
-        remote = f"ds:{target.provider}"
-        as_node = f"as:{target.provider}"
-        as_ = self.providers[target.provider].as_
-        ref = as_.take(target.name)
-        if ref is None:  # the client uploads another KeyPackage ahead of time; model it as there
-            target.new_key_package()
-            ref = as_.take(target.name)
-        assert ref is not None
-        kp_bundle = target.bundles[ref]
-        size = len(encode(MLSMessage(body=kp_bundle.key_package)))
-
-        def reply_to_requester() -> None:
-            net.send(
-                home,
-                requester.node,
-                "client_ds",
-                size,
-                role="download",
-                msg_type="key_package",
-                group=group,
-                on_receive=lambda: done.succeed(kp_bundle.key_package),
-            )
-
-        def reply_at_remote() -> None:
-            if remote == home:
-                reply_to_requester()
-            else:
-                net.send(
-                    remote,
-                    home,
-                    "ds_ds",
-                    size,
-                    role="forward",
-                    msg_type="key_package",
-                    group=group,
-                    on_receive=reply_to_requester,
-                )
-
-        def at_as() -> None:
-            net.send(
-                as_node,
-                remote,
-                "ds_as",
-                size,
-                role="as",
-                msg_type="key_package",
-                group=group,
-                on_receive=reply_at_remote,
-            )
-
-        def at_remote() -> None:
-            net.send(
-                remote,
-                as_node,
-                "ds_as",
-                CONTROL_BYTES,
-                role="as",
-                msg_type="kp_request",
-                group=group,
-                on_receive=at_as,
-            )
-
-        def at_home() -> None:
-            if remote == home:
-                at_remote()
-            else:
-                net.send(
-                    home,
-                    remote,
-                    "ds_ds",
-                    CONTROL_BYTES,
-                    role="forward",
-                    msg_type="kp_request",
-                    group=group,
-                    on_receive=at_remote,
-                )
-
-        net.send(
-            requester.node,
-            home,
-            "client_ds",
-            CONTROL_BYTES,
-            role="upload",
-            msg_type="kp_request",
-            group=group,
-            on_receive=at_home,
-        )
-        return done
+        """The KeyPackage of ``target``, fetched by ``requester`` through the DSs and the AS."""
+        take = self.providers[target.provider].as_.take
+        return fetch_key_package(self.env, self.network, take, requester, target, group)
 
     # -- processes -----------------------------------------------------------------------------
 
     def _create_group(self, gname: str, members: list[Client], spec: GroupSpec) -> Generator[Any, Any, None]:
         creator = members[0]
         env = self.env
-        b = next(iter(creator.bundles.values()))
-        g = Group.create(
-            self.suite,
-            group_id=gname.encode(),
-            identity=creator.identity,
-            rand=creator.rand,
-            config=self.config_for(gname),
-            encryption_priv=b.encryption_priv,
-            leaf_node=b.key_package.leaf_node,
-        )
-        creator.groups[gname] = g
+        g = creator.create_group(gname, self.config_for(gname))
         if self.compromises is not None:
             self.compromises.group_created(gname, g)
         self.providers[self.ds_groups[gname]].ds.groups[gname] = GroupRecord(
@@ -463,7 +364,7 @@ class World:
         fetches = [self.fetch_key_package(creator, m, gname) for m in members[1:]]
         yield simpy.AllOf(env, fetches)
         kps = [cast(KeyPackage, ev.value) for ev in fetches]
-        staged = g.commit(creator.rand, adds=kps)
+        staged = creator.stage_commit(gname, adds=kps)
         # the workload's clock starts once the creation commit is ordered (merged, without an
         # orderer), so that per-member rates see the whole initial membership
         self.created[gname] = env.event()
@@ -582,22 +483,7 @@ class World:
                 group,
                 [partial(getattr(clients[m], handler), *args) for m in members],
             )
-
-            def at_home(dest: DeliveryService = dest, local: Callable[[], None] = local) -> None:
-                if dest is home:
-                    local()
-                else:
-                    net.send(
-                        home.node,
-                        dest.node,
-                        "ds_ds",
-                        wire_size,
-                        role="forward",
-                        msg_type=down_type,
-                        group=group,
-                        on_receive=local,
-                    )
-
+            forward = [Hop(home.node, dest.node, "ds_ds", "forward")]
             net.send(
                 sender.node,
                 home.node,
@@ -606,7 +492,7 @@ class World:
                 role="upload",
                 msg_type=up_type,
                 group=group,
-                on_receive=at_home,
+                on_receive=partial(relay, net, forward, wire_size, down_type, group, local),
             )
         forwards = sum(1 for provider, _ in copies if provider != sender.provider)
         return wire_size * (len(copies) + forwards) + downloads
@@ -804,28 +690,6 @@ class World:
             return
         self._commit_update(c, group, None, kind="device-update")
 
-    def _devices_summary(self) -> dict[str, Any]:
-        rec = self.recorder
-        adds = list(rec.of_kind("device_add"))
-        if not adds:
-            return {}
-        spent: Counter[str] = Counter()
-        for e in rec.of_kind("commit_sent"):
-            if e["op"] in ("device-add", "device-update"):
-                spent[e["op"]] += e["upload_bytes"] + e["welcome_bytes"] + e["public_state_bytes"]
-        for e in rec.of_kind("commit_fanout"):
-            if e["op"] in ("device-add", "device-update"):
-                spent[e["op"]] += e["bytes"]
-        done = [e["duration"] for e in rec.of_kind("device_added")]
-        return {
-            "adds": len(adds),
-            "completed": len(done),
-            "groups_per_add_mean": round(statistics.fmean(e["groups"] for e in adds), 3),
-            "bytes_per_add_mean": round((spent["device-add"] + spent["device-update"]) / len(adds), 3),
-            "deferred_bytes_per_add_mean": round(spent["device-update"] / len(adds), 3),
-            "completion_s": _percentiles(done),
-        }
-
     def add_member(self, adder: Client, group: str, newbie: Client) -> None:
         """``adder`` fetches ``newbie``'s KeyPackage and commits its Add (a policy's action)."""
         ev = self.fetch_key_package(adder, newbie, group)
@@ -834,8 +698,7 @@ class World:
     def _commit_update(self, c: Client, group: str, prev: PendingCommit | None, kind: str = "update") -> None:
         """A commit with a path and no new proposals: an update, or (``proposals``) the commit of
         the proposals pending at ``c`` (they go in by reference)."""
-        g = c.groups[group]
-        staged = g.commit(c.rand)
+        staged = c.stage_commit(group)
         retry = self._commit_proposals if kind == "proposals" else self._commit_update
         c.send_commit(
             group,
@@ -895,16 +758,7 @@ class World:
         old = (
             next((i for i, leaf in tree.leaves() if leaf.credential.identity == me), None) if resync else None
         )
-        g, staged = Group.external_join(
-            self.suite,
-            gi.body,
-            identity=c.identity,
-            rand=c.rand,
-            ratchet_tree=tree,
-            resync_remove=old,
-            config=self.config_for(group),
-        )
-        c.groups[group] = g
+        staged = c.join_external(group, gi.body, tree, resync_remove=old, config=self.config_for(group))
         if not resync:
             self.recorder.event(
                 self.env.now,
@@ -941,11 +795,10 @@ class World:
         g = adder.groups.get(group)
         if g is None or not g.active or group in adder.pending:
             return
-        staged = g.commit(adder.rand, adds=[kp], path=path)
+        staged = adder.stage_commit(group, adds=[kp], path=path)
         secrets: tuple[PREJoinSecret, ...] = ()
         if self.join_mode(group) == "pre":
-            assert self.pre is not None
-            secrets = (seal_join_secret(self.suite, self.pre, staged, kp, adder.rand),)
+            secrets = (adder.seal_pre_join(staged, kp),)
         adder.send_commit(
             group,
             kind,
@@ -998,7 +851,7 @@ class World:
         leaf = next((i for i, leaf in g.tree.leaves() if leaf.credential.identity == target.encode()), None)
         if leaf is None:
             return  # already gone
-        staged = g.commit(remover.rand, removes=[leaf])
+        staged = remover.stage_commit(group, removes=[leaf])
         remover.send_commit(
             group,
             "remove",
@@ -1086,264 +939,6 @@ class World:
         if progress is not None:
             progress(end + self.scenario.drain)
 
-    # -- summary -------------------------------------------------------------------------------
-
-    def _commit_sizes(self, role: str) -> list[int]:
-        """Bytes of each commit download by a member (``download``) or upload by a committer."""
-        rec = self.recorder
-        rows = zip(rec.msg_type, rec.role, rec.nbytes, strict=True)
-        if role == "download":
-            return [n for mt, r, n in rows if mt == "commit" and r == role]
-        return [n for mt, r, n in rows if mt.startswith("commit:") and r == role]
-
-    def _resync_summary(self) -> dict[str, Any]:
-        """Re-syncs: how many, how long from NACK to being back, and what they cost on the wire."""
-        rec = self.recorder
-        kinds = {"nack", "resync_request", "resync:group_info", "resync:ratchet_tree", "commit:resync"}
-        kinds |= {"commit:readd"}
-        wire = sum(n for mt, n in zip(rec.msg_type, rec.nbytes, strict=True) if mt in kinds)
-        fanned = sum(e["bytes"] for e in rec.of_kind("commit_fanout") if e["op"] in ("resync", "readd"))
-        return {
-            "started": sum(1 for _ in rec.of_kind("resync_started")),
-            "done": sum(1 for _ in rec.of_kind("resync_done")),
-            "abandoned": sum(1 for _ in rec.of_kind("resync_abandoned")),
-            "time_s": _percentiles([e["duration"] for e in rec.of_kind("resync_done")]),
-            "bytes": wire + fanned,
-        }
-
-    def _fork_resolution_times(self) -> list[float]:
-        """Per forked epoch: from the first member noticing the fork to the last switch."""
-        first: dict[tuple[str, int], float] = {}
-        last: dict[tuple[str, int], float] = {}
-        for kind in ("fork_detected", "fork_switch"):
-            for e in self.recorder.of_kind(kind):
-                key = (e["group"], e["epoch"])
-                first[key] = min(first.get(key, e["t"]), e["t"])
-                if kind == "fork_switch":
-                    last[key] = max(last.get(key, e["t"]), e["t"])
-        return [max(0.0, last.get(k, first[k]) - first[k]) for k in sorted(first)]
-
-    @staticmethod
-    def _ds_storage(drec: GroupRecord) -> int:
-        """Bytes the ordering DS keeps for the group between epochs: GroupInfo and tree when
-        joiners or re-syncs need them, and the PRE store (queued messages are not counted)."""
-        total = 0
-        if drec.group_info is not None and drec.tree is not None:
-            total += len(encode(drec.group_info)) + drec.tree_bytes()
-        if drec.pre_store is not None:
-            total += drec.pre_store.storage_bytes()
-        return total
-
-    def _joins_summary(self) -> dict[str, Any]:
-        costs = [e for e in self.recorder.of_kind("join_cost") if e["op"] != "create"]
-        by_mode: dict[str, dict[str, float]] = {}
-        for mode in sorted({e["mode"] for e in costs}):
-            mine = [e for e in costs if e["mode"] == mode]
-            by_mode[mode] = {
-                "count": len(mine),
-                "download_bytes_mean": round(statistics.fmean(e["download"] for e in mine), 3),
-                "upload_bytes_mean": round(statistics.fmean(e["upload"] for e in mine), 3),
-                "adder_upload_bytes_mean": round(statistics.fmean(e["adder_upload"] for e in mine), 3),
-            }
-        return {
-            "count": len(costs),
-            "download_bytes_mean": round(statistics.fmean(e["download"] for e in costs), 3) if costs else 0.0,
-            "adder_upload_bytes_mean": round(statistics.fmean(e["adder_upload"] for e in costs), 3)
-            if costs
-            else 0.0,
-            "by_mode": by_mode,
-            "failed": sum(1 for _ in self.recorder.of_kind("join_failed")),
-        }
-
-    def _pre_summary(self) -> dict[str, Any]:
-        rekeys = list(self.recorder.of_kind("pre_rekey"))
-        sent = [e["pre_upload_bytes"] for e in self.recorder.of_kind("commit_sent") if e["pre_upload_bytes"]]
-        return {
-            "epochs": len(rekeys),
-            "reencryptions": sum(e["reencryptions"] for e in rekeys),
-            "reencryptions_per_epoch_mean": round(statistics.fmean(e["reencryptions"] for e in rekeys), 3)
-            if rekeys
-            else 0.0,
-            "records_mean": round(statistics.fmean(e["records"] for e in rekeys), 3) if rekeys else 0.0,
-            "upload_bytes_mean": round(statistics.fmean(sent), 3) if sent else 0.0,
-        }
-
-    def _group_outcome(self, gname: str) -> dict[str, Any]:
-        """Members, epoch and agreement of a group at the end of the run.
-
-        With an orderer, the members are the orderer's record. Without one, the group is what
-        most of its holders hold (ties: the later epoch); its members are that state's tree, and
-        clients holding any other state of the group are counted as ``orphaned``."""
-        if not self.leaderless:
-            drec = self.ds_of(gname).groups[gname]
-            states = set()
-            held = 0
-            for m in drec.members:
-                g = self.clients[m].groups.get(gname)
-                if g is not None:
-                    held += 1
-                    states.add((g.epoch, g.epoch_authenticator))
-            agree = len(states) == 1 and held == len(drec.members)
-            return {
-                "members": len(drec.members),
-                "epoch": drec.epoch,
-                "converged": agree,
-                "orphaned": 0,
-                "ds_storage_bytes": self._ds_storage(drec),
-            }
-        holders = {n: g for n, c in self.clients.items() if (g := c.groups.get(gname)) is not None}
-        if not holders:
-            return {"members": 0, "epoch": None, "converged": False, "orphaned": 0}
-        tally = Counter((g.epoch, g.epoch_authenticator) for g in holders.values())
-        state, _ = max(tally.items(), key=lambda kv: (kv[1], kv[0]))
-        some = next(g for g in holders.values() if (g.epoch, g.epoch_authenticator) == state)
-        members = {leaf.credential.identity.decode() for _, leaf in some.tree.leaves()}
-        agree = all(
-            m in holders and (holders[m].epoch, holders[m].epoch_authenticator) == state for m in members
-        )
-        orphaned = sum(1 for n in holders if n not in members)
-        return {"members": len(members), "epoch": state[0], "converged": agree, "orphaned": orphaned}
-
     def summary(self) -> dict[str, Any]:
-        rec = self.recorder
-        by_type: dict[str, dict[str, dict[str, int]]] = {}
-        for msg_type, role, size in zip(rec.msg_type, rec.role, rec.nbytes, strict=True):
-            d = by_type.setdefault(msg_type, {}).setdefault(role, {"count": 0, "bytes": 0})
-            d["count"] += 1
-            d["bytes"] += size
-        by_type = {k: dict(sorted(v.items())) for k, v in by_type.items()}
-        up: Counter[str] = Counter()
-        down: Counter[str] = Counter()
-        up_type: Counter[str] = Counter()
-        down_type: Counter[str] = Counter()
-        rows = zip(rec.link, rec.lost, rec.sender, rec.receiver, rec.msg_type, rec.nbytes, strict=True)
-        for link, lost, sender, receiver, msg_type, size in rows:
-            if link != "client_ds" or lost:
-                continue
-            if sender.startswith("c:"):
-                up[sender] += size
-                up_type[msg_type] += size
-            else:
-                down[receiver] += size
-                down_type[msg_type] += size
-        clients = sorted(f"c:{n}" for n in self.clients)
-        n_clients = max(len(clients), 1)
-        client_by_type = {
-            k: {
-                "up_mean": round(up_type[k] / n_clients, 3),
-                "down_mean": round(down_type[k] / n_clients, 3),
-            }
-            for k in sorted(set(up_type) | set(down_type))
-        }
-        ds_to_clients = sum(
-            n
-            for link, sender, n in zip(rec.link, rec.sender, rec.nbytes, strict=True)
-            if link == "client_ds" and sender.startswith("ds:")
-        )
-        inter = sum(n for link, n in zip(rec.link, rec.nbytes, strict=True) if link == "ds_ds")
-        lost = sum(n for was_lost, n in zip(rec.lost, rec.nbytes, strict=True) if was_lost)
-        merged = list(rec.of_kind("commit_merged"))
-        accepted = list(rec.of_kind("commit_accepted"))
-        dropped = sum(1 for _ in rec.of_kind("commit_dropped"))
-        rejected = sum(1 for _ in rec.of_kind("commit_rejected")) + dropped
-        gave_up = sum(1 for _ in rec.of_kind("commit_gave_up"))
-        n_accepted = len(merged) - dropped if self.leaderless else len(accepted)
-        sent = sum(1 for _ in rec.of_kind("commit_sent"))
-        latencies = [e["latency"] for e in merged if e["op"] != "create"]
-        convergence = []
-        dropped_digests = {e["digest"] for e in rec.of_kind("commit_dropped")}
-        for e in merged:
-            if e["op"] == "create" or e.get("digest") in dropped_digests:
-                continue
-            who = self.reached[(e["group"], e["epoch"], bytes.fromhex(e["auth"]))]
-            convergence.append(round(max(who.values()) - (e["t"] - e["latency"]), 6))
-        groups = {gname: self._group_outcome(gname) for gname in sorted(self.ds_groups)}
-        return {
-            "bytes_by_type_and_role": dict(sorted(by_type.items())),
-            "client_bytes_by_type": client_by_type,
-            "client_upload_bytes": _stats([up[c] for c in clients]),
-            "client_download_bytes": _stats([down[c] for c in clients]),
-            "ds_egress_to_clients_bytes": ds_to_clients,
-            "inter_provider_bytes": inter,
-            "lost_bytes": lost,
-            "transmissions": len(rec.send_time),
-            "commits": {
-                "sent": sent,
-                "accepted": n_accepted,
-                "rejected": rejected,
-                "collisions_per_1000_attempts": round(1000.0 * rejected / sent, 3) if sent else 0.0,
-                "gave_up": gave_up,
-                "retries_per_accepted": round((sent - n_accepted - gave_up) / n_accepted, 4)
-                if n_accepted
-                else 0.0,
-                "download_bytes_mean": round(
-                    statistics.fmean(down_commit) if (down_commit := self._commit_sizes("download")) else 0.0,
-                    3,
-                ),
-                "upload_bytes_mean": round(
-                    statistics.fmean(up_commit) if (up_commit := self._commit_sizes("upload")) else 0.0, 3
-                ),
-                "wasted_bytes": sum(
-                    e["wasted_bytes"] for k in ("commit_rejected", "commit_dropped") for e in rec.of_kind(k)
-                ),
-            },
-            "forks": {
-                "epochs": len(
-                    {
-                        (e["group"], e["epoch"])
-                        for k in ("fork_detected", "fork_switch")
-                        for e in rec.of_kind(k)
-                    }
-                ),
-                "switches": sum(1 for _ in rec.of_kind("fork_switch")),
-                "dropped_commits": dropped,
-                "unresolved": sum(1 for _ in rec.of_kind("fork_unresolved")),
-                "resolution_s": _percentiles(self._fork_resolution_times()),
-            },
-            "resyncs": self._resync_summary(),
-            "workload_skipped": dict(
-                sorted(Counter(e["op"] for e in rec.of_kind("workload_skipped")).items())
-            ),
-            "commit_latency_s": _percentiles(latencies),
-            "convergence_s": _percentiles(convergence),
-            "application": {
-                "sent": sum(1 for _ in rec.of_kind("app_sent")),
-                "received": rec.total("app_received"),
-                "undecryptable": sum(1 for _ in rec.of_kind("app_undecryptable")),
-                "predates_join": sum(1 for _ in rec.of_kind("app_predates_join")),
-                "not_member": sum(1 for _ in rec.of_kind("app_not_member")),
-                "expired_in_mailbox": sum(
-                    1 for e in rec.of_kind("mailbox_expired") if e["msg_type"] == "application"
-                ),
-            },
-            "healing": self.compromises.summary() if self.compromises is not None else {},
-            "devices": self._devices_summary(),
-            "joins": self._joins_summary(),
-            "pre": self._pre_summary(),
-            "ds_storage_bytes_mean": round(
-                statistics.fmean(v.get("ds_storage_bytes", 0) for v in groups.values()), 3
-            )
-            if groups
-            else 0.0,
-            "groups": groups,
-            "clients": len(self.clients),
-            "all_converged": all(v["converged"] for v in groups.values()),
-        }
-
-
-def _stats(xs: list[int]) -> dict[str, float]:
-    if not xs:
-        return {"mean": 0.0, "max": 0, "total": 0}
-    return {"mean": round(sum(xs) / len(xs), 3), "max": max(xs), "total": sum(xs)}
-
-
-def _percentiles(xs: list[float]) -> dict[str, float | int | None]:
-    if not xs:
-        return {"n": 0, "p50": None, "p95": None, "p99": None}
-    s = sorted(xs)
-
-    def q(p: float) -> float:
-        k = max(0, min(len(s) - 1, math.ceil(p * len(s)) - 1))
-        return round(s[k], 6)
-
-    return {"n": len(s), "p50": q(0.5), "p95": q(0.95), "p99": q(0.99)}
+        """The run's results (``sim/summary.py``)."""
+        return summarise(self)

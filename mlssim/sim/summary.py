@@ -1,0 +1,325 @@
+"""The summary of a finished run: what ``summary.json`` holds, computed from the record.
+
+Everything here reads the recorder's transmissions and events and the members' final states;
+nothing changes the world. The metrics are documented in ``docs/metrics.md``.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from ..mls.codec import encode
+from .client import Client
+from .delivery import DeliveryService
+from .recorder import Recorder
+from .records import GroupRecord
+
+__all__ = ["Finished", "summarise"]
+
+
+class _Healing(Protocol):
+    def summary(self) -> dict[str, Any]: ...
+
+
+class Finished(Protocol):
+    """A world whose run is over, as the summary reads it."""
+
+    recorder: Recorder
+    leaderless: bool
+    ds_groups: dict[str, str]
+
+    #: (group, epoch, epoch authenticator) -> when each client reached that state
+    @property
+    def reached(self) -> Mapping[tuple[str, int, bytes], dict[str, float]]: ...
+
+    @property
+    def clients(self) -> Mapping[str, Client]: ...
+    @property
+    def compromises(self) -> _Healing | None: ...
+    def ds_of(self, group: str) -> DeliveryService: ...
+
+
+def _devices_summary(w: Finished) -> dict[str, Any]:
+    rec = w.recorder
+    adds = list(rec.of_kind("device_add"))
+    if not adds:
+        return {}
+    spent: Counter[str] = Counter()
+    for e in rec.of_kind("commit_sent"):
+        if e["op"] in ("device-add", "device-update"):
+            spent[e["op"]] += e["upload_bytes"] + e["welcome_bytes"] + e["public_state_bytes"]
+    for e in rec.of_kind("commit_fanout"):
+        if e["op"] in ("device-add", "device-update"):
+            spent[e["op"]] += e["bytes"]
+    done = [e["duration"] for e in rec.of_kind("device_added")]
+    return {
+        "adds": len(adds),
+        "completed": len(done),
+        "groups_per_add_mean": round(statistics.fmean(e["groups"] for e in adds), 3),
+        "bytes_per_add_mean": round((spent["device-add"] + spent["device-update"]) / len(adds), 3),
+        "deferred_bytes_per_add_mean": round(spent["device-update"] / len(adds), 3),
+        "completion_s": _percentiles(done),
+    }
+
+
+def _commit_sizes(w: Finished, role: str) -> list[int]:
+    """Bytes of each commit download by a member (``download``) or upload by a committer."""
+    rec = w.recorder
+    rows = zip(rec.msg_type, rec.role, rec.nbytes, strict=True)
+    if role == "download":
+        return [n for mt, r, n in rows if mt == "commit" and r == role]
+    return [n for mt, r, n in rows if mt.startswith("commit:") and r == role]
+
+
+def _resync_summary(w: Finished) -> dict[str, Any]:
+    """Re-syncs: how many, how long from NACK to being back, and what they cost on the wire."""
+    rec = w.recorder
+    kinds = {"nack", "resync_request", "resync:group_info", "resync:ratchet_tree", "commit:resync"}
+    kinds |= {"commit:readd"}
+    wire = sum(n for mt, n in zip(rec.msg_type, rec.nbytes, strict=True) if mt in kinds)
+    fanned = sum(e["bytes"] for e in rec.of_kind("commit_fanout") if e["op"] in ("resync", "readd"))
+    return {
+        "started": sum(1 for _ in rec.of_kind("resync_started")),
+        "done": sum(1 for _ in rec.of_kind("resync_done")),
+        "abandoned": sum(1 for _ in rec.of_kind("resync_abandoned")),
+        "time_s": _percentiles([e["duration"] for e in rec.of_kind("resync_done")]),
+        "bytes": wire + fanned,
+    }
+
+
+def _fork_resolution_times(w: Finished) -> list[float]:
+    """Per forked epoch: from the first member noticing the fork to the last switch."""
+    first: dict[tuple[str, int], float] = {}
+    last: dict[tuple[str, int], float] = {}
+    for kind in ("fork_detected", "fork_switch"):
+        for e in w.recorder.of_kind(kind):
+            key = (e["group"], e["epoch"])
+            first[key] = min(first.get(key, e["t"]), e["t"])
+            if kind == "fork_switch":
+                last[key] = max(last.get(key, e["t"]), e["t"])
+    return [max(0.0, last.get(k, first[k]) - first[k]) for k in sorted(first)]
+
+
+def _ds_storage(drec: GroupRecord) -> int:
+    """Bytes the ordering DS keeps for the group between epochs: GroupInfo and tree when
+    joiners or re-syncs need them, and the PRE store (queued messages are not counted)."""
+    total = 0
+    if drec.group_info is not None and drec.tree is not None:
+        total += len(encode(drec.group_info)) + drec.tree_bytes()
+    if drec.pre_store is not None:
+        total += drec.pre_store.storage_bytes()
+    return total
+
+
+def _joins_summary(w: Finished) -> dict[str, Any]:
+    costs = [e for e in w.recorder.of_kind("join_cost") if e["op"] != "create"]
+    by_mode: dict[str, dict[str, float]] = {}
+    for mode in sorted({e["mode"] for e in costs}):
+        mine = [e for e in costs if e["mode"] == mode]
+        by_mode[mode] = {
+            "count": len(mine),
+            "download_bytes_mean": round(statistics.fmean(e["download"] for e in mine), 3),
+            "upload_bytes_mean": round(statistics.fmean(e["upload"] for e in mine), 3),
+            "adder_upload_bytes_mean": round(statistics.fmean(e["adder_upload"] for e in mine), 3),
+        }
+    return {
+        "count": len(costs),
+        "download_bytes_mean": round(statistics.fmean(e["download"] for e in costs), 3) if costs else 0.0,
+        "adder_upload_bytes_mean": round(statistics.fmean(e["adder_upload"] for e in costs), 3)
+        if costs
+        else 0.0,
+        "by_mode": by_mode,
+        "failed": sum(1 for _ in w.recorder.of_kind("join_failed")),
+    }
+
+
+def _pre_summary(w: Finished) -> dict[str, Any]:
+    rekeys = list(w.recorder.of_kind("pre_rekey"))
+    sent = [e["pre_upload_bytes"] for e in w.recorder.of_kind("commit_sent") if e["pre_upload_bytes"]]
+    return {
+        "epochs": len(rekeys),
+        "reencryptions": sum(e["reencryptions"] for e in rekeys),
+        "reencryptions_per_epoch_mean": round(statistics.fmean(e["reencryptions"] for e in rekeys), 3)
+        if rekeys
+        else 0.0,
+        "records_mean": round(statistics.fmean(e["records"] for e in rekeys), 3) if rekeys else 0.0,
+        "upload_bytes_mean": round(statistics.fmean(sent), 3) if sent else 0.0,
+    }
+
+
+def _group_outcome(w: Finished, gname: str) -> dict[str, Any]:
+    """Members, epoch and agreement of a group at the end of the run.
+
+    With an orderer, the members are the orderer's record. Without one, the group is what
+    most of its holders hold (ties: the later epoch); its members are that state's tree, and
+    clients holding any other state of the group are counted as ``orphaned``."""
+    if not w.leaderless:
+        drec = w.ds_of(gname).groups[gname]
+        states = set()
+        held = 0
+        for m in drec.members:
+            g = w.clients[m].groups.get(gname)
+            if g is not None:
+                held += 1
+                states.add((g.epoch, g.epoch_authenticator))
+        agree = len(states) == 1 and held == len(drec.members)
+        return {
+            "members": len(drec.members),
+            "epoch": drec.epoch,
+            "converged": agree,
+            "orphaned": 0,
+            "ds_storage_bytes": _ds_storage(drec),
+        }
+    holders = {n: g for n, c in w.clients.items() if (g := c.groups.get(gname)) is not None}
+    if not holders:
+        return {"members": 0, "epoch": None, "converged": False, "orphaned": 0}
+    tally = Counter((g.epoch, g.epoch_authenticator) for g in holders.values())
+    state, _ = max(tally.items(), key=lambda kv: (kv[1], kv[0]))
+    some = next(g for g in holders.values() if (g.epoch, g.epoch_authenticator) == state)
+    members = {leaf.credential.identity.decode() for _, leaf in some.tree.leaves()}
+    agree = all(m in holders and (holders[m].epoch, holders[m].epoch_authenticator) == state for m in members)
+    orphaned = sum(1 for n in holders if n not in members)
+    return {"members": len(members), "epoch": state[0], "converged": agree, "orphaned": orphaned}
+
+
+def summarise(w: Finished) -> dict[str, Any]:
+    rec = w.recorder
+    by_type: dict[str, dict[str, dict[str, int]]] = {}
+    for msg_type, role, size in zip(rec.msg_type, rec.role, rec.nbytes, strict=True):
+        d = by_type.setdefault(msg_type, {}).setdefault(role, {"count": 0, "bytes": 0})
+        d["count"] += 1
+        d["bytes"] += size
+    by_type = {k: dict(sorted(v.items())) for k, v in by_type.items()}
+    up: Counter[str] = Counter()
+    down: Counter[str] = Counter()
+    up_type: Counter[str] = Counter()
+    down_type: Counter[str] = Counter()
+    rows = zip(rec.link, rec.lost, rec.sender, rec.receiver, rec.msg_type, rec.nbytes, strict=True)
+    for link, lost, sender, receiver, msg_type, size in rows:
+        if link != "client_ds" or lost:
+            continue
+        if sender.startswith("c:"):
+            up[sender] += size
+            up_type[msg_type] += size
+        else:
+            down[receiver] += size
+            down_type[msg_type] += size
+    clients = sorted(f"c:{n}" for n in w.clients)
+    n_clients = max(len(clients), 1)
+    client_by_type = {
+        k: {
+            "up_mean": round(up_type[k] / n_clients, 3),
+            "down_mean": round(down_type[k] / n_clients, 3),
+        }
+        for k in sorted(set(up_type) | set(down_type))
+    }
+    ds_to_clients = sum(
+        n
+        for link, sender, n in zip(rec.link, rec.sender, rec.nbytes, strict=True)
+        if link == "client_ds" and sender.startswith("ds:")
+    )
+    inter = sum(n for link, n in zip(rec.link, rec.nbytes, strict=True) if link == "ds_ds")
+    lost = sum(n for was_lost, n in zip(rec.lost, rec.nbytes, strict=True) if was_lost)
+    merged = list(rec.of_kind("commit_merged"))
+    accepted = list(rec.of_kind("commit_accepted"))
+    dropped = sum(1 for _ in rec.of_kind("commit_dropped"))
+    rejected = sum(1 for _ in rec.of_kind("commit_rejected")) + dropped
+    gave_up = sum(1 for _ in rec.of_kind("commit_gave_up"))
+    n_accepted = len(merged) - dropped if w.leaderless else len(accepted)
+    sent = sum(1 for _ in rec.of_kind("commit_sent"))
+    latencies = [e["latency"] for e in merged if e["op"] != "create"]
+    convergence = []
+    dropped_digests = {e["digest"] for e in rec.of_kind("commit_dropped")}
+    for e in merged:
+        if e["op"] == "create" or e.get("digest") in dropped_digests:
+            continue
+        who = w.reached[(e["group"], e["epoch"], bytes.fromhex(e["auth"]))]
+        convergence.append(round(max(who.values()) - (e["t"] - e["latency"]), 6))
+    groups = {gname: _group_outcome(w, gname) for gname in sorted(w.ds_groups)}
+    return {
+        "bytes_by_type_and_role": dict(sorted(by_type.items())),
+        "client_bytes_by_type": client_by_type,
+        "client_upload_bytes": _stats([up[c] for c in clients]),
+        "client_download_bytes": _stats([down[c] for c in clients]),
+        "ds_egress_to_clients_bytes": ds_to_clients,
+        "inter_provider_bytes": inter,
+        "lost_bytes": lost,
+        "transmissions": len(rec.send_time),
+        "commits": {
+            "sent": sent,
+            "accepted": n_accepted,
+            "rejected": rejected,
+            "collisions_per_1000_attempts": round(1000.0 * rejected / sent, 3) if sent else 0.0,
+            "gave_up": gave_up,
+            "retries_per_accepted": round((sent - n_accepted - gave_up) / n_accepted, 4)
+            if n_accepted
+            else 0.0,
+            "download_bytes_mean": round(
+                statistics.fmean(down_commit) if (down_commit := _commit_sizes(w, "download")) else 0.0,
+                3,
+            ),
+            "upload_bytes_mean": round(
+                statistics.fmean(up_commit) if (up_commit := _commit_sizes(w, "upload")) else 0.0, 3
+            ),
+            "wasted_bytes": sum(
+                e["wasted_bytes"] for k in ("commit_rejected", "commit_dropped") for e in rec.of_kind(k)
+            ),
+        },
+        "forks": {
+            "epochs": len(
+                {(e["group"], e["epoch"]) for k in ("fork_detected", "fork_switch") for e in rec.of_kind(k)}
+            ),
+            "switches": sum(1 for _ in rec.of_kind("fork_switch")),
+            "dropped_commits": dropped,
+            "unresolved": sum(1 for _ in rec.of_kind("fork_unresolved")),
+            "resolution_s": _percentiles(_fork_resolution_times(w)),
+        },
+        "resyncs": _resync_summary(w),
+        "workload_skipped": dict(sorted(Counter(e["op"] for e in rec.of_kind("workload_skipped")).items())),
+        "commit_latency_s": _percentiles(latencies),
+        "convergence_s": _percentiles(convergence),
+        "application": {
+            "sent": sum(1 for _ in rec.of_kind("app_sent")),
+            "received": rec.total("app_received"),
+            "undecryptable": sum(1 for _ in rec.of_kind("app_undecryptable")),
+            "predates_join": sum(1 for _ in rec.of_kind("app_predates_join")),
+            "not_member": sum(1 for _ in rec.of_kind("app_not_member")),
+            "expired_in_mailbox": sum(
+                1 for e in rec.of_kind("mailbox_expired") if e["msg_type"] == "application"
+            ),
+        },
+        "healing": w.compromises.summary() if w.compromises is not None else {},
+        "devices": _devices_summary(w),
+        "joins": _joins_summary(w),
+        "pre": _pre_summary(w),
+        "ds_storage_bytes_mean": round(
+            statistics.fmean(v.get("ds_storage_bytes", 0) for v in groups.values()), 3
+        )
+        if groups
+        else 0.0,
+        "groups": groups,
+        "clients": len(w.clients),
+        "all_converged": all(v["converged"] for v in groups.values()),
+    }
+
+
+def _stats(xs: list[int]) -> dict[str, float]:
+    if not xs:
+        return {"mean": 0.0, "max": 0, "total": 0}
+    return {"mean": round(sum(xs) / len(xs), 3), "max": max(xs), "total": sum(xs)}
+
+
+def _percentiles(xs: list[float]) -> dict[str, float | int | None]:
+    if not xs:
+        return {"n": 0, "p50": None, "p95": None, "p99": None}
+    s = sorted(xs)
+
+    def q(p: float) -> float:
+        k = max(0, min(len(s) - 1, math.ceil(p * len(s)) - 1))
+        return round(s[k], 6)
+
+    return {"n": len(s), "p50": q(0.5), "p95": q(0.95), "p99": q(0.99)}
