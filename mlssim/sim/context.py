@@ -1,0 +1,55 @@
+"""What the world's processes and policies see of the world: one Protocol, below all of them.
+
+Workloads, commit policy, retries, re-syncs, device adds and the commit operations are plain
+functions of a :class:`Sim` (``sim/workload.py``, ``policies.py``, ``retry.py``, ``resync.py``,
+``devices.py``, ``commits.py``, ``joins.py``). ``World`` builds the world, satisfies this
+protocol and runs it; the functions never import ``world.py``, so the modules form no circle.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import simpy
+
+from ..mls.group import GroupConfig
+from ..scenario.schema import GroupSpec, Scenario
+from .client import Client
+from .delivery import DeliveryService
+from .recorder import Recorder
+from .rng import Streams
+
+__all__ = ["Sim"]
+
+
+class Sim(Protocol):
+    env: simpy.Environment
+    recorder: Recorder
+    streams: Streams
+    scenario: Scenario
+    base_dir: Path | None
+    stop_time: float
+    #: no orderer: committers merge at once and members resolve forks (``sim/forks.py``)
+    leaderless: bool
+    clients: dict[str, Client]
+    group_specs: dict[str, GroupSpec]
+    #: the population's users, each a list of devices, and each device's user
+    users: list[list[Client]]
+    user_of: dict[str, int]
+    #: device adds in progress: new device name -> (start time, groups still to join)
+    device_adds_open: dict[str, tuple[float, set[str]]]
+    #: (client, group) with a lazy-commit timer running
+    lazy_timers: set[tuple[str, str]]
+    #: (client, group) -> attempts of re-proposing a voided Update proposal
+    repropose_attempts: dict[tuple[str, str], int]
+    #: clients the add workload has created so far (names them)
+    new_clients: int
+
+    def ds_of(self, group: str) -> DeliveryService: ...
+    def join_mode(self, group: str) -> str: ...
+    def config_for(self, group: str) -> GroupConfig: ...
+    def new_client(self, provider: str, label: str) -> Client: ...
+    def members_of(self, group: str) -> list[str]: ...
+    def view_members(self, c: Client, group: str) -> list[str]: ...
+    def fetch_key_package(self, requester: Client, target: Client, group: str) -> simpy.Event: ...
