@@ -13,12 +13,12 @@ from collections.abc import Callable
 from .model import Apply, Capability, Kind, Tamper, Wire
 from .rules import RULES
 
-__all__ = ["WIRE", "EPOCH_KEYS", "SIGNER", "Registry", "always"]
+__all__ = ["WIRE", "EPOCH_KEYS", "SIGNER", "Registry"]
 
 WIRE, EPOCH_KEYS, SIGNER = Capability.WIRE, Capability.EPOCH_KEYS, Capability.SIGNER
 
 
-def always(_w: Wire) -> bool:
+def _always(_w: Wire) -> bool:
     return True
 
 
@@ -36,7 +36,7 @@ class Registry:
         capability: Capability,
         kinds: frozenset[Kind],
         rule: str,
-        needs: Callable[[Wire], bool] = always,
+        needs: Callable[[Wire], bool] = _always,
     ) -> Callable[[Apply], Apply]:
         """Register the decorated alteration; the first line of its docstring says what it alters."""
 
