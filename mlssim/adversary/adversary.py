@@ -3,16 +3,11 @@
 The adversary controls the network: it sees every handshake message and the public state of
 every epoch (ratchet tree, GroupContext). What it learns beyond that comes only from
 compromises (:meth:`Adversary.compromise_member`, randomness windows, leaked KeyPackages)
-and from running the same derivations a member runs with the keys it holds:
-
-* a commit's UpdatePath opens with any held private key of a node in a copath resolution
-  (:func:`~mlssim.mls.treekem.open_update_path_node`), or is regenerated from the
-  committer's known leaf secret (:func:`~mlssim.mls.treekem.regenerate_update_path`);
-* with the previous epoch's ``init_secret`` that gives the new epoch (``EpochSecrets.from_init``),
-  credited only when the epoch's confirmation tag verifies;
-* a Welcome opens with a held KeyPackage init key (``open_welcome``) or by replaying the
-  committer's known HPKE randomness; an external commit's ``kem_output`` opens with the old
-  epoch's external private key or by replaying the joiner's randomness.
+and from running the same derivations a member runs with the keys it holds
+(:mod:`.derivation`: UpdatePaths, Welcomes, external inits), an epoch credited only when its
+confirmation tag verifies. This module holds the entry points and the bookkeeping around them:
+compromises, known random draws turned into keys, which tree keys of each group are still
+useful, and the verdict on every observed epoch.
 
 Holding a private key is the capability in the real and the model suite families alike
 (the model suite's registry maps public to private keys internally), so nothing here
@@ -22,53 +17,23 @@ inspects a member's secrets except through a compromise. See docs/security-model
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from ..mls import treemath as tm
 from ..mls.codec import decode, encode
-from ..mls.crypto.hpke import hpke_core_for
 from ..mls.crypto.suite import CipherSuite, KeyPair
-from ..mls.errors import CryptoError, MLSError
 from ..mls.group import Group, PublicEpoch
-from ..mls.group_state import EXTERNAL_INIT_LABEL
 from ..mls.key_packages import KeyPackageBundle
-from ..mls.keyschedule import (
-    ConfirmationTagError,
-    EpochSecrets,
-    JoinerStage,
-    confirmation_tag,
-    verify_confirmation_tag,
-)
-from ..mls.messages.enums import ContentType, PSKType, SenderType
-from ..mls.messages.framing import (
-    AuthenticatedContent,
-    FramedContent,
-    MLSMessage,
-    PrivateMessage,
-    PublicMessage,
-)
+from ..mls.keyschedule import EpochSecrets, confirmation_tag
+from ..mls.messages.framing import AuthenticatedContent, MLSMessage
 from ..mls.messages.key_package import KeyPackage
-from ..mls.messages.proposals import Add, Commit, ExternalInit, PreSharedKey
-from ..mls.messages.psk_id import PreSharedKeyID
-from ..mls.messages.tree import HPKECiphertext, UpdatePath
-from ..mls.messages.welcome import GroupInfo, GroupSecrets, Welcome
-from ..mls.protect import unprotect_private
-from ..mls.psk import psk_secret
+from ..mls.messages.proposals import Add
+from ..mls.messages.welcome import GroupInfo, Welcome
 from ..mls.rand import RandomSource
-from ..mls.secret_tree import RatchetPolicy, SecretTree
-from ..mls.treekem import (
-    OpenedPath,
-    TreeKEMError,
-    node_key_pair,
-    open_update_path_node,
-    regenerate_update_path,
-    update_path_targets,
-    welcome_path_keys,
-)
+from ..mls.treekem import node_key_pair
 from ..mls.treemath import LeafIndex, NodeIndex
-from ..mls.welcome import open_welcome
+from .derivation import Derivation
 from .knowledge import Knowledge
-from .randomness import MixingRandom, RecordingRandom, ReplayExhaustedError, ReplayRandom, mix_entropy
+from .randomness import MixingRandom, RecordingRandom, mix_entropy
 
 __all__ = ["Adversary", "EpochExposure", "ObservationError", "HOW"]
 
@@ -125,6 +90,8 @@ class Adversary:
         #: exposed verdicts by (group_id, epoch, encoded GroupContext): a repeated observation
         #: of the same commit returns the first one
         self._verdicts: dict[tuple[bytes, int, bytes], EpochExposure] = {}
+        #: what one commit or Welcome gives, with the keys above
+        self._derivation = Derivation(suite, self.knowledge, self._leaf_secrets)
 
     # ---- compromises ---------------------------------------------------------------------
 
@@ -316,10 +283,19 @@ class Adversary:
         learned: dict[NodeIndex, KeyPair] = {}
         added_leaves = frozenset(int(a) for a in added)
 
-        content = self._commit_content(commit, old, prev)
+        derive = self._derivation
+        content = derive.commit_content(commit, old, prev)
         if secrets is None and content is not None and content.commit is not None:
-            secrets, how = self._derive_from_commit(
-                old, new, content, content.commit, prev, added_leaves, learned, sender_device
+            secrets, how = derive.from_commit(
+                old,
+                new,
+                content,
+                content.commit,
+                prev,
+                added_leaves,
+                learned,
+                sender_device,
+                tracked=gid in self._tracked,
             )
         if secrets is None and welcome is not None:
             body = welcome.body if isinstance(welcome, MLSMessage) else welcome
@@ -328,7 +304,7 @@ class Adversary:
                     for por in content.commit.proposals:
                         if isinstance(por.proposal, Add):
                             self.observe_key_package(por.proposal.key_package)
-                secrets, how = self._derive_from_welcome(new, body, content, learned, sender_device)
+                secrets, how = derive.from_welcome(new, body, content, learned, sender_device)
 
         pubs = self._group_keys.get(gid, set())
         pubs.update(self._learn(kp) for kp in learned.values())
@@ -393,326 +369,3 @@ class Adversary:
 
     def _learn_priv(self, priv: bytes) -> bytes:
         return self._learn(KeyPair(priv, self.suite.kem_public_key(priv)))
-
-    def _commit_content(
-        self, commit: MLSMessage | AuthenticatedContent, old: PublicEpoch, prev: EpochSecrets | None
-    ) -> FramedContent | None:
-        """The commit as the adversary can read it: a PublicMessage always; a PrivateMessage only
-        with the old epoch's secrets (sender-data key and handshake ratchet)."""
-        if isinstance(commit, AuthenticatedContent):
-            return commit.content
-        body = commit.body
-        if isinstance(body, PublicMessage):
-            return body.content
-        if isinstance(body, PrivateMessage) and prev is not None:
-            tree = old.tree
-
-            def key_of(leaf: int) -> bytes | None:
-                node = tree.leaf(LeafIndex(leaf)) if leaf < tree.n_leaves else None
-                return None if node is None else node.signature_key
-
-            st = SecretTree(
-                self.suite,
-                prev.encryption_secret,
-                tree.n_leaves,
-                policy=RatchetPolicy(max_forward=1 << 20, max_behind=0),
-            )
-            try:
-                ac = unprotect_private(
-                    self.suite,
-                    body,
-                    secret_tree=st,
-                    sender_data_secret=prev.sender_data_secret,
-                    context=old.context,
-                    signature_key_of=key_of,
-                )
-            except MLSError:
-                return None
-            return ac.content if ac.content.content_type == ContentType.COMMIT else None
-        return None
-
-    def _derive_from_commit(
-        self,
-        old: PublicEpoch,
-        new: PublicEpoch,
-        content: FramedContent,
-        commit: Commit,
-        prev: EpochSecrets | None,
-        added: frozenset[int],
-        learned: dict[NodeIndex, KeyPair],
-        sender_device: str | None,
-    ) -> tuple[EpochSecrets | None, str]:
-        """init_secret[n-1] + commit_secret (+ PSKs) -> epoch n, checked by the confirmation tag."""
-        suite = self.suite
-        gid = new.context.group_id
-        external = content.sender.sender_type == SenderType.NEW_MEMBER_COMMIT
-        init: bytes | None = None
-        if external:
-            init = self._external_init(old, commit, prev, sender_device)
-        elif prev is not None:
-            init = prev.init_secret
-
-        path = commit.path
-        commit_secret: bytes | None = None
-        how = "no-path"
-        if path is None:
-            commit_secret = bytes(suite.info.hash_len)
-        else:
-            leaf_secret = self._leaf_secrets.get(path.leaf_node.encryption_key)
-            if leaf_secret is not None or init is not None or gid in self._tracked:
-                committer = self._committer_leaf(new, content)
-                if committer is None:
-                    return None, ""
-                try:
-                    targets = update_path_targets(new.tree, committer, path, added)
-                except MLSError:
-                    return None, ""
-                nodes = [p for p, _, _ in targets]
-                opened: OpenedPath | None = None
-                if leaf_secret is not None:
-                    try:
-                        leaf_kp, opened = regenerate_update_path(suite, nodes, path, leaf_secret)
-                        learned[NodeIndex(2 * committer)] = leaf_kp
-                        how = "randomness"
-                    except TreeKEMError:
-                        opened = None
-                if opened is None:
-                    provisional = encode(
-                        replace(new.context, confirmed_transcript_hash=old.context.confirmed_transcript_hash)
-                    )
-                    opened = self._open_path(new, targets, path, provisional)
-                    how = "path"
-                if opened is not None:
-                    commit_secret = opened.commit_secret
-                    learned.update(opened.node_keys)
-                    for x, s in opened.path_secrets.items():
-                        self.knowledge.path_secrets[(gid, new.context.epoch, int(x))] = s
-        if init is None or commit_secret is None:
-            return None, ""
-        ok, psk = self._psk_secret(commit)
-        if not ok:
-            return None, ""
-        cand = EpochSecrets.from_init(
-            suite,
-            init_secret=init,
-            commit_secret=commit_secret,
-            psk_secret=psk,
-            group_context=new.context_bytes,
-        )
-        if not self._confirms(cand, new):
-            return None, ""
-        return cand, how
-
-    def _open_path(
-        self,
-        new: PublicEpoch,
-        targets: list[tuple[NodeIndex, NodeIndex, list[NodeIndex]]],
-        path: UpdatePath,
-        context: bytes,
-    ) -> OpenedPath | None:
-        """Open the lowest ciphertext whose recipient node's private key is held."""
-        hpke = self.knowledge.hpke
-        nodes = [p for p, _, _ in targets]
-        for index, (_, _, res) in enumerate(targets):
-            for position, r in enumerate(res):
-                node = new.tree.node(r)
-                priv = None if node is None else hpke.get(node.encryption_key)
-                if priv is None:
-                    continue
-                try:
-                    return open_update_path_node(
-                        self.suite, nodes, path, index=index, position=position, priv=priv, context=context
-                    )
-                except TreeKEMError:
-                    continue
-        return None
-
-    def _committer_leaf(self, new: PublicEpoch, content: FramedContent) -> LeafIndex | None:
-        if content.sender.sender_type == SenderType.MEMBER:
-            return LeafIndex(content.sender.index)
-        path = content.commit.path if content.commit is not None else None
-        if path is None:
-            return None
-        x = new.tree.find_encryption_key(path.leaf_node.encryption_key)
-        return None if x is None or x % 2 else LeafIndex(x // 2)
-
-    def _external_init(
-        self, old: PublicEpoch, commit: Commit, prev: EpochSecrets | None, sender_device: str | None
-    ) -> bytes | None:
-        """§8.3: init_secret from ExternalInit.kem_output with the old epoch's external private
-        key, or by replaying the joiner's known draws against the published external_pub."""
-        suite = self.suite
-        ei = next(
-            (
-                p.proposal
-                for p in commit.proposals
-                if p.proposal is not None and isinstance(p.proposal, ExternalInit)
-            ),
-            None,
-        )
-        if ei is None:
-            return None
-        nh = suite.info.hash_len
-        if prev is not None:
-            try:
-                return suite.hpke_export_receiver(
-                    prev.external_key_pair().priv, ei.kem_output, b"", EXTERNAL_INIT_LABEL, nh
-                )
-            except CryptoError:
-                return None
-        pub = self.knowledge.external_pubs.get(old.context_bytes)
-        if pub is None:
-            return None
-        for draws, i in self._replay_starts(sender_device):
-            try:
-                enc, init = suite.hpke_export_sender(
-                    pub, b"", EXTERNAL_INIT_LABEL, nh, ReplayRandom(draws, i)
-                )
-            except (ReplayExhaustedError, CryptoError):
-                continue
-            if enc == ei.kem_output:
-                return init
-        return None
-
-    def _replay_starts(self, device: str | None) -> Iterable[tuple[list[bytes | None], int]]:
-        devices = [device] if device is not None else list(self.knowledge.draws)
-        for d in devices:
-            outs = self.knowledge.draws.get(d, [])
-            for i, out in enumerate(outs):
-                if out is not None:
-                    yield outs, i
-
-    def _derive_from_welcome(
-        self,
-        new: PublicEpoch,
-        welcome: Welcome,
-        content: FramedContent | None,
-        learned: dict[NodeIndex, KeyPair],
-        sender_device: str | None,
-    ) -> tuple[EpochSecrets | None, str]:
-        """§12.4.3.1: a joiner_secret from any entry the adversary can open."""
-        suite = self.suite
-        k = self.knowledge
-        for entry in welcome.secrets:
-            kp = k.key_packages.get(entry.new_member)
-            if kp is None:
-                continue
-            gs: GroupSecrets | None = None
-            joiner: JoinerStage | None = None
-            how = "welcome"
-            priv = k.hpke.get(kp.init_key)
-            if priv is not None:
-                try:
-                    opened = open_welcome(
-                        suite, welcome, key_package=kp, init_priv=priv, psk_lookup=self._psk_value
-                    )
-                    gs, joiner = opened.group_secrets, opened.joiner
-                except MLSError:
-                    gs = None
-            if gs is None:
-                gs = self._replay_group_secrets(welcome, entry.encrypted_group_secrets, kp, sender_device)
-                how = "welcome-randomness"
-                if gs is None:
-                    continue
-                ok, psk = self._psk_pairs(gs.psks)
-                if not ok:
-                    continue
-                try:
-                    joiner = JoinerStage.start(suite, joiner_secret=gs.joiner_secret, psk_secret=psk)
-                except MLSError:
-                    continue
-            assert joiner is not None
-            cand = joiner.epoch_secrets(new.context_bytes)
-            if not self._confirms(cand, new):
-                continue
-            if gs.path_secret is not None:
-                self._welcome_path(new, welcome, joiner, kp, gs.path_secret.path_secret, content, learned)
-            return cand, how
-        return None, ""
-
-    def _replay_group_secrets(
-        self, welcome: Welcome, ct: HPKECiphertext, kp: KeyPackage, sender_device: str | None
-    ) -> GroupSecrets | None:
-        """Replay the committer's known draws as HPKE encapsulation randomness to the joiner's
-        init key; a replay whose ``enc`` is the entry's kem_output gives the shared secret."""
-        suite = self.suite
-        info = suite.encrypt_context("Welcome", welcome.encrypted_group_info)
-        core = hpke_core_for(suite.info.kem_id, suite.info.kdf_id, suite.info.aead_id)
-        for draws, i in self._replay_starts(sender_device):
-            try:
-                ss, enc = suite.kem_encap(kp.init_key, ReplayRandom(draws, i))
-            except (ReplayExhaustedError, CryptoError):
-                continue
-            if enc != ct.kem_output:
-                continue
-            try:
-                return decode(GroupSecrets, core.open(ss, info, b"", ct.ciphertext))
-            except MLSError:
-                return None
-        return None
-
-    def _welcome_path(
-        self,
-        new: PublicEpoch,
-        welcome: Welcome,
-        joiner: JoinerStage,
-        kp: KeyPackage,
-        path_secret: bytes,
-        content: FramedContent | None,
-        learned: dict[NodeIndex, KeyPair],
-    ) -> None:
-        """The joiner's path secret gives the committer's path keys from their common ancestor."""
-        committer: int | None = None
-        if content is not None and content.sender.sender_type == SenderType.MEMBER:
-            committer = content.sender.index
-        else:
-            key, nonce = joiner.welcome_key_nonce()
-            try:
-                gi = decode(GroupInfo, self.suite.aead_open(key, nonce, b"", welcome.encrypted_group_info))
-                committer = gi.signer
-            except MLSError:
-                return
-        x = new.tree.find_encryption_key(kp.leaf_node.encryption_key)
-        if x is None or committer is None:
-            return
-        lca = tm.common_ancestor(x, tm.leaf_to_node(LeafIndex(committer)))
-        try:
-            keys = welcome_path_keys(self.suite, new.tree, committer, lca, path_secret)
-        except MLSError:
-            return
-        learned.update(keys)
-
-    def _psk_value(self, psk_id: PreSharedKeyID) -> bytes | None:
-        """A PSK the adversary holds: an external one it was given, or the resumption_psk of an
-        epoch it exposed (§8.6)."""
-        if psk_id.psktype == PSKType.EXTERNAL:
-            return self.knowledge.psks.get(psk_id.psk_id)
-        s = self.knowledge.epoch_secrets(psk_id.psk_group_id, psk_id.psk_epoch)
-        return None if s is None else s.resumption_psk
-
-    def _psk_pairs(self, ids: Iterable[PreSharedKeyID]) -> tuple[bool, bytes | None]:
-        pairs = []
-        for i in ids:
-            v = self._psk_value(i)
-            if v is None:
-                return False, None
-            pairs.append((i, v))
-        return True, (psk_secret(self.suite, pairs) if pairs else None)
-
-    def _psk_secret(self, commit: Commit) -> tuple[bool, bytes | None]:
-        """PSKs of the commit's PreSharedKey proposals given by value (one by reference is not
-        seen; the confirmation tag then fails and the epoch counts as not derived)."""
-        ids = [p.proposal.psk for p in commit.proposals if isinstance(p.proposal, PreSharedKey)]
-        return self._psk_pairs(ids)
-
-    def _confirms(self, secrets: EpochSecrets, new: PublicEpoch) -> bool:
-        try:
-            verify_confirmation_tag(
-                self.suite,
-                secrets.confirmation_key,
-                new.context.confirmed_transcript_hash,
-                new.confirmation_tag,
-            )
-        except ConfirmationTagError:
-            return False
-        return True
