@@ -17,8 +17,9 @@ import annotated_types as at
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from .loader import ScenarioError, _strip_optional, _union_models, parse_scenario
+from .loader import ScenarioError, parse_scenario
 from .schema import Distribution, Scenario
+from .typetree import _strip_optional, _union_models
 
 __all__ = ["EXAMPLE", "generate_markdown"]
 
