@@ -55,7 +55,7 @@ _BROKEN = (
 )
 
 # Rules that span several keys live in model validators and the loader, not in field
-# constraints, so they are listed here by hand; keep them in step with schema.py.
+# constraints, so they are listed here by hand; keep them in step with schema*.py.
 _RULES = [
     "`providers[].name` values are unique.",
     "The keys of `groups[].providers` and the value of `groups[].owner` name providers from "
