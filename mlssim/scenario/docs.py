@@ -67,8 +67,6 @@ _RULES = [
     "Every distribution mapping names its form in `dist`, also `constant` (`{dist: constant, value: 0.05}`).",
 ]
 
-_UNDEFINED = object()
-
 
 # ---- rendering pieces -----------------------------------------------------------------------------
 
