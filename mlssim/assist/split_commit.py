@@ -4,73 +4,10 @@ Agreement", CCS 2022 — SAIK — and draft-mularczyk-mls-splitcommit). Not RFC 
 its commit for bandwidth studies, built only from RFC 9420 pieces (§5.1 labeled signatures and
 RefHash, §7.6 HPKECiphertext, §7.4 path secret derivation).
 
-Format (TLS presentation language, RFC 9420 §2.1; wire formats from the private-use range)::
-
-    // the signed part: the commit's FramedContent with every UpdatePathNode's ciphertext
-    // vector replaced by one Merkle root over all of them
-    struct {
-        LeafNode leaf_node;
-        HPKEPublicKey encryption_keys<V>;    // one per filtered direct path node, in order
-        opaque ciphertexts_root<V>;          // MerkleRoot(all HPKECiphertexts, UpdatePath order)
-    } SplitUpdatePath;
-
-    struct {
-        opaque group_id<V>;
-        uint64 epoch;
-        Sender sender;                       // a member (external commits are not split)
-        opaque authenticated_data<V>;
-        ProposalOrRef proposals<V>;
-        SplitUpdatePath path;                // a commit without a path is not split
-    } SplitFramedContent;
-
-    struct {
-        ProtocolVersion version = mls10;
-        SplitFramedContent content;
-        GroupContext context;                // the commit's epoch, as in FramedContentTBS (§6.1)
-    } SplitFramedContentTBS;
-
-    signature      = SignWithLabel(committer, "SplitFramedContentTBS", SplitFramedContentTBS)
-    membership_tag = MAC(membership_key, SplitFramedContentTBS || opaque signature<V>
-                                                              || opaque confirmation_tag<V>)
-
-    // what the committer uploads (and the DS keeps)
-    struct {
-        HPKECiphertext encrypted_path_secret<V>;
-    } EncryptedPathSecrets;
-
-    struct {
-        ProtocolVersion version = mls10;
-        uint16 wire_format = 0xF001;         // mls_split_commit
-        SplitFramedContent content;
-        opaque signature<V>;
-        MAC confirmation_tag;
-        MAC membership_tag;
-        EncryptedPathSecrets path_secrets<V>;   // as in the UpdatePath, one per path node
-    } SplitCommit;
-
-    // what one member downloads
-    struct {
-        ProtocolVersion version = mls10;
-        uint16 wire_format = 0xF002;         // mls_split_commit_download
-        opaque group_id<V>;
-        uint64 epoch;
-        Sender sender;
-        opaque authenticated_data<V>;
-        ProposalOrRef proposals<V>;
-        LeafNode leaf_node;
-        HPKEPublicKey lower_keys<V>;         // keys of the path nodes below the member's LCA
-        opaque signature<V>;
-        MAC confirmation_tag;
-        MAC membership_tag;
-        HPKECiphertext ciphertext;           // the one sealed to the member's resolution node
-        opaque proof<V>;                     // Merkle audit path, Nh bytes per level, leaf first
-    } SplitCommitDownload;
-
-Merkle tree: the shape of RFC 6962 §2.1 over the C ciphertexts of the UpdatePath in wire order
-(node by node, each in resolution order), leaf hash ``RefHash("MLS 1.0 split ciphertext",
-HPKECiphertext)``, inner hash ``RefHash("MLS 1.0 split node", left || right)``. A ciphertext's
-position fixes its path node and resolution node, and C is known from the tree, so a proof for
-one position never verifies for another.
+The wire format (structs, signed bytes) is in ``split_format`` and the Merkle tree over the
+ciphertexts in ``split_merkle``; this module is their use: the committer's upload, the DS's
+per-member downloads, a member's checks, and exact sizes for the simulator's fan-out hook.
+Every name is re-exported here.
 
 What a member derives instead of downloading: the path node keys from its lowest common
 ancestor (LCA) with the committer upward (from the decrypted path secret, §7.4), and the
@@ -101,19 +38,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from ..mls.codec import Reader, Writer, encode, push_struct, varint_size
+from ..mls.codec import Writer, encode, varint_size
 from ..mls.crypto.suite import CipherSuite, KeyPair
-from ..mls.errors import CryptoError, DecodeError, LocalProtocolError, RemoteProtocolError
+from ..mls.errors import CryptoError, LocalProtocolError
 from ..mls.group_state import StagedCommit
 from ..mls.messages.common import GroupContext
-from ..mls.messages.enums import ProtocolVersion, SenderType, pull_enum16
-from ..mls.messages.framing import AuthenticatedContent, Sender
-from ..mls.messages.proposals import ProposalOrRef
-from ..mls.messages.tree import HPKECiphertext, LeafNode, pull_hpke_ciphertexts
+from ..mls.messages.enums import SenderType
+from ..mls.messages.framing import AuthenticatedContent
+from ..mls.messages.tree import HPKECiphertext
 from ..mls.ratchet_tree import TreeView
-from ..mls.transcript import confirmed_transcript_hash
 from ..mls.treekem import (
     UPDATE_PATH_LABEL,
     PathDecryption,
@@ -124,6 +59,25 @@ from ..mls.treekem import (
     node_key_pair,
 )
 from ..mls.treemath import LeafIndex, NodeIndex, common_ancestor, level, subtree_leaves
+from .split_format import (
+    SPLIT_COMMIT_WIRE_FORMAT,
+    SPLIT_DOWNLOAD_WIRE_FORMAT,
+    SPLIT_SIGN_LABEL,
+    MerkleProofError,
+    SplitCommit,
+    SplitCommitDownload,
+    SplitCommitError,
+    SplitFramedContent,
+    SplitShapeError,
+    SplitSignatureError,
+    SplitUpdatePath,
+    _membership_input,
+    _push_framing,
+    _push_header,
+    split_confirmed_transcript_hash,
+    split_content_tbs,
+)
+from .split_merkle import merkle_proof, merkle_proof_length, merkle_root, merkle_root_from_proof
 
 __all__ = [
     "upload_size",
@@ -149,368 +103,6 @@ __all__ = [
     "verify_download",
     "download_sizes",
 ]
-
-#: private-use wire formats (RFC 9420 §17.2 reserves 0xF000-0xFFFF)
-SPLIT_COMMIT_WIRE_FORMAT = 0xF001
-SPLIT_DOWNLOAD_WIRE_FORMAT = 0xF002
-SPLIT_SIGN_LABEL = "SplitFramedContentTBS"
-_LEAF_LABEL = b"MLS 1.0 split ciphertext"
-_NODE_LABEL = b"MLS 1.0 split node"
-
-
-# ---- errors -------------------------------------------------------------------------------------
-
-
-class SplitCommitError(RemoteProtocolError):
-    """A split commit or download that does not verify (the checks of §12.4.2, split)."""
-
-    rfc_section = "12.4.2"
-
-
-class SplitShapeError(SplitCommitError):
-    """Counts of keys, ciphertexts or proof hashes that do not fit the tree."""
-
-
-class MerkleProofError(SplitCommitError):
-    """A Merkle proof of the wrong length for the member's ciphertext position."""
-
-
-class SplitSignatureError(SplitCommitError):
-    """The signature (or membership tag) over the rebuilt SplitFramedContentTBS does not verify."""
-
-
-# ---- wire structs -------------------------------------------------------------------------------
-
-
-def _push_key(w: Writer, key: bytes) -> None:
-    w.push_opaque(key)
-
-
-def _pull_key(r: Reader) -> bytes:
-    return r.pull_opaque()
-
-
-def _pull_wire_format(r: Reader, expected: int) -> None:
-    pull_enum16(r, ProtocolVersion)
-    wf = r.pull_uint16()
-    if wf != expected:
-        raise DecodeError(f"wire format {wf:#06x}, expected {expected:#06x}")
-
-
-def _push_header(w: Writer, wire_format: int) -> None:
-    w.push_uint16(ProtocolVersion.MLS10)
-    w.push_uint16(wire_format)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SplitUpdatePath:
-    """An UpdatePath with its ciphertexts replaced by their Merkle root."""
-
-    leaf_node: LeafNode
-    encryption_keys: tuple[bytes, ...]
-    ciphertexts_root: bytes
-
-    def push(self, w: Writer) -> None:
-        self.leaf_node.push(w)
-        w.push_vector(self.encryption_keys, _push_key)
-        w.push_opaque(self.ciphertexts_root)
-
-    @classmethod
-    def pull(cls, r: Reader) -> SplitUpdatePath:
-        return cls(
-            leaf_node=LeafNode.pull(r),
-            encryption_keys=tuple(r.pull_vector(_pull_key)),
-            ciphertexts_root=r.pull_opaque(),
-        )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SplitFramedContent:
-    """The signed part of a split commit (a commit's FramedContent, stripped)."""
-
-    group_id: bytes
-    epoch: int
-    sender: Sender
-    authenticated_data: bytes = b""
-    proposals: tuple[ProposalOrRef, ...] = ()
-    path: SplitUpdatePath
-
-    def __post_init__(self) -> None:
-        if self.sender.sender_type != SenderType.MEMBER:
-            raise ValueError("only a member's commit is split")
-
-    def push(self, w: Writer) -> None:
-        _push_framing(w, self.group_id, self.epoch, self.sender, self.authenticated_data, self.proposals)
-        self.path.push(w)
-
-    @classmethod
-    def pull(cls, r: Reader) -> SplitFramedContent:
-        group_id, epoch, sender, ad, proposals = _pull_framing(r)
-        return cls(
-            group_id=group_id,
-            epoch=epoch,
-            sender=sender,
-            authenticated_data=ad,
-            proposals=proposals,
-            path=SplitUpdatePath.pull(r),
-        )
-
-
-def _push_framing(
-    w: Writer, group_id: bytes, epoch: int, sender: Sender, ad: bytes, proposals: Sequence[ProposalOrRef]
-) -> None:
-    w.push_opaque(group_id)
-    w.push_uint64(epoch)
-    sender.push(w)
-    w.push_opaque(ad)
-    w.push_vector(proposals, push_struct)
-
-
-def _pull_framing(r: Reader) -> tuple[bytes, int, Sender, bytes, tuple[ProposalOrRef, ...]]:
-    return (
-        r.pull_opaque(),
-        r.pull_uint64(),
-        Sender.pull(r),
-        r.pull_opaque(),
-        tuple(r.pull_vector(ProposalOrRef.pull)),
-    )
-
-
-def _push_ciphertexts(w: Writer, cts: Sequence[HPKECiphertext]) -> None:
-    w.push_vector(cts, push_struct)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SplitCommit:
-    """What the committer uploads and the DS keeps: the signed stripped content, its tags, and
-    every ciphertext (``path_secrets[i]`` belongs to ``content.path.encryption_keys[i]``)."""
-
-    content: SplitFramedContent
-    signature: bytes
-    confirmation_tag: bytes
-    membership_tag: bytes
-    path_secrets: tuple[Sequence[HPKECiphertext], ...]
-    #: Merkle subtree hashes keyed by (start, size), filled on first use (not a field)
-    _merkle: dict[tuple[int, int], bytes] = field(default_factory=dict, init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        if len(self.path_secrets) != len(self.content.path.encryption_keys):
-            raise ValueError("one EncryptedPathSecrets per path node")
-
-    @property
-    def ciphertexts(self) -> list[HPKECiphertext]:
-        """All ciphertexts in UpdatePath order: the Merkle tree's leaves."""
-        return [ct for cts in self.path_secrets for ct in cts]
-
-    def push(self, w: Writer) -> None:
-        _push_header(w, SPLIT_COMMIT_WIRE_FORMAT)
-        self.content.push(w)
-        w.push_opaque(self.signature)
-        w.push_opaque(self.confirmation_tag)
-        w.push_opaque(self.membership_tag)
-        w.push_vector(self.path_secrets, _push_ciphertexts)
-
-    @classmethod
-    def pull(cls, r: Reader) -> SplitCommit:
-        _pull_wire_format(r, SPLIT_COMMIT_WIRE_FORMAT)
-        return cls(
-            content=SplitFramedContent.pull(r),
-            signature=r.pull_opaque(),
-            confirmation_tag=r.pull_opaque(),
-            membership_tag=r.pull_opaque(),
-            path_secrets=tuple(r.pull_vector(pull_hpke_ciphertexts)),
-        )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SplitCommitDownload:
-    """What one member downloads: the stripped content minus what it derives, plus its one
-    ciphertext and that ciphertext's Merkle proof."""
-
-    group_id: bytes
-    epoch: int
-    sender: Sender
-    authenticated_data: bytes = b""
-    proposals: tuple[ProposalOrRef, ...] = ()
-    leaf_node: LeafNode
-    lower_keys: tuple[bytes, ...] = ()
-    signature: bytes
-    confirmation_tag: bytes
-    membership_tag: bytes
-    ciphertext: HPKECiphertext
-    proof: bytes = b""
-
-    def push(self, w: Writer) -> None:
-        _push_header(w, SPLIT_DOWNLOAD_WIRE_FORMAT)
-        _push_framing(w, self.group_id, self.epoch, self.sender, self.authenticated_data, self.proposals)
-        self.leaf_node.push(w)
-        w.push_vector(self.lower_keys, _push_key)
-        w.push_opaque(self.signature)
-        w.push_opaque(self.confirmation_tag)
-        w.push_opaque(self.membership_tag)
-        self.ciphertext.push(w)
-        w.push_opaque(self.proof)
-
-    @classmethod
-    def pull(cls, r: Reader) -> SplitCommitDownload:
-        _pull_wire_format(r, SPLIT_DOWNLOAD_WIRE_FORMAT)
-        group_id, epoch, sender, ad, proposals = _pull_framing(r)
-        return cls(
-            group_id=group_id,
-            epoch=epoch,
-            sender=sender,
-            authenticated_data=ad,
-            proposals=proposals,
-            leaf_node=LeafNode.pull(r),
-            lower_keys=tuple(r.pull_vector(_pull_key)),
-            signature=r.pull_opaque(),
-            confirmation_tag=r.pull_opaque(),
-            membership_tag=r.pull_opaque(),
-            ciphertext=HPKECiphertext.pull(r),
-            proof=r.pull_opaque(),
-        )
-
-
-# ---- signed bytes -------------------------------------------------------------------------------
-
-
-def split_content_tbs(content: SplitFramedContent | bytes, group_context: GroupContext | bytes) -> bytes:
-    """The SplitFramedContentTBS bytes (``content`` as the struct or its encoding)."""
-    w = Writer()
-    w.push_uint16(ProtocolVersion.MLS10)
-    w.push_bytes(content if isinstance(content, bytes) else encode(content))
-    w.push_bytes(group_context if isinstance(group_context, bytes) else encode(group_context))
-    return w.data()
-
-
-def _membership_input(tbs: bytes, signature: bytes, confirmation_tag: bytes) -> bytes:
-    w = Writer()
-    w.push_bytes(tbs)
-    w.push_opaque(signature)
-    w.push_opaque(confirmation_tag)
-    return w.data()
-
-
-def split_confirmed_transcript_hash(
-    suite: CipherSuite, interim_before: bytes, content: SplitFramedContent, signature: bytes
-) -> bytes:
-    """§8.2 for a split commit: ConfirmedTranscriptHashInput with the split wire format and the
-    SplitFramedContent (what every member can rebuild) in place of the FramedContent."""
-    return confirmed_transcript_hash(
-        suite, interim_before, SPLIT_COMMIT_WIRE_FORMAT, encode(content), signature
-    )
-
-
-# ---- Merkle tree (RFC 6962 §2.1 shape) ----------------------------------------------------------
-
-
-def _split_point(n: int) -> int:
-    """The largest power of two smaller than ``n`` (n >= 2)."""
-    return 1 << ((n - 1).bit_length() - 1)
-
-
-def _leaf_hash(suite: CipherSuite, ct: HPKECiphertext) -> bytes:
-    return suite.ref_hash(_LEAF_LABEL, encode(ct))
-
-
-def _inner_hash(suite: CipherSuite, left: bytes, right: bytes) -> bytes:
-    return suite.ref_hash(_NODE_LABEL, left + right)
-
-
-def _subtree(
-    suite: CipherSuite,
-    leaves: Sequence[HPKECiphertext],
-    start: int,
-    size: int,
-    memo: dict[tuple[int, int], bytes],
-) -> bytes:
-    key = (start, size)
-    h = memo.get(key)
-    if h is None:
-        if size == 1:
-            h = _leaf_hash(suite, leaves[start])
-        else:
-            k = _split_point(size)
-            h = _inner_hash(
-                suite,
-                _subtree(suite, leaves, start, k, memo),
-                _subtree(suite, leaves, start + k, size - k, memo),
-            )
-        memo[key] = h
-    return h
-
-
-def merkle_root(suite: CipherSuite, leaves: Sequence[HPKECiphertext]) -> bytes:
-    """MerkleRoot over ``leaves``; over none (a path whose every resolution holds only new
-    members) ``RefHash("MLS 1.0 split node", "")``."""
-    if not leaves:
-        return suite.ref_hash(_NODE_LABEL, b"")
-    return _subtree(suite, leaves, 0, len(leaves), {})
-
-
-def _sides(m: int, n: int) -> list[bool]:
-    """Top-down: is the position in the left subtree at each level?"""
-    out: list[bool] = []
-    while n > 1:
-        k = _split_point(n)
-        if m < k:
-            out.append(True)
-            n = k
-        else:
-            out.append(False)
-            m -= k
-            n -= k
-    return out
-
-
-def merkle_proof_length(position: int, n: int) -> int:
-    """Hashes in the audit path of leaf ``position`` of ``n`` (at most ceil(log2 n))."""
-    length = 0
-    while n > 1:
-        k = _split_point(n)
-        if position < k:
-            # a left subtree of k = 2^j leaves: j more levels
-            return length + 1 + (k.bit_length() - 1)
-        position -= k
-        n -= k
-        length += 1
-    return length
-
-
-def merkle_proof(
-    suite: CipherSuite,
-    leaves: Sequence[HPKECiphertext],
-    m: int,
-    memo: dict[tuple[int, int], bytes] | None = None,
-) -> bytes:
-    """The audit path of leaf ``m``: sibling subtree hashes from the leaf up, concatenated.
-    ``memo`` keeps subtree hashes between calls (O(C) once, then O(log C) per proof)."""
-    memo = {} if memo is None else memo
-    out: list[bytes] = []
-    start, n = 0, len(leaves)
-    while n > 1:
-        k = _split_point(n)
-        if m < k:
-            out.append(_subtree(suite, leaves, start + k, n - k, memo))
-            n = k
-        else:
-            out.append(_subtree(suite, leaves, start, k, memo))
-            start, m, n = start + k, m - k, n - k
-    return b"".join(reversed(out))
-
-
-def merkle_root_from_proof(suite: CipherSuite, ct: HPKECiphertext, m: int, n: int, proof: bytes) -> bytes:
-    nh = suite.info.hash_len
-    sides = _sides(m, n)
-    if len(proof) != nh * len(sides):
-        raise MerkleProofError(
-            f"proof of {len(proof)} bytes for position {m} of {n}: expected {len(sides)} hashes of {nh} bytes"
-        )
-    h = _leaf_hash(suite, ct)
-    for i, left in enumerate(reversed(sides)):
-        sib = proof[i * nh : (i + 1) * nh]
-        h = _inner_hash(suite, h, sib) if left else _inner_hash(suite, sib, h)
-    return h
 
 
 # ---- the committer: upload ----------------------------------------------------------------------
@@ -700,35 +292,9 @@ def verify_download(
     SplitFramedContentTBS over ``group_context`` (the commit's epoch) and verify the signature
     with ``signature_key`` (the committer's, from the current tree) and, if given, the
     membership tag. Returns what decrypting the plain UpdatePath returns."""
-    me = receiver.leaf
-    sender = download.sender.index
-    if download.sender.sender_type != SenderType.MEMBER:
-        raise SplitShapeError("only a member's commit is split")
-    if me == sender or me in exclude:
-        raise LocalProtocolError(f"leaf {me} does not process this commit from a download")
-    path = tree.filtered_direct_path_with_copath(sender)
-    k = next((k for k, (_, s) in enumerate(path) if _under(s, me)), None)
-    if k is None:
-        raise PathSecretUnavailableError(
-            f"leaf {me} is under no copath child of leaf {sender}'s filtered path"
-        )
-    if len(download.lower_keys) != k:
-        raise SplitShapeError(f"{len(download.lower_keys)} keys below the LCA, expected {k}")
-    resolutions = [tree.resolution(s, exclude) for _, s in path]
-    held = next(
-        (
-            (pos, r, priv)
-            for pos, r in enumerate(resolutions[k])
-            if (priv := receiver.usable_key(tree, r)) is not None
-        ),
-        None,
-    )
-    if held is None:
-        raise PathSecretUnavailableError(f"leaf {me} holds no key in the resolution of node {path[k][1]}")
-    pos, r, priv = held
-    position = sum(len(res) for res in resolutions[:k]) + pos
-    total = sum(len(res) for res in resolutions)
-    root = merkle_root_from_proof(suite, download.ciphertext, position, total, download.proof)
+    path, slot, r, priv = _held_key(download, tree, receiver, exclude)
+    k = slot.k
+    root = merkle_root_from_proof(suite, download.ciphertext, slot.position, slot.total, download.proof)
 
     ct = download.ciphertext
     try:
@@ -772,6 +338,43 @@ def verify_download(
         node=path[k][0],
         path_secret=first,
     )
+
+
+def _held_key(
+    download: SplitCommitDownload, tree: TreeView, receiver: PathKeys, exclude: AbstractSet[int]
+) -> tuple[list[tuple[NodeIndex, NodeIndex]], _Slot, NodeIndex, bytes]:
+    """:func:`verify_download`'s checks before any cryptography, and where the member's
+    ciphertext is: the committer's filtered path (with copath children), the member's slot on
+    it, and the first node of its resolution whose private key the member holds, with that key."""
+    me = receiver.leaf
+    sender = download.sender.index
+    if download.sender.sender_type != SenderType.MEMBER:
+        raise SplitShapeError("only a member's commit is split")
+    if me == sender or me in exclude:
+        raise LocalProtocolError(f"leaf {me} does not process this commit from a download")
+    path = tree.filtered_direct_path_with_copath(sender)
+    k = next((k for k, (_, s) in enumerate(path) if _under(s, me)), None)
+    if k is None:
+        raise PathSecretUnavailableError(
+            f"leaf {me} is under no copath child of leaf {sender}'s filtered path"
+        )
+    if len(download.lower_keys) != k:
+        raise SplitShapeError(f"{len(download.lower_keys)} keys below the LCA, expected {k}")
+    resolutions = [tree.resolution(s, exclude) for _, s in path]
+    held = next(
+        (
+            (pos, r, priv)
+            for pos, r in enumerate(resolutions[k])
+            if (priv := receiver.usable_key(tree, r)) is not None
+        ),
+        None,
+    )
+    if held is None:
+        raise PathSecretUnavailableError(f"leaf {me} holds no key in the resolution of node {path[k][1]}")
+    pos, r, priv = held
+    position = sum(len(res) for res in resolutions[:k]) + pos
+    total = sum(len(res) for res in resolutions)
+    return path, _Slot(k, position, total), r, priv
 
 
 def _under(x: int, leaf: int) -> bool:

@@ -17,8 +17,9 @@ import annotated_types as at
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from .loader import ScenarioError, _strip_optional, _union_models, parse_scenario
+from .loader import ScenarioError, parse_scenario
 from .schema import Distribution, Scenario
+from .typetree import _strip_optional, _union_models
 
 __all__ = ["EXAMPLE", "generate_markdown"]
 
@@ -54,7 +55,7 @@ _BROKEN = (
 )
 
 # Rules that span several keys live in model validators and the loader, not in field
-# constraints, so they are listed here by hand; keep them in step with schema.py.
+# constraints, so they are listed here by hand; keep them in step with schema*.py.
 _RULES = [
     "`providers[].name` values are unique.",
     "The keys of `groups[].providers` and the value of `groups[].owner` name providers from "
@@ -65,8 +66,6 @@ _RULES = [
     "scenario holds its absolute path.",
     "Every distribution mapping names its form in `dist`, also `constant` (`{dist: constant, value: 0.05}`).",
 ]
-
-_UNDEFINED = object()
 
 
 # ---- rendering pieces -----------------------------------------------------------------------------

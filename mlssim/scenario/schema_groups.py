@@ -1,0 +1,155 @@
+"""The groups and what their members do: churn, workloads, group shapes, the multi-device
+population groups may draw from, and scripted events for one client.
+
+Everything here is behaviour the simulator turns into random processes or timed events; the
+cross-section rules (a group's providers exist, a script names a group) are checked by
+:class:`~mlssim.scenario.schema.Scenario`, which sees all sections.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from .schema_base import _Model
+from .schema_distributions import Distribution, _const
+
+__all__ = ["ChurnSpec", "WorkloadSpec", "GroupSpec", "ScriptEvent", "PopulationSpec"]
+
+
+class ChurnSpec(_Model):
+    """Clients go offline and online (exponential on/off periods)."""
+
+    enabled: bool = Field(default=False, description="turn churn on")
+    mean_online: float = Field(default=600.0, gt=0, description="mean online period (s)")
+    mean_offline: float = Field(default=60.0, gt=0, description="mean offline period (s)")
+
+
+class WorkloadSpec(_Model):
+    """What happens in a group, as Poisson processes."""
+
+    app_rate: float = Field(default=0.0, ge=0, description="application messages per member per second")
+    app_size: Distribution = Field(
+        default_factory=lambda: _const(200), description="application message plaintext size (bytes)"
+    )
+    update_rate: float = Field(default=0.0, ge=0, description="path updates per member per second")
+    update_group_rate: float = Field(
+        default=0.0,
+        ge=0,
+        description="path updates per group per second, whatever its size (added to update_rate's)",
+    )
+    update_after_messages: int | None = Field(
+        default=None,
+        ge=1,
+        description="policy: a member also updates after every k application messages it sends (k)",
+    )
+    update_mode: Literal["commit", "propose"] = Field(
+        default="commit",
+        description=(
+            "commit = an empty commit with a path; propose = an Update proposal another member commits"
+        ),
+    )
+    add_rate: float = Field(default=0.0, ge=0, description="new members per group per second")
+    remove_rate: float = Field(default=0.0, ge=0, description="removals per group per second")
+    join_mode: Literal["welcome", "welcome-with-tree", "tree-from-ds", "external-commit", "pre"] = Field(
+        default="welcome",
+        description=(
+            "how added members join: welcome = a Welcome, with the tree as mls.ratchet_tree_in_welcome "
+            "says; welcome-with-tree / tree-from-ds = a Welcome with the tree, or without it and the tree "
+            "downloaded from the DS; external-commit = the joiner fetches GroupInfo and tree and commits; "
+            "pre = a small secret from the adder plus GroupInfo, tree and PRE records from the DS "
+            "(needs federation.fanout pre)"
+        ),
+    )
+    start: float = Field(default=0.0, ge=0, description="workload starts (s after the group exists)")
+    stop: float | None = Field(
+        default=None,
+        ge=0,
+        description="workload stops (s of simulated time, ≤ duration); default: scenario duration",
+    )
+
+    @model_validator(mode="after")
+    def _window(self) -> WorkloadSpec:
+        if self.stop is not None and self.stop <= self.start:
+            raise ValueError("stop must be after start")
+        return self
+
+
+class GroupSpec(_Model):
+    """One or more identical groups."""
+
+    name: str = Field(default="g", min_length=1, description="name prefix of these groups")
+    count: int = Field(default=1, ge=1, description="how many such groups")
+    size: int = Field(ge=2, description="initial members (devices)")
+    providers: dict[str, float] | None = Field(
+        default=None, description="provider mix: provider name → weight; default: all providers equally"
+    )
+    owner: str | None = Field(default=None, description="owning provider; default: the first of the mix")
+    devices_per_user: int = Field(default=1, ge=1, description="devices (members) per user")
+    from_population: bool = Field(
+        default=False,
+        description=(
+            "members are `size` users drawn from `population` with all their devices (then `providers` "
+            "and `devices_per_user` do not apply: users have their own)"
+        ),
+    )
+    workload: WorkloadSpec = Field(default_factory=WorkloadSpec, description="what happens in the group")
+
+    @field_validator("providers")
+    @classmethod
+    def _weights(cls, v: dict[str, float] | None) -> dict[str, float] | None:
+        if v is not None:
+            if not v:
+                raise ValueError("an empty provider mix")
+            if any(w < 0 for w in v.values()) or sum(v.values()) <= 0:
+                raise ValueError("weights must be ≥ 0 with a positive sum")
+        return v
+
+
+class ScriptEvent(_Model):
+    """Something that happens to one client at a given time, whatever the random processes do."""
+
+    at: float = Field(ge=0, description="when (s)")
+    action: Literal["offline", "online"] = Field(
+        description="offline = the client disconnects and stays offline (churn ignored) until online"
+    )
+    group: str = Field(description="the ``name`` of a groups entry")
+    instance: int = Field(default=0, ge=0, description="which of its ``count`` groups (0-based)")
+    member: int = Field(ge=0, description="which initial member (0-based; 0 is the creator)")
+
+
+class PopulationSpec(_Model):
+    """Users with several devices each, shared by the groups that draw from them
+    (``groups[].from_population``); the place where adding a device to a user is simulated."""
+
+    users: int = Field(ge=1, description="users in the population")
+    devices_min: int = Field(default=1, ge=1, description="fewest devices a user starts with")
+    devices_max: int = Field(
+        default=1, ge=1, description="most devices a user starts with (uniform in between)"
+    )
+    providers: dict[str, float] | None = Field(
+        default=None, description="provider mix of users: provider name → weight; default: all equally"
+    )
+    device_add_rate: float = Field(
+        default=0.0,
+        ge=0,
+        description="new devices per user per second (each is added to all the user's groups)",
+    )
+    device_add_mode: Literal["full-update", "lazy-update"] = Field(
+        default="full-update",
+        description=(
+            "full-update = in every group the user's existing device commits the Add with an UpdatePath; "
+            "lazy-update = the Add commit has no path and the new device pays its full path update "
+            "`lazy_delay` seconds after joining"
+        ),
+    )
+    lazy_delay: float = Field(
+        default=60.0, ge=0, description="lazy-update: delay of the deferred path update (s)"
+    )
+
+    @model_validator(mode="after")
+    def _devices(self) -> PopulationSpec:
+        if self.devices_max < self.devices_min:
+            raise ValueError("devices_max must be ≥ devices_min")
+        return self
