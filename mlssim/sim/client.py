@@ -15,12 +15,19 @@ voids is proposed again under the retry policy.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 import simpy
 
 from ..assist.pre import PRE
-from ..assist.pre_store import PREJoinDownload, PREJoinSecret, committer_upload, pre_join, seal_join_secret
+from ..assist.pre_store import (
+    PREJoinDownload,
+    PREJoinSecret,
+    PREUpload,
+    committer_upload,
+    pre_join,
+    seal_join_secret,
+)
 from ..mls.codec import encode
 from ..mls.credentials import DefaultCredentialValidator
 from ..mls.crypto import CipherSuite, KeyPair
@@ -67,6 +74,20 @@ class ClientObserver(Protocol):
     def joined(self, c: Client, group: str, g: Group) -> None: ...
 
 
+class ClientOrdering(Protocol):
+    """The ordering design, as a client meets it (``sim/orderings/``): where its messages go and
+    what happens to its commits."""
+
+    def send_application(self, c: Client, group: str, msg: MLSMessage, n: int, auth: bytes) -> None: ...
+    def send_proposal(self, c: Client, group: str, msg: MLSMessage, n: int, epoch: int) -> None: ...
+    def committer_uploads(
+        self, c: Client, group: str, staged: StagedCommit
+    ) -> tuple[int, PREUpload | None]: ...
+    def submit_commit(self, c: Client, group: str, epoch: int, total: int, view: CommitView) -> None: ...
+    def receive_commit(self, c: Client, group: str, msg: MLSMessage) -> None: ...
+    def joined(self, c: Client, group: str) -> None: ...
+
+
 class ClientWorld(Protocol):
     """What a client needs from the world: its surroundings, and the policies it reports to."""
 
@@ -79,7 +100,10 @@ class ClientWorld(Protocol):
     group_config: GroupConfig
     fanout: Fanout
     pre: PRE | None
-    leaderless: bool
+
+    @property
+    def ordering(self) -> ClientOrdering: ...
+
     created: dict[str, simpy.Event]
     ds_groups: dict[str, str]
     group_specs: dict[str, GroupSpec]
@@ -93,19 +117,6 @@ class ClientWorld(Protocol):
     def ds_of(self, group: str) -> DeliveryService: ...
     def config_for(self, group: str) -> GroupConfig: ...
     def needs_public_state(self, group: str) -> bool: ...
-    def view_members(self, c: Client, group: str) -> list[str]: ...
-    def broadcast(
-        self,
-        sender: Client,
-        group: str,
-        up_type: str,
-        down_type: str,
-        wire_size: int,
-        member_size: int | Callable[[str], int],
-        recipients: list[str],
-        handler: str,
-        args: tuple[Any, ...],
-    ) -> int: ...
     # what the client reports to the policies
     def epoch_reached(self, group: str, client: str, g: Group) -> None: ...
     def schedule_retry(self, c: Client, group: str, p: PendingCommit) -> None: ...
@@ -261,25 +272,7 @@ class Client:
             self.sent_since_update[group] = sent
             if sent >= k:
                 w.update_after_messages(self, group)
-        auth = g.epoch_authenticator
-        if w.leaderless:
-            receivers = w.view_members(self, group)
-            w.recorder.event(w.env.now, "app_fanout", group=group, client=self.name, receivers=len(receivers))
-            w.broadcast(
-                self,
-                group,
-                "application",
-                "application",
-                n,
-                n,
-                receivers,
-                "on_application",
-                (group, msg, auth),
-            )
-            return
-        self.upload(
-            group, n, "application", lambda: w.ds_of(group).order_application(group, self.name, n, msg)
-        )
+        w.ordering.send_application(self, group, msg, n, g.epoch_authenticator)
 
     def send_commit(
         self,
@@ -311,15 +304,7 @@ class Client:
         size_w = len(encode(staged.welcome)) if staged.welcome is not None else 0
         if pre_join:  # the joiners get small secrets instead of the Welcome
             size_w = sum(len(s.encoded()) for s in pre_join)
-        extra = 0
-        if w.needs_public_state(group) and not w.leaderless:
-            extra += len(encode(staged.group_info))
-            if w.scenario.mls.handshake == "private":
-                extra += len(staged.ratchet_tree.encode())
-        pre_upload = None
-        if w.pre is not None and not w.leaderless:
-            pre_upload = committer_upload(w.suite, w.pre, g, staged, self.rand)
-            extra += len(pre_upload.encoded())
+        extra, pre_upload = w.ordering.committer_uploads(self, group, staged)
         w.recorder.event(
             w.env.now,
             "commit_sent",
@@ -352,83 +337,30 @@ class Client:
             pre_upload=pre_upload,
             pre_join=pre_join,
         )
-        if w.leaderless:
-            self._commit_leaderless(group, staged, view)
-            return
-        epoch = g.epoch
-        self.upload(
-            group,
-            total,
-            f"commit:{kind}",
-            lambda: w.ds_of(group).order_commit(group, epoch, self.name, view),
-        )
+        w.ordering.submit_commit(self, group, g.epoch, total, view)
 
-    def _commit_leaderless(self, group: str, staged: StagedCommit, view: CommitView) -> None:
-        """No orderer: merge at once, keep a checkpoint, send to the members of the old epoch."""
+    def public_uploads(self, group: str, staged: StagedCommit) -> tuple[int, PREUpload | None]:
+        """What a committer uploads besides the commit for a DS that keeps the group's public
+        state (GroupInfo; the tree too under ``mls.handshake: private``) and its PRE store."""
         w = self.world
+        extra = 0
+        if w.needs_public_state(group):
+            extra += len(encode(staged.group_info))
+            if w.scenario.mls.handshake == "private":
+                extra += len(staged.ratchet_tree.encode())
+        pre_upload = None
+        if w.pre is not None:
+            pre_upload = committer_upload(w.suite, w.pre, self.groups[group], staged, self.rand)
+            extra += len(pre_upload.encoded())
+        return extra, pre_upload
+
+    def merge_own(self, group: str, staged: StagedCommit) -> tuple[Group, Group]:
+        """Merge this client's own commit without a verdict; returns the new state and a
+        checkpoint of the state before it (for fork resolution)."""
         g = self.groups[group]
-        p = self.pending.pop(group)
-        recipients = w.view_members(self, group)  # includes the members this commit removes
         before = g.copy()
         g.merge(staged)
-        forks.record_own_commit(self, group, before, staged.message, p)
-        if p.kind == "create":
-            w.created[group].succeed()
-        directory = w.ds_of(group).groups[group].members
-        for name in p.removed:
-            directory.pop(name, None)
-        for name in p.added:
-            directory[name] = w.clients[name].provider
-        self._merged(
-            group,
-            g,
-            p,
-            parent=before.epoch_authenticator.hex(),
-            digest=forks.commit_digest(staged.message).hex(),
-        )
-        w.epoch_reached(group, self.name, g)
-        self._epoch_changed(group, g, committed_mine=False)
-        msg = staged.message
-        p.cost += w.broadcast(
-            self,
-            group,
-            f"commit:{p.kind}",
-            "commit",
-            view.wire,
-            view.download,
-            recipients,
-            "on_commit",
-            (group, msg),
-        )
-        if staged.welcome is not None:
-            joiners = list(p.added)
-            welcome = staged.welcome
-            if not w.config_for(group).ratchet_tree_in_welcome:
-                tree = staged.ratchet_tree
-                tsize = len(tree.encode())
-                p.cost += w.broadcast(
-                    self,
-                    group,
-                    "ratchet_tree",
-                    "ratchet_tree",
-                    tsize,
-                    tsize,
-                    joiners,
-                    "on_tree",
-                    (group, tree),
-                )
-            wsize = len(encode(welcome))
-            p.cost += w.broadcast(
-                self,
-                group,
-                "welcome",
-                "welcome",
-                wsize,
-                wsize,
-                joiners,
-                "on_welcome",
-                (group, welcome),
-            )
+        return g, before
 
     def send_update_proposal(self, group: str) -> None:
         g = self.groups[group]
@@ -438,21 +370,7 @@ class Client:
         epoch = g.epoch
         self.proposed[group] = epoch
         w.recorder.event(w.env.now, "proposal_sent", group=group, client=self.name, epoch=epoch, bytes=n)
-        if w.leaderless:
-            w.broadcast(
-                self,
-                group,
-                "proposal:update",
-                "proposal",
-                n,
-                n,
-                w.view_members(self, group),
-                "on_proposal",
-                (group, msg),
-            )
-            return
-        ds = w.ds_of(group)
-        self.upload(group, n, "proposal:update", lambda: ds.order_proposal(group, epoch, self.name, n, msg))
+        w.ordering.send_proposal(self, group, msg, n, epoch)
 
     # -- receiving -------------------------------------------------------------------------
 
@@ -469,13 +387,13 @@ class Client:
         if p.kind == "resync":
             self.joined_epoch[group] = g.epoch
             w.resync_done(self, group)
-        self._merged(group, g, p)
+        self.merged(group, g, p)
         w.epoch_reached(group, self.name, g)
-        self._epoch_changed(group, g, committed_mine=False)
+        self.epoch_changed(group, g, committed_mine=False)
         if self.ready:
             w.pay_owed_commits(self)
 
-    def _merged(self, group: str, g: Group, p: PendingCommit, **extra: str) -> None:
+    def merged(self, group: str, g: Group, p: PendingCommit, **extra: str) -> None:
         """Record that this committer merged its own commit ``p`` (``g`` is the new state)."""
         w = self.world
         w.recorder.event(
@@ -504,10 +422,12 @@ class Client:
         w.schedule_retry(self, group, p)
 
     def on_commit(self, group: str, msg: MLSMessage) -> None:
+        self.world.ordering.receive_commit(self, group, msg)
+
+    def process_commit(self, group: str, msg: MLSMessage) -> None:
+        """Process a commit the orderer accepted; a failure means this client cannot follow
+        the group any more: it re-syncs."""
         w = self.world
-        if w.leaderless:
-            forks.receive_commit(self, group, msg)
-            return
         g = self.groups.get(group)
         if g is None or not g.active or group in self.resyncing:
             return
@@ -532,7 +452,7 @@ class Client:
             w.recorder.event(w.env.now, "removed", group=group, client=self.name)
             return
         w.epoch_reached(group, self.name, g)
-        self._epoch_changed(group, g, committed_mine=g.leaf_index in res.updated)
+        self.epoch_changed(group, g, committed_mine=g.leaf_index in res.updated)
 
     def commit_dropped(self, group: str, p: PendingCommit, digest: bytes) -> None:
         """A fork switch dropped this client's own commit: redo its operation."""
@@ -548,7 +468,7 @@ class Client:
         )
         w.schedule_retry(self, group, p)
 
-    def _epoch_changed(self, group: str, g: Group, *, committed_mine: bool) -> None:
+    def epoch_changed(self, group: str, g: Group, *, committed_mine: bool) -> None:
         """An outstanding Update proposal was committed, or the epoch change voided it."""
         if group not in self.proposed:
             return
@@ -663,8 +583,7 @@ class Client:
         if w.compromises is not None:
             w.compromises.joined(self, group, g)
         w.device_joined(self, group)
-        if w.leaderless:
-            forks.joined(self, group)
+        w.ordering.joined(self, group)
 
     def on_pre_join(
         self,

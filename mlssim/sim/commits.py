@@ -62,11 +62,7 @@ def add(
         staged,
         added=(newbie.name,),
         pre_join=secrets,
-        retry=(
-            (lambda prev: refetch_add(w, adder, group, newbie, prev, path=path, kind=kind))
-            if w.leaderless  # a dropped Add's Welcome may have consumed the KeyPackage
-            else (lambda prev: add(w, adder, group, newbie, kp, prev, path=path, kind=kind))
-        ),
+        retry=lambda prev: w.ordering.retry_add(w, adder, group, newbie, kp, prev, path, kind),
         prev=prev,
     )
 

@@ -14,13 +14,32 @@ from typing import Protocol
 import simpy
 
 from ..mls.group import GroupConfig
+from ..mls.messages import KeyPackage
 from ..scenario.schema import GroupSpec, Scenario
 from .client import Client
 from .delivery import DeliveryService
 from .recorder import Recorder
+from .records import PendingCommit
 from .rng import Streams
 
 __all__ = ["Sim"]
+
+
+class SimOrdering(Protocol):
+    """The ordering design, as the workload and the commit operations ask it."""
+
+    def retry_add(
+        self,
+        w: Sim,
+        adder: Client,
+        group: str,
+        newbie: Client,
+        kp: KeyPackage,
+        prev: PendingCommit,
+        path: bool | None,
+        kind: str,
+    ) -> None: ...
+    def removal_candidates(self, w: Sim, remover: Client, group: str) -> list[str]: ...
 
 
 class Sim(Protocol):
@@ -30,8 +49,11 @@ class Sim(Protocol):
     scenario: Scenario
     base_dir: Path | None
     stop_time: float
-    #: no orderer: committers merge at once and members resolve forks (``sim/forks.py``)
-    leaderless: bool
+    #: the ordering design (``sim/orderings/``)
+
+    @property
+    def ordering(self) -> SimOrdering: ...
+
     clients: dict[str, Client]
     group_specs: dict[str, GroupSpec]
     #: the population's users, each a list of devices, and each device's user
@@ -51,5 +73,4 @@ class Sim(Protocol):
     def config_for(self, group: str) -> GroupConfig: ...
     def new_client(self, provider: str, label: str) -> Client: ...
     def members_of(self, group: str) -> list[str]: ...
-    def view_members(self, c: Client, group: str) -> list[str]: ...
     def fetch_key_package(self, requester: Client, target: Client, group: str) -> simpy.Event: ...

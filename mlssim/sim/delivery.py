@@ -44,7 +44,6 @@ from ..mls.messages import MLSMessage
 from ..mls.ratchet_tree import RatchetTree
 from ..mls.treemath import LeafIndex
 from .network import Network
-from .ordering import Ordering
 from .recorder import Recorder
 from .records import CONTROL_BYTES, GroupRecord
 from .routing import Hop, relay
@@ -120,6 +119,13 @@ class CommitObserver(Protocol):
     def pre_store_seen(self, group: str) -> None: ...
 
 
+class Orderer(Protocol):
+    """The ordering design's decision at the ordering DS (``sim/orderings/``)."""
+
+    def accepts_commit(self, rec: GroupRecord, epoch: int) -> bool: ...
+    def accepts_proposal(self, rec: GroupRecord, epoch: int) -> bool: ...
+
+
 class _Provider(Protocol):
     @property
     def ds(self) -> DeliveryService: ...
@@ -131,7 +137,10 @@ class DeliveryWorld(Protocol):
     env: simpy.Environment
     recorder: Recorder
     network: Network
-    ordering: Ordering
+
+    @property
+    def ordering(self) -> Orderer: ...
+
     pre: PRE | None
     created: dict[str, simpy.Event]
 

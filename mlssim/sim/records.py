@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..assist.pre_store import PREStore
+from ..mls.codec import encode
 from ..mls.group import StagedCommit
 from ..mls.messages import MLSMessage
 from ..mls.ratchet_tree import RatchetTree
@@ -43,6 +44,16 @@ class GroupRecord:
             assert self.tree is not None
             self._tree_bytes = len(self.tree.encode())
         return self._tree_bytes
+
+    def storage_bytes(self) -> int:
+        """Bytes the ordering DS keeps for the group between epochs: GroupInfo and tree when
+        joiners or re-syncs need them, and the PRE store (queued messages are not counted)."""
+        total = 0
+        if self.group_info is not None and self.tree is not None:
+            total += len(encode(self.group_info)) + self.tree_bytes()
+        if self.pre_store is not None:
+            total += self.pre_store.storage_bytes()
+        return total
 
 
 @dataclass

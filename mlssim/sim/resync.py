@@ -14,7 +14,7 @@ from .records import CONTROL_BYTES, PendingCommit
 def start(w: Sim, c: Client, group: str, reason: str) -> None:
     """``c`` cannot follow ``group``: it NACKs to the orderer and gets back in."""
     mode = w.scenario.federation.resync
-    if mode == "none" or w.leaderless or group in c.resyncing:
+    if mode == "none" or group in c.resyncing:
         return
     w.recorder.event(w.env.now, "resync_started", group=group, client=c.name, reason=reason)
     c.resyncing[group] = {"t0": w.env.now}

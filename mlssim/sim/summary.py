@@ -12,11 +12,9 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from ..mls.codec import encode
 from .client import Client
 from .delivery import DeliveryService
 from .recorder import Recorder
-from .records import GroupRecord
 
 __all__ = ["Finished", "summarise"]
 
@@ -25,11 +23,21 @@ class _Healing(Protocol):
     def summary(self) -> dict[str, Any]: ...
 
 
+class SummaryOrdering(Protocol):
+    """The ordering design, as the summary asks it: what counts as accepted, how a group ends."""
+
+    def accepted_commits(self, merged: int, accepted: int, dropped: int) -> int: ...
+    def group_outcome(self, w: Finished, gname: str) -> dict[str, Any]: ...
+
+
 class Finished(Protocol):
     """A world whose run is over, as the summary reads it."""
 
     recorder: Recorder
-    leaderless: bool
+
+    @property
+    def ordering(self) -> SummaryOrdering: ...
+
     ds_groups: dict[str, str]
 
     #: (group, epoch, epoch authenticator) -> when each client reached that state
@@ -104,17 +112,6 @@ def _fork_resolution_times(w: Finished) -> list[float]:
     return [max(0.0, last.get(k, first[k]) - first[k]) for k in sorted(first)]
 
 
-def _ds_storage(drec: GroupRecord) -> int:
-    """Bytes the ordering DS keeps for the group between epochs: GroupInfo and tree when
-    joiners or re-syncs need them, and the PRE store (queued messages are not counted)."""
-    total = 0
-    if drec.group_info is not None and drec.tree is not None:
-        total += len(encode(drec.group_info)) + drec.tree_bytes()
-    if drec.pre_store is not None:
-        total += drec.pre_store.storage_bytes()
-    return total
-
-
 def _joins_summary(w: Finished) -> dict[str, Any]:
     costs = [e for e in w.recorder.of_kind("join_cost") if e["op"] != "create"]
     by_mode: dict[str, dict[str, float]] = {}
@@ -149,41 +146,6 @@ def _pre_summary(w: Finished) -> dict[str, Any]:
         "records_mean": round(statistics.fmean(e["records"] for e in rekeys), 3) if rekeys else 0.0,
         "upload_bytes_mean": round(statistics.fmean(sent), 3) if sent else 0.0,
     }
-
-
-def _group_outcome(w: Finished, gname: str) -> dict[str, Any]:
-    """Members, epoch and agreement of a group at the end of the run.
-
-    With an orderer, the members are the orderer's record. Without one, the group is what
-    most of its holders hold (ties: the later epoch); its members are that state's tree, and
-    clients holding any other state of the group are counted as ``orphaned``."""
-    if not w.leaderless:
-        drec = w.ds_of(gname).groups[gname]
-        states = set()
-        held = 0
-        for m in drec.members:
-            g = w.clients[m].groups.get(gname)
-            if g is not None:
-                held += 1
-                states.add((g.epoch, g.epoch_authenticator))
-        agree = len(states) == 1 and held == len(drec.members)
-        return {
-            "members": len(drec.members),
-            "epoch": drec.epoch,
-            "converged": agree,
-            "orphaned": 0,
-            "ds_storage_bytes": _ds_storage(drec),
-        }
-    holders = {n: g for n, c in w.clients.items() if (g := c.groups.get(gname)) is not None}
-    if not holders:
-        return {"members": 0, "epoch": None, "converged": False, "orphaned": 0}
-    tally = Counter((g.epoch, g.epoch_authenticator) for g in holders.values())
-    state, _ = max(tally.items(), key=lambda kv: (kv[1], kv[0]))
-    some = next(g for g in holders.values() if (g.epoch, g.epoch_authenticator) == state)
-    members = {leaf.credential.identity.decode() for _, leaf in some.tree.leaves()}
-    agree = all(m in holders and (holders[m].epoch, holders[m].epoch_authenticator) == state for m in members)
-    orphaned = sum(1 for n in holders if n not in members)
-    return {"members": len(members), "epoch": state[0], "converged": agree, "orphaned": orphaned}
 
 
 def summarise(w: Finished) -> dict[str, Any]:
@@ -229,7 +191,7 @@ def summarise(w: Finished) -> dict[str, Any]:
     dropped = sum(1 for _ in rec.of_kind("commit_dropped"))
     rejected = sum(1 for _ in rec.of_kind("commit_rejected")) + dropped
     gave_up = sum(1 for _ in rec.of_kind("commit_gave_up"))
-    n_accepted = len(merged) - dropped if w.leaderless else len(accepted)
+    n_accepted = w.ordering.accepted_commits(len(merged), len(accepted), dropped)
     sent = sum(1 for _ in rec.of_kind("commit_sent"))
     latencies = [e["latency"] for e in merged if e["op"] != "create"]
     convergence = []
@@ -239,7 +201,7 @@ def summarise(w: Finished) -> dict[str, Any]:
             continue
         who = w.reached[(e["group"], e["epoch"], bytes.fromhex(e["auth"]))]
         convergence.append(round(max(who.values()) - (e["t"] - e["latency"]), 6))
-    groups = {gname: _group_outcome(w, gname) for gname in sorted(w.ds_groups)}
+    groups = {gname: w.ordering.group_outcome(w, gname) for gname in sorted(w.ds_groups)}
     return {
         "bytes_by_type_and_role": dict(sorted(by_type.items())),
         "client_bytes_by_type": client_by_type,

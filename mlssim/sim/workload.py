@@ -129,11 +129,7 @@ def _op_remove(w: Sim, group: str, rng: Any) -> None:
         skipped(w, group, "remove")
         return
     remover = cands[rng.randrange(len(cands))]
-    others = (
-        w.view_members(remover, group)
-        if w.leaderless
-        else [m for m in w.members_of(group) if m != remover.name]
-    )
+    others = w.ordering.removal_candidates(w, remover, group)
     if len(others) < 2:
         return
     target = others[rng.randrange(len(others))]

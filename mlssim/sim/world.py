@@ -29,11 +29,11 @@ from .compromise import Compromises
 from .delivery import AuthenticationService, DeliveryService
 from .fanout import make_fanout
 from .network import Network
-from .ordering import make_ordering
+from .orderings import make_ordering
 from .recorder import Recorder
 from .records import CONTROL_BYTES, GroupRecord, PendingCommit
 from .rng import Streams
-from .routing import Hop, fetch_key_package, relay
+from .routing import fetch_key_package
 from .summary import summarise
 from .workload import pick
 
@@ -72,12 +72,8 @@ class World:
             p.name: Provider(self, p.name, p.mailbox_retention) for p in scenario.providers
         }
         fed = scenario.federation
-        self.ordering = make_ordering(fed.ordering)
-        #: no orderer: committers merge at once and forks are resolved by members (sim/forks.py)
-        self.leaderless = fed.ordering in ("client-fanout", "decentralised")
-        self.topology = fed.topology or (
-            "client-per-provider" if fed.ordering == "client-fanout" else "server"
-        )
+        #: the ordering design (sim/orderings/): what happens to every handshake message
+        self.ordering = make_ordering(fed)
         self.fanout = make_fanout(scenario.federation.fanout, self.suite)
         #: the PRE scheme under ``fanout: pre`` (same family as the cipher suite)
         self.pre: PRE | None = (
@@ -132,7 +128,7 @@ class World:
             self.join_mode(group) in ("external-commit", "pre")
             or not self.config_for(group).ratchet_tree_in_welcome
             or self.pre is not None
-            or (self.scenario.federation.resync == "external-commit" and not self.leaderless)
+            or self.ordering.public_state_for_resync(self.scenario.federation.resync)
         )
 
     def new_client(self, provider: str, label: str) -> Client:
@@ -196,8 +192,7 @@ class World:
                     f"{spec.name}{gi}.{k}" if spec.count > 1 or len(self.scenario.groups) > 1 else spec.name
                 )
                 self.group_specs[gname] = spec
-                fed = self.scenario.federation
-                self.ds_groups[gname] = owner if fed.ordering == "hub" else (fed.orderer or provider_names[0])
+                self.ds_groups[gname] = self.ordering.orderer_of(owner, provider_names)
                 rng = self.streams.stream(f"group/{gname}/placement")
                 members = (
                     self._population_members(gname, spec.size)
@@ -258,94 +253,13 @@ class World:
         only, never for results, which come from the members' own states)."""
         return list(self.ds_of(group).groups[group].members)
 
-    def view_members(self, c: Client, group: str) -> list[str]:
-        """The other members in ``c``'s own tree: whom it addresses without an orderer."""
-        g = c.groups[group]
-        me = g.leaf_index
-        return [leaf.credential.identity.decode() for i, leaf in g.tree.leaves() if i != me]
-
-    def broadcast(
-        self,
-        sender: Client,
-        group: str,
-        up_type: str,
-        down_type: str,
-        wire_size: int,
-        member_size: int | Callable[[str], int],
-        recipients: list[str],
-        handler: str,
-        args: tuple[Any, ...],
-    ) -> int:
-        """Send one message from ``sender`` to ``recipients`` under the fan-out topology (no
-        orderer): each recipient ``m`` downloads ``member_size`` bytes (an int, or
-        ``member_size(m)``) and runs ``m.<handler>(*args)`` on arrival. Returns the bytes
-        it puts on the network: uploads, forwards and downloads."""
-        if not recipients:
-            return 0
-        home = self.providers[sender.provider].ds
-        net = self.network
-        clients = self.clients
-        sizes = (
-            dict.fromkeys(recipients, member_size)
-            if isinstance(member_size, int)
-            else {m: member_size(m) for m in recipients}
-        )
-        downloads = sum(sizes[m] for m in recipients)
-        remote = {clients[m].provider for m in recipients} - {sender.provider}
-        if self.topology == "server":
-            net.send(
-                sender.node,
-                home.node,
-                "client_ds",
-                wire_size,
-                role="upload",
-                msg_type=up_type,
-                group=group,
-                on_receive=partial(
-                    home.fan_out, recipients, down_type, group, wire_size, sizes.__getitem__, handler, args
-                ),
-            )
-            return wire_size * (1 + len(remote)) + downloads
-        if self.topology == "client-per-provider":
-            by_home: dict[str, list[str]] = {}
-            for m in recipients:
-                by_home.setdefault(clients[m].provider, []).append(m)
-            copies = list(by_home.items())
-        else:
-            copies = [(clients[m].provider, [m]) for m in recipients]
-        for provider, members in copies:
-            dest = self.providers[provider].ds
-            local = partial(
-                dest.deliver_many,
-                [clients[m] for m in members],
-                [sizes[m] for m in members],
-                down_type,
-                group,
-                [partial(getattr(clients[m], handler), *args) for m in members],
-            )
-            forward = [Hop(home.node, dest.node, "ds_ds", "forward")]
-            net.send(
-                sender.node,
-                home.node,
-                "client_ds",
-                wire_size,
-                role="upload",
-                msg_type=up_type,
-                group=group,
-                on_receive=partial(relay, net, forward, wire_size, down_type, group, local),
-            )
-        forwards = sum(1 for provider, _ in copies if provider != sender.provider)
-        return wire_size * (len(copies) + forwards) + downloads
-
-    # -- multi-device: adding a device to a user (population.device_add_rate) ----------------
-
     # -- what clients and the compromise bookkeeping report (ClientWorld, CompromiseWorld) -------
 
     def schedule_retry(self, c: Client, group: str, p: PendingCommit) -> None:
         retry.schedule_retry(self, c, group, p)
 
     def start_resync(self, c: Client, group: str, reason: str) -> None:
-        resync.start(self, c, group, reason)
+        self.ordering.start_resync(self, c, group, reason)
 
     def resync_done(self, c: Client, group: str) -> None:
         resync.done(self, c, group)

@@ -1,0 +1,125 @@
+"""Designs with an orderer (``single``, ``hub``): a DS decides the order of a group's handshake.
+
+The ordering DS accepts the first commit built on the group's current epoch and rejects the
+rest (the losers' committers discard their staged commit and retry after the retry policy's
+backoff); a proposal is current only in its epoch. Every message a member sends goes to the
+orderer through the member's home DS, which fans it out (``sim/delivery.py``). Which DS orders
+a group is the subclass's choice (:meth:`Ordered.orderer_of`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...assist.pre_store import PREUpload
+from ...mls.group import StagedCommit
+from ...mls.messages import MLSMessage
+from .. import commits, resync
+from ..client import Client
+from ..context import Sim
+from ..delivery import CommitView
+from ..records import GroupRecord, PendingCommit
+from ..summary import Finished
+
+__all__ = ["Ordered"]
+
+
+class Ordered:
+    name = "ordered"
+
+    def orderer_of(self, owner: str, providers: list[str]) -> str:
+        """The provider whose DS orders a group owned by ``owner``."""
+        raise NotImplementedError
+
+    # -- at the orderer ---------------------------------------------------------------------
+
+    def accepts_commit(self, rec: GroupRecord, epoch: int) -> bool:
+        """Is a commit built on ``epoch`` accepted as the next epoch of ``rec``?"""
+        return epoch == rec.epoch
+
+    def accepts_proposal(self, rec: GroupRecord, epoch: int) -> bool:
+        """Is a proposal sent in ``epoch`` still current?"""
+        return epoch == rec.epoch
+
+    # -- what a member sends and receives ---------------------------------------------------
+
+    def send_application(self, c: Client, group: str, msg: MLSMessage, n: int, auth: bytes) -> None:
+        w = c.world
+        c.upload(group, n, "application", lambda: w.ds_of(group).order_application(group, c.name, n, msg))
+
+    def send_proposal(self, c: Client, group: str, msg: MLSMessage, n: int, epoch: int) -> None:
+        ds = c.world.ds_of(group)
+        c.upload(group, n, "proposal:update", lambda: ds.order_proposal(group, epoch, c.name, n, msg))
+
+    def committer_uploads(self, c: Client, group: str, staged: StagedCommit) -> tuple[int, PREUpload | None]:
+        """What the orderer keeps comes with the commit: GroupInfo, tree, PRE upload."""
+        return c.public_uploads(group, staged)
+
+    def submit_commit(self, c: Client, group: str, epoch: int, total: int, view: CommitView) -> None:
+        """Upload ``total`` bytes to the orderer, which accepts or rejects (``order_commit``)."""
+        w = c.world
+        c.upload(
+            group,
+            total,
+            f"commit:{view.kind}",
+            lambda: w.ds_of(group).order_commit(group, epoch, c.name, view),
+        )
+
+    def receive_commit(self, c: Client, group: str, msg: MLSMessage) -> None:
+        c.process_commit(group, msg)
+
+    def joined(self, c: Client, group: str) -> None:
+        """Nothing to do: the orderer's verdicts keep every member on one branch."""
+
+    # -- what the world's policies ask ------------------------------------------------------
+
+    def retry_add(
+        self,
+        w: Sim,
+        adder: Client,
+        group: str,
+        newbie: Client,
+        kp: Any,
+        prev: PendingCommit,
+        path: bool | None,
+        kind: str,
+    ) -> None:
+        """A rejected Add is redone with the same KeyPackage (its Welcome was never sent)."""
+        commits.add(w, adder, group, newbie, kp, prev, path=path, kind=kind)
+
+    def removal_candidates(self, w: Sim, remover: Client, group: str) -> list[str]:
+        """The members ``remover`` may remove: the orderer's record, less itself."""
+        return [m for m in w.members_of(group) if m != remover.name]
+
+    def start_resync(self, w: Sim, c: Client, group: str, reason: str) -> None:
+        resync.start(w, c, group, reason)
+
+    def public_state_for_resync(self, resync_mode: str) -> bool:
+        """Does the orderer keep GroupInfo and tree for members that re-sync by external commit?"""
+        return resync_mode == "external-commit"
+
+    # -- results ----------------------------------------------------------------------------
+
+    def accepted_commits(self, merged: int, accepted: int, dropped: int) -> int:
+        """Commits that made an epoch: the orderer's acceptances."""
+        return accepted
+
+    def group_outcome(self, w: Finished, gname: str) -> dict[str, Any]:
+        """Members, epoch and agreement at the end of the run: the orderer's record, converged
+        when every member holds the same epoch state."""
+        drec: GroupRecord = w.ds_of(gname).groups[gname]
+        states = set()
+        held = 0
+        for m in drec.members:
+            g = w.clients[m].groups.get(gname)
+            if g is not None:
+                held += 1
+                states.add((g.epoch, g.epoch_authenticator))
+        agree = len(states) == 1 and held == len(drec.members)
+        return {
+            "members": len(drec.members),
+            "epoch": drec.epoch,
+            "converged": agree,
+            "orphaned": 0,
+            "ds_storage_bytes": drec.storage_bytes(),
+        }
