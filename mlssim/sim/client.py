@@ -41,7 +41,6 @@ from ..mls.ratchet_tree import RatchetTree
 from ..scenario.schema import GroupSpec, Scenario
 from . import forks
 from .delivery import AuthenticationService, CommitView, DeliveryService
-from .fanout import Fanout
 from .network import Network
 from .recorder import Recorder
 from .records import CONTROL_BYTES, PendingCommit
@@ -74,6 +73,15 @@ class ClientObserver(Protocol):
     def joined(self, c: Client, group: str, g: Group) -> None: ...
 
 
+class ClientFanout(Protocol):
+    """The fan-out strategy, as a committer meets it (``sim/fanouts/``)."""
+
+    def commit_sizes(
+        self, staged: StagedCommit, commit_bytes: int
+    ) -> tuple[int, Mapping[str, int] | None]: ...
+    def committer_upload(self, c: Client, group: str, staged: StagedCommit) -> PREUpload | None: ...
+
+
 class ClientOrdering(Protocol):
     """The ordering design, as a client meets it (``sim/orderings/``): where its messages go and
     what happens to its commits."""
@@ -98,11 +106,12 @@ class ClientWorld(Protocol):
     scenario: Scenario
     suite: CipherSuite
     group_config: GroupConfig
-    fanout: Fanout
     pre: PRE | None
 
     @property
     def ordering(self) -> ClientOrdering: ...
+    @property
+    def fanout(self) -> ClientFanout: ...
 
     created: dict[str, simpy.Event]
     ds_groups: dict[str, str]
@@ -339,20 +348,22 @@ class Client:
         )
         w.ordering.submit_commit(self, group, g.epoch, total, view)
 
-    def public_uploads(self, group: str, staged: StagedCommit) -> tuple[int, PREUpload | None]:
+    def public_state_bytes(self, group: str, staged: StagedCommit) -> int:
         """What a committer uploads besides the commit for a DS that keeps the group's public
-        state (GroupInfo; the tree too under ``mls.handshake: private``) and its PRE store."""
+        state: GroupInfo, and the tree too under ``mls.handshake: private``."""
         w = self.world
-        extra = 0
-        if w.needs_public_state(group):
-            extra += len(encode(staged.group_info))
-            if w.scenario.mls.handshake == "private":
-                extra += len(staged.ratchet_tree.encode())
-        pre_upload = None
-        if w.pre is not None:
-            pre_upload = committer_upload(w.suite, w.pre, self.groups[group], staged, self.rand)
-            extra += len(pre_upload.encoded())
-        return extra, pre_upload
+        if not w.needs_public_state(group):
+            return 0
+        extra = len(encode(staged.group_info))
+        if w.scenario.mls.handshake == "private":
+            extra += len(staged.ratchet_tree.encode())
+        return extra
+
+    def pre_upload(self, group: str, staged: StagedCommit) -> PREUpload:
+        """Under ``fanout: pre``: this commit's PRE records and re-encryption key for the DS."""
+        pre = self.world.pre
+        assert pre is not None
+        return committer_upload(self.world.suite, pre, self.groups[group], staged, self.rand)
 
     def merge_own(self, group: str, staged: StagedCommit) -> tuple[Group, Group]:
         """Merge this client's own commit without a verdict; returns the new state and a

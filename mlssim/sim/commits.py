@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..assist.pre_store import PREJoinSecret
 from .client import Client
 from .context import Sim
 from .records import PendingCommit
@@ -53,9 +52,7 @@ def add(
     if g is None or not g.active or group in adder.pending:
         return
     staged = adder.stage_commit(group, adds=[kp], path=path)
-    secrets: tuple[PREJoinSecret, ...] = ()
-    if w.join_mode(group) == "pre":
-        secrets = (adder.seal_pre_join(staged, kp),)
+    secrets = w.fanout.join_secrets(adder, staged, kp, w.join_mode(group))
     adder.send_commit(
         group,
         kind,

@@ -13,7 +13,8 @@ from typing import Protocol
 
 import simpy
 
-from ..mls.group import GroupConfig
+from ..assist.pre_store import PREJoinSecret
+from ..mls.group import GroupConfig, StagedCommit
 from ..mls.messages import KeyPackage
 from ..scenario.schema import GroupSpec, Scenario
 from .client import Client
@@ -23,6 +24,14 @@ from .records import PendingCommit
 from .rng import Streams
 
 __all__ = ["Sim"]
+
+
+class SimFanout(Protocol):
+    """The fan-out strategy, as the commit operations ask it."""
+
+    def join_secrets(
+        self, adder: Client, staged: StagedCommit, kp: KeyPackage, mode: str
+    ) -> tuple[PREJoinSecret, ...]: ...
 
 
 class SimOrdering(Protocol):
@@ -53,6 +62,8 @@ class Sim(Protocol):
 
     @property
     def ordering(self) -> SimOrdering: ...
+    @property
+    def fanout(self) -> SimFanout: ...
 
     clients: dict[str, Client]
     group_specs: dict[str, GroupSpec]

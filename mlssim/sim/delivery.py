@@ -5,7 +5,7 @@ sizes, the new epoch's GroupInfo and public tree, the Welcome) and never a ``Sta
 any secret. Model choices, written down:
 
 - A group's handshake messages are ordered by one DS (which one, and how it decides, is the
-  ordering strategy's: ``sim/ordering.py``). The DS knows a group's membership (which client at
+  ordering design's: ``sim/orderings/``). The DS knows a group's membership (which client at
   which provider) from the commits it orders; with ``mls.handshake = private`` this is an
   assumption (MIMI hubs know their rooms' membership), with ``public`` the DS could read it from
   the commit.
@@ -36,7 +36,7 @@ from typing import Any, Protocol
 import simpy
 
 from ..assist.pre import PRE
-from ..assist.pre_store import PREJoinDownload, PREJoinSecret, PREStore, PREUpload
+from ..assist.pre_store import PREJoinDownload, PREJoinSecret, PREUpload
 from ..mls.codec import encode
 from ..mls.group import GroupConfig
 from ..mls.group_state import PublicEpoch
@@ -101,6 +101,7 @@ class Recipient(Protocol):
     provider: str
     online: bool
 
+    def on_commit(self, group: str, msg: MLSMessage) -> None: ...
     def on_accept(self, group: str) -> None: ...
     def on_reject(self, group: str) -> None: ...
     def on_proposal_reject(self, group: str, epoch: int) -> None: ...
@@ -117,6 +118,15 @@ class CommitObserver(Protocol):
         self, group: str, epoch: int, sender: str, view: CommitView, welcome_sent: bool
     ) -> None: ...
     def pre_store_seen(self, group: str) -> None: ...
+
+
+class DSFanout(Protocol):
+    """The fan-out strategy at the ordering DS (``sim/fanouts/``): each recipient's step, what
+    the DS keeps, and the joiners' path."""
+
+    def commit_for(self, group: str, view: CommitView, m: Recipient) -> tuple[int, Callable[[], None]]: ...
+    def at_ds(self, ds: DeliveryService, group: str, rec: GroupRecord, view: CommitView) -> None: ...
+    def to_joiners(self, ds: DeliveryService, group: str, rec: GroupRecord, view: CommitView) -> int: ...
 
 
 class Orderer(Protocol):
@@ -140,6 +150,8 @@ class DeliveryWorld(Protocol):
 
     @property
     def ordering(self) -> Orderer: ...
+    @property
+    def fanout(self) -> DSFanout: ...
 
     pre: PRE | None
     created: dict[str, simpy.Event]
@@ -214,14 +226,10 @@ class DeliveryService:
         receivers = [m for m in rec.members if m != sender]
         for name in commit.removed:
             rec.members.pop(name, None)
-        fanned = self.fan_out(
-            receivers,
-            "commit",
-            group,
-            commit.wire or commit.commit_bytes,
-            commit.download,
-            "on_commit",
-            (group, commit.message),
+        fanout = w.fanout
+        wire = commit.wire or commit.commit_bytes
+        fanned = self.fan_out_each(
+            receivers, "commit", group, wire, partial(fanout.commit_for, group, commit)
         )
         self.to_client(
             sender, CONTROL_BYTES, "commit_accept", group, lambda: w.clients[sender].on_accept(group)
@@ -232,102 +240,9 @@ class DeliveryService:
             rec.group_info = commit.group_info
             rec.tree = commit.tree
             rec._tree_bytes = None
-        if commit.pre_upload is not None:
-            assert w.pre is not None
-            if rec.pre_store is None:
-                rec.pre_store = PREStore(w.pre)
-            work = rec.pre_store.apply(commit.pre_upload, commit.tree)
-            w.recorder.event(
-                w.env.now,
-                "pre_rekey",
-                group=group,
-                epoch=rec.epoch,
-                reencryptions=work,
-                records=len(rec.pre_store.records),
-                storage_bytes=rec.pre_store.storage_bytes(),
-            )
-            if w.compromises is not None:
-                w.compromises.pre_store_seen(group)
-        if commit.pre_join:
-            fanned += self._pre_joins(group, rec, commit)
-        elif commit.welcome is not None:
-            wsize = len(encode(commit.welcome))
-            welcome = commit.welcome
-            tree = None if w.config_for(group).ratchet_tree_in_welcome else commit.tree
-            joiners = list(commit.added)
-            mode = "welcome-with-tree" if tree is None else "tree-from-ds"
-            for name in joiners:
-                w.recorder.event(
-                    w.env.now,
-                    "join_cost",
-                    group=group,
-                    client=name,
-                    mode=mode,
-                    op=commit.kind,
-                    download=wsize + (rec.tree_bytes() if tree is not None else 0),
-                    upload=0,
-                    adder_upload=wsize,
-                )
-            if tree is not None:
-                tsize = rec.tree_bytes()
-                fanned += self.fan_out(
-                    joiners,
-                    "ratchet_tree",
-                    group,
-                    tsize,
-                    tsize,
-                    "on_tree",
-                    (group, tree),
-                )
-            fanned += self.fan_out(
-                joiners,
-                "welcome",
-                group,
-                wsize,
-                wsize,
-                "on_welcome",
-                (group, welcome),
-            )
+        fanout.at_ds(self, group, rec, commit)
+        fanned += fanout.to_joiners(self, group, rec, commit)
         w.recorder.event(w.env.now, "commit_fanout", group=group, client=sender, op=commit.kind, bytes=fanned)
-
-    def _pre_joins(self, group: str, rec: GroupRecord, commit: CommitView) -> int:
-        """Each joiner gets the adder's small secret and downloads GroupInfo, tree and its PRE records."""
-        w = self.world
-        assert rec.pre_store is not None and rec.group_info is not None and rec.tree is not None
-        gi, tree = rec.group_info, rec.tree
-        gi_size, tree_size = len(encode(gi)), rec.tree_bytes()
-        by_leaf = {leaf.credential.identity.decode(): i for i, leaf in tree.leaves()}
-        sent = 0
-        for name, secret in zip(commit.added, commit.pre_join, strict=True):
-            download = rec.pre_store.download_for(tree, by_leaf[name], commit.committer)
-            parts = (
-                ("group_info", gi_size),
-                ("ratchet_tree", tree_size),
-                ("pre_records", len(download.encoded())),
-                ("pre_join_secret", len(secret.encoded())),
-            )
-            for i, (msg_type, size) in enumerate(parts):
-                last = i == len(parts) - 1
-                then = (
-                    partial(w.clients[name].on_pre_join, group, secret, download, gi, tree)
-                    if last
-                    else (lambda: None)
-                )
-                self.to_client(name, size, msg_type, group, then)
-            total = sum(size for _, size in parts)
-            w.recorder.event(
-                w.env.now,
-                "join_cost",
-                group=group,
-                client=name,
-                mode="pre",
-                op=commit.kind,
-                download=total,
-                upload=0,
-                adder_upload=len(secret.encoded()),
-            )
-            sent += total
-        return sent
 
     def order_proposal(self, group: str, epoch: int, sender: str, size: int, msg: MLSMessage) -> None:
         rec = self.groups[group]
@@ -400,23 +315,38 @@ class DeliveryService:
         receivers, whose DS delivers ``member_size`` bytes (an int, or ``member_size(m)``) to
         each of its receivers ``m``, where ``m.<handler>(*args)`` runs on arrival.
         Returns the bytes this puts on the network."""
+
+        def step(c: Recipient) -> tuple[int, Callable[[], None]]:
+            size = member_size if isinstance(member_size, int) else member_size(c.name)
+            return size, partial(getattr(c, handler), *args)
+
+        return self.fan_out_each(receivers, msg_type, group, wire_size, step)
+
+    def fan_out_each(
+        self,
+        receivers: list[str],
+        msg_type: str,
+        group: str,
+        wire_size: int,
+        step: Callable[[Recipient], tuple[int, Callable[[], None]]],
+    ) -> int:
+        """:meth:`fan_out` with a per-recipient step: ``step(m)`` gives the bytes ``m``
+        downloads and what runs on arrival, so one message can reach recipients of different
+        kinds (the fan-out strategy's hook, ``commit_for``)."""
         w = self.world
         clients = w.clients
-        sizes = (
-            [member_size] * len(receivers)
-            if isinstance(member_size, int)
-            else [member_size(m) for m in receivers]
-        )
         by_home: dict[str, tuple[list[Recipient], list[int], list[Callable[[], None]]]] = {}
-        for m, size in zip(receivers, sizes, strict=True):
+        total = 0
+        for m in receivers:
             c = clients[m]
+            size, call = step(c)
             batch = by_home.get(c.provider)
             if batch is None:
                 batch = by_home[c.provider] = ([], [], [])
             batch[0].append(c)
             batch[1].append(size)
-            batch[2].append(partial(getattr(c, handler), *args))
-        total = sum(sizes)
+            batch[2].append(call)
+            total += size
         for home, (members, msizes, calls) in by_home.items():
             ds = w.providers[home].ds
             if home == self.provider:

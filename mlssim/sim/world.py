@@ -17,7 +17,7 @@ from typing import Any, cast
 
 import simpy
 
-from ..assist.pre import PRE, get_pre
+from ..assist.pre import PRE
 from ..mls.crypto import CipherSuite, get_suite
 from ..mls.group import EpochCache, Group, GroupConfig
 from ..mls.group_state import ProposalReceived
@@ -27,7 +27,7 @@ from . import commits, devices, policies, resync, retry, workload
 from .client import AS_LEAF_POLICY, Client
 from .compromise import Compromises
 from .delivery import AuthenticationService, DeliveryService
-from .fanout import make_fanout
+from .fanouts import make_fanout
 from .network import Network
 from .orderings import make_ordering
 from .recorder import Recorder
@@ -74,11 +74,9 @@ class World:
         fed = scenario.federation
         #: the ordering design (sim/orderings/): what happens to every handshake message
         self.ordering = make_ordering(fed)
-        self.fanout = make_fanout(scenario.federation.fanout, self.suite)
+        self.fanout = make_fanout(scenario.federation.fanout, self.suite, scenario.crypto.family)
         #: the PRE scheme under ``fanout: pre`` (same family as the cipher suite)
-        self.pre: PRE | None = (
-            get_pre(scenario.crypto.family) if scenario.federation.fanout == "pre" else None
-        )
+        self.pre: PRE | None = self.fanout.scheme
         self._configs: dict[bool, GroupConfig] = {
             v: dataclasses.replace(self.group_config, ratchet_tree_in_welcome=v) for v in (True, False)
         }

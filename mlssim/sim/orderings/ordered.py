@@ -52,8 +52,13 @@ class Ordered:
         c.upload(group, n, "proposal:update", lambda: ds.order_proposal(group, epoch, c.name, n, msg))
 
     def committer_uploads(self, c: Client, group: str, staged: StagedCommit) -> tuple[int, PREUpload | None]:
-        """What the orderer keeps comes with the commit: GroupInfo, tree, PRE upload."""
-        return c.public_uploads(group, staged)
+        """What the orderer keeps comes with the commit: GroupInfo, tree, the fan-out's own
+        upload (PRE records)."""
+        extra = c.public_state_bytes(group, staged)
+        upload = c.world.fanout.committer_upload(c, group, staged)
+        if upload is not None:
+            extra += len(upload.encoded())
+        return extra, upload
 
     def submit_commit(self, c: Client, group: str, epoch: int, total: int, view: CommitView) -> None:
         """Upload ``total`` bytes to the orderer, which accepts or rejects (``order_commit``)."""

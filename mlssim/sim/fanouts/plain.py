@@ -1,0 +1,91 @@
+"""``plain`` fan-out, and the behaviour the other strategies share: every member downloads the
+whole commit; the committer uploads it; joiners get the Welcome (and the tree from the DS when
+the Welcome omits it).
+
+A fan-out strategy owns three steps of a commit's path: what the committer uploads
+(:meth:`Plain.commit_sizes`, :meth:`Plain.committer_upload`), what the ordering DS does with
+it (:meth:`Plain.at_ds`, :meth:`Plain.commit_for` for each recipient, :meth:`Plain.to_joiners`),
+and what a joiner receives. ``commit_for`` is the per-recipient hook: one group can mix
+recipients of different kinds (full members next to members that receive a split or annotated
+message).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from functools import partial
+
+from ...assist.pre import PRE
+from ...assist.pre_store import PREJoinSecret, PREUpload
+from ...mls.codec import encode
+from ...mls.group import StagedCommit
+from ...mls.messages import KeyPackage
+from ..client import Client
+from ..delivery import CommitView, DeliveryService, Recipient
+from ..records import GroupRecord
+
+__all__ = ["Plain"]
+
+
+class Plain:
+    name = "plain"
+    #: the PRE scheme the strategy uses (``pre`` only)
+    scheme: PRE | None = None
+
+    # -- the committer ----------------------------------------------------------------------
+
+    def commit_sizes(self, staged: StagedCommit, commit_bytes: int) -> tuple[int, Mapping[str, int] | None]:
+        """Bytes the committer uploads (and DSs forward) for this commit, and what each member
+        downloads (``None``: the plain commit, ``commit_bytes``). Computed by the committer,
+        which holds the staged commit; the DS receives only the sizes."""
+        return commit_bytes, None
+
+    def committer_upload(self, c: Client, group: str, staged: StagedCommit) -> PREUpload | None:
+        """What the committer uploads for the DS's own use besides the commit (PRE: its
+        records and re-encryption key)."""
+        return None
+
+    def join_secrets(
+        self, adder: Client, staged: StagedCommit, kp: KeyPackage, mode: str
+    ) -> tuple[PREJoinSecret, ...]:
+        """What the adder sends its joiner instead of the Welcome (the PRE join); none here."""
+        return ()
+
+    # -- the ordering DS --------------------------------------------------------------------
+
+    def commit_for(self, group: str, view: CommitView, m: Recipient) -> tuple[int, Callable[[], None]]:
+        """The per-recipient step: the bytes ``m`` downloads and what runs on arrival."""
+        return view.download(m.name), partial(m.on_commit, group, view.message)
+
+    def at_ds(self, ds: DeliveryService, group: str, rec: GroupRecord, view: CommitView) -> None:
+        """What the DS keeps from an accepted commit besides the public state; nothing here."""
+
+    def to_joiners(self, ds: DeliveryService, group: str, rec: GroupRecord, view: CommitView) -> int:
+        """The Welcome, and the tree when the Welcome omits it, to each joiner; returns the
+        bytes put on the network."""
+        w = ds.world
+        if view.welcome is None:
+            return 0
+        fanned = 0
+        wsize = len(encode(view.welcome))
+        welcome = view.welcome
+        tree = None if w.config_for(group).ratchet_tree_in_welcome else view.tree
+        joiners = list(view.added)
+        mode = "welcome-with-tree" if tree is None else "tree-from-ds"
+        for name in joiners:
+            w.recorder.event(
+                w.env.now,
+                "join_cost",
+                group=group,
+                client=name,
+                mode=mode,
+                op=view.kind,
+                download=wsize + (rec.tree_bytes() if tree is not None else 0),
+                upload=0,
+                adder_upload=wsize,
+            )
+        if tree is not None:
+            tsize = rec.tree_bytes()
+            fanned += ds.fan_out(joiners, "ratchet_tree", group, tsize, tsize, "on_tree", (group, tree))
+        fanned += ds.fan_out(joiners, "welcome", group, wsize, wsize, "on_welcome", (group, welcome))
+        return fanned
