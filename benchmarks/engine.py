@@ -83,6 +83,7 @@ import simpy
 
 import mlssim.sim.client as _client
 import mlssim.sim.delivery as _delivery
+import mlssim.sim.device as _device
 import mlssim.sim.world as _world
 from mlssim.mls.group import Group
 from mlssim.scenario.schema import (
@@ -191,7 +192,8 @@ class MLSTimer:
         for m in ("create", "join", "external_join", "commit", "merge", "discard", "process"):
             patch(Group, m, m)
         patch(Group, "encrypt_application", "encrypt_app")
-        patch(_client, "make_key_package", "key_package")
+        patch(_device, "make_key_package", "key_package")
+        patch(_device, "encode", "encode")
         patch(_client, "encode", "encode")
         patch(_delivery, "encode", "encode")
         patch(_world, "encode", "encode")

@@ -30,26 +30,19 @@ from ..assist.pre_store import (
 )
 from ..mls.codec import encode
 from ..mls.credentials import DefaultCredentialValidator
-from ..mls.crypto import CipherSuite, KeyPair
 from ..mls.errors import MLSError
-from ..mls.group import CommitApplied, Group, GroupConfig, MemberIdentity, ProposalReceived, StagedCommit
+from ..mls.group import CommitApplied, Group, GroupConfig, ProposalReceived, StagedCommit
 from ..mls.group_validation import LeafPolicy
-from ..mls.key_packages import KeyPackageBundle, make_key_package
-from ..mls.messages import Credential, GroupInfo, KeyPackage, Lifetime, MLSMessage, Welcome
+from ..mls.messages import GroupInfo, KeyPackage, MLSMessage, Welcome
 from ..mls.rand import RandomSource
 from ..mls.ratchet_tree import RatchetTree
 from ..scenario.schema import GroupSpec, Scenario
 from . import forks
-from .delivery import AuthenticationService, CommitView, DeliveryService
-from .network import Network
-from .recorder import Recorder
+from .delivery import CommitView, DeliveryService
+from .device import Device, DeviceObserver, DeviceWorld
 from .records import CONTROL_BYTES, PendingCommit
-from .rng import Streams
-from .routing import Hop, relay
 
 __all__ = ["AS_LEAF_POLICY", "CONTROL_BYTES", "Client", "ClientWorld"]
-
-FOREVER = Lifetime(not_before=0, not_after=2**63)
 
 #: How every member validates leaves, as the federation's authentication services vouch for
 #: them (§5.3.1): a basic credential named after the client, checked by the core's
@@ -59,14 +52,7 @@ FOREVER = Lifetime(not_before=0, not_after=2**63)
 AS_LEAF_POLICY = LeafPolicy(credential_validator=DefaultCredentialValidator(check_validity=True))
 
 
-class _Provider(Protocol):
-    @property
-    def ds(self) -> DeliveryService: ...
-    @property
-    def as_(self) -> AuthenticationService: ...
-
-
-class ClientObserver(Protocol):
+class ClientObserver(DeviceObserver, Protocol):
     """The compromise bookkeeping, as a client meets it (``sim/compromise.py``)."""
 
     def device_random(self, name: str, base: RandomSource) -> RandomSource: ...
@@ -96,31 +82,22 @@ class ClientOrdering(Protocol):
     def joined(self, c: Client, group: str) -> None: ...
 
 
-class ClientWorld(Protocol):
-    """What a client needs from the world: its surroundings, and the policies it reports to."""
+class ClientWorld(DeviceWorld, Protocol):
+    """What a client needs from the world besides a device's: the group's setting, the
+    strategies, and the policies it reports to."""
 
-    env: simpy.Environment
-    recorder: Recorder
-    network: Network
-    streams: Streams
     scenario: Scenario
-    suite: CipherSuite
     group_config: GroupConfig
     pre: PRE | None
+    created: dict[str, simpy.Event]
+    group_specs: dict[str, GroupSpec]
 
     @property
     def ordering(self) -> ClientOrdering: ...
     @property
     def fanout(self) -> ClientFanout: ...
-
-    created: dict[str, simpy.Event]
-    ds_groups: dict[str, str]
-    group_specs: dict[str, GroupSpec]
-
     @property
     def clients(self) -> Mapping[str, Client]: ...
-    @property
-    def providers(self) -> Mapping[str, _Provider]: ...
     @property
     def compromises(self) -> ClientObserver | None: ...
     def ds_of(self, group: str) -> DeliveryService: ...
@@ -139,35 +116,15 @@ class ClientWorld(Protocol):
     def device_joined(self, c: Client, group: str) -> None: ...
 
 
-class Client:
-    """One device: an MLS client in any number of groups, online or offline."""
+class Client(Device):
+    """One device as an MLS client in any number of groups."""
+
+    world: ClientWorld
 
     def __init__(self, world: ClientWorld, name: str, provider: str) -> None:
-        self.world = world
-        self.name = name
-        self.provider = provider
-        self.node = f"c:{name}"
-        self.online = True
-        #: caught up with the mailbox since coming online (see ``DeliveryService.flush_mailbox``)
-        self.synced = True
+        super().__init__(world, name, provider)
         #: application messages sent per group since this client's last own update
         self.sent_since_update: dict[str, int] = {}
-        self.rand: RandomSource = world.streams.mls(f"client/{name}")
-        if world.compromises is not None:
-            self.rand = world.compromises.device_random(name, self.rand)
-        suite = world.suite
-        sig = suite.signature_key_pair(self.rand)
-        cred = Credential.basic(name.encode())
-        self._sig = sig
-        self._cred = cred
-        self.bundles: dict[bytes, KeyPackageBundle] = {}
-        first = self.new_key_package()
-        self.identity = MemberIdentity(
-            credential=cred,
-            signature_priv=sig.priv,
-            signature_key=sig.pub,
-            capabilities=first.key_package.leaf_node.capabilities,
-        )
         self.groups: dict[str, Group] = {}
         self.pending: dict[str, PendingCommit] = {}
         #: epoch of this client's outstanding Update proposal, per group
@@ -181,24 +138,8 @@ class Client:
         self.forks: dict[str, forks.ForkState] = {}
         #: groups this client is re-syncing: start time and bytes spent so far
         self.resyncing: dict[str, dict[str, float]] = {}
-        #: held offline by the scenario's script (churn does not bring it back)
-        self.held = False
         #: the epoch at which this client joined each group
         self.joined_epoch: dict[str, int] = {}
-
-    def new_key_package(self) -> KeyPackageBundle:
-        """A fresh KeyPackage, kept privately and uploaded (by reference) to the home AS."""
-        b = make_key_package(
-            self.world.suite,
-            credential=self._cred,
-            signature_key_pair=KeyPair(self._sig.priv, self._sig.pub),
-            rand=self.rand,
-            lifetime=FOREVER,
-        )
-        ref = self.world.suite.key_package_ref(encode(b.key_package))
-        self.bundles[ref] = b
-        self.world.providers[self.provider].as_.store(self.name, ref)
-        return b
 
     @property
     def config(self) -> GroupConfig:
@@ -257,16 +198,6 @@ class Client:
         return seal_join_secret(self.world.suite, pre, staged, kp, self.rand)
 
     # -- sending ---------------------------------------------------------------------------
-
-    def upload(self, group: str, size: int, msg_type: str, then: Callable[[], None]) -> None:
-        """Client → home DS → (ordering DS): ``then`` runs at the ordering DS."""
-        w = self.world
-        home = w.providers[self.provider].ds.node
-        hops = [
-            Hop(self.node, home, "client_ds", "upload"),
-            Hop(home, f"ds:{w.ds_groups[group]}", "ds_ds", "forward"),
-        ]
-        relay(w.network, hops, size, msg_type, group, then)
 
     def send_application(self, group: str, size: int) -> None:
         g = self.groups[group]
@@ -633,21 +564,6 @@ class Client:
 
     # -- churn -------------------------------------------------------------------------------
 
-    def go_offline(self) -> None:
-        """The connection drops; the home DS notices at once (messages already in flight still
-        arrive: they count as received just before the drop)."""
-        if not self.online:
-            return
-        self.online = False
-        self.synced = False
-        self.world.providers[self.provider].ds.connected.discard(self.name)
-        self.world.recorder.event(self.world.env.now, "offline", client=self.name)
-
-    @property
-    def ready(self) -> bool:
-        """Online and caught up with the mailbox: the client may send."""
-        return self.online and self.synced
-
     def free_in(self, group: str) -> bool:
         """May act in ``group`` now: ready, an active member, no commit of its own in flight and
         not re-syncing."""
@@ -669,19 +585,3 @@ class Client:
         for group in gaps or ():
             if group in self.groups:
                 self.world.start_resync(self, group, "mailbox_expired")
-
-    def go_online(self) -> None:
-        w = self.world
-        self.online = True
-        w.recorder.event(w.env.now, "online", client=self.name)
-        home = w.providers[self.provider].ds
-        w.network.send(
-            self.node,
-            home.node,
-            "client_ds",
-            CONTROL_BYTES,
-            role="upload",
-            msg_type="mailbox_fetch",
-            group="",
-            on_receive=lambda: home.flush_mailbox(self.name),
-        )

@@ -365,60 +365,7 @@ class Compromises:
         #: once per group against it (a message is one message whatever the number of cases)
         first_at: dict[str, float] = {}
         for case in self.cases:
-            if case.at is None or case.epoch is None:
-                cases.append({"group": case.group, "kind": case.spec.kind, "happened": False})
-                continue
-            gid = case.group.encode()
-            # the exposure starts at the compromised epoch (member state) or at the first epoch the
-            # known draws expose (randomness); none: the compromise exposed nothing
-            later = sorted(e for e, x in self.adversary.observed_epochs(gid).items() if x and e >= case.epoch)
-            start = case.epoch if case.spec.kind == "member" else (later[0] if later else None)
-            if start is None:
-                cases.append(
-                    {
-                        "group": case.group,
-                        "kind": case.spec.kind,
-                        "happened": True,
-                        "at": round(case.at, 6),
-                        "epoch": case.epoch,
-                        "healed_epoch": None,
-                        "time_s": 0.0,
-                        "epochs": 0,
-                        "bytes": 0,
-                        "app_exposed": 0,
-                        "app_exposed_before": 0,
-                    }
-                )
-                continue
-            first_at[case.group] = min(first_at.get(case.group, case.at), case.at)
-            healed = self.adversary.first_unexposed_after(gid, start)
-            t_heal = self.accepted_at.get((case.group, healed)) if healed is not None else None
-            end = t_heal if t_heal is not None else w.env.now
-            handshake = sum(
-                n
-                for group, msg_type, sent, n in zip(
-                    rec.group, rec.msg_type, rec.send_time, rec.nbytes, strict=True
-                )
-                if group == case.group and msg_type != "application" and case.at <= sent <= end
-            )
-            readable = [(t, ep) for t, ep in apps.get(case.group, []) if self.adversary.can_read(gid, ep)]
-            cases.append(
-                {
-                    "group": case.group,
-                    "kind": case.spec.kind,
-                    "happened": True,
-                    "at": round(case.at, 6),
-                    "epoch": case.epoch,
-                    "healed_epoch": healed,
-                    "time_s": round(t_heal - case.at, 6) if t_heal is not None else None,
-                    "epochs": healed - case.epoch if healed is not None else None,
-                    "bytes": handshake,
-                    "app_exposed": sum(1 for t, _ in readable if t >= case.at),
-                    "app_exposed_before": sum(1 for t, _ in readable if t < case.at),
-                    # an AS-issued insider is a member by every MLS check: nothing flags it
-                    "detectable_by_mls": case.spec.kind != "as",
-                }
-            )
+            cases.append(self._case_summary(case, apps, first_at))
         done = [c for c in cases if c.get("time_s") is not None]
         happened = [c for c in cases if c["happened"]]
 
@@ -440,4 +387,60 @@ class Compromises:
             "app_exposed_before": self._readable_count(apps, first_at, after=False),
             "epochs_exposed": sum(1 for e in rec.of_kind("epoch_exposure") if e["exposed"]),
             "cases": cases,
+        }
+
+    def _case_summary(
+        self, case: _Case, apps: dict[str, list[tuple[float, int]]], first_at: dict[str, float]
+    ) -> dict[str, Any]:
+        """One compromise: when it healed, what it cost, what it exposed (``first_at`` records
+        the group's earliest measured compromise)."""
+        w = self.world
+        rec = w.recorder
+        if case.at is None or case.epoch is None:
+            return {"group": case.group, "kind": case.spec.kind, "happened": False}
+        gid = case.group.encode()
+        # the exposure starts at the compromised epoch (member state) or at the first epoch the
+        # known draws expose (randomness); none: the compromise exposed nothing
+        later = sorted(e for e, x in self.adversary.observed_epochs(gid).items() if x and e >= case.epoch)
+        start = case.epoch if case.spec.kind == "member" else (later[0] if later else None)
+        if start is None:
+            return {
+                "group": case.group,
+                "kind": case.spec.kind,
+                "happened": True,
+                "at": round(case.at, 6),
+                "epoch": case.epoch,
+                "healed_epoch": None,
+                "time_s": 0.0,
+                "epochs": 0,
+                "bytes": 0,
+                "app_exposed": 0,
+                "app_exposed_before": 0,
+            }
+        first_at[case.group] = min(first_at.get(case.group, case.at), case.at)
+        healed = self.adversary.first_unexposed_after(gid, start)
+        t_heal = self.accepted_at.get((case.group, healed)) if healed is not None else None
+        end = t_heal if t_heal is not None else w.env.now
+        handshake = sum(
+            n
+            for group, msg_type, sent, n in zip(
+                rec.group, rec.msg_type, rec.send_time, rec.nbytes, strict=True
+            )
+            if group == case.group and msg_type != "application" and case.at <= sent <= end
+        )
+        readable = [(t, ep) for t, ep in apps.get(case.group, []) if self.adversary.can_read(gid, ep)]
+        return {
+            "group": case.group,
+            "kind": case.spec.kind,
+            "happened": True,
+            "at": round(case.at, 6),
+            "epoch": case.epoch,
+            "healed_epoch": healed,
+            "time_s": round(t_heal - case.at, 6) if t_heal is not None else None,
+            "epochs": healed - case.epoch if healed is not None else None,
+            "bytes": handshake,
+            "app_exposed": sum(1 for t, _ in readable if t >= case.at),
+            "app_exposed_before": sum(1 for t, _ in readable if t < case.at),
+            # an AS-issued insider is a member by every MLS check: nothing flags it
+            "detectable_by_mls": case.spec.kind != "as",
         }

@@ -149,6 +149,36 @@ def _pre_summary(w: Finished) -> dict[str, Any]:
 
 
 def summarise(w: Finished) -> dict[str, Any]:
+    """The whole summary, in the key order of ``summary.json``."""
+    rec = w.recorder
+    commits, forks, latencies, convergence = _commits_summary(w)
+    groups = {gname: w.ordering.group_outcome(w, gname) for gname in sorted(w.ds_groups)}
+    return {
+        **_bytes_summary(w),
+        "commits": commits,
+        "forks": forks,
+        "resyncs": _resync_summary(w),
+        "workload_skipped": dict(sorted(Counter(e["op"] for e in rec.of_kind("workload_skipped")).items())),
+        "commit_latency_s": _percentiles(latencies),
+        "convergence_s": _percentiles(convergence),
+        "application": _application_summary(rec),
+        "healing": w.compromises.summary() if w.compromises is not None else {},
+        "devices": _devices_summary(w),
+        "joins": _joins_summary(w),
+        "pre": _pre_summary(w),
+        "ds_storage_bytes_mean": round(
+            statistics.fmean(v.get("ds_storage_bytes", 0) for v in groups.values()), 3
+        )
+        if groups
+        else 0.0,
+        "groups": groups,
+        "clients": len(w.clients),
+        "all_converged": all(v["converged"] for v in groups.values()),
+    }
+
+
+def _bytes_summary(w: Finished) -> dict[str, Any]:
+    """Bytes on the wire: by message type and role, per client, DS egress, between providers, lost."""
     rec = w.recorder
     by_type: dict[str, dict[str, dict[str, int]]] = {}
     for msg_type, role, size in zip(rec.msg_type, rec.role, rec.nbytes, strict=True):
@@ -184,8 +214,23 @@ def summarise(w: Finished) -> dict[str, Any]:
         for link, sender, n in zip(rec.link, rec.sender, rec.nbytes, strict=True)
         if link == "client_ds" and sender.startswith("ds:")
     )
-    inter = sum(n for link, n in zip(rec.link, rec.nbytes, strict=True) if link == "ds_ds")
-    lost = sum(n for was_lost, n in zip(rec.lost, rec.nbytes, strict=True) if was_lost)
+    return {
+        "bytes_by_type_and_role": dict(sorted(by_type.items())),
+        "client_bytes_by_type": client_by_type,
+        "client_upload_bytes": _stats([up[c] for c in clients]),
+        "client_download_bytes": _stats([down[c] for c in clients]),
+        "ds_egress_to_clients_bytes": ds_to_clients,
+        "inter_provider_bytes": sum(
+            n for link, n in zip(rec.link, rec.nbytes, strict=True) if link == "ds_ds"
+        ),
+        "lost_bytes": sum(n for was_lost, n in zip(rec.lost, rec.nbytes, strict=True) if was_lost),
+        "transmissions": len(rec.send_time),
+    }
+
+
+def _commits_summary(w: Finished) -> tuple[dict[str, Any], dict[str, Any], list[float], list[float]]:
+    """Commits and forks, and each accepted commit's latency and convergence time."""
+    rec = w.recorder
     merged = list(rec.of_kind("commit_merged"))
     accepted = list(rec.of_kind("commit_accepted"))
     dropped = sum(1 for _ in rec.of_kind("commit_dropped"))
@@ -201,71 +246,43 @@ def summarise(w: Finished) -> dict[str, Any]:
             continue
         who = w.reached[(e["group"], e["epoch"], bytes.fromhex(e["auth"]))]
         convergence.append(round(max(who.values()) - (e["t"] - e["latency"]), 6))
-    groups = {gname: w.ordering.group_outcome(w, gname) for gname in sorted(w.ds_groups)}
+    down_commit = _commit_sizes(w, "download")
+    up_commit = _commit_sizes(w, "upload")
+    commits = {
+        "sent": sent,
+        "accepted": n_accepted,
+        "rejected": rejected,
+        "collisions_per_1000_attempts": round(1000.0 * rejected / sent, 3) if sent else 0.0,
+        "gave_up": gave_up,
+        "retries_per_accepted": round((sent - n_accepted - gave_up) / n_accepted, 4) if n_accepted else 0.0,
+        "download_bytes_mean": round(statistics.fmean(down_commit) if down_commit else 0.0, 3),
+        "upload_bytes_mean": round(statistics.fmean(up_commit) if up_commit else 0.0, 3),
+        "wasted_bytes": sum(
+            e["wasted_bytes"] for k in ("commit_rejected", "commit_dropped") for e in rec.of_kind(k)
+        ),
+    }
+    forks = {
+        "epochs": len(
+            {(e["group"], e["epoch"]) for k in ("fork_detected", "fork_switch") for e in rec.of_kind(k)}
+        ),
+        "switches": sum(1 for _ in rec.of_kind("fork_switch")),
+        "dropped_commits": dropped,
+        "unresolved": sum(1 for _ in rec.of_kind("fork_unresolved")),
+        "resolution_s": _percentiles(_fork_resolution_times(w)),
+    }
+    return commits, forks, latencies, convergence
+
+
+def _application_summary(rec: Recorder) -> dict[str, Any]:
     return {
-        "bytes_by_type_and_role": dict(sorted(by_type.items())),
-        "client_bytes_by_type": client_by_type,
-        "client_upload_bytes": _stats([up[c] for c in clients]),
-        "client_download_bytes": _stats([down[c] for c in clients]),
-        "ds_egress_to_clients_bytes": ds_to_clients,
-        "inter_provider_bytes": inter,
-        "lost_bytes": lost,
-        "transmissions": len(rec.send_time),
-        "commits": {
-            "sent": sent,
-            "accepted": n_accepted,
-            "rejected": rejected,
-            "collisions_per_1000_attempts": round(1000.0 * rejected / sent, 3) if sent else 0.0,
-            "gave_up": gave_up,
-            "retries_per_accepted": round((sent - n_accepted - gave_up) / n_accepted, 4)
-            if n_accepted
-            else 0.0,
-            "download_bytes_mean": round(
-                statistics.fmean(down_commit) if (down_commit := _commit_sizes(w, "download")) else 0.0,
-                3,
-            ),
-            "upload_bytes_mean": round(
-                statistics.fmean(up_commit) if (up_commit := _commit_sizes(w, "upload")) else 0.0, 3
-            ),
-            "wasted_bytes": sum(
-                e["wasted_bytes"] for k in ("commit_rejected", "commit_dropped") for e in rec.of_kind(k)
-            ),
-        },
-        "forks": {
-            "epochs": len(
-                {(e["group"], e["epoch"]) for k in ("fork_detected", "fork_switch") for e in rec.of_kind(k)}
-            ),
-            "switches": sum(1 for _ in rec.of_kind("fork_switch")),
-            "dropped_commits": dropped,
-            "unresolved": sum(1 for _ in rec.of_kind("fork_unresolved")),
-            "resolution_s": _percentiles(_fork_resolution_times(w)),
-        },
-        "resyncs": _resync_summary(w),
-        "workload_skipped": dict(sorted(Counter(e["op"] for e in rec.of_kind("workload_skipped")).items())),
-        "commit_latency_s": _percentiles(latencies),
-        "convergence_s": _percentiles(convergence),
-        "application": {
-            "sent": sum(1 for _ in rec.of_kind("app_sent")),
-            "received": rec.total("app_received"),
-            "undecryptable": sum(1 for _ in rec.of_kind("app_undecryptable")),
-            "predates_join": sum(1 for _ in rec.of_kind("app_predates_join")),
-            "not_member": sum(1 for _ in rec.of_kind("app_not_member")),
-            "expired_in_mailbox": sum(
-                1 for e in rec.of_kind("mailbox_expired") if e["msg_type"] == "application"
-            ),
-        },
-        "healing": w.compromises.summary() if w.compromises is not None else {},
-        "devices": _devices_summary(w),
-        "joins": _joins_summary(w),
-        "pre": _pre_summary(w),
-        "ds_storage_bytes_mean": round(
-            statistics.fmean(v.get("ds_storage_bytes", 0) for v in groups.values()), 3
-        )
-        if groups
-        else 0.0,
-        "groups": groups,
-        "clients": len(w.clients),
-        "all_converged": all(v["converged"] for v in groups.values()),
+        "sent": sum(1 for _ in rec.of_kind("app_sent")),
+        "received": rec.total("app_received"),
+        "undecryptable": sum(1 for _ in rec.of_kind("app_undecryptable")),
+        "predates_join": sum(1 for _ in rec.of_kind("app_predates_join")),
+        "not_member": sum(1 for _ in rec.of_kind("app_not_member")),
+        "expired_in_mailbox": sum(
+            1 for e in rec.of_kind("mailbox_expired") if e["msg_type"] == "application"
+        ),
     }
 
 

@@ -1,0 +1,145 @@
+"""A device as the network and the authentication service see it: an address, its randomness,
+its credential and KeyPackages, online or offline.
+
+The MLS client (``sim/client.py``) is a Device that also holds groups; keeping the device part
+here keeps the client adapter to what drives ``mls.Group``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Protocol
+
+import simpy
+
+from ..mls.codec import encode
+from ..mls.crypto import CipherSuite, KeyPair
+from ..mls.group import MemberIdentity
+from ..mls.key_packages import KeyPackageBundle, make_key_package
+from ..mls.messages import Credential, Lifetime
+from ..mls.rand import RandomSource
+from .delivery import AuthenticationService, DeliveryService
+from .network import Network
+from .recorder import Recorder
+from .records import CONTROL_BYTES
+from .rng import Streams
+from .routing import Hop, relay
+
+__all__ = ["Device", "DeviceWorld"]
+
+FOREVER = Lifetime(not_before=0, not_after=2**63)
+
+
+class _Provider(Protocol):
+    @property
+    def ds(self) -> DeliveryService: ...
+    @property
+    def as_(self) -> AuthenticationService: ...
+
+
+class DeviceObserver(Protocol):
+    """The compromise bookkeeping, as a device meets it: it may record the device's draws."""
+
+    def device_random(self, name: str, base: RandomSource) -> RandomSource: ...
+
+
+class DeviceWorld(Protocol):
+    """What a device needs from the world."""
+
+    env: simpy.Environment
+    recorder: Recorder
+    network: Network
+    streams: Streams
+    suite: CipherSuite
+    ds_groups: dict[str, str]
+
+    @property
+    def providers(self) -> Mapping[str, _Provider]: ...
+    @property
+    def compromises(self) -> DeviceObserver | None: ...
+
+
+class Device:
+    """One device: online or offline, with its own randomness, credential and KeyPackages."""
+
+    world: DeviceWorld
+
+    def __init__(self, world: DeviceWorld, name: str, provider: str) -> None:
+        self.world = world
+        self.name = name
+        self.provider = provider
+        self.node = f"c:{name}"
+        self.online = True
+        #: caught up with the mailbox since coming online (see ``DeliveryService.flush_mailbox``)
+        self.synced = True
+        #: held offline by the scenario's script (churn does not bring it back)
+        self.held = False
+        self.rand: RandomSource = world.streams.mls(f"client/{name}")
+        if world.compromises is not None:
+            self.rand = world.compromises.device_random(name, self.rand)
+        sig = world.suite.signature_key_pair(self.rand)
+        self._sig = sig
+        self._cred = Credential.basic(name.encode())
+        self.bundles: dict[bytes, KeyPackageBundle] = {}
+        first = self.new_key_package()
+        self.identity = MemberIdentity(
+            credential=self._cred,
+            signature_priv=sig.priv,
+            signature_key=sig.pub,
+            capabilities=first.key_package.leaf_node.capabilities,
+        )
+
+    def new_key_package(self) -> KeyPackageBundle:
+        """A fresh KeyPackage, kept privately and uploaded (by reference) to the home AS."""
+        b = make_key_package(
+            self.world.suite,
+            credential=self._cred,
+            signature_key_pair=KeyPair(self._sig.priv, self._sig.pub),
+            rand=self.rand,
+            lifetime=FOREVER,
+        )
+        ref = self.world.suite.key_package_ref(encode(b.key_package))
+        self.bundles[ref] = b
+        self.world.providers[self.provider].as_.store(self.name, ref)
+        return b
+
+    def upload(self, group: str, size: int, msg_type: str, then: Callable[[], None]) -> None:
+        """Client → home DS → (ordering DS): ``then`` runs at the ordering DS."""
+        w = self.world
+        home = w.providers[self.provider].ds.node
+        hops = [
+            Hop(self.node, home, "client_ds", "upload"),
+            Hop(home, f"ds:{w.ds_groups[group]}", "ds_ds", "forward"),
+        ]
+        relay(w.network, hops, size, msg_type, group, then)
+
+    def go_offline(self) -> None:
+        """The connection drops; the home DS notices at once (messages already in flight still
+        arrive: they count as received just before the drop)."""
+        if not self.online:
+            return
+        self.online = False
+        self.synced = False
+        self.world.providers[self.provider].ds.connected.discard(self.name)
+        self.world.recorder.event(self.world.env.now, "offline", client=self.name)
+
+    @property
+    def ready(self) -> bool:
+        """Online and caught up with the mailbox: the client may send."""
+        return self.online and self.synced
+
+    def go_online(self) -> None:
+        w = self.world
+        self.online = True
+        w.recorder.event(w.env.now, "online", client=self.name)
+        home = w.providers[self.provider].ds
+        w.network.send(
+            self.node,
+            home.node,
+            "client_ds",
+            CONTROL_BYTES,
+            role="upload",
+            msg_type="mailbox_fetch",
+            group="",
+            on_receive=lambda: home.flush_mailbox(self.name),
+        )
