@@ -81,10 +81,7 @@ from typing import Any
 
 import simpy
 
-import mlssim.sim.client as _client
-import mlssim.sim.delivery as _delivery
 import mlssim.sim.device as _device
-import mlssim.sim.world as _world
 from mlssim.mls.group import Group
 from mlssim.scenario.schema import (
     CryptoSpec,
@@ -193,10 +190,10 @@ class MLSTimer:
             patch(Group, m, m)
         patch(Group, "encrypt_application", "encrypt_app")
         patch(_device, "make_key_package", "key_package")
-        patch(_device, "encode", "encode")
-        patch(_client, "encode", "encode")
-        patch(_delivery, "encode", "encode")
-        patch(_world, "encode", "encode")
+        for name, module in sorted(sys.modules.items()):
+            # every simulator module that sizes a message with the core's encoder
+            if name.startswith("mlssim.sim.") and module is not None and "encode" in vars(module):
+                patch(module, "encode", "encode")
         for m in ("signature_key_pair", "key_package_ref"):
             # a suite may inherit the method: patch it on the concrete class either way
             if getattr(suite_cls, m, None) is not None and m not in suite_cls.__dict__:

@@ -163,3 +163,34 @@ def test_mls_core_never_imports_the_rest() -> None:
     """DESIGN.md: the MLS core never imports the simulator (nor anything above it)."""
     bad = {m: sorted(t for t in ts if top(t) != "mls") for m, ts in graph().items() if top(m) == "mls"}
     assert not {m: ts for m, ts in bad.items() if ts}
+
+
+def sim_table() -> list[str]:
+    """The ``sim/`` modules in the order of their table in ``docs/architecture.md``."""
+    text = ARCHITECTURE.read_text(encoding="utf-8")
+    section = text[text.index("## sim/") : text.index("### The path of one commit")]
+    names = re.findall(r"^\| `([a-z_]+)(?:\.py|/)` \|", section, re.MULTILINE)
+    return [f"mlssim.sim.{n}" for n in names]
+
+
+def test_the_sim_table_lists_every_module_bottom_up() -> None:
+    """docs/architecture.md lists ``sim/`` bottom-up: each module (or package) imports only the
+    ones above it in the table, and every one is there."""
+    order = sim_table()
+    rank = {name: i for i, name in enumerate(order)}
+
+    def entry(mod: str) -> str | None:
+        return next((n for n in order if mod == n or mod.startswith(n + ".")), None)
+
+    g = graph()
+    mods = {m for m in g if m.startswith("mlssim.sim.")}
+    assert not {m for m in mods if entry(m) is None}, "sim modules missing from the table"
+    wrong = [
+        f"{m} imports {t}, listed below it"
+        for m in sorted(mods)
+        for t in sorted(g[m])
+        if t.startswith("mlssim.sim.")
+        and (a := entry(m)) != (b := entry(t))
+        and rank[b or ""] > rank[a or ""]
+    ]
+    assert not wrong, "\n".join(wrong)

@@ -315,12 +315,15 @@ class DeliveryService:
         receivers, whose DS delivers ``member_size`` bytes (an int, or ``member_size(m)``) to
         each of its receivers ``m``, where ``m.<handler>(*args)`` runs on arrival.
         Returns the bytes this puts on the network."""
-
-        def step(c: Recipient) -> tuple[int, Callable[[], None]]:
-            size = member_size if isinstance(member_size, int) else member_size(c.name)
-            return size, partial(getattr(c, handler), *args)
-
-        return self.fan_out_each(receivers, msg_type, group, wire_size, step)
+        clients = self.world.clients
+        members = [clients[m] for m in receivers]
+        sizes = (
+            [member_size] * len(receivers)
+            if isinstance(member_size, int)
+            else [member_size(m) for m in receivers]
+        )
+        calls = [partial(getattr(c, handler), *args) for c in members]
+        return self._fan_out(members, sizes, calls, msg_type, group, wire_size)
 
     def fan_out_each(
         self,
@@ -333,24 +336,38 @@ class DeliveryService:
         """:meth:`fan_out` with a per-recipient step: ``step(m)`` gives the bytes ``m``
         downloads and what runs on arrival, so one message can reach recipients of different
         kinds (the fan-out strategy's hook, ``commit_for``)."""
+        clients = self.world.clients
+        members = [clients[m] for m in receivers]
+        steps = [step(c) for c in members]
+        return self._fan_out(
+            members, [s for s, _ in steps], [c for _, c in steps], msg_type, group, wire_size
+        )
+
+    def _fan_out(
+        self,
+        members: Sequence[Recipient],
+        sizes: Sequence[int],
+        calls: Sequence[Callable[[], None]],
+        msg_type: str,
+        group: str,
+        wire_size: int,
+    ) -> int:
+        """Deliver ``sizes[i]`` bytes to each ``members[i]`` (then ``calls[i]()``): this DS's own
+        clients directly, each other provider's through one ``ds_ds`` copy of ``wire_size``."""
         w = self.world
-        clients = w.clients
         by_home: dict[str, tuple[list[Recipient], list[int], list[Callable[[], None]]]] = {}
-        total = 0
-        for m in receivers:
-            c = clients[m]
-            size, call = step(c)
+        for c, size, call in zip(members, sizes, calls, strict=True):
             batch = by_home.get(c.provider)
             if batch is None:
                 batch = by_home[c.provider] = ([], [], [])
             batch[0].append(c)
             batch[1].append(size)
             batch[2].append(call)
-            total += size
-        for home, (members, msizes, calls) in by_home.items():
+        total = sum(sizes)
+        for home, (mine, msizes, mcalls) in by_home.items():
             ds = w.providers[home].ds
             if home == self.provider:
-                ds.deliver_many(members, msizes, msg_type, group, calls)
+                ds.deliver_many(mine, msizes, msg_type, group, mcalls)
             else:
                 total += wire_size
                 w.network.send(
@@ -361,7 +378,7 @@ class DeliveryService:
                     role="fanout",
                     msg_type=msg_type,
                     group=group,
-                    on_receive=partial(ds.deliver_many, members, msizes, msg_type, group, calls),
+                    on_receive=partial(ds.deliver_many, mine, msizes, msg_type, group, mcalls),
                 )
         return total
 
