@@ -33,6 +33,7 @@ sweep:
     groups[0].size: [3, 5]
     network.ds_ds.latency.value: [0.01, 0.2]
   replications: 2
+  seeds: independent
 """
 
 

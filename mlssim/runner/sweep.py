@@ -1,8 +1,10 @@
 """Sweeps: a grid of runs of one scenario file, on any ``concurrent.futures`` executor.
 
 ``expand`` turns the file's ``sweep:`` section into run specifications: every combination of the
-grid's values (in the order the file lists keys and values), each replicated with its own seed
-``derive_seed(base seed, grid point, replication)``. Each point is validated like the file itself
+grid's values (in the order the file lists keys and values), each replicated with its own seed:
+``derive_seed(base seed, (), replication)`` under ``sweep.seeds: common`` (the default: replication
+r meets the same random streams at every grid point, so paired comparisons cancel seed noise), or
+``derive_seed(base seed, grid point, replication)`` under ``independent``. Each point is validated like the file itself
 (the overrides go through the loader), so a bad grid value is an error naming the file and key
 before anything runs.
 
@@ -29,7 +31,7 @@ from ..scenario import load_scenario
 from ..scenario.schema import Scenario
 from ..sim.run import RunExistsError, run_key, run_scenario
 
-__all__ = ["RunSpec", "derive_seed", "expand", "run_sweep", "write_results", "HEADLINE"]
+__all__ = ["RunSpec", "derive_seed", "point_seed", "expand", "run_sweep", "write_results", "HEADLINE"]
 
 #: summary values copied into results.csv (dotted paths into summary.json)
 HEADLINE = (
@@ -74,6 +76,14 @@ def derive_seed(base: int, point: Iterable[tuple[str, Any]], replication: int) -
     return int.from_bytes(hashlib.sha256(b"mlssim sweep seed\0" + blob).digest()[:8], "big") >> 1
 
 
+def point_seed(base: Scenario, point: tuple[tuple[str, Any], ...], replication: int) -> int:
+    """The seed of replication ``replication`` at grid ``point`` (the base seed without a sweep)."""
+    sweep = base.sweep
+    if sweep is None:
+        return base.seed
+    return derive_seed(base.seed, point if sweep.seeds == "independent" else (), replication)
+
+
 def expand(path: Path) -> tuple[Scenario, list[RunSpec]]:
     """The base scenario and every run of its sweep (a scenario without ``sweep:`` is one run)."""
     base = load_scenario(path)
@@ -85,7 +95,7 @@ def expand(path: Path) -> tuple[Scenario, list[RunSpec]]:
     for values in itertools.product(*(grid[k] for k in keys)):
         point = tuple(zip(keys, values, strict=True))
         for r in range(reps):
-            seed = derive_seed(base.seed, point, r) if sweep is not None else base.seed
+            seed = point_seed(base, point, r)
             scenario = load_scenario(path, {**dict(point), "seed": seed, "sweep": None})
             specs.append(RunSpec(point, r, seed, scenario))
     return base, specs

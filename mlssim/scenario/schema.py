@@ -13,7 +13,7 @@ a run writes and sweeps; the sections live in ``schema_distributions``, ``schema
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -66,6 +66,14 @@ class SweepSpec(_Model):
     )
     replications: int = Field(
         default=1, ge=1, description="runs per grid point, each with its own seed derived from the base seed"
+    )
+    seeds: Literal["common", "independent"] = Field(
+        default="common",
+        description=(
+            "common: replication r has the same seed at every grid point (common random numbers: "
+            "the designs compared meet the same workload arrivals and draws, so their difference is "
+            "not seed noise); independent: each grid point derives its own seeds"
+        ),
     )
 
     @field_validator("grid")
