@@ -4,9 +4,9 @@
 grid's values (in the order the file lists keys and values), each replicated with its own seed:
 ``derive_seed(base seed, (), replication)`` under ``sweep.seeds: common`` (the default: replication
 r meets the same random streams at every grid point, so paired comparisons cancel seed noise), or
-``derive_seed(base seed, grid point, replication)`` under ``independent``. Each point is validated like the file itself
-(the overrides go through the loader), so a bad grid value is an error naming the file and key
-before anything runs.
+``derive_seed(base seed, grid point, replication)`` under ``independent``. Each point is
+validated like the file itself (the overrides go through the loader), so a bad grid value is an
+error naming the file and key before anything runs.
 
 ``run_sweep`` runs what is not complete yet: a run folder whose manifest says ``complete`` is
 skipped, a partial or failed one is redone; runs go to the executor (a process pool by default,
