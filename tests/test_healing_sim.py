@@ -280,3 +280,34 @@ def test_a_later_compromise_adds_only_messages_not_already_exposed(tmp_path: Pat
     assert h["app_exposed"] == first["app_exposed"] < first["app_exposed"] + second["app_exposed"]
     assert h["app_exposed_before"] == first["app_exposed_before"]
 
+
+def test_randomness_epochs_count_from_the_first_epoch_its_draws_exposed(tmp_path: Path) -> None:
+    """docs/metrics.md: for a randomness compromise, ``epochs`` counts from the first epoch the
+    victim's known draws exposed, not from the victim's epoch at the compromise. The victim's
+    state is copied at 40 s (exposing every later epoch) and its draws are known until 100 s:
+    its update at 70 s is exposed by its draws (epoch m), its update at 110 s heals (epoch h).
+    The randomness case counts h − m; the member case counts from its compromised epoch."""
+    w = scenario(
+        tmp_path,
+        {"kind": "member", "victim_update_after": 30},
+        more=[
+            {
+                "at": 40,
+                "group": "g",
+                "member": VICTIM,
+                "kind": "randomness",
+                "duration": 60,
+                "victim_update_after": 70,
+            }
+        ],
+    )
+    member, randomness = w.summary()["healing"]["cases"]
+    ex = exposures(w)
+    mine = [e for e in victim_commits(w) if e > member["epoch"]]
+    m, h = mine[0], mine[-1]
+    assert len(mine) == 2 and ex[m]["how"] == "randomness" and not ex[h]["exposed"]
+    assert m > member["epoch"] + 1, "other members committed in between"
+    assert all(ex[e]["exposed"] for e in range(member["epoch"] + 1, h))
+    assert member["healed_epoch"] == randomness["healed_epoch"] == h
+    assert member["epochs"] == h - member["epoch"]
+    assert randomness["epochs"] == h - m

@@ -73,6 +73,10 @@ class _Seen:
     sender: str
 
 
+#: how an epoch is exposed from a device's known draws (the committer's: its path secrets, or
+#: its Welcome's HPKE encapsulations, regenerated)
+FROM_DRAWS = ("randomness", "welcome-randomness")
+
 #: accepted commits kept per group for re-observation after a compromise
 HISTORY = 16
 
@@ -119,6 +123,8 @@ class Compromises:
         self.insiders: dict[str, _Case] = {}
         #: the last accepted commits per group (re-observed after a compromise)
         self.history: dict[str, deque[_Seen]] = {}
+        #: group -> epoch -> the device whose known draws exposed it (``FROM_DRAWS`` verdicts)
+        self.exposed_by_draws: dict[str, dict[int, str]] = {}
         #: PRE records already opened: (group, node, public key)
         self._opened: set[tuple[str, int, bytes]] = set()
 
@@ -322,6 +328,8 @@ class Compromises:
         )
         if late and not verdict.exposed:
             return
+        if verdict.exposed and verdict.how in FROM_DRAWS:
+            self.exposed_by_draws.setdefault(group, {}).setdefault(seen.epoch, seen.sender)
         w.recorder.event(
             w.env.now,
             "epoch_exposure",
@@ -399,10 +407,10 @@ class Compromises:
         if case.at is None or case.epoch is None:
             return {"group": case.group, "kind": case.spec.kind, "happened": False}
         gid = case.group.encode()
-        # the exposure starts at the compromised epoch (member state) or at the first epoch the
-        # known draws expose (randomness); none: the compromise exposed nothing
-        later = sorted(e for e, x in self.adversary.observed_epochs(gid).items() if x and e >= case.epoch)
-        start = case.epoch if case.spec.kind == "member" else (later[0] if later else None)
+        # the exposure starts at the compromised epoch (member state), at the first epoch the
+        # victim's known draws exposed (randomness: docs/metrics.md), or at the first exposed
+        # epoch (ds, as); none: the compromise exposed nothing
+        start = self._exposure_start(case, gid)
         if start is None:
             return {
                 "group": case.group,
@@ -437,10 +445,23 @@ class Compromises:
             "epoch": case.epoch,
             "healed_epoch": healed,
             "time_s": round(t_heal - case.at, 6) if t_heal is not None else None,
-            "epochs": healed - case.epoch if healed is not None else None,
+            "epochs": healed - (start if case.spec.kind == "randomness" else case.epoch)
+            if healed is not None
+            else None,
             "bytes": handshake,
             "app_exposed": sum(1 for t, _ in readable if t >= case.at),
             "app_exposed_before": sum(1 for t, _ in readable if t < case.at),
             # an AS-issued insider is a member by every MLS check: nothing flags it
             "detectable_by_mls": case.spec.kind != "as",
         }
+
+    def _exposure_start(self, case: _Case, gid: bytes) -> int | None:
+        """The first epoch a case exposed (None: it exposed nothing)."""
+        assert case.epoch is not None
+        if case.spec.kind == "member":
+            return case.epoch
+        if case.spec.kind == "randomness":
+            mine = [e for e, dev in self.exposed_by_draws.get(case.group, {}).items() if dev == case.victim]
+            return min((e for e in mine if e >= case.epoch), default=None)
+        later = [e for e, x in self.adversary.observed_epochs(gid).items() if x and e >= case.epoch]
+        return min(later, default=None)
