@@ -261,18 +261,55 @@ def sweep(file: Path, jobs: int | None, dask_address: str | None, out: Path, pro
 )
 @click.option("--x", "x_key", default=None, help="Grid key on the x axis (default: the first).")
 @click.option("--metric", "metrics", multiple=True, help="Summary value to plot (dotted; repeatable).")
-def report(sweep_dir: Path, out: Path | None, x_key: str | None, metrics: tuple[str, ...]) -> None:
+@click.option(
+    "--stat",
+    type=click.Choice(["mean", "median"]),
+    default="mean",
+    show_default=True,
+    help="Statistic over replications: mean (Student-t interval) or median (bootstrap interval).",
+)
+@click.option(
+    "--survival",
+    is_flag=True,
+    help="Also draw healing as survival curves (Kaplan–Meier; runs that never heal are censored).",
+)
+def report(
+    sweep_dir: Path,
+    out: Path | None,
+    x_key: str | None,
+    metrics: tuple[str, ...],
+    stat: str,
+    survival: bool,
+) -> None:
     """Figures (PNG and PDF) and a Markdown report from a sweep's run folders.
 
     SWEEP_DIR is OUT/<name> of `mlssim sweep` (it holds results.csv). Reads only the run
-    folders; the same runs always give byte-identical files.
+    folders; the same runs always give byte-identical files. An unknown --metric or --x is an
+    error that lists what the sweep has.
     """
-    from .report.figures import write_report
+    from .report.report import write_report
 
     if not (sweep_dir / "results.csv").is_file():
         raise click.UsageError(f"{sweep_dir}: no results.csv (run `mlssim sweep` first)")
+    # a caption names the command, never a path of this machine
+    where = f"runs/{sweep_dir.name}" if sweep_dir.is_absolute() else sweep_dir.as_posix()
+    command = " ".join(
+        [f"mlssim report {where}"]
+        + ([f"--x {x_key}"] if x_key else [])
+        + [f"--metric {m}" for m in metrics]
+        + ([f"--stat {stat}"] if stat != "mean" else [])
+        + (["--survival"] if survival else [])
+    )
     try:
-        path = write_report(sweep_dir, out or sweep_dir / "report", x_key=x_key, metrics=metrics or None)
+        path = write_report(
+            sweep_dir,
+            out or sweep_dir / "report",
+            x_key=x_key,
+            metrics=metrics or None,
+            stat=stat,
+            survival=survival,
+            command=command,
+        )
     except ValueError as err:
         raise click.UsageError(str(err)) from None
     click.echo(f"report: {path}")

@@ -8,7 +8,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from mlssim.cli import main
-from mlssim.report.figures import series, t_quantile
+from mlssim.report.data import Sweep, series
+from mlssim.report.stats import t_quantile
 from mlssim.runner.sweep import run_sweep
 
 from .test_sweep import SWEEP
@@ -41,7 +42,7 @@ def test_report_files_are_byte_identical_and_captioned(tmp_path: Path) -> None:
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
         assert (outs[0] / name).with_suffix(".caption.txt").is_file()
     md = (outs[0] / "tiny-sweep.md").read_text()
-    assert "95% CI" in md and "## Scenario" in md and "| series |" in md
+    assert "Student-t 95% interval" in md and "## Scenario" in md and "| series |" in md
     pdf = (outs[0] / figures[0]).read_bytes() if figures[0].endswith(".pdf") else b""
     assert b"CreationDate" not in pdf
 
@@ -50,13 +51,15 @@ def test_confidence_intervals_use_student_t() -> None:
     assert abs(t_quantile(1) - 12.706) < 1e-3 and abs(t_quantile(19) - 2.093) < 2e-3
     assert abs(t_quantile(1000) - 1.962) < 1e-3
     rows = [
-        {"k": "1", "m": "10", "status": "complete"},
-        {"k": "1", "m": "12", "status": "complete"},
-        {"k": "2", "m": "20", "status": "complete"},
+        {"k": "1", "m": 10, "replication": 0, "seed": 1},
+        {"k": "1", "m": 12, "replication": 1, "seed": 2},
+        {"k": "2", "m": 20, "replication": 0, "seed": 1},
     ]
-    (s,) = series(["k"], rows, "k", "m")
+    (s,) = series(Sweep(Path("x"), ["k"], rows, 0), "k", "m")
     assert s.x == (1.0, 2.0) and s.mean == (11.0, 20.0) and s.n == (2, 1)
-    assert abs(s.half_width[0] - 12.706 * 2**0.5 / 2**0.5) < 1e-2 and s.half_width[1] == 0.0
+    half = s.half_width[0]
+    assert half is not None and abs(half - 12.706 * 2**0.5 / 2**0.5) < 1e-2
+    assert s.half_width[1] is None  # one run: no interval, not ± 0
 
 
 def test_report_without_results_is_a_usage_error(tmp_path: Path) -> None:

@@ -1,0 +1,209 @@
+"""``mlssim report``: figures, captions and a Markdown report from a sweep's run folders.
+
+Reads only ``<sweep>/results.csv`` and the run folders it names. Every sweep shape gets an
+answer: a numeric x axis draws a line per combination of the other grid keys; a categorical one
+draws points per category and, when replications share their seeds (``sweep.seeds: common``),
+the paired differences against the first category; a sweep without a grid gives a pooled table.
+Every figure's numbers are also a table in the report, and every caption names the runs, the
+seeds, the statistic and its interval method, and the model choices the numbers depend on.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from .data import Series, Sweep, check_name, load_sweep, numeric_axis, paired_differences, pooled, series
+from .figures import DEFAULT_METRICS, label_of, plot
+from .stats import BOOTSTRAP_RESAMPLES
+from .survival import healing_survival
+
+__all__ = ["write_report", "QUICK"]
+
+#: replications per point below which a figure is a quick set (the WG figures use at least 20)
+QUICK = 20
+METHOD = {
+    "mean": "mean over replications with its Student-t 95% interval",
+    "median": (
+        f"median over replications with its percentile-bootstrap 95% interval ({BOOTSTRAP_RESAMPLES} "
+        "resamples)"
+    ),
+}
+
+
+def _fmt(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.6g}"
+
+
+def _interval(e_low: float | None, e_high: float | None) -> str:
+    return "n/a" if e_low is None or e_high is None else f"[{e_low:.6g}, {e_high:.6g}]"
+
+
+def _model_note(scenario: dict[str, Any]) -> str:
+    """The model choices every number of the sweep depends on, from its resolved scenario."""
+    crypto = scenario.get("crypto", {})
+    net = scenario.get("network", {})
+    rates = [k for k in ("client_ds", "ds_ds", "ds_as") if (net.get(k) or {}).get("bandwidth")]
+    return (
+        f"Model: suite {crypto.get('suite')} ({crypto.get('family')} family); "
+        f"links {'rate-limited on ' + ', '.join(rates) if rates else 'without rate limits'}; "
+        "processing time not simulated (a message is processed the instant it arrives); "
+        "each group's tree is built by one Add commit of all its initial members, then the workload."
+    )
+
+
+def _runs_note(sweep: Sweep, paired: bool) -> str:
+    reps = Counter(tuple(str(r[k]) for k in sweep.grid) for r in sweep.rows)
+    lo, hi = min(reps.values()), max(reps.values())
+    seeds = sorted({r["seed"] for r in sweep.rows})
+    quick = f" A quick set: fewer than {QUICK} replications per point." if lo < QUICK else ""
+    lost = (
+        f"; {sweep.incomplete} listed runs did not complete and are not included" if sweep.incomplete else ""
+    )
+    return (
+        f"Runs: {sweep.name}/results.csv, {len(sweep.rows)} complete{lost}; "
+        f"{lo if lo == hi else f'{lo}–{hi}'} replications per point; "
+        f"seeds {'paired across points (common random numbers)' if paired else 'independent per point'}: "
+        f"{', '.join(map(str, seeds[:4]))}{' …' if len(seeds) > 4 else ''}.{quick}"
+    )
+
+
+def _table(data: list[Series], x_key: str) -> list[str]:
+    lines = [f"| series | {x_key} | value | 95% interval | n |", "|---|---|---|---|---|"]
+    for s in data:
+        for i, xv in enumerate(s.x):
+            lo = s.low[i] if s.low else None
+            hi = s.high[i] if s.high else None
+            lines.append(f"| {s.label} | {xv} | {s.mean[i]:.6g} | {_interval(lo, hi)} | {s.n[i]} |")
+    return lines
+
+
+def _paired_seeds(sweep: Sweep) -> bool:
+    seeds: dict[int, set[int]] = {}
+    for r in sweep.rows:
+        seeds.setdefault(r["replication"], set()).add(r["seed"])
+    return bool(sweep.grid) and all(len(v) == 1 for v in seeds.values())
+
+
+def write_report(
+    sweep_dir: Path,
+    out_dir: Path,
+    *,
+    x_key: str | None = None,
+    metrics: Sequence[str] | None = None,
+    stat: str = "mean",
+    survival: bool = False,
+    command: str = "",
+) -> Path:
+    """Figures, caption files and ``<name>.md`` for the sweep in ``sweep_dir``."""
+    sweep = load_sweep(sweep_dir)
+    if not sweep.rows:
+        raise ValueError(f"{sweep_dir / 'results.csv'}: no complete runs")
+    known = sweep.metrics()
+    chosen = list(metrics or [m for m in DEFAULT_METRICS if m in known])
+    for m in chosen:
+        check_name(m, known, "metric")
+    x = x_key or (sweep.grid[0] if sweep.grid else None)
+    if x is not None:
+        check_name(x, sweep.grid, "x key (a grid key of this sweep)")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    first = sweep.rows[0]
+    manifest = json.loads((sweep_dir / first["run_key"] / "manifest.json").read_text())
+    scenario = json.loads((sweep_dir / first["run_key"] / "scenario.json").read_text())
+    paired = _paired_seeds(sweep)
+    runs, model = _runs_note(sweep, paired), _model_note(scenario)
+    wall = sum(
+        float(json.loads((sweep_dir / r["run_key"] / "manifest.json").read_text()).get("wall_time_s", 0.0))
+        for r in sweep.rows
+    )
+    lines = [
+        f"# {sweep.name}",
+        "",
+        runs,
+        "",
+        model,
+        "",
+        f"mlssim {manifest.get('mlssim_version', __version__)}, Python {manifest.get('python', '?')}; "
+        f"total wall time of the runs {wall:.1f} s. Each point is the {METHOD[stat]}; a point from "
+        "one run has no interval (n/a).",
+        "",
+    ]
+    regen = command or f"mlssim sweep <scenario> --out runs; mlssim report runs/{sweep.name}"
+    for metric in chosen:
+        label = label_of(metric)
+        if x is None:
+            lines += _pooled_section(sweep, metric, label)
+            continue
+        lines += _figure_section(
+            sweep, x, metric, label, stat, out_dir, f"{runs} {model} Regenerate: {regen}."
+        )
+    if survival:
+        lines += healing_survival(sweep, x, out_dir, f"{runs} {model} Regenerate: {regen}.")
+    lines += [
+        "## Scenario (first run, resolved)",
+        "",
+        "```json",
+        json.dumps(scenario, indent=2, sort_keys=True),
+        "```",
+        "",
+    ]
+    report = out_dir / f"{sweep.name}.md"
+    report.write_text("\n".join(lines))
+    return report
+
+
+def _pooled_section(sweep: Sweep, metric: str, label: str) -> list[str]:
+    got = pooled(sweep, metric)
+    if got is None:
+        return [f"## {label}", "", "No run has this metric.", ""]
+    mean, median = got
+    return [
+        f"## {label}",
+        "",
+        "| metric | mean | 95% interval (Student t) | n | median | 95% interval (bootstrap) |",
+        "|---|---|---|---|---|---|",
+        f"| `{metric}` | {_fmt(mean.value)} | {_interval(mean.low, mean.high)} | {mean.n} | "
+        f"{_fmt(median.value)} | {_interval(median.low, median.high)} |",
+        "",
+    ]
+
+
+def _figure_section(
+    sweep: Sweep, x: str, metric: str, label: str, stat: str, out_dir: Path, notes: str
+) -> list[str]:
+    data = series(sweep, x, metric, stat)
+    if not data:
+        return [f"## {label}", "", f"No complete run has a number for `{metric}`.", ""]
+    others = [k for k in sweep.grid if k != x]
+    stem = out_dir / f"{sweep.name}--{metric.replace('.', '_')}"
+    files = plot(
+        data, label_of(x), label, f"{sweep.name}: {label}", stem, others[0] if len(others) == 1 else None
+    )
+    caption = f"{label} against {x} ({sweep.name}); {METHOD[stat]}. {notes}"
+    stem.with_suffix(".caption.txt").write_text(caption + "\n")
+    lines = [f"## {label}", "", f"![{label}]({files[0].name})", "", caption, "", *_table(data, x), ""]
+    diff = None if numeric_axis(sweep.rows, x) else paired_differences(sweep, x, metric)
+    if diff is not None:
+        ref, dseries = diff
+        dstem = stem.with_name(stem.name + "--paired")
+        dlabel = f"{label}: difference against {ref}"
+        dfiles = plot(
+            dseries,
+            label_of(x),
+            f"Δ {label}",
+            f"{sweep.name}: paired differences against {ref}",
+            dstem,
+            zero_line=True,
+        )
+        dcap = (
+            f"{dlabel} ({sweep.name}): per replication, the run at each {x} minus the run with the same "
+            f"seed at {ref}; mean of the differences with its Student-t 95% interval. {notes}"
+        )
+        dstem.with_suffix(".caption.txt").write_text(dcap + "\n")
+        lines += [f"### Paired differences against {ref}", "", f"![{dlabel}]({dfiles[0].name})", "", dcap, ""]
+        lines += [*_table(dseries, x), ""]
+    return lines
