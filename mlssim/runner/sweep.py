@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..scenario import load_scenario
+from ..scenario import ScenarioError, ScenarioIssue, load_scenario
 from ..scenario.schema import Scenario
 from ..sim.run import RunExistsError, run_key, run_scenario
 
@@ -85,19 +85,29 @@ def point_seed(base: Scenario, point: tuple[tuple[str, Any], ...], replication: 
 
 
 def expand(path: Path) -> tuple[Scenario, list[RunSpec]]:
-    """The base scenario and every run of its sweep (a scenario without ``sweep:`` is one run)."""
+    """The base scenario and every run of its sweep (a scenario without ``sweep:`` is one run).
+
+    Loading the base checks each grid key and value alone; a point whose values do not go
+    together is an error at the grid's line, and every such point is reported at once."""
     base = load_scenario(path)
     sweep = base.sweep
     grid = sweep.grid if sweep is not None else {}
     reps = sweep.replications if sweep is not None else 1
     keys = list(grid)
     specs: list[RunSpec] = []
+    issues: list[ScenarioIssue] = []
     for values in itertools.product(*(grid[k] for k in keys)):
         point = tuple(zip(keys, values, strict=True))
         for r in range(reps):
             seed = point_seed(base, point, r)
-            scenario = load_scenario(path, {**dict(point), "seed": seed, "sweep": None})
+            try:
+                scenario = load_scenario(path, {"seed": seed, "sweep": None}, point=point)
+            except ScenarioError as err:
+                issues.extend(err.issues)
+                break  # its other replications differ only in their seed
             specs.append(RunSpec(point, r, seed, scenario))
+    if issues:
+        raise ScenarioError(sorted(issues, key=lambda i: (i.line is None, i.line or 0)))
     return base, specs
 
 

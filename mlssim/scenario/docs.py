@@ -65,6 +65,10 @@ _RULES = [
     "In `dist: empirical`, `file` is read relative to the scenario file's folder and must exist; the loaded "
     "scenario holds its absolute path.",
     "Every distribution mapping names its form in `dist`, also `constant` (`{dist: constant, value: 0.05}`).",
+    "Each `sweep.grid` key is a path the schema knows (outside `sweep` itself), and each of its values "
+    'validates when set alone on the file; `mlssim validate` names a problem `sweep.grid["KEY"]` (the key) '
+    'or `sweep.grid["KEY"][i]` (its value i, from 0) at that line. Values valid alone but not together '
+    "are reported by `mlssim sweep`, at the line of the grid key involved.",
 ]
 
 

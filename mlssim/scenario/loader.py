@@ -19,17 +19,22 @@ failure). The pipeline, and why each step is there:
 6. **Check** ``Empirical.file`` paths against the scenario's folder: they must exist and hold
    numbers. Paths stay relative (no machine path ever lands in a run folder or a report); a
    run's key hashes the files' contents.
+7. **Check** the ``sweep:`` grid, if any: every key is a path of the schema and every value,
+   set alone on the file, validates; problems are named at the grid's lines, so a sweep's typo
+   shows in ``mlssim validate`` and not only once the sweep runs.
 
 This module runs the pipeline and does step 6; steps 1–3 are in ``yaml_lines``, 4 in
-``overrides`` and 5 in ``validation_issues``. ``issues`` holds the issue types and the key path
-notation they share, ``typetree`` the walk through the schema's types.
+``overrides``, 5 in ``validation_issues`` and 7 in ``sweep_grid``. ``issues`` holds the issue
+types and the key path notation they share, ``typetree`` the walk through the schema's types.
 """
 
 from __future__ import annotations
 
+import copy
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -37,6 +42,7 @@ from .issues import KeyPath, ScenarioError, ScenarioIssue, format_path, parse_pa
 from .overrides import _apply_overrides, _get
 from .samples import load_samples
 from .schema import Empirical, Scenario
+from .sweep_grid import grid_issues, point_issues
 from .validation_issues import _Context, _issue, _issues_from
 from .yaml_lines import _compose
 
@@ -60,7 +66,7 @@ def _empiricals(value: object, path: KeyPath) -> Iterator[tuple[KeyPath, Empiric
             yield from _empiricals(item, (*path, k))
 
 
-def _check_files(scenario: Scenario, base: Path, ctx: _Context) -> Scenario:
+def _file_issues(scenario: Scenario, base: Path, ctx: _Context) -> list[ScenarioIssue]:
     """Every ``Empirical.file`` exists (relative to the scenario) and holds numeric samples.
 
     The path stays as written, so a scenario (and the reports that quote it) never holds a path
@@ -76,20 +82,34 @@ def _check_files(scenario: Scenario, base: Path, ctx: _Context) -> Scenario:
             load_samples(str(target.resolve()))
         except (ValueError, OSError, UnicodeDecodeError) as err:
             issues.append(_issue(ctx, (*path, "file"), f"unreadable samples in {emp.file}: {err}"))
-    if issues:
-        raise ScenarioError(issues)
-    return scenario
+    return issues
+
+
+def _validate(data: dict[str, Any], ctx: _Context, base: Path) -> tuple[Scenario | None, list[ScenarioIssue]]:
+    """Steps 5 and 6 on ``data``: the scenario, or None and its issues."""
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as err:
+        return None, _issues_from(err, ctx)
+    issues = _file_issues(scenario, base, ctx)
+    return (None if issues else scenario), issues
 
 
 # ---- entry points ---------------------------------------------------------------------------------
 
 
 def parse_scenario(
-    text: str, filename: str | os.PathLike[str], overrides: Mapping[str, object] | None = None
+    text: str,
+    filename: str | os.PathLike[str],
+    overrides: Mapping[str, object] | None = None,
+    *,
+    point: Sequence[tuple[str, object]] | None = None,
 ) -> Scenario:
     """Validate scenario YAML ``text``; ``filename`` names it in messages and anchors relative paths.
 
-    Raises :class:`ScenarioError` listing every problem found, each with file, line and key.
+    ``point`` is a sweep grid point (``expand``), set before ``overrides``; its problems are
+    named at the grid's lines. Raises :class:`ScenarioError` listing every problem found, each
+    with file, line and key.
     """
     name = os.fspath(filename)
     doc = _compose(text, name)
@@ -97,23 +117,37 @@ def parse_scenario(
         raise ScenarioError(doc.issues)
     data = doc.data
     assert isinstance(data, dict)  # _compose only accepts a top-level mapping
+    if point:
+        _apply_overrides(data, {key: copy.deepcopy(value) for key, value in point}, name)
     applied = _apply_overrides(data, overrides, name) if overrides else []
     ctx = _Context(name, doc.lines, data, {p: _get(data, p) for p in applied})
-    try:
-        scenario = Scenario.model_validate(data)
-    except ValidationError as err:
-        issues = _issues_from(err, ctx)
+    folder = Path(name).parent
+    scenario, issues = _validate(data, ctx, folder)
+    if point and issues:
+        raise ScenarioError(point_issues(issues, point, ctx))
+
+    def judge(trial: dict[str, Any]) -> list[ScenarioIssue]:  # a grid value, set alone on the base
+        return _validate(trial, ctx._replace(data=trial, overrides={}), folder)[1]
+
+    issues += grid_issues(ctx, judge if scenario is not None else None)
+    if issues or scenario is None:
         issues.sort(key=lambda i: (i.line is None, i.line or 0))
-        raise ScenarioError(issues) from None
-    return _check_files(scenario, Path(name).parent, ctx)
+        raise ScenarioError(issues)
+    return scenario
 
 
-def load_scenario(path: str | os.PathLike[str], overrides: Mapping[str, object] | None = None) -> Scenario:
+def load_scenario(
+    path: str | os.PathLike[str],
+    overrides: Mapping[str, object] | None = None,
+    *,
+    point: Sequence[tuple[str, object]] | None = None,
+) -> Scenario:
     """Read and validate the scenario file at ``path``, after setting ``overrides`` (dotted keys).
 
     ``overrides`` such as ``{"seed": 3, "groups[0].size": 50}`` are applied before validation,
-    so an override is checked like a value in the file. Raises :class:`ScenarioError`, naming
-    the file, for everything from a missing file to a bad value.
+    so an override is checked like a value in the file; ``point`` is a sweep grid point, set
+    first and blamed on the grid's lines (see :func:`parse_scenario`). Raises
+    :class:`ScenarioError`, naming the file, for everything from a missing file to a bad value.
     """
     name = os.fspath(path)
     try:
@@ -127,4 +161,4 @@ def load_scenario(path: str | os.PathLike[str], overrides: Mapping[str, object] 
         raise ScenarioError([ScenarioIssue(name, None, "", msg)]) from None
     except OSError as err:
         raise ScenarioError([ScenarioIssue(name, None, "", err.strerror or str(err))]) from None
-    return parse_scenario(text, name, overrides)
+    return parse_scenario(text, name, overrides, point=point)
