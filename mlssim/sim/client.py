@@ -205,7 +205,14 @@ class Client(Device):
         msg = g.encrypt_application(data, self.rand)
         n = len(encode(msg))
         w = self.world
-        w.recorder.event(w.env.now, "app_sent", group=group, client=self.name, epoch=g.epoch)
+        w.recorder.event(
+            w.env.now,
+            "app_sent",
+            group=group,
+            client=self.name,
+            epoch=g.epoch,
+            auth=g.epoch_authenticator.hex(),
+        )
         k = w.group_specs[group].workload.update_after_messages
         if k is not None:
             sent = self.sent_since_update.get(group, 0) + 1

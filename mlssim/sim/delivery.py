@@ -211,6 +211,7 @@ class DeliveryService:
                 client=sender,
                 epoch=epoch,
                 wasted_bytes=commit.upload_bytes + CONTROL_BYTES,
+                at_orderer=w.clients[sender].provider == self.provider,
             )
             self.to_client(
                 sender, CONTROL_BYTES, "commit_reject", group, lambda: w.clients[sender].on_reject(group)
@@ -221,7 +222,14 @@ class DeliveryService:
             w.compromises.commit_accepted(group, rec.epoch, sender, commit, welcome_sent=not commit.pre_join)
         if rec.epoch == 1:
             w.created[group].succeed()
-        w.recorder.event(w.env.now, "commit_accepted", group=group, client=sender, epoch=rec.epoch)
+        w.recorder.event(
+            w.env.now,
+            "commit_accepted",
+            group=group,
+            client=sender,
+            epoch=rec.epoch,
+            at_orderer=w.clients[sender].provider == self.provider,
+        )
         # removed members receive the commit too: it tells them they are out
         receivers = [m for m in rec.members if m != sender]
         for name in commit.removed:

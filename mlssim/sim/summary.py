@@ -151,7 +151,8 @@ def _pre_summary(w: Finished) -> dict[str, Any]:
 def summarise(w: Finished) -> dict[str, Any]:
     """The whole summary, in the key order of ``summary.json``."""
     rec = w.recorder
-    commits, forks, latencies, convergence = _commits_summary(w)
+    branches = {gname: final_branch(w, gname) for gname in sorted(w.ds_groups)}
+    commits, forks, latencies, convergence = _commits_summary(w, branches)
     groups = {gname: w.ordering.group_outcome(w, gname) for gname in sorted(w.ds_groups)}
     return {
         **_bytes_summary(w),
@@ -161,7 +162,7 @@ def summarise(w: Finished) -> dict[str, Any]:
         "workload_skipped": dict(sorted(Counter(e["op"] for e in rec.of_kind("workload_skipped")).items())),
         "commit_latency_s": _percentiles(latencies),
         "convergence_s": _percentiles(convergence),
-        "application": _application_summary(rec),
+        "application": _application_summary(rec, branches),
         "healing": w.compromises.summary() if w.compromises is not None else {},
         "devices": _devices_summary(w),
         "joins": _joins_summary(w),
@@ -228,7 +229,56 @@ def _bytes_summary(w: Finished) -> dict[str, Any]:
     }
 
 
-def _commits_summary(w: Finished) -> tuple[dict[str, Any], dict[str, Any], list[float], list[float]]:
+def majority_state(w: Finished, gname: str) -> tuple[tuple[int, bytes] | None, list[str]]:
+    """The state most holders of the group end in (ties: the later epoch) and its holders."""
+    holders = {n: g for n, c in w.clients.items() if (g := c.groups.get(gname)) is not None}
+    if not holders:
+        return None, []
+    tally = Counter((g.epoch, g.epoch_authenticator) for g in holders.values())
+    state, _ = max(tally.items(), key=lambda kv: (kv[1], kv[0]))
+    return state, sorted(n for n, g in holders.items() if (g.epoch, g.epoch_authenticator) == state)
+
+
+def final_branch(w: Finished, gname: str) -> dict[int, str]:
+    """Epoch → epoch authenticator (hex) of the branch the group ends on: at each epoch, the state
+    the holders of its final state reached last (a member that switched branches reached the
+    winner after the loser). With an orderer there is one branch; without one, commits and
+    messages of other branches are lost."""
+    _, holders = majority_state(w, gname)
+    last: dict[int, dict[str, tuple[float, bytes]]] = {}
+    for (group, epoch, auth), who in w.reached.items():
+        if group != gname:
+            continue
+        for m in holders:
+            t = who.get(m)
+            if t is not None and (m not in last.setdefault(epoch, {}) or t >= last[epoch][m][0]):
+                last[epoch][m] = (t, auth)
+    return {e: Counter(a for _, a in by.values()).most_common(1)[0][0].hex() for e, by in last.items() if by}
+
+
+def _on_branch(branches: dict[str, dict[int, str]], e: dict[str, Any]) -> bool:
+    return bool(branches.get(e["group"], {}).get(e["epoch"]) == e["auth"])
+
+
+def _by_distance(rec: Recorder) -> dict[str, dict[str, float]]:
+    """Attempts that reached the orderer, by where their committer is: at the ordering
+    provider or elsewhere (farther: its commits wait a DS–DS hop more). Empty without an orderer."""
+    out: dict[str, dict[str, float]] = {}
+    for kind in ("commit_accepted", "commit_rejected"):
+        for e in rec.of_kind(kind):
+            d = out.setdefault(
+                "at_orderer" if e["at_orderer"] else "elsewhere", {"attempts": 0, "rejected": 0}
+            )
+            d["attempts"] += 1
+            d["rejected"] += kind == "commit_rejected"
+    for d in out.values():
+        d["collisions_per_1000_attempts"] = round(1000.0 * d["rejected"] / d["attempts"], 3)
+    return dict(sorted(out.items()))
+
+
+def _commits_summary(
+    w: Finished, branches: dict[str, dict[int, str]]
+) -> tuple[dict[str, Any], dict[str, Any], list[float], list[float]]:
     """Commits and forks, and each accepted commit's latency and convergence time."""
     rec = w.recorder
     merged = list(rec.of_kind("commit_merged"))
@@ -260,6 +310,10 @@ def _commits_summary(w: Finished) -> tuple[dict[str, Any], dict[str, Any], list[
         "wasted_bytes": sum(
             e["wasted_bytes"] for k in ("commit_rejected", "commit_dropped") for e in rec.of_kind(k)
         ),
+        "lost_on_losing_branch": sum(
+            1 for e in merged if e["op"] != "create" and not _on_branch(branches, e)
+        ),
+        "by_distance": _by_distance(rec),
     }
     forks = {
         "epochs": len(
@@ -273,9 +327,10 @@ def _commits_summary(w: Finished) -> tuple[dict[str, Any], dict[str, Any], list[
     return commits, forks, latencies, convergence
 
 
-def _application_summary(rec: Recorder) -> dict[str, Any]:
+def _application_summary(rec: Recorder, branches: dict[str, dict[int, str]]) -> dict[str, Any]:
     return {
         "sent": sum(1 for _ in rec.of_kind("app_sent")),
+        "sent_on_losing_branch": sum(1 for e in rec.of_kind("app_sent") if not _on_branch(branches, e)),
         "received": rec.total("app_received"),
         "undecryptable": sum(1 for _ in rec.of_kind("app_undecryptable")),
         "predates_join": sum(1 for _ in rec.of_kind("app_predates_join")),

@@ -13,7 +13,6 @@ committers update as they merge: the workload's view of who is in the group, nev
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -28,7 +27,7 @@ from ..context import Sim
 from ..delivery import CommitView
 from ..records import GroupRecord, PendingCommit
 from ..routing import Hop, relay
-from ..summary import Finished
+from ..summary import Finished, majority_state
 
 __all__ = ["Leaderless", "view_members"]
 
@@ -240,12 +239,11 @@ class Leaderless:
     def group_outcome(self, w: Finished, gname: str) -> dict[str, Any]:
         """The group is what most of its holders hold (ties: the later epoch); its members are
         that state's tree, and clients holding any other state of it count as ``orphaned``."""
-        holders = {n: g for n, c in w.clients.items() if (g := c.groups.get(gname)) is not None}
-        if not holders:
+        state, keepers = majority_state(w, gname)
+        if state is None:
             return {"members": 0, "epoch": None, "converged": False, "orphaned": 0}
-        tally = Counter((g.epoch, g.epoch_authenticator) for g in holders.values())
-        state, _ = max(tally.items(), key=lambda kv: (kv[1], kv[0]))
-        some = next(g for g in holders.values() if (g.epoch, g.epoch_authenticator) == state)
+        holders = {n: g for n, c in w.clients.items() if (g := c.groups.get(gname)) is not None}
+        some = holders[keepers[0]]
         members = {leaf.credential.identity.decode() for _, leaf in some.tree.leaves()}
         agree = all(
             m in holders and (holders[m].epoch, holders[m].epoch_authenticator) == state for m in members
