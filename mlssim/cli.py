@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -125,12 +126,17 @@ def validate(files: tuple[Path, ...], docs: bool) -> None:
 )
 @click.option("--force", is_flag=True, help="Redo a run whose folder already holds a complete result.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
-def run(file: Path, seed: int | None, out: Path, force: bool, progress: bool | None) -> None:
+@click.option(
+    "--strict", is_flag=True, help="Exit 1 when the run ends with warnings (after writing the run)."
+)
+def run(file: Path, seed: int | None, out: Path, force: bool, progress: bool | None, strict: bool) -> None:
     """Run the scenario FILE and write its results to OUT/<name>/<run-key>/.
 
     The folder holds manifest.json, scenario.json, summary.json, transmissions.csv and
     events.jsonl; a short summary table is printed. The same scenario and seed always give
-    byte-identical summary.json and transmissions.csv.
+    byte-identical summary.json and transmissions.csv. A run in which a group is never created
+    or a workload never fires ends with `warning:` lines (also in manifest.json); --strict
+    makes them an error.
     """
     from .report.table import summary_table
     from .scenario import ScenarioError, load_scenario
@@ -169,8 +175,12 @@ def run(file: Path, seed: int | None, out: Path, force: bool, progress: bool | N
     finally:
         if bar is not None:
             bar.close()
-    click.echo(summary_table(summary))
+    warnings = list(json.loads((folder / "manifest.json").read_text()).get("warnings", []))
+    click.echo(summary_table(summary, warnings))
     click.echo(f"results: {folder}")
+    if strict and warnings:
+        click.echo(f"{file}: {len(warnings)} warning(s) and --strict: exit 1", err=True)
+        sys.exit(1)
 
 
 @main.command()
