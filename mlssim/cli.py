@@ -83,14 +83,19 @@ def vectors(paths: tuple[Path, ...], verbose: bool) -> None:
 @main.command()
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--docs", is_flag=True, help="Print the Markdown reference of every scenario key instead.")
-def validate(files: tuple[Path, ...], docs: bool) -> None:
+@click.option("--strict", is_flag=True, help="Exit 1 when a file has plausibility warnings, too.")
+def validate(files: tuple[Path, ...], docs: bool, strict: bool) -> None:
     """Check scenario FILES without running them.
 
     Prints `FILE: ok (N groups, M members)` for a valid file, else one `file:line: key: message`
-    line per problem; exits 1 if any file is invalid. With --docs, prints the reference that
-    docs/scenarios.md holds (`mlssim validate --docs > docs/scenarios.md`).
+    line per problem; exits 1 if any file is invalid. A valid file's values that are legal but
+    almost surely wrong (a latency above 10 s, a duration shorter than a group's setup, an
+    orderer the ordering ignores) follow as `file:line: key: warning: message` lines; they exit
+    1 only with --strict. With --docs, prints the reference that docs/scenarios.md holds
+    (`mlssim validate --docs > docs/scenarios.md`).
     """
     from .scenario import ScenarioError, load_scenario
+    from .scenario.plausibility import scenario_warnings
 
     if docs:
         from .scenario.docs import generate_markdown
@@ -111,6 +116,10 @@ def validate(files: tuple[Path, ...], docs: bool) -> None:
         groups = sum(g.count for g in scenario.groups)
         members = sum(g.count * g.size for g in scenario.groups)
         click.echo(f"{f}: ok ({groups} group{'s' * (groups != 1)}, {members} members)")
+        warnings = scenario_warnings(f, scenario)
+        for issue in warnings:
+            click.echo(str(issue))
+        failed = failed or (strict and bool(warnings))
     sys.exit(1 if failed else 0)
 
 
