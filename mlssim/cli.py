@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -82,14 +83,19 @@ def vectors(paths: tuple[Path, ...], verbose: bool) -> None:
 @main.command()
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--docs", is_flag=True, help="Print the Markdown reference of every scenario key instead.")
-def validate(files: tuple[Path, ...], docs: bool) -> None:
+@click.option("--strict", is_flag=True, help="Exit 1 when a file has plausibility warnings, too.")
+def validate(files: tuple[Path, ...], docs: bool, strict: bool) -> None:
     """Check scenario FILES without running them.
 
     Prints `FILE: ok (N groups, M members)` for a valid file, else one `file:line: key: message`
-    line per problem; exits 1 if any file is invalid. With --docs, prints the reference that
-    docs/scenarios.md holds (`mlssim validate --docs > docs/scenarios.md`).
+    line per problem; exits 1 if any file is invalid. A valid file's values that are legal but
+    almost surely wrong (a latency above 10 s, a duration shorter than a group's setup, an
+    orderer the ordering ignores) follow as `file:line: key: warning: message` lines; they exit
+    1 only with --strict. With --docs, prints the reference that docs/scenarios.md holds
+    (`mlssim validate --docs > docs/scenarios.md`).
     """
     from .scenario import ScenarioError, load_scenario
+    from .scenario.plausibility import scenario_warnings
 
     if docs:
         from .scenario.docs import generate_markdown
@@ -110,6 +116,10 @@ def validate(files: tuple[Path, ...], docs: bool) -> None:
         groups = sum(g.count for g in scenario.groups)
         members = sum(g.count * g.size for g in scenario.groups)
         click.echo(f"{f}: ok ({groups} group{'s' * (groups != 1)}, {members} members)")
+        warnings = scenario_warnings(f, scenario)
+        for issue in warnings:
+            click.echo(str(issue))
+        failed = failed or (strict and bool(warnings))
     sys.exit(1 if failed else 0)
 
 
@@ -125,12 +135,17 @@ def validate(files: tuple[Path, ...], docs: bool) -> None:
 )
 @click.option("--force", is_flag=True, help="Redo a run whose folder already holds a complete result.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
-def run(file: Path, seed: int | None, out: Path, force: bool, progress: bool | None) -> None:
+@click.option(
+    "--strict", is_flag=True, help="Exit 1 when the run ends with warnings (after writing the run)."
+)
+def run(file: Path, seed: int | None, out: Path, force: bool, progress: bool | None, strict: bool) -> None:
     """Run the scenario FILE and write its results to OUT/<name>/<run-key>/.
 
     The folder holds manifest.json, scenario.json, summary.json, transmissions.csv and
     events.jsonl; a short summary table is printed. The same scenario and seed always give
-    byte-identical summary.json and transmissions.csv.
+    byte-identical summary.json and transmissions.csv. A run in which a group is never created
+    or a workload never fires ends with `warning:` lines (also in manifest.json); --strict
+    makes them an error.
     """
     from .report.table import summary_table
     from .scenario import ScenarioError, load_scenario
@@ -169,8 +184,12 @@ def run(file: Path, seed: int | None, out: Path, force: bool, progress: bool | N
     finally:
         if bar is not None:
             bar.close()
-    click.echo(summary_table(summary))
+    warnings = list(json.loads((folder / "manifest.json").read_text()).get("warnings", []))
+    click.echo(summary_table(summary, warnings))
     click.echo(f"results: {folder}")
+    if strict and warnings:
+        click.echo(f"{file}: {len(warnings)} warning(s) and --strict: exit 1", err=True)
+        sys.exit(1)
 
 
 @main.command()

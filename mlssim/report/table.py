@@ -1,7 +1,9 @@
-"""The short table ``mlssim run`` prints from a run's ``summary.json``."""
+"""The short table ``mlssim run`` prints from a run's ``summary.json``, and the run's warnings
+(``manifest.json``) under it, so a run that measured nothing does not look like a result."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 __all__ = ["summary_table", "human_bytes"]
@@ -19,7 +21,8 @@ def _secs(v: float | None) -> str:
     return "-" if v is None else f"{v * 1000:.0f} ms" if v < 1 else f"{v:.2f} s"
 
 
-def summary_table(s: dict[str, Any]) -> str:
+def summary_table(s: dict[str, Any], warnings: Sequence[str] = ()) -> str:
+    """The table of summary ``s``, ending with one ``warning:`` line per run warning."""
     lines: list[str] = []
     groups = s["groups"]
     conv = sum(1 for g in groups.values() if g["converged"])
@@ -70,4 +73,7 @@ def summary_table(s: dict[str, Any]) -> str:
         f"{'application messages':30} {a['sent']:>6} sent, {a['received']} deliveries,"
         f" {a['undecryptable']} undecryptable"
     )
+    if warnings:
+        lines.append("")
+        lines.extend(f"warning: {w}" for w in warnings)
     return "\n".join(lines)

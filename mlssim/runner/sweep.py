@@ -12,7 +12,8 @@ error naming the file and key before anything runs.
 skipped, a partial or failed one is redone; runs go to the executor (a process pool by default,
 or a Dask client's ``get_executor()``); a failing run records its exception in its manifest and
 does not stop the others. ``results.csv`` is then rebuilt from the run folders alone, one row per
-run in grid order, so it never holds a run twice and is identical whatever the executor.
+run in grid order and one column per summary key, so it never holds a run twice and is
+identical whatever the executor.
 """
 
 from __future__ import annotations
@@ -30,10 +31,21 @@ from typing import Any
 from ..scenario import ScenarioError, ScenarioIssue, load_scenario
 from ..scenario.schema import Scenario
 from ..sim.run import RunExistsError, run_key, run_scenario
+from .summaries import flatten
 
-__all__ = ["RunSpec", "derive_seed", "point_seed", "expand", "run_sweep", "write_results", "HEADLINE"]
+__all__ = [
+    "RunSpec",
+    "derive_seed",
+    "point_seed",
+    "expand",
+    "run_sweep",
+    "write_results",
+    "HEADLINE",
+    "RUN_COLUMNS",
+]
 
-#: summary values copied into results.csv (dotted paths into summary.json)
+#: the headline summary values (dotted paths into summary.json): always columns of results.csv,
+#: even when no run has them, among every other summary key
 HEADLINE = (
     "clients",
     "all_converged",
@@ -166,31 +178,40 @@ def run_sweep(
     return results, specs, counts
 
 
-def _get(summary: dict[str, Any], dotted: str) -> Any:
-    node: Any = summary
-    for part in dotted.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return ""
-        node = node[part]
-    return node
+#: the columns that name a run, after the grid keys and before the summary's
+RUN_COLUMNS = ("replication", "seed", "run_key", "status")
 
 
 def write_results(base: Scenario, specs: list[RunSpec], out: Path, base_dir: Path) -> Path:
-    """``out/<name>/results.csv`` from the run folders: one row per run, in grid order."""
+    """``out/<name>/results.csv`` from the run folders: one row per run, in grid order.
+
+    Columns: the grid keys, :data:`RUN_COLUMNS`, then every key of the runs' ``summary.json``
+    flattened with dots (:func:`~mlssim.runner.summaries.flatten`), the union over the runs
+    and :data:`HEADLINE`, sorted; a run without a key has an empty cell. Values that are
+    lists (``healing.cases``) stay in ``summary.json``: a CSV cell cannot hold them
+    (``docs/metrics.md``, "results.csv")."""
     grid_keys = [k for k, _ in specs[0].point] if specs else []
+    rows: list[tuple[RunSpec, str, str, dict[str, Any]]] = []
+    lists: set[str] = set()
+    for spec in specs:
+        key = run_key(spec.scenario, base_dir)
+        folder = out / spec.scenario.name / key
+        status = _status(folder) or "missing"
+        flat: dict[str, Any] = {}
+        if status == "complete":
+            flat = flatten(json.loads((folder / "summary.json").read_text()))
+            lists.update(k for k, v in flat.items() if isinstance(v, list | tuple))
+        rows.append((spec, key, status, flat))
+    named = {*grid_keys, *RUN_COLUMNS}
+    metrics = sorted(({k for *_, flat in rows for k in flat} | set(HEADLINE)) - lists - named)
     path = out / base.name / "results.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
-        w.writerow([*grid_keys, "replication", "seed", "run_key", "status", *HEADLINE])
-        for spec in specs:
-            key = run_key(spec.scenario, base_dir)
-            folder = out / spec.scenario.name / key
-            status = _status(folder) or "missing"
-            summary: dict[str, Any] = {}
-            if status == "complete":
-                summary = json.loads((folder / "summary.json").read_text())
+        w.writerow([*grid_keys, *RUN_COLUMNS, *metrics])
+        for spec, key, status, flat in rows:
             values = [json.dumps(v) if not isinstance(v, str | int | float) else v for _, v in spec.point]
-            row = [_get(summary, h) for h in HEADLINE]
-            w.writerow([*values, spec.replication, spec.seed, key, status, *row])
+            w.writerow(
+                [*values, spec.replication, spec.seed, key, status, *(flat.get(m, "") for m in metrics)]
+            )
     return path

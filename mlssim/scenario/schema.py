@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from .schema_adversary import AdversarySpec, CompromiseSpec
 from .schema_base import _Model
@@ -128,73 +129,85 @@ class Scenario(_Model):
 
     @model_validator(mode="after")
     def _references(self) -> Scenario:
+        """Rules across sections; every independent problem is reported, not only the first."""
+        problems: list[str] = []
         names = [p.name for p in self.providers]
         dup = {n for n in names if names.count(n) > 1}
         if dup:
-            raise ValueError(f"duplicate provider names: {', '.join(sorted(dup))}")
+            problems.append(f"duplicate provider names: {', '.join(sorted(dup))}")
         known = set(names)
         orderer = self.federation.orderer
         if orderer is not None and orderer not in known:
-            raise ValueError(f"federation.orderer: unknown provider {orderer!r}")
+            problems.append(f"federation.orderer: unknown provider {orderer!r}")
         specs = {g.name: g for g in self.groups}
         for i, g in enumerate(self.groups):
             if g.from_population:
                 if self.population is None:
-                    raise ValueError(f"groups[{i}].from_population: the scenario has no population")
-                if g.size > self.population.users:
-                    raise ValueError(
+                    problems.append(f"groups[{i}].from_population: the scenario has no population")
+                elif g.size > self.population.users:
+                    problems.append(
                         f"groups[{i}].size: more users than the population's {self.population.users}"
                     )
         if self.population is not None:
             for p in self.population.providers or {}:
                 if p not in known:
-                    raise ValueError(f"population.providers: unknown provider {p!r}")
+                    problems.append(f"population.providers: unknown provider {p!r}")
         for i, cp in enumerate(self.adversary.compromises):
             where = f"adversary.compromises[{i}]"
             spec = specs.get(cp.group)
             if spec is None:
-                raise ValueError(f"{where}.group: no groups entry named {cp.group!r}")
-            if cp.instance >= spec.count:
-                raise ValueError(f"{where}.instance: {cp.group} has {spec.count} group(s)")
-            if cp.member >= spec.size:
-                raise ValueError(f"{where}.member: {cp.group} has {spec.size} initial members")
+                problems.append(f"{where}.group: no groups entry named {cp.group!r}")
+            elif cp.instance >= spec.count:
+                problems.append(f"{where}.instance: {cp.group} has {spec.count} group(s)")
+            if spec is not None and cp.member >= spec.size:
+                problems.append(f"{where}.member: {cp.group} has {spec.size} initial members")
             if cp.kind == "randomness" and cp.duration <= 0:
-                raise ValueError(f"{where}.duration: a randomness compromise needs a window > 0")
+                problems.append(f"{where}.duration: a randomness compromise needs a window > 0")
             if self.federation.ordering in ("client-fanout", "decentralised"):
-                raise ValueError(f"{where}: compromises are measured for ordered designs (single, hub) only")
+                problems.append(f"{where}: compromises are measured for ordered designs (single, hub) only")
         for i, ev in enumerate(self.script):
             spec = specs.get(ev.group)
             if spec is None:
-                raise ValueError(f"script[{i}].group: no groups entry named {ev.group!r}")
-            if ev.instance >= spec.count:
-                raise ValueError(f"script[{i}].instance: {ev.group} has {spec.count} group(s)")
-            if ev.member >= spec.size:
-                raise ValueError(f"script[{i}].member: {ev.group} has {spec.size} initial members")
+                problems.append(f"script[{i}].group: no groups entry named {ev.group!r}")
+            elif ev.instance >= spec.count:
+                problems.append(f"script[{i}].instance: {ev.group} has {spec.count} group(s)")
+            if spec is not None and ev.member >= spec.size:
+                problems.append(f"script[{i}].member: {ev.group} has {spec.size} initial members")
         fed = self.federation
         if fed.ordering in ("single", "hub") and fed.topology not in (None, "server"):
-            raise ValueError(f"federation.topology: {fed.ordering} ordering needs server fan-out")
+            problems.append(f"federation.topology: {fed.ordering} ordering needs server fan-out")
         if fed.fanout == "split" and (self.mls.handshake != "public" or fed.ordering == "client-fanout"):
-            raise ValueError("federation.fanout: split needs mls.handshake public and a DS that splits")
+            problems.append("federation.fanout: split needs mls.handshake public and a DS that splits")
         if fed.fanout == "split" and fed.topology not in (None, "server"):
-            raise ValueError("federation.fanout: split needs server topology (the DS splits)")
+            problems.append("federation.fanout: split needs server topology (the DS splits)")
         if fed.fanout == "pre" and (
             fed.ordering in ("client-fanout", "decentralised") or fed.topology not in (None, "server")
         ):
-            raise ValueError(
+            problems.append(
                 "federation.fanout: pre needs an ordering DS and server topology (the DS keeps the store)"
             )
         for i, g in enumerate(self.groups):
             if g.workload.join_mode == "pre" and fed.fanout != "pre":
-                raise ValueError(f"groups[{i}].workload.join_mode: pre needs federation.fanout: pre")
+                problems.append(f"groups[{i}].workload.join_mode: pre needs federation.fanout: pre")
         if fed.ordering == "client-fanout" and fed.topology == "server":
-            raise ValueError("federation.topology: client-fanout means the client sends the copies")
+            problems.append("federation.topology: client-fanout means the client sends the copies")
         for i, g in enumerate(self.groups):
             for p in g.providers or {}:
                 if p not in known:
-                    raise ValueError(f"groups[{i}].providers: unknown provider {p!r}")
+                    problems.append(f"groups[{i}].providers: unknown provider {p!r}")
             if g.owner is not None and g.owner not in known:
-                raise ValueError(f"groups[{i}].owner: unknown provider {g.owner!r}")
+                problems.append(f"groups[{i}].owner: unknown provider {g.owner!r}")
             stop = g.workload.stop
             if stop is not None and stop > self.duration:
-                raise ValueError(f"groups[{i}].workload.stop: {stop} is after the duration ({self.duration})")
+                problems.append(f"groups[{i}].workload.stop: {stop} is after the duration ({self.duration})")
+        if len(problems) == 1:
+            raise ValueError(problems[0])
+        if problems:  # pydantic reports each line error of a ValidationError raised here
+            raise ValidationError.from_exception_data(
+                "Scenario",
+                [
+                    InitErrorDetails(type=PydanticCustomError("value_error", m), loc=(), input=None)
+                    for m in problems
+                ],
+            )
         return self
