@@ -166,3 +166,13 @@ def test_one_cross_reference_error_reads_as_before(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError) as err:
         load_scenario(f)
     assert [str(i) for i in err.value.issues] == [f"{f}:12: script[0].group: no groups entry named 'nope'"]
+
+
+def test_an_orderer_used_by_the_sweep_is_not_ignored(tmp_path: Path) -> None:
+    """Under hub the orderer is ignored, unless the sweep also runs a design that uses it."""
+    hub = CLEAN.replace("ordering: single", "ordering: hub")
+    f = tmp_path / "hub.yaml"
+    f.write_text(hub)
+    assert any("federation.orderer" in i.key for i in scenario_warnings(f))
+    f.write_text(hub + "sweep:\n  grid:\n    federation.ordering: [hub, single]\n")
+    assert not scenario_warnings(f)

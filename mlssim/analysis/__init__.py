@@ -30,7 +30,7 @@ from ..runner.summaries import flatten
 
 __all__ = ["load_runs", "load_transmissions", "run_folders"]
 
-#: columns ``results.csv`` writes after the grid keys, before the headline metrics
+#: columns ``results.csv`` writes after the grid keys, before the summary keys
 _RUN_COLUMNS = ("replication", "seed", "run_key", "status")
 
 

@@ -12,7 +12,8 @@ it an error). The rules, documented in ``docs/metrics.md`` ("Plausibility warnin
   to create a group (two round trips: the KeyPackages, then the creation commit and its
   verdict); per groups entry, a workload whose ``start`` pushes it past its window's end;
 * **orderer ignored**: ``federation.orderer`` under ``ordering: hub`` (the default), where each
-  group's owner orders it and ``orderer`` has no effect.
+  group's owner orders it and ``orderer`` has no effect — unless the file's sweep also runs a
+  design that uses it (``single``, or the leaderless designs' directory).
 
 A ``sweep:`` grid's values are checked one at a time on the base file, as the loader checks
 them for errors, and a warning the base does not have (or one about the grid key itself) is
@@ -97,8 +98,9 @@ def _has_rates(scenario: Scenario, i: int) -> bool:
     )
 
 
-def warnings_of(scenario: Scenario, base: Path) -> list[Finding]:
-    """Every plausibility warning of ``scenario`` (sample files relative to ``base``)."""
+def warnings_of(scenario: Scenario, base: Path, *, orderer_swept: bool = False) -> list[Finding]:
+    """Every plausibility warning of ``scenario`` (sample files relative to ``base``).
+    ``orderer_swept``: the file's sweep also runs designs that use ``federation.orderer``."""
     found: list[Finding] = []
     for link in LINK_CLASSES:
         typical = typical_latency(getattr(scenario.network, link).latency, base)
@@ -134,7 +136,7 @@ def warnings_of(scenario: Scenario, base: Path) -> list[Finding]:
                 )
             )
     fed = scenario.federation
-    if fed.orderer is not None and fed.ordering == "hub":
+    if fed.orderer is not None and fed.ordering == "hub" and not orderer_swept:
         found.append(
             (
                 ("federation", "orderer"),
@@ -163,9 +165,11 @@ def scenario_warnings(path: str | os.PathLike[str], scenario: Scenario | None = 
     assert isinstance(doc.data, dict)
     ctx = _Context(name, doc.lines, doc.data, {})
     base = Path(name).parent
-    own = warnings_of(scenario, base)
-    issues = [ScenarioIssue(name, _line_of(ctx, p), format_path(p), f"warning: {m}") for p, m in own]
     grid = scenario.sweep.grid if scenario.sweep is not None else {}
+    # a sweep over the ordering that also runs single (or a leaderless design) uses the orderer
+    swept = any(v != "hub" for v in grid.get("federation.ordering", []))
+    own = warnings_of(scenario, base, orderer_swept=swept)
+    issues = [ScenarioIssue(name, _line_of(ctx, p), format_path(p), f"warning: {m}") for p, m in own]
     warned = {p for p, _ in own}
     for key, values in grid.items():
         varied = parse_path(key)
@@ -175,7 +179,7 @@ def scenario_warnings(path: str | os.PathLike[str], scenario: Scenario | None = 
             except ScenarioError:
                 continue  # the loader names a bad value; a warning adds nothing
             where: KeyPath = ("sweep", "grid", key, i)
-            for p, m in warnings_of(trial, base):
+            for p, m in warnings_of(trial, base, orderer_swept=swept):
                 if p in warned and p[: len(varied)] != varied[: len(p)]:
                     continue  # the base's own warning, unchanged in kind by this value
                 msg = f"warning: at sweep point {key}={_value_text(value)}: {format_path(p)}: {m}"
