@@ -16,7 +16,7 @@ from typing import Any
 from .data import Series
 from .stats import t_quantile
 
-__all__ = ["LABELS", "Series", "X_LABELS", "label_of", "plot", "t_quantile"]
+__all__ = ["LABELS", "NOTES", "Series", "X_LABELS", "label_of", "note_of", "plot", "t_quantile"]
 
 STYLE = Path(__file__).with_name("mlssim.mplstyle")
 
@@ -46,6 +46,14 @@ LABELS = {
     "devices.bytes_per_add_mean": "bytes per device add (all groups)",
     "devices.completion_s.p95": "device add → in all groups, p95 (s)",
     "devices.groups_per_add_mean": "groups per device add",
+    "commits.by_distance.at_orderer.collisions_per_1000_attempts": (
+        "collisions per 1,000 attempts, committer at the orderer"
+    ),
+    "commits.by_distance.elsewhere.collisions_per_1000_attempts": (
+        "collisions per 1,000 attempts, committer elsewhere"
+    ),
+    "commits.lost_on_losing_branch": "commits lost on a losing branch",
+    "application.sent_on_losing_branch": "application messages sent on a losing branch",
 }
 #: grid key → axis label with its unit
 X_LABELS = {
@@ -58,6 +66,28 @@ X_LABELS = {
     "groups[0].workload.update_group_rate": "path updates per group per second",
     "groups[0].count": "groups (scenarios/devices.yaml: a user is in about count / 2)",
 }
+#: metric → what its value means differently by design (said in every caption that plots it)
+NOTES = {
+    "commits.collisions_per_1000_attempts": (
+        "With an orderer a collision is a rejected attempt; without one, a commit dropped by a fork switch."
+    ),
+    "convergence_s": (
+        "Without an orderer this is the time to finality (the commit's branch is the one every "
+        "member keeps); commits of losing branches are not in it (commits.lost_on_losing_branch)."
+    ),
+    "commit_latency_s": "Without an orderer the committer merges at once: 0 unless the commit was redone.",
+    "commits.wasted_bytes": (
+        "With an orderer: rejected uploads, forwards and rejects; "
+        "without one, everything a dropped commit sent."
+    ),
+}
+
+
+def note_of(metric: str) -> str:
+    """The caption note of ``metric`` (by its own key or its parent's), or ""."""
+    return NOTES.get(metric) or NOTES.get(metric.rpartition(".")[0], "")
+
+
 #: the default figures of a report
 DEFAULT_METRICS = (
     "commits.collisions_per_1000_attempts",
@@ -72,8 +102,9 @@ def label_of(key: str) -> str:
 
 
 def _spans_decades(values: Sequence[Any]) -> bool:
-    pos = [v for v in values if isinstance(v, int | float) and v > 0]
-    return len(pos) >= 2 and max(pos) / min(pos) >= 10  # a decade or more: log axis
+    """A log axis: every value positive (a zero has no place on it) and a decade or more apart."""
+    nums = [v for v in values if isinstance(v, int | float)]
+    return len(nums) >= 2 and min(nums) > 0 and max(nums) / min(nums) >= 10
 
 
 def _yerr(s: Series) -> list[list[float]] | None:
@@ -102,6 +133,7 @@ def plot(
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     categories: list[Any] = []
     for s in data:
@@ -120,12 +152,17 @@ def plot(
             ax.errorbar(
                 xs, s.mean, yerr=_yerr(s), label=s.label, marker=markers[i % len(markers)], capsize=3, **kw
             )
+        plain = FuncFormatter(lambda v, _pos: f"{v:g}")  # 0.2 and 4, not 2×10⁻¹ and 4×10⁰
         if categories:
             ax.set_xticks(range(len(categories)), [str(c) for c in categories])
         elif _spans_decades([x for s in data for x in s.x]):
             ax.set_xscale("log")
+            ax.xaxis.set_major_formatter(plain)
         if not zero_line and _spans_decades([y for s in data for y in s.mean]):
             ax.set_yscale("log")
+            ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))  # 1, 2, 5, 10, ...
+            ax.yaxis.set_major_formatter(plain)
+            ax.yaxis.set_minor_formatter(NullFormatter())
         if zero_line:
             ax.axhline(0.0, color="0.5", linewidth=0.8)
         ax.set_xlabel(x_label)

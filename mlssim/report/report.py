@@ -18,7 +18,7 @@ from typing import Any
 
 from .. import __version__
 from .data import Series, Sweep, check_name, load_sweep, numeric_axis, paired_differences, pooled, series
-from .figures import DEFAULT_METRICS, label_of, plot
+from .figures import DEFAULT_METRICS, label_of, note_of, plot
 from .stats import BOOTSTRAP_RESAMPLES
 from .survival import healing_survival
 
@@ -132,7 +132,10 @@ def write_report(
         "one run has no interval (n/a).",
         "",
     ]
-    regen = command or f"mlssim sweep <scenario> --out runs; mlssim report runs/{sweep.name}"
+    source = (
+        f"scenarios/{sweep.name}.yaml" if Path("scenarios", f"{sweep.name}.yaml").is_file() else "<scenario>"
+    )
+    regen = f"mlssim sweep {source} --jobs 2 --out runs; " + (command or f"mlssim report runs/{sweep.name}")
     for metric in chosen:
         label = label_of(metric)
         if x is None:
@@ -183,7 +186,8 @@ def _figure_section(
     files = plot(
         data, label_of(x), label, f"{sweep.name}: {label}", stem, others[0] if len(others) == 1 else None
     )
-    caption = f"{label} against {x} ({sweep.name}); {METHOD[stat]}. {notes}"
+    note = note_of(metric)
+    caption = f"{label} against {x} ({sweep.name}); {METHOD[stat]}. {note + ' ' if note else ''}{notes}"
     stem.with_suffix(".caption.txt").write_text(caption + "\n")
     lines = [f"## {label}", "", f"![{label}]({files[0].name})", "", caption, "", *_table(data, x), ""]
     diff = None if numeric_axis(sweep.rows, x) else paired_differences(sweep, x, metric)
