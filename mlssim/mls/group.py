@@ -42,7 +42,6 @@ from .group_state import (
     CommitApplied,
     CommitterError,
     DuplicateGroupIdError,
-    EpochCache,
     GroupConfig,
     InactiveGroupError,
     MemberIdentity,
@@ -123,6 +122,7 @@ from .psk import psk_secret as compute_psk_secret
 from .psk import resolve_psks
 from .rand import RandomSource
 from .ratchet_tree import RatchetTree
+from .sharing import EpochCache, tables_of
 from .transcript import confirmed_transcript_hash, interim_transcript_hash
 from .treekem import PathKeys, create_update_path, decrypt_update_path
 from .treemath import LeafIndex
@@ -894,10 +894,9 @@ class Group:
             membership_key = (
                 st.secrets.membership_key if content.sender.sender_type == SenderType.MEMBER else None
             )
-            cache = self.config.epoch_cache
             # Every input of the two checks; the content's kept bytes are one object per decoded
             # message, so the key is hashed once however many members receive it.
-            vkey = (
+            tables_of(self.config.epoch_cache).verified.get_or_compute(
                 (
                     st.public.context_bytes,
                     content.encoded(),
@@ -906,22 +905,19 @@ class Group:
                     body.membership_tag,
                     membership_key,
                     key,
-                )
-                if cache is not None
-                else None
+                ),
+                lambda: (
+                    unprotect_public(
+                        self.suite,
+                        body,
+                        context=st.public.context_bytes,
+                        membership_key=membership_key,
+                        signature_pub=key,
+                    )
+                    is not None
+                ),
             )
-            if cache is not None and vkey is not None and cache.verified(vkey):
-                ac = body.authenticated_content()
-            else:
-                ac = unprotect_public(
-                    self.suite,
-                    body,
-                    context=st.public.context_bytes,
-                    membership_key=membership_key,
-                    signature_pub=key,
-                )
-                if cache is not None and vkey is not None:
-                    cache.put_verified(vkey)
+            ac = body.authenticated_content()
         elif isinstance(body, PrivateMessage):
             past = self._past.get(body.epoch)
             if (
@@ -938,7 +934,6 @@ class Group:
                 node = tree.leaf(LeafIndex(leaf)) if leaf < tree.n_leaves else None
                 return None if node is None else node.signature_key
 
-            shared = self.config.epoch_cache
             ac = unprotect_private(
                 self.suite,
                 body,
@@ -946,7 +941,7 @@ class Group:
                 sender_data_secret=st.secrets.sender_data_secret,
                 context=st.public.context_bytes,
                 signature_key_of=key_of,
-                memo=shared.private if shared is not None else None,
+                shared=self.config.epoch_cache,
             )
         else:
             raise LocalProtocolError(f"{message.wire_format.name} is not processed by a group member")
@@ -1056,25 +1051,19 @@ class Group:
         if sender.sender_type not in (SenderType.MEMBER, SenderType.NEW_MEMBER_COMMIT):
             raise CommitterError(f"a {sender.sender_type.name} sender cannot commit")
         committed = self._resolve(commit, sender)
-        cache = self.config.epoch_cache
+        tables = tables_of(self.config.epoch_cache)
         # The key determines ac's encoding (wire format, the content's kept bytes — one shared
         # object per decoded message, so hashed once — and the auth data) without re-encoding it.
-        key = (
+        outcome = tables.outcomes.get_or_compute(
             (
                 st.public.context_bytes,
                 ac.wire_format,
                 ac.content.encoded(),
                 ac.auth.signature,
                 ac.auth.confirmation_tag,
-            )
-            if cache is not None
-            else None
+            ),
+            lambda: commit_outcome(self.suite, self.config.leaf_policy, st.public, ac, committed),
         )
-        outcome = cache.get(key) if cache is not None and key is not None else None
-        if outcome is None:
-            outcome = commit_outcome(self.suite, self.config.leaf_policy, self._st.public, ac, committed)
-            if cache is not None and key is not None:
-                cache.put(key, outcome)
         if now is not None and self.config.leaf_policy.enabled:
             for _, kp in outcome.added:
                 lt = kp.leaf_node.lifetime
@@ -1115,7 +1104,7 @@ class Group:
                 receiver=path_keys,
                 exclude=outcome.added_leaves,
                 context=outcome.provisional_context,
-                memo=cache.paths if cache is not None else None,
+                shared=self.config.epoch_cache,
             )
             commit_secret, path_keys = dec.commit_secret, dec.path_keys
         else:
@@ -1133,18 +1122,16 @@ class Group:
         else:
             init_secret = st.secrets.init_secret
         new_ctx = outcome.public.context
-        skey = (init_secret, commit_secret, psk_secret, outcome.public.context_bytes)
-        secrets = cache.schedule(skey) if cache is not None else None
-        if secrets is None:
-            secrets = EpochSecrets.from_init(
+        secrets = tables.schedules.get_or_compute(
+            (init_secret, commit_secret, psk_secret, outcome.public.context_bytes),
+            lambda: EpochSecrets.from_init(
                 self.suite,
                 init_secret=init_secret,
                 commit_secret=commit_secret,
                 psk_secret=psk_secret,
                 group_context=outcome.public.context_bytes,  # new_ctx, encoded once
-            )
-            if cache is not None:
-                cache.put_schedule(skey, secrets)
+            ),
+        )
         verify_confirmation_tag(
             self.suite, secrets.confirmation_key, outcome.confirmed, outcome.public.confirmation_tag
         )

@@ -75,6 +75,7 @@ from .psk import psk_secret as compute_psk_secret
 from .psk import resolve_psks
 from .rand import RandomSource
 from .ratchet_tree import RatchetTree
+from .sharing import tables_of
 from .transcript import confirmed_transcript_hash, interim_transcript_hash
 from .tree_validation import validate_tree
 from .treekem import PathKeys, create_update_path, path_keys_from_welcome
@@ -204,26 +205,37 @@ def verified_join_tree(
     ctx = gi.group_context
     if ctx.cipher_suite != key_package.cipher_suite:
         raise CommitterError("GroupInfo cipher suite differs from the KeyPackage's")
-    shared = cfg.epoch_cache
-    tree = shared.joined_tree(gi, supplied, now, cfg.leaf_policy) if shared is not None else None
-    if tree is None:
-        # the public checks: a byte-identical GroupInfo and tree get the same verdict for every
-        # joiner, so simulated joiners of one Welcome share it (EpochCache); a tree that fails
-        # is never cached, so every joiner of a bad Welcome fails
-        tree = tree_from_group_info(suite, gi, supplied)
-        _check_joined_tree(suite, cfg, tree, ctx, now)
-        if tree.tree_hash() != ctx.tree_hash:
-            raise GroupInfoTreeHashError("ratchet tree does not match the GroupInfo tree hash")
-        signer = tree.leaf(LeafIndex(gi.signer)) if gi.signer < tree.n_leaves else None
-        if signer is None:
-            raise CommitterError("GroupInfo signer leaf is blank")
-        verify_group_info(suite, gi, signer.signature_key)
-        if shared is not None:
-            shared.put_joined_tree(gi, supplied, now, cfg.leaf_policy, tree)
+    # the public checks: a byte-identical GroupInfo and tree get the same verdict for every
+    # joiner, so simulated joiners of one Welcome share it (by the objects checked, each held
+    # with the verdict so that their ids stay unique); a tree that fails is never kept, so every
+    # joiner of a bad Welcome fails
+    policy = cfg.leaf_policy
+    tree = tables_of(cfg.epoch_cache).joined_trees.get_or_compute(
+        (id(gi), id(supplied) if supplied is not None else 0, now, id(policy)),
+        lambda: (gi, supplied, policy, _checked_group_info_tree(suite, cfg, gi, supplied, now)),
+    )[3]
     my_leaf = _own_leaf(tree, key_package)
     if my_leaf is None:
         raise CommitterError("this KeyPackage's leaf is not in the tree (§12.4.3.1)")
     return tree, my_leaf
+
+
+def _checked_group_info_tree(
+    suite: CipherSuite, cfg: GroupConfig, gi: GroupInfo, supplied: RatchetTree | None, now: int | None
+) -> RatchetTree:
+    """The tree of ``gi`` (from its extension unless ``supplied``), after the checks of
+    §12.4.3.1 that need no private key: its leaves and structure, its hash against the
+    GroupInfo's, and the GroupInfo's signature by its signer's leaf."""
+    ctx = gi.group_context
+    tree = tree_from_group_info(suite, gi, supplied)
+    _check_joined_tree(suite, cfg, tree, ctx, now)
+    if tree.tree_hash() != ctx.tree_hash:
+        raise GroupInfoTreeHashError("ratchet tree does not match the GroupInfo tree hash")
+    signer = tree.leaf(LeafIndex(gi.signer)) if gi.signer < tree.n_leaves else None
+    if signer is None:
+        raise CommitterError("GroupInfo signer leaf is blank")
+    verify_group_info(suite, gi, signer.signature_key)
+    return tree
 
 
 def _own_leaf(tree: RatchetTree, key_package: KeyPackage) -> LeafIndex | None:

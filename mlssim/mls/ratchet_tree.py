@@ -42,6 +42,7 @@ from .crypto.suite import CipherSuite
 from .errors import InternalError, RemoteProtocolError
 from .messages.enums import NodeType
 from .messages.tree import LeafNode, Node, ParentNode, UpdatePath, ratchet_tree_bytes
+from .sharing import SharedTable
 from .treemath import LeafIndex, NodeIndex, level
 
 __all__ = [
@@ -518,10 +519,8 @@ class RatchetTree(TreeView):
         self._cred_stats = cred_stats
         # Per-tree answers every member of the epoch asks for (a commit's filtered path and the
         # resolutions of its copath children): computed once, shared through the EpochCache.
-        self._fdp_cache: dict[int, tuple[tuple[NodeIndex, NodeIndex], ...]] = {}
-        self._res_cache: dict[
-            tuple[int, AbstractSet[int]], tuple[Sequence[NodeIndex], Mapping[int, int]]
-        ] = {}
+        self._fdp_cache = SharedTable(None)
+        self._res_cache = SharedTable(None)
 
     @classmethod
     def from_nodes(cls, suite: CipherSuite, nodes: Sequence[Node | None]) -> RatchetTree:
@@ -563,23 +562,20 @@ class RatchetTree(TreeView):
         return h
 
     def filtered_direct_path_with_copath(self, leaf: int) -> list[tuple[NodeIndex, NodeIndex]]:
-        found = self._fdp_cache.get(leaf)
-        if found is None:
-            found = tuple(super().filtered_direct_path_with_copath(leaf))
-            self._fdp_cache[leaf] = found
-        return list(found)
+        view = TreeView.filtered_direct_path_with_copath
+        return list(self._fdp_cache.get_or_compute(leaf, lambda: tuple(view(self, leaf))))
 
     def resolution_positions(
         self, x: int, exclude: AbstractSet[int] = frozenset()
     ) -> tuple[Sequence[NodeIndex], Mapping[int, int]]:
         key_set = exclude if isinstance(exclude, frozenset) else frozenset(exclude)
-        key = (x, key_set)
-        found = self._res_cache.get(key)
-        if found is None:
-            res, positions = super().resolution_positions(x, key_set)
-            found = (tuple(res), positions)
-            self._res_cache[key] = found
-        return found
+        return self._res_cache.get_or_compute((x, key_set), lambda: self._resolution_positions(x, key_set))
+
+    def _resolution_positions(
+        self, x: int, exclude: frozenset[int]
+    ) -> tuple[Sequence[NodeIndex], Mapping[int, int]]:
+        res, positions = TreeView.resolution_positions(self, x, exclude)
+        return tuple(res), positions
 
     def edit(self) -> TreeEditor:
         """A working copy for one commit; this tree stays unchanged."""

@@ -37,10 +37,10 @@ from dataclasses import dataclass, field
 
 from .crypto.suite import CipherSuite, KeyPair
 from .errors import CryptoError, LocalProtocolError, RemoteProtocolError
-from .memo import Memo
 from .messages.tree import HPKECiphertext, LeafNode, UpdatePath, UpdatePathNode
 from .rand import RandomSource
 from .ratchet_tree import TreeEditor, TreeView, UpdatePathShapeError
+from .sharing import NOT_SHARED, EpochCache, tables_of
 from .treemath import LeafIndex, NodeIndex, common_ancestor
 
 __all__ = [
@@ -59,7 +59,6 @@ __all__ = [
     "check_update_path_shape",
     "process_update_path",
     "decrypt_update_path",
-    "PathMemo",
     "path_keys_from_welcome",
     "OpenedPath",
     "update_path_targets",
@@ -335,44 +334,7 @@ class PathDecryption:
     path_secret: bytes
 
 
-class PathMemo:
-    """Pure path computations that simulated members of one world would repeat: opening one
-    ciphertext with one private key (every member under a copath child whose key they all hold
-    opens the same one), and deriving the path keys above one path secret (every member under
-    the same copath child derives the same chain). Keyed by every input, so a member whose key,
-    ciphertext or secret differs in any byte computes its own; a failed open is never kept.
-    Cleared when full."""
-
-    __slots__ = ("_opened", "_chains")
-
-    def __init__(self, max_entries: int = 4096) -> None:
-        self._opened: Memo[bytes] = Memo(max_entries)
-        self._chains: Memo[tuple[tuple[KeyPair, ...], bytes]] = Memo(max_entries)
-
-    @property
-    def hits(self) -> int:
-        return self._opened.hits + self._chains.hits
-
-    def open(self, suite: CipherSuite, priv: bytes, context: bytes, ct: HPKECiphertext) -> bytes:
-        """``DecryptWithLabel(priv, "UpdatePathNode", context, ct)``; raises as it does."""
-        key = (priv, context, ct.kem_output, ct.ciphertext)
-        out = self._opened.get(key)
-        if out is None:
-            out = suite.decrypt_with_label(priv, UPDATE_PATH_LABEL, context, ct.kem_output, ct.ciphertext)
-            self._opened.put(key, out)
-        return out
-
-    def chain(self, suite: CipherSuite, secret: bytes, steps: int) -> tuple[tuple[KeyPair, ...], bytes]:
-        """The key pairs of ``steps`` successive path secrets from ``secret``, and the secret after."""
-        key = (secret, steps)
-        out = self._chains.get(key)
-        if out is None:
-            out = _derive_chain(suite, secret, steps)
-            self._chains.put(key, out)
-        return out
-
-
-def _derive_chain(suite: CipherSuite, secret: bytes, steps: int) -> tuple[tuple[KeyPair, ...], bytes]:
+def _chain(suite: CipherSuite, secret: bytes, steps: int) -> tuple[tuple[KeyPair, ...], bytes]:
     pairs = []
     for _ in range(steps):
         pairs.append(node_key_pair(suite, secret))
@@ -389,15 +351,15 @@ def decrypt_update_path(
     receiver: PathKeys,
     exclude: AbstractSet[int],
     context: bytes,
-    memo: PathMemo | None = None,
+    shared: EpochCache | None = None,
 ) -> PathDecryption:
     """§7.5 "decrypt the path secrets": ``tree`` already has the path merged (resolutions of
     copath children are the same before and after the merge). Finds the copath child above
     the receiver, opens the ciphertext for a resolution node it holds the key of (its position
     in the resolution is the ciphertext's index), derives upward and checks every derived public
     key against the UpdatePath. Returns the commit secret and the receiver's new PathKeys
-    (keys the tree no longer holds dropped). Cost: O(log N) derivations, no tree copy; with a
-    ``memo``, members who open the same ciphertext with the same key share the open and the
+    (keys the tree no longer holds dropped). Cost: O(log N) derivations, no tree copy; with
+    ``shared``, members who open the same ciphertext with the same key share the open and the
     derivations above it.
     """
     me = receiver.leaf
@@ -433,20 +395,19 @@ def decrypt_update_path(
     pos, r, priv = held
 
     ct = upn.encrypted_path_secret[pos]
+    tables = tables_of(shared)
+    opens = tables.path_opens if r & 1 else NOT_SHARED  # a leaf's key is one member's: nothing to share
     try:
-        # a leaf's key is held by one member only: nothing to share
-        if memo is not None and r & 1:
-            secret = memo.open(suite, priv, context, ct)
-        else:
-            secret = suite.decrypt_with_label(priv, UPDATE_PATH_LABEL, context, ct.kem_output, ct.ciphertext)
+        first = opens.get_or_compute(
+            (priv, context, ct.kem_output, ct.ciphertext),
+            lambda: suite.decrypt_with_label(priv, UPDATE_PATH_LABEL, context, ct.kem_output, ct.ciphertext),
+        )
     except CryptoError as exc:
         raise PathSecretDecryptionError(
             f"path secret for node {p} does not open with node {r}'s key: {exc}"
         ) from exc
-
-    first = secret
     steps = len(path) - k
-    pairs, secret = (memo.chain if memo is not None else _derive_chain)(suite, secret, steps)
+    pairs, secret = tables.path_chains.get_or_compute((first, steps), lambda: _chain(suite, first, steps))
     new: dict[NodeIndex, KeyPair] = {}
     for j, kp in enumerate(pairs, k):
         if kp.pub != update_path.nodes[j].encryption_key:
