@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from mlssim.mls import group as group_module
+from mlssim.mls import commit_builder as commit_builder_module
 from mlssim.mls import group_state as group_state_module
 from mlssim.mls.codec import encode
 from mlssim.mls.credentials import CredentialSuccessorError
@@ -190,7 +190,7 @@ def _ciphertexts_changed(
 def test_extra_ciphertext_in_one_node_is_rejected_by_every_member(suite: CipherSuite) -> None:
     h = group_of(suite, 8)
     padded = _ciphertexts_changed(-1, lambda cts: (*cts, cts[0]))  # the top node: one too many
-    with patched(group_module, "create_update_path", padded):
+    with patched(commit_builder_module, "create_update_path", padded):
         staged = h.members["c1"].commit(h.rand)
     others = [f"c{i}" for i in range(2, 9)]
     got = verdicts(h, staged.message, others)
@@ -202,7 +202,7 @@ def test_bad_path_shape_is_rejected_by_a_member_being_removed(suite: CipherSuite
     h = group_of(suite, 8)
     short = _ciphertexts_changed(0, lambda cts: cts[1:])  # the lowest node: one too few
     victim = int(h.members["c8"].leaf_index)
-    with patched(group_module, "create_update_path", short):
+    with patched(commit_builder_module, "create_update_path", short):
         staged = h.members["c1"].commit(h.rand, removes=[victim])
     others = [f"c{i}" for i in range(2, 9)]
     assert verdicts(h, staged.message, others) == dict.fromkeys(others, UpdatePathShapeError)

@@ -21,9 +21,10 @@ from .group_validation import (
     validate_added_key_package,
     validate_member_leaf,
 )
-from .messages.common import GroupContext
+from .messages.common import Extension, GroupContext
 from .messages.enums import (
     LeafNodeSource,
+    ResumptionPSKUsage,
     SenderType,
 )
 from .messages.framing import (
@@ -32,7 +33,9 @@ from .messages.framing import (
 from .messages.proposals import (
     Update,
 )
+from .messages.tree import LeafNode
 from .proposal_list import (
+    AppliedProposals,
     CommittedProposal,
     apply_proposals,
     path_required,
@@ -42,7 +45,7 @@ from .transcript import confirmed_transcript_hash, interim_transcript_hash
 from .treekem import check_update_path_shape
 from .treemath import LeafIndex
 
-__all__ = ["commit_outcome"]
+__all__ = ["commit_outcome", "checked_proposals", "next_context"]
 
 
 def commit_outcome(
@@ -62,21 +65,8 @@ def commit_outcome(
     external = sender.sender_type == SenderType.NEW_MEMBER_COMMIT
     committer = None if external else LeafIndex(sender.index)
     old = old_public.context
-    validate_proposal_list(suite, old_public.tree, committed, committer=committer, external=external)
-    applied = apply_proposals(old_public.tree, old.extensions, committed)
-    gone = tuple(leaf for leaf in (old_public.tree.leaf(r) for r in applied.removed) if leaf is not None)
-    for _, kp in applied.added:
-        # time-dependent checks (lifetimes) are per member: see _check_lifetimes
-        validate_added_key_package(
-            suite,
-            policy,
-            kp,
-            index=old_public.key_index,
-            group_id=old.group_id,
-            extensions=applied.extensions,
-            now=None,
-            removed=gone,
-        )
+    # time-dependent checks (lifetimes) are per member: see Group._process_commit
+    applied, gone = checked_proposals(suite, policy, old_public, committed, committer=committer, now=None)
     for cp in committed:
         if isinstance(cp.proposal, Update):
             leaf_index = LeafIndex(cp.sender.index)
@@ -139,25 +129,11 @@ def commit_outcome(
             new_tree, committer_leaf, commit.path, frozenset(int(leaf) for leaf, _ in applied.added)
         )
     tree_hash = new_tree.tree_hash()
-    provisional = GroupContext(
-        cipher_suite=old.cipher_suite,
-        group_id=old.group_id,
-        epoch=old.epoch + 1,
-        tree_hash=tree_hash,
-        confirmed_transcript_hash=old.confirmed_transcript_hash,
-        extensions=applied.extensions,
-    )
+    provisional = next_context(old, tree_hash, old.confirmed_transcript_hash, applied.extensions)
     confirmed = confirmed_transcript_hash(
         suite, old_public.interim_transcript_hash, ac.wire_format, content.encoded(), ac.auth.signature
     )
-    new_ctx = GroupContext(
-        cipher_suite=old.cipher_suite,
-        group_id=old.group_id,
-        epoch=old.epoch + 1,
-        tree_hash=tree_hash,
-        confirmed_transcript_hash=confirmed,
-        extensions=applied.extensions,
-    )
+    new_ctx = next_context(old, tree_hash, confirmed, applied.extensions)
     tag = ac.auth.confirmation_tag or b""
     public = PublicEpoch(new_ctx, new_tree, interim_transcript_hash(suite, confirmed, tag), tag)
     return CommitOutcome(
@@ -172,4 +148,57 @@ def commit_outcome(
         reinit=applied.reinit,
         confirmed=confirmed,
         added_leaves=frozenset(int(leaf) for leaf, _ in applied.added),
+    )
+
+
+def checked_proposals(
+    suite: CipherSuite,
+    policy: LeafPolicy,
+    old_public: PublicEpoch,
+    committed: list[CommittedProposal],
+    *,
+    committer: LeafIndex | None,
+    now: int | None,
+    resumption_usage: ResumptionPSKUsage | None = None,
+) -> tuple[AppliedProposals, tuple[LeafNode, ...]]:
+    """§12.2–§12.3 as committer and receivers both run them: validate the list (``committer``
+    None for an external commit), apply it to an editor of the old tree, and validate each
+    added KeyPackage (§10.1) against the old tree less the leaves the list removes. Returns
+    the applied list and those removed leaves."""
+    validate_proposal_list(
+        suite,
+        old_public.tree,
+        committed,
+        committer=committer,
+        external=committer is None,
+        resumption_usage=resumption_usage,
+    )
+    applied = apply_proposals(old_public.tree, old_public.context.extensions, committed)
+    gone = tuple(leaf for leaf in (old_public.tree.leaf(r) for r in applied.removed) if leaf is not None)
+    for _, kp in applied.added:
+        validate_added_key_package(
+            suite,
+            policy,
+            kp,
+            index=old_public.key_index,
+            group_id=old_public.context.group_id,
+            extensions=applied.extensions,
+            now=now,
+            removed=gone,
+        )
+    return applied, gone
+
+
+def next_context(
+    old: GroupContext, tree_hash: bytes, confirmed_transcript_hash: bytes, extensions: tuple[Extension, ...]
+) -> GroupContext:
+    """The GroupContext of the epoch after ``old`` (§8.1): the provisional one an UpdatePath is
+    encrypted under carries the old confirmed transcript hash (§12.4.1–§12.4.2)."""
+    return GroupContext(
+        cipher_suite=old.cipher_suite,
+        group_id=old.group_id,
+        epoch=old.epoch + 1,
+        tree_hash=tree_hash,
+        confirmed_transcript_hash=confirmed_transcript_hash,
+        extensions=extensions,
     )

@@ -29,8 +29,8 @@ from __future__ import annotations
 from collections.abc import Container, Sequence
 from dataclasses import replace
 
-from . import treemath as tm
 from .codec import decode, encode
+from .commit_builder import Committer, build_commit
 from .commit_outcome import commit_outcome
 from .crypto.suite import CipherSuite
 from .errors import LocalProtocolError, RemoteProtocolError
@@ -65,7 +65,7 @@ from .group_validation import (
     validate_added_key_package,
     validate_member_leaf,
 )
-from .keyschedule import EpochSecrets, JoinerStage, confirmation_tag, verify_confirmation_tag
+from .keyschedule import EpochSecrets, confirmation_tag, verify_confirmation_tag
 from .leaf_nodes import LeafNodeLifetimeError
 from .messages.common import Extension, GroupContext
 from .messages.credentials import ExternalSenders
@@ -81,12 +81,10 @@ from .messages.enums import (
 from .messages.framing import (
     AuthenticatedContent,
     FramedContent,
-    FramedContentAuthData,
     MLSMessage,
     PrivateMessage,
     PublicMessage,
     Sender,
-    framed_content_tbs,
 )
 from .messages.key_package import KeyPackage
 from .messages.proposals import (
@@ -95,21 +93,17 @@ from .messages.proposals import (
     GroupContextExtensions,
     PreSharedKey,
     Proposal,
-    ProposalOrRef,
     ReInit,
     Remove,
     Update,
 )
 from .messages.psk_id import PreSharedKeyID
 from .messages.tree import LeafNode, Lifetime
-from .messages.welcome import GroupInfo, GroupSecrets, PathSecret, Welcome
+from .messages.welcome import GroupInfo, Welcome
 from .proposal_list import (
     EXTERNAL_SENDER_TYPES,
     CommittedProposal,
     InvalidProposalError,
-    apply_proposals,
-    path_required,
-    validate_proposal_list,
 )
 from .protect import (
     protect_private,
@@ -123,10 +117,9 @@ from .psk import resolve_psks
 from .rand import RandomSource
 from .ratchet_tree import RatchetTree
 from .sharing import EpochCache, tables_of
-from .transcript import confirmed_transcript_hash, interim_transcript_hash
-from .treekem import PathKeys, create_update_path, decrypt_update_path
+from .transcript import interim_transcript_hash
+from .treekem import PathKeys, decrypt_update_path
 from .treemath import LeafIndex
-from .welcome import seal_welcome
 
 __all__ = [
     "ApplicationMessage",
@@ -529,172 +522,27 @@ class Group:
         else:
             cached = self._default_references(by_value) if include_cached else []
         committed = [CommittedProposal(p, me) for p in by_value] + cached
-        validate_proposal_list(
-            self.suite, st.public.tree, committed, committer=st.leaf, external=False, resumption_usage=usage
-        )
-        applied = apply_proposals(st.public.tree, st.public.context.extensions, committed)
-        gone = tuple(leaf for leaf in (st.public.tree.leaf(r) for r in applied.removed) if leaf is not None)
-        for _, kp in applied.added:
-            validate_added_key_package(
-                self.suite,
-                self.config.leaf_policy,
-                kp,
-                index=st.public.key_index,
-                group_id=self.group_id,
-                extensions=applied.extensions,
-                now=now,
-                removed=gone,
-            )
-        with_path = True if path is None else path
-        if path_required(committed) and not with_path:
-            raise LocalProtocolError("these proposals require an UpdatePath (§12.4)")
-
-        old = st.public.context
-        added_leaves = frozenset(int(leaf) for leaf, _ in applied.added)
-
-        def context_for(tree_hash: bytes) -> bytes:
-            return encode(
-                GroupContext(
-                    cipher_suite=old.cipher_suite,
-                    group_id=old.group_id,
-                    epoch=old.epoch + 1,
-                    tree_hash=tree_hash,
-                    confirmed_transcript_hash=old.confirmed_transcript_hash,
-                    extensions=applied.extensions,
-                )
-            )
-
-        update_path = None
-        path_secrets: dict[int, bytes] = {}
-        if with_path:
-            identity = st.identity
-            leaf_index = st.leaf
-
-            def make_leaf(encryption_key: bytes, parent_hash: bytes) -> LeafNode:
-                return sign_leaf(
-                    self.suite,
-                    identity,
-                    encryption_key=encryption_key,
-                    source=LeafNodeSource.COMMIT,
-                    parent_hash=parent_hash,
-                    group_id=old.group_id,
-                    leaf_index=leaf_index,
-                )
-
-            result = create_update_path(
-                self.suite,
-                applied.editor,
-                st.leaf,
-                make_leaf=make_leaf,
-                exclude=added_leaves,
-                context_for=context_for,
-                rand=rand,
-            )
-            update_path = result.update_path
-            commit_secret = result.commit_secret
-            path_keys = result.path_keys
-            path_secrets = {int(k): v for k, v in result.path_secrets.items()}
-        else:
-            commit_secret = bytes(self.suite.info.hash_len)
-            path_keys = st.path_keys
-        new_tree = applied.editor.freeze()
-        if not with_path:
-            path_keys = path_keys.pruned(new_tree)
-
-        commit = Commit(
-            proposals=tuple(
-                ProposalOrRef(reference=cp.ref) if cp.ref is not None else ProposalOrRef(proposal=cp.proposal)
-                for cp in committed
-            ),
-            path=update_path,
-        )
-        content = self._content(ContentType.COMMIT, authenticated_data, commit=commit)
-        wire_format = self.config.handshake_wire_format
-        tbs = framed_content_tbs(wire_format, content, old)
-        signature = self.suite.sign_with_label(st.identity.signature_priv, "FramedContentTBS", tbs)
-        confirmed = confirmed_transcript_hash(
-            self.suite, st.public.interim_transcript_hash, wire_format, content.encoded(), signature
-        )
-        new_ctx = GroupContext(
-            cipher_suite=old.cipher_suite,
-            group_id=old.group_id,
-            epoch=old.epoch + 1,
-            tree_hash=new_tree.tree_hash(),
-            confirmed_transcript_hash=confirmed,
-            extensions=applied.extensions,
-        )
-        psk_pairs = resolve_psks(applied.psk_ids, self.lookup_psk)
-        psk_secret = compute_psk_secret(self.suite, psk_pairs)
-        secrets = EpochSecrets.from_init(
-            self.suite,
-            init_secret=st.secrets.init_secret,
-            commit_secret=commit_secret,
-            psk_secret=psk_secret,
-            group_context=new_ctx,
-        )
-        tag = confirmation_tag(self.suite, secrets.confirmation_key, confirmed)
-        ac = AuthenticatedContent(
-            wire_format=wire_format,
-            content=content,
-            auth=FramedContentAuthData(signature=signature, confirmation_tag=tag),
-        )
-        message = self._protect(ac, rand)
-        public = PublicEpoch.make(new_ctx, new_tree, interim_transcript_hash(self.suite, confirmed, tag), tag)
-
-        group_info = self._group_info(public, secrets, st.leaf, st.identity.signature_priv, with_tree=False)
-        welcome = None
-        if applied.added:
-            gi_welcome = (
-                self._group_info(public, secrets, st.leaf, st.identity.signature_priv, with_tree=True)
-                if self.config.ratchet_tree_in_welcome
-                else group_info
-            )
-            recipients = []
-            my_node = tm.leaf_to_node(st.leaf)
-            for leaf, kp in applied.added:
-                ps = None
-                if with_path:
-                    lca = tm.common_ancestor(my_node, tm.leaf_to_node(leaf))
-                    ps = PathSecret(path_secret=path_secrets[lca])
-                recipients.append(
-                    (
-                        kp,
-                        GroupSecrets(
-                            joiner_secret=secrets.joiner_secret, path_secret=ps, psks=tuple(applied.psk_ids)
-                        ),
-                    )
-                )
-            joiner = JoinerStage.start(self.suite, joiner_secret=secrets.joiner_secret, psk_secret=psk_secret)
-            welcome = MLSMessage(
-                body=seal_welcome(
-                    self.suite, joiner=joiner, group_info=gi_welcome, recipients=recipients, rand=rand
-                )
-            )
-
-        new_state = MemberState(
-            public=public,
-            leaf=st.leaf,
+        committer = Committer(
             identity=st.identity,
-            path_keys=path_keys,
-            secrets=secrets,
-            secret_tree=new_secret_tree(
-                self.suite, secrets.encryption_secret, new_tree.n_leaves, self.config
-            ),
-            resumption_psks=keep_psks(st.resumption_psks, new_ctx.epoch, secrets.resumption_psk, self.config),
-            reinit=applied.reinit,
-            active=applied.reinit is None,
+            leaf=st.leaf,
+            path_keys=st.path_keys,
+            init_secret=st.secrets.init_secret,
+            resumption_psks=st.resumption_psks,
+            psk_lookup=self.lookup_psk,
+            wire_format=self.config.handshake_wire_format,
+            protect=lambda ac: self._protect(ac, rand),
         )
-        staged = StagedCommit(
-            message=message,
-            welcome=welcome,
-            group_info=MLSMessage(body=group_info),
-            epoch=new_ctx.epoch,
-            added=tuple(leaf for leaf, _ in applied.added),
-            removed=tuple(applied.removed),
-            updated=tuple(applied.updated),
-            with_path=with_path,
-            authenticated_content=ac,
-            _state=new_state,
+        staged = build_commit(
+            self.suite,
+            self.config,
+            st.public,
+            committer,
+            committed,
+            with_path=True if path is None else path,
+            rand=rand,
+            authenticated_data=authenticated_data,
+            now=now,
+            resumption_usage=usage,
         )
         self._pending = staged
         return staged

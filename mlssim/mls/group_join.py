@@ -7,10 +7,10 @@ Both return plain :class:`~mlssim.mls.group_state.MemberState` values; ``Group.j
 from __future__ import annotations
 
 from collections.abc import Container, Sequence
-from dataclasses import replace
 from typing import Protocol
 
-from .codec import decode, encode
+from .codec import decode
+from .commit_builder import Committer, build_commit
 from .crypto.suite import CipherSuite
 from .errors import LocalProtocolError
 from .extensions import find_extension
@@ -24,61 +24,47 @@ from .group_state import (
     MemberState,
     PublicEpoch,
     StagedCommit,
-    make_group_info,
     new_secret_tree,
-    sign_leaf,
     tree_from_group_info,
 )
 from .group_validation import (
     validate_joined_leaves,
 )
-from .keyschedule import EpochSecrets, confirmation_tag, verify_confirmation_tag
+from .keyschedule import EpochSecrets, verify_confirmation_tag
 from .messages.common import GroupContext
 from .messages.enums import (
-    ContentType,
     ExtensionType,
-    LeafNodeSource,
     PSKType,
     ResumptionPSKUsage,
     WireFormat,
 )
 from .messages.framing import (
     AuthenticatedContent,
-    FramedContent,
-    FramedContentAuthData,
     MLSMessage,
     Sender,
-    framed_content_tbs,
 )
 from .messages.key_package import KeyPackage
 from .messages.proposals import (
-    Commit,
     ExternalInit,
     PreSharedKey,
     Proposal,
-    ProposalOrRef,
     ReInit,
     Remove,
 )
 from .messages.psk_id import PreSharedKeyID
-from .messages.tree import LeafNode, Lifetime
 from .messages.welcome import ExternalPub, GroupInfo, Welcome
 from .proposal_list import (
     CommittedProposal,
-    apply_proposals,
-    validate_proposal_list,
 )
 from .protect import (
     protect_public,
 )
-from .psk import psk_secret as compute_psk_secret
-from .psk import resolve_psks
 from .rand import RandomSource
 from .ratchet_tree import RatchetTree
 from .sharing import tables_of
-from .transcript import confirmed_transcript_hash, interim_transcript_hash
+from .transcript import interim_transcript_hash
 from .tree_validation import validate_tree
-from .treekem import PathKeys, create_update_path, path_keys_from_welcome
+from .treekem import PathKeys, path_keys_from_welcome
 from .treemath import LeafIndex
 from .welcome import open_welcome, verify_group_info
 
@@ -294,15 +280,8 @@ def external_join_states(
     public epoch) and the staged commit whose merge makes it a member."""
     cfg = config or GroupConfig()
     ctx = group_info.group_context
-    tree = tree_from_group_info(suite, group_info, ratchet_tree)
     # §12.4.3.2 refers to §12.4.3.1's validation: the same checks as a Welcome joiner's
-    _check_joined_tree(suite, cfg, tree, ctx, None)
-    if tree.tree_hash() != ctx.tree_hash:
-        raise GroupInfoTreeHashError("ratchet tree does not match the GroupInfo tree hash")
-    signer = tree.leaf(LeafIndex(group_info.signer)) if group_info.signer < tree.n_leaves else None
-    if signer is None:
-        raise CommitterError("GroupInfo signer leaf is blank")
-    verify_group_info(suite, group_info, signer.signature_key)
+    tree = _checked_group_info_tree(suite, cfg, group_info, ratchet_tree, None)
     ext_pub_data = find_extension(group_info.extensions, ExtensionType.EXTERNAL_PUB)  # §13: no type twice
     if ext_pub_data is None:
         raise LocalProtocolError("GroupInfo has no external_pub extension: external join impossible")
@@ -310,130 +289,49 @@ def external_join_states(
     kem_output, init_secret = suite.hpke_export_sender(
         external_pub, b"", EXTERNAL_INIT_LABEL, suite.info.hash_len, rand
     )
-    joiner = Sender.new_member_commit()
     proposals: list[Proposal] = [ExternalInit(kem_output=kem_output)]
     if resync_remove is not None:
         proposals.append(Remove(removed=resync_remove))
     proposals += [PreSharedKey(psk=p) for p in psks]
-    committed = [CommittedProposal(p, joiner) for p in proposals]
-    validate_proposal_list(suite, tree, committed, committer=None, external=True)
-    applied = apply_proposals(tree, ctx.extensions, committed)
-    # a placeholder occupies the joiner's leaf until the path's leaf replaces it
-    enc = suite.kem_generate_key_pair(rand)
-    placeholder = sign_leaf(
-        suite,
-        identity,
-        encryption_key=enc.pub,
-        source=LeafNodeSource.KEY_PACKAGE,
-        lifetime=Lifetime(not_before=0, not_after=0xFFFFFFFFFFFFFFFF),
+    joiner = Sender.new_member_commit()
+    old = PublicEpoch.make(
+        ctx,
+        tree,
+        interim_transcript_hash(suite, ctx.confirmed_transcript_hash, group_info.confirmation_tag),
+        group_info.confirmation_tag,
     )
-    my_leaf = applied.editor.add_leaf(placeholder)
 
-    def context_for(tree_hash: bytes) -> bytes:
-        return encode(replace(ctx, epoch=ctx.epoch + 1, tree_hash=tree_hash, extensions=applied.extensions))
+    def protect(ac: AuthenticatedContent) -> MLSMessage:
+        return MLSMessage(body=protect_public(suite, ac, context=ctx, membership_key=None))
 
-    def make_leaf(encryption_key: bytes, parent_hash: bytes) -> LeafNode:
-        return sign_leaf(
-            suite,
-            identity,
-            encryption_key=encryption_key,
-            source=LeafNodeSource.COMMIT,
-            parent_hash=parent_hash,
-            group_id=ctx.group_id,
-            leaf_index=my_leaf,
-        )
-
-    result = create_update_path(
-        suite,
-        applied.editor,
-        my_leaf,
-        make_leaf=make_leaf,
-        exclude=frozenset(),
-        context_for=context_for,
-        rand=rand,
-    )
-    new_tree = applied.editor.freeze()
-    commit = Commit(proposals=tuple(ProposalOrRef(proposal=p) for p in proposals), path=result.update_path)
-    content = FramedContent(
-        group_id=ctx.group_id,
-        epoch=ctx.epoch,
-        sender=joiner,
-        authenticated_data=authenticated_data,
-        content_type=ContentType.COMMIT,
-        commit=commit,
-    )
-    tbs = framed_content_tbs(WireFormat.PUBLIC_MESSAGE, content, ctx)
-    signature = suite.sign_with_label(identity.signature_priv, "FramedContentTBS", tbs)
-    interim_before = interim_transcript_hash(
-        suite, ctx.confirmed_transcript_hash, group_info.confirmation_tag
-    )
-    confirmed = confirmed_transcript_hash(
-        suite, interim_before, WireFormat.PUBLIC_MESSAGE, content.encoded(), signature
-    )
-    new_ctx = GroupContext(
-        cipher_suite=ctx.cipher_suite,
-        group_id=ctx.group_id,
-        epoch=ctx.epoch + 1,
-        tree_hash=new_tree.tree_hash(),
-        confirmed_transcript_hash=confirmed,
-        extensions=applied.extensions,
-    )
-    lookup = cfg.psk_lookup or (lambda _id: None)
-    psk_secret = compute_psk_secret(suite, resolve_psks(applied.psk_ids, lookup))
-    secrets = EpochSecrets.from_init(
-        suite,
-        init_secret=init_secret,
-        commit_secret=result.commit_secret,
-        psk_secret=psk_secret,
-        group_context=new_ctx,
-    )
-    tag = confirmation_tag(suite, secrets.confirmation_key, confirmed)
-    ac = AuthenticatedContent(
-        wire_format=WireFormat.PUBLIC_MESSAGE,
-        content=content,
-        auth=FramedContentAuthData(signature=signature, confirmation_tag=tag),
-    )
-    message = MLSMessage(body=protect_public(suite, ac, context=ctx, membership_key=None))
-    public = PublicEpoch.make(new_ctx, new_tree, interim_transcript_hash(suite, confirmed, tag), tag)
-    new_state = MemberState(
-        public=public,
-        leaf=my_leaf,
+    committer = Committer(
         identity=identity,
-        path_keys=result.path_keys,
-        secrets=secrets,
-        secret_tree=new_secret_tree(suite, secrets.encryption_secret, new_tree.n_leaves, cfg),
+        leaf=None,
+        path_keys=None,
+        init_secret=init_secret,
+        resumption_psks={},
+        psk_lookup=cfg.psk_lookup or (lambda _id: None),
+        wire_format=WireFormat.PUBLIC_MESSAGE,
+        protect=protect,
     )
-    new_state.resumption_psks[new_ctx.epoch] = secrets.resumption_psk
+    staged = build_commit(
+        suite,
+        cfg,
+        old,
+        committer,
+        [CommittedProposal(p, joiner) for p in proposals],
+        with_path=True,
+        rand=rand,
+        authenticated_data=authenticated_data,
+    )
     # the pre-join handle: the old public epoch, no secrets of its own yet
     pre = MemberState(
-        public=PublicEpoch.make(ctx, tree, interim_before, group_info.confirmation_tag),
-        leaf=my_leaf,
+        public=old,
+        leaf=staged.committer,
         identity=identity,
-        path_keys=result.path_keys,
-        secrets=secrets,
-        secret_tree=new_state.secret_tree,
+        path_keys=staged.path_keys,
+        secrets=staged.secrets,
+        secret_tree=staged._state.secret_tree,
         active=True,
-    )
-    staged = StagedCommit(
-        message=message,
-        welcome=None,
-        group_info=MLSMessage(
-            body=make_group_info(
-                suite,
-                new_state.public,
-                new_state.secrets,
-                my_leaf,
-                identity.signature_priv,
-                with_tree=False,
-                external_pub=cfg.external_pub_in_group_info,
-            )
-        ),
-        epoch=new_ctx.epoch,
-        added=(my_leaf,),
-        removed=tuple(applied.removed),
-        updated=(),
-        with_path=True,
-        authenticated_content=ac,
-        _state=new_state,
     )
     return pre, staged
