@@ -1,7 +1,8 @@
-"""Joining a group (RFC 9420 §12.4.3): from a Welcome, or by an external commit.
+"""A member's first state in a group (RFC 9420 §11, §12.4.3): creating the group, joining
+from a Welcome, or joining by an external commit.
 
-Both return plain :class:`~mlssim.mls.group_state.MemberState` values; ``Group.join`` and
-``Group.external_join`` wrap them.
+Each returns plain :class:`~mlssim.mls.group_state.MemberState` values; ``Group.create``,
+``Group.join`` and ``Group.external_join`` wrap them.
 """
 
 from __future__ import annotations
@@ -25,15 +26,17 @@ from .group_state import (
     PublicEpoch,
     StagedCommit,
     new_secret_tree,
+    sign_leaf,
     tree_from_group_info,
 )
 from .group_validation import (
     validate_joined_leaves,
 )
-from .keyschedule import EpochSecrets, verify_confirmation_tag
-from .messages.common import GroupContext
+from .keyschedule import EpochSecrets, confirmation_tag, verify_confirmation_tag
+from .messages.common import Extension, GroupContext
 from .messages.enums import (
     ExtensionType,
+    LeafNodeSource,
     PSKType,
     ResumptionPSKUsage,
     WireFormat,
@@ -52,6 +55,7 @@ from .messages.proposals import (
     Remove,
 )
 from .messages.psk_id import PreSharedKeyID
+from .messages.tree import LeafNode, Lifetime
 from .messages.welcome import ExternalPub, GroupInfo, Welcome
 from .proposal_list import (
     CommittedProposal,
@@ -59,6 +63,7 @@ from .proposal_list import (
 from .protect import (
     protect_public,
 )
+from .psk import chained_lookup
 from .rand import RandomSource
 from .ratchet_tree import RatchetTree
 from .sharing import tables_of
@@ -68,7 +73,14 @@ from .treekem import PathKeys, path_keys_from_welcome
 from .treemath import LeafIndex
 from .welcome import open_welcome, verify_group_info
 
-__all__ = ["ResumedGroup", "join_state", "external_join_states", "verified_join_tree", "joined_state"]
+__all__ = [
+    "ResumedGroup",
+    "new_group_state",
+    "join_state",
+    "external_join_states",
+    "verified_join_tree",
+    "joined_state",
+]
 
 
 class ResumedGroup(Protocol):
@@ -81,6 +93,57 @@ class ResumedGroup(Protocol):
     def committed_reinit(self) -> ReInit | None: ...
 
     def lookup_psk(self, psk_id: PreSharedKeyID) -> bytes | None: ...
+
+
+def new_group_state(
+    suite: CipherSuite,
+    *,
+    group_id: bytes,
+    identity: MemberIdentity,
+    rand: RandomSource,
+    extensions: tuple[Extension, ...],
+    config: GroupConfig,
+    encryption_priv: bytes | None,
+    leaf_node: LeafNode | None,
+) -> MemberState:
+    """§11: the creator's state in a one-member group at epoch 0 with a random init secret, its
+    confirmation tag over the empty confirmed transcript hash and the interim transcript hash
+    that follows. A fresh leaf is signed unless ``leaf_node`` and ``encryption_priv`` are given."""
+    if leaf_node is None or encryption_priv is None:
+        kp = suite.kem_generate_key_pair(rand)
+        encryption_priv = kp.priv
+        leaf_node = sign_leaf(
+            suite,
+            identity,
+            encryption_key=kp.pub,
+            source=LeafNodeSource.KEY_PACKAGE,
+            lifetime=Lifetime(not_before=0, not_after=0xFFFFFFFFFFFFFFFF),
+        )
+    tree = RatchetTree.from_nodes(suite, [leaf_node])
+    ctx = GroupContext(
+        cipher_suite=suite.suite_id,
+        group_id=group_id,
+        epoch=0,
+        tree_hash=tree.tree_hash(),
+        confirmed_transcript_hash=b"",
+        extensions=extensions,
+    )
+    secrets = EpochSecrets.for_new_group(
+        suite, init_secret=rand.random_bytes(suite.info.hash_len), group_context=ctx
+    )
+    # §11: a confirmation tag over the empty confirmed transcript hash, and the interim
+    # transcript hash from it (§8.2), so that epoch 0's GroupInfo can be joined externally
+    tag = confirmation_tag(suite, secrets.confirmation_key, b"")
+    st = MemberState(
+        public=PublicEpoch.make(ctx, tree, interim_transcript_hash(suite, b"", tag), tag),
+        leaf=LeafIndex(0),
+        identity=identity,
+        path_keys=PathKeys.for_leaf(LeafIndex(0), encryption_priv),
+        secrets=secrets,
+        secret_tree=new_secret_tree(suite, secrets.encryption_secret, tree.n_leaves, config),
+    )
+    st.resumption_psks[0] = secrets.resumption_psk
+    return st
 
 
 def _check_joined_tree(
@@ -122,18 +185,14 @@ def join_state(
     For a reinitialised or branched group, ``resumed_from`` is this client's old group:
     its resumption PSK is looked up there, and the §11.2/§11.3 conditions are checked."""
     cfg = config or GroupConfig()
-    outer = cfg.psk_lookup
-
-    def lookup(psk_id: PreSharedKeyID) -> bytes | None:
-        found = resumed_from.lookup_psk(psk_id) if resumed_from is not None else None
-        return found if found is not None or outer is None else outer(psk_id)
-
     opened = open_welcome(
         suite,
         welcome,
         key_package=key_package,
         init_priv=init_priv,
-        psk_lookup=lookup,
+        psk_lookup=chained_lookup(
+            resumed_from.lookup_psk if resumed_from is not None else None, cfg.psk_lookup
+        ),
         shared=cfg.epoch_cache,
     )
     gi = opened.group_info
