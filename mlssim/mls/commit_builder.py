@@ -26,6 +26,7 @@ from .group_state import (
     MemberState,
     PublicEpoch,
     StagedCommit,
+    fresh_leaf,
     keep_psks,
     make_group_info,
     new_secret_tree,
@@ -44,7 +45,7 @@ from .messages.framing import (
 )
 from .messages.proposals import Commit, ProposalOrRef
 from .messages.psk_id import PreSharedKeyID
-from .messages.tree import LeafNode, Lifetime
+from .messages.tree import LeafNode
 from .messages.welcome import GroupInfo, GroupSecrets, PathSecret
 from .proposal_list import AppliedProposals, CommittedProposal, path_required
 from .psk import psk_secret as compute_psk_secret
@@ -117,7 +118,7 @@ def build_commit(
         raise LocalProtocolError("these proposals require an UpdatePath (§12.4)")
     leaf = committer.leaf
     if leaf is None:  # a placeholder holds the joiner's leaf until the path's leaf replaces it
-        leaf = applied.editor.add_leaf(_placeholder_leaf(suite, committer.identity, rand))
+        leaf = applied.editor.add_leaf(fresh_leaf(suite, committer.identity, rand)[1])
     path = _update_path(suite, applied, old.context, leaf, committer.identity, rand) if with_path else None
     new_tree = applied.editor.freeze()
     commit = Commit(
@@ -162,17 +163,6 @@ def build_commit(
         with_path=with_path,
         authenticated_content=signed.ac,
         _state=new_state,
-    )
-
-
-def _placeholder_leaf(suite: CipherSuite, identity: MemberIdentity, rand: RandomSource) -> LeafNode:
-    enc = suite.kem_generate_key_pair(rand)
-    return sign_leaf(
-        suite,
-        identity,
-        encryption_key=enc.pub,
-        source=LeafNodeSource.KEY_PACKAGE,
-        lifetime=Lifetime(not_before=0, not_after=0xFFFFFFFFFFFFFFFF),
     )
 
 

@@ -6,7 +6,7 @@ compute the new tree, GroupContext and transcript hashes. Every member that proc
 the commit gets the same :class:`~mlssim.mls.group_state.CommitOutcome`, which is why an
 ``EpochCache`` may compute it once for all of them. What only one member can do —
 decrypt its path secret, run its key schedule, check the confirmation tag with it — is
-in ``Group._process_commit``.
+in ``group_process.process_commit``.
 """
 
 from __future__ import annotations

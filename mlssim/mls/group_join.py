@@ -25,8 +25,8 @@ from .group_state import (
     MemberState,
     PublicEpoch,
     StagedCommit,
+    fresh_leaf,
     new_secret_tree,
-    sign_leaf,
     tree_from_group_info,
 )
 from .group_validation import (
@@ -36,7 +36,6 @@ from .keyschedule import EpochSecrets, confirmation_tag, verify_confirmation_tag
 from .messages.common import Extension, GroupContext
 from .messages.enums import (
     ExtensionType,
-    LeafNodeSource,
     PSKType,
     ResumptionPSKUsage,
     WireFormat,
@@ -55,7 +54,7 @@ from .messages.proposals import (
     Remove,
 )
 from .messages.psk_id import PreSharedKeyID
-from .messages.tree import LeafNode, Lifetime
+from .messages.tree import LeafNode
 from .messages.welcome import ExternalPub, GroupInfo, Welcome
 from .proposal_list import (
     CommittedProposal,
@@ -110,15 +109,8 @@ def new_group_state(
     confirmation tag over the empty confirmed transcript hash and the interim transcript hash
     that follows. A fresh leaf is signed unless ``leaf_node`` and ``encryption_priv`` are given."""
     if leaf_node is None or encryption_priv is None:
-        kp = suite.kem_generate_key_pair(rand)
+        kp, leaf_node = fresh_leaf(suite, identity, rand)
         encryption_priv = kp.priv
-        leaf_node = sign_leaf(
-            suite,
-            identity,
-            encryption_key=kp.pub,
-            source=LeafNodeSource.KEY_PACKAGE,
-            lifetime=Lifetime(not_before=0, not_after=0xFFFFFFFFFFFFFFFF),
-        )
     tree = RatchetTree.from_nodes(suite, [leaf_node])
     ctx = GroupContext(
         cipher_suite=suite.suite_id,

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from .codec import encode
-from .crypto.suite import CipherSuite
+from .crypto.suite import CipherSuite, KeyPair
 from .errors import LocalProtocolError, RemoteProtocolError
 from .extensions import find_extension
 from .group_validation import (
@@ -43,6 +43,7 @@ from .messages.welcome import ExternalPub, GroupInfo
 from .proposal_list import (
     CommittedProposal,
 )
+from .rand import RandomSource
 from .ratchet_tree import RatchetTree
 from .secret_tree import RatchetPolicy, SecretTree
 from .sharing import EpochCache
@@ -75,6 +76,7 @@ __all__ = [
     "keep_psks",
     "tree_from_group_info",
     "sign_leaf",
+    "fresh_leaf",
     "make_group_info",
     "EXTERNAL_INIT_LABEL",
 ]
@@ -393,6 +395,20 @@ def sign_leaf(
     )
     tbs = leaf_node_tbs(leaf, group_id, leaf_index)
     return replace(leaf, signature=suite.sign_with_label(identity.signature_priv, "LeafNodeTBS", tbs))
+
+
+def fresh_leaf(suite: CipherSuite, identity: MemberIdentity, rand: RandomSource) -> tuple[KeyPair, LeafNode]:
+    """A new HPKE key pair and a LeafNode for it of source key_package, valid forever: a new
+    group's first leaf (§11), or an external joiner's placeholder (its path's leaf replaces it)."""
+    kp = suite.kem_generate_key_pair(rand)
+    leaf = sign_leaf(
+        suite,
+        identity,
+        encryption_key=kp.pub,
+        source=LeafNodeSource.KEY_PACKAGE,
+        lifetime=Lifetime(not_before=0, not_after=0xFFFFFFFFFFFFFFFF),
+    )
+    return kp, leaf
 
 
 def make_group_info(

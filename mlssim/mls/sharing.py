@@ -39,8 +39,8 @@ class SharedTable:
 
     Bounded: once ``max_entries`` are held, the table is cleared before the next entry (its
     memory stays bounded and no entry outlives many epochs), or with ``drop_oldest`` only the
-    oldest entry goes; ``None`` bounds it by its owner's life (a tree's own answers). A value is
-    never ``None``. ``hits`` and ``misses`` count look-ups.
+    oldest entry goes; ``None`` bounds it by its owner's life (a frozen ratchet tree's answers to
+    every member of its epoch). A value is never ``None``. ``hits`` and ``misses`` count look-ups.
     """
 
     __slots__ = ("_table", "_max", "_drop_oldest", "hits", "misses")
@@ -70,9 +70,6 @@ class SharedTable:
                 self._table.clear()
         self._table[key] = value
         return value
-
-    def __len__(self) -> int:
-        return len(self._table)
 
 
 class DigestKeyedTable(SharedTable):
