@@ -141,12 +141,6 @@ def _verified_public(
     key = signature_key(st, content.sender, content)
     membership_key = st.secrets.membership_key if content.sender.sender_type == SenderType.MEMBER else None
 
-    def verify() -> bool:
-        unprotect_public(
-            suite, body, context=st.public.context_bytes, membership_key=membership_key, signature_pub=key
-        )
-        return True
-
     # The epoch's encoded GroupContext, the FramedContent bytes, the signature, the confirmation
     # tag, the membership tag, then the receiver's inputs to the two checks (its membership key,
     # or None for a non-member sender, and the sender's signature key). The content's kept bytes
@@ -161,9 +155,22 @@ def _verified_public(
             membership_key,
             key,
         ),
-        verify,
+        _verify_public,
+        suite,
+        body,
+        st.public.context_bytes,
+        membership_key,
+        key,
     )
     return body.authenticated_content()
+
+
+def _verify_public(
+    suite: CipherSuite, body: PublicMessage, context: bytes, membership_key: bytes | None, key: bytes
+) -> bool:
+    """§6.2: the membership tag (a member's message) and the signature verify."""
+    unprotect_public(suite, body, context=context, membership_key=membership_key, signature_pub=key)
+    return True
 
 
 def process_commit(
@@ -195,7 +202,12 @@ def process_commit(
             ac.auth.signature,
             ac.auth.confirmation_tag,
         ),
-        lambda: commit_outcome(suite, cfg.leaf_policy, st.public, ac, committed),
+        commit_outcome,
+        suite,
+        cfg.leaf_policy,
+        st.public,
+        ac,
+        committed,
     )
     if now is not None and cfg.leaf_policy.enabled:
         for _, kp in outcome.added:

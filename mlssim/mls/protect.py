@@ -250,7 +250,10 @@ def unprotect_private(
             msg.content_type,
             msg.encrypted_sender_data,
         ),
-        lambda: _open_sender_data(suite, msg, sender_data_secret),
+        _open_sender_data,
+        suite,
+        msg,
+        sender_data_secret,
     )
     signature_pub = signature_key_of(sender_data.leaf_index)
     if signature_pub is None:
@@ -272,7 +275,13 @@ def unprotect_private(
             context_bytes,
             signature_pub,
         ),
-        lambda: _open_content(suite, msg, key, sender_data, context_bytes, signature_pub),
+        _open_content,
+        suite,
+        msg,
+        key,
+        sender_data,
+        context_bytes,
+        signature_pub,
     )
     # §9.2: only now has the key (successfully) decrypted a message of its sender
     secret_tree.consume(pending)

@@ -164,14 +164,16 @@ class RatchetTree(TreeView):
         return h
 
     def filtered_direct_path_with_copath(self, leaf: int) -> list[tuple[NodeIndex, NodeIndex]]:
-        view = TreeView.filtered_direct_path_with_copath
-        return list(self._fdp_cache.get_or_compute(leaf, lambda: tuple(view(self, leaf))))
+        return list(self._fdp_cache.get_or_compute(leaf, self._filtered_direct_path_with_copath, leaf))
+
+    def _filtered_direct_path_with_copath(self, leaf: int) -> tuple[tuple[NodeIndex, NodeIndex], ...]:
+        return tuple(TreeView.filtered_direct_path_with_copath(self, leaf))
 
     def resolution_positions(
         self, x: int, exclude: AbstractSet[int] = frozenset()
     ) -> tuple[Sequence[NodeIndex], Mapping[int, int]]:
         key_set = exclude if isinstance(exclude, frozenset) else frozenset(exclude)
-        return self._res_cache.get_or_compute((x, key_set), lambda: self._resolution_positions(x, key_set))
+        return self._res_cache.get_or_compute((x, key_set), self._resolution_positions, x, key_set)
 
     def _resolution_positions(
         self, x: int, exclude: frozenset[int]

@@ -160,6 +160,22 @@ def _kind(content_type: ContentType | int) -> int:
     raise InternalError(f"no ratchet for content type {content_type}")
 
 
+def _expand_two(
+    suite: CipherSuite, secret: bytes, a: tuple[str, bytes], b: tuple[str, bytes]
+) -> tuple[bytes, bytes]:
+    nh = suite.info.hash_len
+    return suite.expand_with_label(secret, *a, nh), suite.expand_with_label(secret, *b, nh)
+
+
+def _ratchet_step(suite: CipherSuite, secret: bytes, generation: int) -> tuple[bytes, bytes, bytes]:
+    info = suite.info
+    return (
+        suite.derive_tree_secret(secret, "key", generation, info.aead_key_len),
+        suite.derive_tree_secret(secret, "nonce", generation, info.aead_nonce_len),
+        suite.derive_tree_secret(secret, "secret", generation, info.hash_len),
+    )
+
+
 class SecretTree:
     """§9 secret tree of one epoch, derived on demand (see the module docstring).
 
@@ -240,12 +256,8 @@ class SecretTree:
 
     def _two(self, secret: bytes, a: tuple[str, bytes], b: tuple[str, bytes]) -> tuple[bytes, bytes]:
         """``ExpandWithLabel(secret, label, context, Nh)`` for the two (label, context) pairs:
-        a node's children, or a leaf's two ratchet roots (§9)."""
-        suite, nh = self.suite, self.suite.info.hash_len
-        return self._shared.get_or_compute(
-            (a[0], secret),
-            lambda: (suite.expand_with_label(secret, *a, nh), suite.expand_with_label(secret, *b, nh)),
-        )
+        a node's children, or a leaf's two ratchet roots (§9); ``a``'s label names the pair."""
+        return self._shared.get_or_compute((a[0], secret), _expand_two, self.suite, secret, a, b)
 
     def _next_secret(self, secret: bytes, generation: int) -> bytes:
         return self.suite.derive_tree_secret(secret, "secret", generation, self.suite.info.hash_len)
@@ -253,14 +265,8 @@ class SecretTree:
     def _step(self, secret: bytes, generation: int) -> tuple[bytes, bytes, bytes]:
         """Generation ``generation`` of a ratchet at ``secret``: its key, its nonce and the
         next generation's secret (§9.1 DeriveTreeSecret "key", "nonce", "secret")."""
-        return self._shared.get_or_compute((secret, generation), lambda: self._derived(secret, generation))
-
-    def _derived(self, secret: bytes, generation: int) -> tuple[bytes, bytes, bytes]:
-        suite, info = self.suite, self.suite.info
-        return (
-            suite.derive_tree_secret(secret, "key", generation, info.aead_key_len),
-            suite.derive_tree_secret(secret, "nonce", generation, info.aead_nonce_len),
-            suite.derive_tree_secret(secret, "secret", generation, info.hash_len),
+        return self._shared.get_or_compute(
+            (secret, generation), _ratchet_step, self.suite, secret, generation
         )
 
     # ---- sending -------------------------------------------------------------------------

@@ -235,14 +235,19 @@ def decrypt_update_path(
     try:
         first = opens.get_or_compute(
             (priv, context, ct.kem_output, ct.ciphertext),
-            lambda: suite.decrypt_with_label(priv, UPDATE_PATH_LABEL, context, ct.kem_output, ct.ciphertext),
+            suite.decrypt_with_label,
+            priv,
+            UPDATE_PATH_LABEL,
+            context,
+            ct.kem_output,
+            ct.ciphertext,
         )
     except CryptoError as exc:
         raise PathSecretDecryptionError(
             f"path secret for node {p} does not open with node {r}'s key: {exc}"
         ) from exc
     steps = len(path) - k
-    pairs, secret = tables.path_chains.get_or_compute((first, steps), lambda: _chain(suite, first, steps))
+    pairs, secret = tables.path_chains.get_or_compute((first, steps), _chain, suite, first, steps)
     new: dict[NodeIndex, KeyPair] = {}
     for j, kp in enumerate(pairs, k):
         if kp.pub != update_path.nodes[j].encryption_key:
