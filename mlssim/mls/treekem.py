@@ -215,19 +215,7 @@ def decrypt_update_path(
     res, positions = tree.resolution_positions(s, exclude)
     upn = update_path.nodes[k]
     check_ciphertext_count(p, s, upn, res)
-    # The first resolution node whose key the receiver holds: look up the receiver's own nodes
-    # (its leaf and held parents, O(log N)) rather than walk a resolution of up to N/2 nodes.
-    held: tuple[int, NodeIndex, bytes] | None = None
-    for r in (2 * me, *receiver.nodes):
-        pos = positions.get(r)
-        if pos is None or (held is not None and held[0] <= pos):
-            continue
-        priv = receiver.usable_key(tree, r)
-        if priv is not None:
-            held = (pos, NodeIndex(r), priv)
-    if held is None:
-        raise PathSecretUnavailableError(f"leaf {me} holds no key in the resolution of node {s}")
-    pos, r, priv = held
+    pos, r, priv = _held_key(tree, receiver, positions, s)
 
     ct = upn.encrypted_path_secret[pos]
     tables = tables_of(shared)
@@ -259,6 +247,25 @@ def decrypt_update_path(
         node=p,
         path_secret=first,
     )
+
+
+def _held_key(
+    tree: TreeView, receiver: PathKeys, positions: Mapping[int, int], s: int
+) -> tuple[int, NodeIndex, bytes]:
+    """The first node of copath child ``s``'s resolution whose key the receiver holds (its
+    position, the node, the private key): found by looking up the receiver's own nodes (its
+    leaf and held parents, O(log N)) rather than by walking a resolution of up to N/2 nodes."""
+    held: tuple[int, NodeIndex, bytes] | None = None
+    for r in (2 * receiver.leaf, *receiver.nodes):
+        pos = positions.get(r)
+        if pos is None or (held is not None and held[0] <= pos):
+            continue
+        priv = receiver.usable_key(tree, r)
+        if priv is not None:
+            held = (pos, NodeIndex(r), priv)
+    if held is None:
+        raise PathSecretUnavailableError(f"leaf {receiver.leaf} holds no key in the resolution of node {s}")
+    return held
 
 
 def process_update_path(
