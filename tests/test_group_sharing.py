@@ -178,8 +178,8 @@ def test_a_cached_verdict_does_not_cover_a_changed_membership_tag() -> None:
 
 def test_members_share_a_path_open_only_with_the_same_private_key() -> None:
     """Members under one copath child whose key they all hold open the same ciphertext: they
-    share the open and the derivations above it (EpochCache.paths), but a member whose key for
-    that node differs opens with its own key, and fails."""
+    share the open and the derivations above it (EpochCache.path_opens and .path_chains), but a
+    member whose key for that node differs opens with its own key, and fails."""
     from mlssim.mls.crypto.suite import KeyPair
     from mlssim.mls.treekem import PathKeys, PathSecretDecryptionError
     from mlssim.mls.treemath import NodeIndex
@@ -194,7 +194,11 @@ def test_members_share_a_path_open_only_with_the_same_private_key() -> None:
     msg = roundtrip(staged.message)
     h.members["m4"].merge(staged)
     assert h.members["m2"].process(msg)
-    opened = cache.paths.hits
+
+    def path_hits() -> int:
+        return cache.path_opens.hits + cache.path_chains.hits
+
+    opened = path_hits()
 
     m3 = h.members["m3"]
     st = m3._st
@@ -210,7 +214,7 @@ def test_members_share_a_path_open_only_with_the_same_private_key() -> None:
 
     for name in ("m0", "m1", "m3", "m5", "m6", "m7"):
         assert h.members[name].process(msg)
-    assert cache.paths.hits >= opened + 3 * 2  # m0, m1, m3: the open and the chain above it
+    assert path_hits() >= opened + 3 * 2  # m0, m1, m3: the open and the chain above it
     assert len({g.epoch_authenticator for g in h.members.values()}) == 1
 
 
@@ -244,13 +248,13 @@ def test_shared_private_message_decryption_gives_what_each_member_gets_alone() -
     assert [g.epoch_authenticator for g in shared.members.values()] == [
         g.epoch_authenticator for g in alone.members.values()
     ]
-    assert cache.private.content.hits > 0 and cache.private.sender_data.hits > 0 and cache.secrets.hits > 0
+    assert cache.private_content.hits > 0 and cache.sender_data.hits > 0 and cache.secret_tree.hits > 0
 
 
 def test_a_shared_decryption_does_not_spare_a_member_its_own_ratchet() -> None:
     """A member that already used a message's key rejects a replay of it even though the
-    message's decryption is in the memo; a member whose epoch secrets differ cannot use the
-    memo at all (its keys are other keys) and fails as it would alone."""
+    message's decryption is shared; a member whose epoch secrets differ cannot use the
+    shared one at all (its keys are other keys) and fails as it would alone."""
     from mlssim.mls.protect import SenderDataError
     from mlssim.mls.secret_tree import KeyConsumedError, SecretTree
 
@@ -275,7 +279,7 @@ def test_a_shared_decryption_does_not_spare_a_member_its_own_ratchet() -> None:
     d = h.members["d"]
     st = d._st
     other = SecretTree(
-        h.suite, bytes(len(st.secrets.encryption_secret)), st.public.tree.n_leaves, memo=cache.secrets
+        h.suite, bytes(len(st.secrets.encryption_secret)), st.public.tree.n_leaves, shared=cache
     )
     d._st = replace(st, secret_tree=other)
     with pytest.raises(MLSError):

@@ -227,14 +227,20 @@ def test_edits_match_naive_model_and_fresh_hashes(start: int, ops: list[tuple[st
 def test_edits_match_naive_model_with_small_chunks(start: int, ops: list[tuple[str, int]], bits: int) -> None:
     """The same with chunks of 2, 4 or 8 nodes, so that extending, truncating and copying on
     write cross chunk boundaries (the real chunks hold 256 nodes)."""
-    from mlssim.mls import ratchet_tree as rt
+    from mlssim.mls import ratchet_tree, tree_view
 
-    saved = rt._CB, rt._CS, rt._CM
-    rt._CB, rt._CS, rt._CM = bits, 1 << bits, (1 << bits) - 1
+    small = {"_CB": bits, "_CS": 1 << bits, "_CM": (1 << bits) - 1}
+    # the storage (tree_view) and the trees built on it (ratchet_tree) each bind the sizes
+    saved = [
+        (m, name, getattr(m, name)) for m in (tree_view, ratchet_tree) for name in small if hasattr(m, name)
+    ]
+    for m, name, _ in saved:
+        setattr(m, name, small[name])
     try:
         check_edits(start, ops)
     finally:
-        rt._CB, rt._CS, rt._CM = saved
+        for m, name, value in saved:
+            setattr(m, name, value)
 
 
 def check_edits(start: int, ops: list[tuple[str, int]]) -> None:

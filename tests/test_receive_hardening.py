@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from mlssim.mls import group as group_module
+from mlssim.mls import commit_builder as commit_builder_module
+from mlssim.mls import group_send as group_send_module
 from mlssim.mls import group_state as group_state_module
 from mlssim.mls.codec import encode
 from mlssim.mls.credentials import CredentialSuccessorError
@@ -190,7 +191,7 @@ def _ciphertexts_changed(
 def test_extra_ciphertext_in_one_node_is_rejected_by_every_member(suite: CipherSuite) -> None:
     h = group_of(suite, 8)
     padded = _ciphertexts_changed(-1, lambda cts: (*cts, cts[0]))  # the top node: one too many
-    with patched(group_module, "create_update_path", padded):
+    with patched(commit_builder_module, "create_update_path", padded):
         staged = h.members["c1"].commit(h.rand)
     others = [f"c{i}" for i in range(2, 9)]
     got = verdicts(h, staged.message, others)
@@ -202,7 +203,7 @@ def test_bad_path_shape_is_rejected_by_a_member_being_removed(suite: CipherSuite
     h = group_of(suite, 8)
     short = _ciphertexts_changed(0, lambda cts: cts[1:])  # the lowest node: one too few
     victim = int(h.members["c8"].leaf_index)
-    with patched(group_module, "create_update_path", short):
+    with patched(commit_builder_module, "create_update_path", short):
         staged = h.members["c1"].commit(h.rand, removes=[victim])
     others = [f"c{i}" for i in range(2, 9)]
     assert verdicts(h, staged.message, others) == dict.fromkeys(others, UpdatePathShapeError)
@@ -232,7 +233,7 @@ def test_update_with_another_members_identity_is_rejected(suite: CipherSuite) ->
     h = group_of(suite, 4)
     attacker = h.members["c3"]
     _posing_as(attacker, b"c2")
-    with patched(Group, "_validate_proposal", lambda _check: lambda *_args, **_kw: None):
+    with patched(group_send_module, "validate_proposal", lambda _check: lambda *_args, **_kw: None):
         msg = attacker.propose_update(h.rand)  # the proposer's own check of its Update, bypassed
     others = ["c1", "c2", "c4"]
     assert verdicts(h, msg, others) == dict.fromkeys(others, CredentialSuccessorError)

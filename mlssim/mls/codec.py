@@ -144,14 +144,11 @@ class Reader:
         self._pos = stop
         return self._data[start:stop]
 
-    def pull_opaque_pairs(self, make: Callable[[bytes, bytes], T]) -> list[T]:
-        """``struct { opaque a<V>; opaque b<V>; } items<V>`` as ``make(a, b)`` per item: what
-        :meth:`pull_vector` of such a struct reads, with the same checks, in one loop (a
-        commit to a large group carries thousands of HPKECiphertexts, §7.6)."""
-        return self.sub().pull_pairs_to_end(make)
-
     def pull_pairs_to_end(self, make: Callable[[bytes, bytes], T]) -> list[T]:
-        """The items of :meth:`pull_opaque_pairs` from the cursor to the end of this reader."""
+        """``struct { opaque a<V>; opaque b<V>; }`` items as ``make(a, b)`` from the cursor to
+        the end of this reader (e.g. a ``sub()`` reader of the vector): what :meth:`pull_vector`
+        of such a struct reads, with the same checks, in one loop (a commit to a large group
+        carries thousands of HPKECiphertexts, §7.6)."""
         out: list[T] = []
         append = out.append
         pull = self.pull_opaque

@@ -6,7 +6,7 @@ compute the new tree, GroupContext and transcript hashes. Every member that proc
 the commit gets the same :class:`~mlssim.mls.group_state.CommitOutcome`, which is why an
 ``EpochCache`` may compute it once for all of them. What only one member can do —
 decrypt its path secret, run its key schedule, check the confirmation tag with it — is
-in ``Group._process_commit``.
+in ``group_process.process_commit``.
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ from .group_validation import (
     validate_added_key_package,
     validate_member_leaf,
 )
-from .messages.common import GroupContext
+from .messages.common import Extension, GroupContext
 from .messages.enums import (
     LeafNodeSource,
+    ResumptionPSKUsage,
     SenderType,
 )
 from .messages.framing import (
@@ -32,7 +33,9 @@ from .messages.framing import (
 from .messages.proposals import (
     Update,
 )
+from .messages.tree import LeafNode, UpdatePath
 from .proposal_list import (
+    AppliedProposals,
     CommittedProposal,
     apply_proposals,
     path_required,
@@ -42,7 +45,7 @@ from .transcript import confirmed_transcript_hash, interim_transcript_hash
 from .treekem import check_update_path_shape
 from .treemath import LeafIndex
 
-__all__ = ["commit_outcome"]
+__all__ = ["commit_outcome", "checked_proposals", "next_context"]
 
 
 def commit_outcome(
@@ -62,36 +65,21 @@ def commit_outcome(
     external = sender.sender_type == SenderType.NEW_MEMBER_COMMIT
     committer = None if external else LeafIndex(sender.index)
     old = old_public.context
-    validate_proposal_list(suite, old_public.tree, committed, committer=committer, external=external)
-    applied = apply_proposals(old_public.tree, old.extensions, committed)
-    gone = tuple(leaf for leaf in (old_public.tree.leaf(r) for r in applied.removed) if leaf is not None)
-    for _, kp in applied.added:
-        # time-dependent checks (lifetimes) are per member: see _check_lifetimes
-        validate_added_key_package(
-            suite,
-            policy,
-            kp,
-            index=old_public.key_index,
-            group_id=old.group_id,
-            extensions=applied.extensions,
-            now=None,
-            removed=gone,
-        )
+    # time-dependent checks (lifetimes) are per member: see group_process.process_commit
+    applied, gone = checked_proposals(suite, policy, old_public, committed, committer=committer, now=None)
     for cp in committed:
         if isinstance(cp.proposal, Update):
-            leaf_index = LeafIndex(cp.sender.index)
-            validate_member_leaf(
+            index = LeafIndex(cp.sender.index)
+            _check_leaf(
                 suite,
                 policy,
+                old_public,
+                applied,
+                gone,
                 cp.proposal.leaf_node,
                 source=LeafNodeSource.UPDATE,
-                leaf_index=leaf_index,
-                replaced=old_public.tree.leaf(leaf_index),
-                index=old_public.key_index,
-                group_id=old.group_id,
-                extensions=applied.extensions,
-                now=None,
-                removed=gone,
+                leaf_index=index,
+                replaced=old_public.tree.leaf(index),
             )
     if (path_required(committed) or external) and commit.path is None:
         raise MissingPathError("this commit's proposals require an UpdatePath")
@@ -101,63 +89,20 @@ def commit_outcome(
         committer_leaf = editor.add_leaf(commit.path.leaf_node)
     else:
         committer_leaf = LeafIndex(sender.index)
-
     if commit.path is not None:
-        path = commit.path
-        leaf = path.leaf_node
-        if leaf.leaf_node_source != LeafNodeSource.COMMIT:
-            raise CommitterError("the UpdatePath leaf must have source commit (§12.4.2)")
-        # The leaf the path's leaf takes the place of: the committer's own, or for an external
-        # commit the old version of the joiner it removes (§12.2: "the same criteria as would
-        # the LeafNode in an Update for the removed leaf", its credential a valid successor).
-        current = (gone[0] if gone else None) if external else old_public.tree.leaf(committer_leaf)
-        if current is not None and current.encryption_key == leaf.encryption_key:
-            raise CommitterError("the path's leaf reuses the replaced leaf's encryption key (§12.4.2)")
-        validate_member_leaf(
-            suite,
-            policy,
-            leaf,
-            source=LeafNodeSource.COMMIT,
-            leaf_index=committer_leaf,
-            replaced=current,
-            index=old_public.key_index,
-            group_id=old.group_id,
-            extensions=applied.extensions,
-            now=None,
-            removed=gone,
-        )
-        for key in (leaf.encryption_key, *(n.encryption_key for n in path.nodes)):
-            found = editor.find_encryption_key(key)
-            if found is not None and not (found == tm.leaf_to_node(committer_leaf) and external):
-                raise DuplicatePublicKeyError("an UpdatePath key already appears in the tree (§12.4.2)")
-        editor.merge_update_path(committer_leaf, path)
+        _merge_path(suite, policy, old_public, applied, gone, commit.path, committer_leaf, external)
     new_tree = editor.freeze()
+    added_leaves = frozenset(int(leaf) for leaf, _ in applied.added)
     if commit.path is not None:
         # §7.6 on every node, from public data: each member decrypts one node only, so a
         # ciphertext vector of the wrong length elsewhere would split the group by position.
-        check_update_path_shape(
-            new_tree, committer_leaf, commit.path, frozenset(int(leaf) for leaf, _ in applied.added)
-        )
+        check_update_path_shape(new_tree, committer_leaf, commit.path, added_leaves)
     tree_hash = new_tree.tree_hash()
-    provisional = GroupContext(
-        cipher_suite=old.cipher_suite,
-        group_id=old.group_id,
-        epoch=old.epoch + 1,
-        tree_hash=tree_hash,
-        confirmed_transcript_hash=old.confirmed_transcript_hash,
-        extensions=applied.extensions,
-    )
+    provisional = next_context(old, tree_hash, old.confirmed_transcript_hash, applied.extensions)
     confirmed = confirmed_transcript_hash(
         suite, old_public.interim_transcript_hash, ac.wire_format, content.encoded(), ac.auth.signature
     )
-    new_ctx = GroupContext(
-        cipher_suite=old.cipher_suite,
-        group_id=old.group_id,
-        epoch=old.epoch + 1,
-        tree_hash=tree_hash,
-        confirmed_transcript_hash=confirmed,
-        extensions=applied.extensions,
-    )
+    new_ctx = next_context(old, tree_hash, confirmed, applied.extensions)
     tag = ac.auth.confirmation_tag or b""
     public = PublicEpoch(new_ctx, new_tree, interim_transcript_hash(suite, confirmed, tag), tag)
     return CommitOutcome(
@@ -171,5 +116,127 @@ def commit_outcome(
         external_init=applied.external_init,
         reinit=applied.reinit,
         confirmed=confirmed,
-        added_leaves=frozenset(int(leaf) for leaf, _ in applied.added),
+        added_leaves=added_leaves,
+    )
+
+
+def _check_leaf(
+    suite: CipherSuite,
+    policy: LeafPolicy,
+    old_public: PublicEpoch,
+    applied: AppliedProposals,
+    gone: tuple[LeafNode, ...],
+    leaf: LeafNode,
+    *,
+    source: LeafNodeSource,
+    leaf_index: LeafIndex,
+    replaced: LeafNode | None,
+) -> None:
+    """§7.3 on a LeafNode the commit puts at ``leaf_index`` in place of ``replaced`` (an
+    Update's, or the path's), against the old tree less the leaves the commit removes."""
+    validate_member_leaf(
+        suite,
+        policy,
+        leaf,
+        source=source,
+        leaf_index=leaf_index,
+        replaced=replaced,
+        index=old_public.key_index,
+        group_id=old_public.context.group_id,
+        extensions=applied.extensions,
+        now=None,
+        removed=gone,
+    )
+
+
+def _merge_path(
+    suite: CipherSuite,
+    policy: LeafPolicy,
+    old_public: PublicEpoch,
+    applied: AppliedProposals,
+    gone: tuple[LeafNode, ...],
+    path: UpdatePath,
+    committer_leaf: LeafIndex,
+    external: bool,
+) -> None:
+    """§12.4.2: check the UpdatePath's leaf (source, fresh key, §7.3) and that none of its keys
+    is already in the tree, then merge its public keys into ``applied.editor``."""
+    leaf = path.leaf_node
+    if leaf.leaf_node_source != LeafNodeSource.COMMIT:
+        raise CommitterError("the UpdatePath leaf must have source commit (§12.4.2)")
+    # The leaf the path's leaf takes the place of: the committer's own, or for an external
+    # commit the old version of the joiner it removes (§12.2: "the same criteria as would
+    # the LeafNode in an Update for the removed leaf", its credential a valid successor).
+    current = (gone[0] if gone else None) if external else old_public.tree.leaf(committer_leaf)
+    if current is not None and current.encryption_key == leaf.encryption_key:
+        raise CommitterError("the path's leaf reuses the replaced leaf's encryption key (§12.4.2)")
+    _check_leaf(
+        suite,
+        policy,
+        old_public,
+        applied,
+        gone,
+        leaf,
+        source=LeafNodeSource.COMMIT,
+        leaf_index=committer_leaf,
+        replaced=current,
+    )
+    editor = applied.editor
+    for key in (leaf.encryption_key, *(n.encryption_key for n in path.nodes)):
+        found = editor.find_encryption_key(key)
+        if found is not None and not (found == tm.leaf_to_node(committer_leaf) and external):
+            raise DuplicatePublicKeyError("an UpdatePath key already appears in the tree (§12.4.2)")
+    editor.merge_update_path(committer_leaf, path)
+
+
+def checked_proposals(
+    suite: CipherSuite,
+    policy: LeafPolicy,
+    old_public: PublicEpoch,
+    committed: list[CommittedProposal],
+    *,
+    committer: LeafIndex | None,
+    now: int | None,
+    resumption_usage: ResumptionPSKUsage | None = None,
+) -> tuple[AppliedProposals, tuple[LeafNode, ...]]:
+    """§12.2–§12.3 as committer and receivers both run them: validate the list (``committer``
+    None for an external commit), apply it to an editor of the old tree, and validate each
+    added KeyPackage (§10.1) against the old tree less the leaves the list removes. Returns
+    the applied list and those removed leaves."""
+    validate_proposal_list(
+        suite,
+        old_public.tree,
+        committed,
+        committer=committer,
+        external=committer is None,
+        resumption_usage=resumption_usage,
+    )
+    applied = apply_proposals(old_public.tree, old_public.context.extensions, committed)
+    gone = tuple(leaf for leaf in (old_public.tree.leaf(r) for r in applied.removed) if leaf is not None)
+    for _, kp in applied.added:
+        validate_added_key_package(
+            suite,
+            policy,
+            kp,
+            index=old_public.key_index,
+            group_id=old_public.context.group_id,
+            extensions=applied.extensions,
+            now=now,
+            removed=gone,
+        )
+    return applied, gone
+
+
+def next_context(
+    old: GroupContext, tree_hash: bytes, confirmed_transcript_hash: bytes, extensions: tuple[Extension, ...]
+) -> GroupContext:
+    """The GroupContext of the epoch after ``old`` (§8.1): the provisional one an UpdatePath is
+    encrypted under carries the old confirmed transcript hash (§12.4.1–§12.4.2)."""
+    return GroupContext(
+        cipher_suite=old.cipher_suite,
+        group_id=old.group_id,
+        epoch=old.epoch + 1,
+        tree_hash=tree_hash,
+        confirmed_transcript_hash=confirmed_transcript_hash,
+        extensions=extensions,
     )

@@ -22,6 +22,10 @@ State rules (h11-style, all in one place):
 * The public part of an epoch (:class:`PublicEpoch`: GroupContext, ratchet tree,
   interim transcript hash) is immutable and can be shared by every member in that epoch;
   the private part (leaf and path keys, epoch secrets, secret tree) is per member.
+
+``Group`` holds the state and the rules above; the work is done by functions of a member's
+state: ``group_send`` (sending), ``commit_builder`` (committing), ``group_process`` and
+``group_proposals`` (receiving), ``group_join`` (creating and joining).
 """
 
 from __future__ import annotations
@@ -29,20 +33,18 @@ from __future__ import annotations
 from collections.abc import Container, Sequence
 from dataclasses import replace
 
-from . import treemath as tm
-from .codec import decode, encode
-from .commit_outcome import commit_outcome
+from .commit_builder import build_commit
 from .crypto.suite import CipherSuite
-from .errors import LocalProtocolError, RemoteProtocolError
-from .extensions import find_extension
-from .group_join import external_join_states, join_state
+from .errors import LocalProtocolError
+from .group_join import external_join_states, join_state, new_group_state
+from .group_process import process_commit, unprotect_message
+from .group_proposals import proposals_to_commit, receive_proposal
+from .group_send import application_message, member_committer, proposal_message
 from .group_state import (
-    EXTERNAL_INIT_LABEL,
     ApplicationMessage,
     CommitApplied,
     CommitterError,
     DuplicateGroupIdError,
-    EpochCache,
     GroupConfig,
     InactiveGroupError,
     MemberIdentity,
@@ -57,76 +59,24 @@ from .group_state import (
     UnknownSenderError,
     WrongEpochError,
     WrongGroupError,
-    keep_psks,
     make_group_info,
-    new_secret_tree,
     sign_leaf,
 )
-from .group_validation import (
-    validate_added_key_package,
-    validate_member_leaf,
-)
-from .keyschedule import EpochSecrets, JoinerStage, confirmation_tag, verify_confirmation_tag
-from .leaf_nodes import LeafNodeLifetimeError
+from .keyschedule import EpochSecrets
 from .messages.common import Extension, GroupContext
-from .messages.credentials import ExternalSenders
-from .messages.enums import (
-    ContentType,
-    ExtensionType,
-    LeafNodeSource,
-    PSKType,
-    ResumptionPSKUsage,
-    SenderType,
-    WireFormat,
-)
-from .messages.framing import (
-    AuthenticatedContent,
-    FramedContent,
-    FramedContentAuthData,
-    MLSMessage,
-    PrivateMessage,
-    PublicMessage,
-    Sender,
-    framed_content_tbs,
-)
+from .messages.enums import ContentType, LeafNodeSource, PSKType, ResumptionPSKUsage
+from .messages.framing import MLSMessage, Sender
 from .messages.key_package import KeyPackage
-from .messages.proposals import (
-    Add,
-    Commit,
-    GroupContextExtensions,
-    PreSharedKey,
-    Proposal,
-    ProposalOrRef,
-    ReInit,
-    Remove,
-    Update,
-)
+from .messages.proposals import Add, GroupContextExtensions, PreSharedKey, Proposal, ReInit, Remove, Update
 from .messages.psk_id import PreSharedKeyID
-from .messages.tree import LeafNode, Lifetime
-from .messages.welcome import GroupInfo, GroupSecrets, PathSecret, Welcome
-from .proposal_list import (
-    EXTERNAL_SENDER_TYPES,
-    CommittedProposal,
-    InvalidProposalError,
-    apply_proposals,
-    path_required,
-    validate_proposal_list,
-)
-from .protect import (
-    protect_private,
-    protect_public,
-    sign_content,
-    unprotect_private,
-    unprotect_public,
-)
-from .psk import psk_secret as compute_psk_secret
-from .psk import resolve_psks
+from .messages.tree import LeafNode
+from .messages.welcome import GroupInfo, Welcome
+from .psk import chained_lookup
 from .rand import RandomSource
 from .ratchet_tree import RatchetTree
-from .transcript import confirmed_transcript_hash, interim_transcript_hash
-from .treekem import PathKeys, create_update_path, decrypt_update_path
+from .sharing import EpochCache
+from .treekem import PathKeys
 from .treemath import LeafIndex
-from .welcome import seal_welcome
 
 __all__ = [
     "ApplicationMessage",
@@ -273,43 +223,18 @@ class Group:
         encryption_priv: bytes | None = None,
         leaf_node: LeafNode | None = None,
     ) -> Group:
-        """§11: a one-member group at epoch 0 with a random init secret, its confirmation tag
-        over the empty confirmed transcript hash and the interim transcript hash that follows."""
-        if leaf_node is None or encryption_priv is None:
-            kp = suite.kem_generate_key_pair(rand)
-            encryption_priv = kp.priv
-            leaf_node = sign_leaf(
-                suite,
-                identity,
-                encryption_key=kp.pub,
-                source=LeafNodeSource.KEY_PACKAGE,
-                lifetime=Lifetime(not_before=0, not_after=0xFFFFFFFFFFFFFFFF),
-            )
-        tree = RatchetTree.from_nodes(suite, [leaf_node])
-        ctx = GroupContext(
-            cipher_suite=suite.suite_id,
-            group_id=group_id,
-            epoch=0,
-            tree_hash=tree.tree_hash(),
-            confirmed_transcript_hash=b"",
-            extensions=extensions,
-        )
-        secrets = EpochSecrets.for_new_group(
-            suite, init_secret=rand.random_bytes(suite.info.hash_len), group_context=ctx
-        )
-        # §11: a confirmation tag over the empty confirmed transcript hash, and the interim
-        # transcript hash from it (§8.2), so that epoch 0's GroupInfo can be joined externally
-        tag = confirmation_tag(suite, secrets.confirmation_key, b"")
+        """§11: a one-member group at epoch 0 (``group_join.new_group_state``)."""
         cfg = config or GroupConfig()
-        st = MemberState(
-            public=PublicEpoch.make(ctx, tree, interim_transcript_hash(suite, b"", tag), tag),
-            leaf=LeafIndex(0),
+        st = new_group_state(
+            suite,
+            group_id=group_id,
             identity=identity,
-            path_keys=PathKeys.for_leaf(LeafIndex(0), encryption_priv),
-            secrets=secrets,
-            secret_tree=new_secret_tree(suite, secrets.encryption_secret, tree.n_leaves, cfg),
+            rand=rand,
+            extensions=extensions,
+            config=cfg,
+            encryption_priv=encryption_priv,
+            leaf_node=leaf_node,
         )
-        st.resumption_psks[0] = secrets.resumption_psk
         return cls(suite, st, cfg)
 
     # -- sending -------------------------------------------------------------------------------
@@ -318,75 +243,20 @@ class Group:
         if not self._st.active:
             raise InactiveGroupError("this member is no longer in the group")
 
-    def _content(self, content_type: ContentType, authenticated_data: bytes, **body: object) -> FramedContent:
-        return FramedContent(
-            group_id=self.group_id,
-            epoch=self.epoch,
-            sender=Sender.member(self._st.leaf),
-            authenticated_data=authenticated_data,
-            content_type=content_type,
-            **body,  # type: ignore[arg-type]
-        )
-
-    def _protect(self, ac: AuthenticatedContent, rand: RandomSource) -> MLSMessage:
-        st = self._st
-        if ac.wire_format == WireFormat.PUBLIC_MESSAGE:
-            msg: PublicMessage | PrivateMessage = protect_public(
-                self.suite, ac, context=st.public.context, membership_key=st.secrets.membership_key
-            )
-        else:
-            msg = protect_private(
-                self.suite,
-                ac,
-                secret_tree=st.secret_tree,
-                sender_data_secret=st.secrets.sender_data_secret,
-                rand=rand,
-                padding=self.config.padding,
-            )
-        return MLSMessage(body=msg)
-
     def encrypt_application(
         self, data: bytes, rand: RandomSource, authenticated_data: bytes = b""
     ) -> MLSMessage:
         """§15: application data as a PrivateMessage under this member's application ratchet."""
         self._require_active()
-        if self._st.proposals:
-            # §12.4: a member that saw proposals must commit before sending application data.
-            raise LocalProtocolError("pending proposals must be committed before application data")
-        content = self._content(ContentType.APPLICATION, authenticated_data, application_data=data)
-        ac = sign_content(
-            self.suite,
-            wire_format=WireFormat.PRIVATE_MESSAGE,
-            content=content,
-            signature_priv=self._st.identity.signature_priv,
-            context=self.context,
-        )
-        return self._protect(ac, rand)
+        return application_message(self.suite, self.config, self._st, data, rand, authenticated_data)
 
     def _propose(
         self, proposal: Proposal, rand: RandomSource, authenticated_data: bytes, now: int | None = None
     ) -> tuple[MLSMessage, bytes]:
-        """Sign, protect and cache one proposal of this member. It is first checked as its
-        receivers check it (:meth:`_validate_proposal`); one they would reject raises
-        :class:`RejectedProposalError` before anything is signed, sent or cached."""
+        """Sign, protect and cache one proposal of this member (``group_send.proposal_message``:
+        one its receivers would reject raises :class:`RejectedProposalError`)."""
         self._require_active()
-        me = Sender.member(self._st.leaf)
-        try:
-            self._validate_proposal(proposal, me, now)
-        except RemoteProtocolError as exc:
-            raise RejectedProposalError(f"receivers would reject this proposal: {exc}") from exc
-        content = self._content(ContentType.PROPOSAL, authenticated_data, proposal=proposal)
-        ac = sign_content(
-            self.suite,
-            wire_format=self.config.handshake_wire_format,
-            content=content,
-            signature_priv=self._st.identity.signature_priv,
-            context=self.context,
-        )
-        ref = self.suite.proposal_ref(ac.encoded())
-        msg = self._protect(ac, rand)
-        self._st.proposals[ref] = CommittedProposal(proposal, content.sender, ref)
-        return msg, ref
+        return proposal_message(self.suite, self.config, self._st, proposal, rand, authenticated_data, now)
 
     def propose_add(
         self,
@@ -434,57 +304,6 @@ class Group:
 
     # -- committing ------------------------------------------------------------------------------
 
-    def _default_references(self, by_value: Sequence[Proposal] = ()) -> list[CommittedProposal]:
-        """Cached proposals a committer may include (§12.4: SHOULD include all valid ones),
-        chosen so that together with ``by_value`` they form a valid list (§12.2).
-
-        Own Updates and Removes of this member cannot be committed by it; of several
-        Updates/Removes for one leaf a Remove wins, else the latest Update; a leaf that a
-        Remove given by value removes takes no cached Update/Remove. Of several Adds of one
-        client (signature key) the first received is chosen, and none if the caller adds
-        that client by value; a PreSharedKey or GroupContextExtensions proposal given by
-        value, or cached earlier, makes an equal cached one redundant.
-        """
-        me = self._st.leaf
-        removed_by_value = {p.removed for p in by_value if isinstance(p, Remove)}
-        added = {p.key_package.leaf_node.signature_key for p in by_value if isinstance(p, Add)}
-        psks = {encode(p.psk) for p in by_value if isinstance(p, PreSharedKey)}
-        extensions = any(isinstance(p, GroupContextExtensions) for p in by_value)
-        chosen: dict[int, CommittedProposal] = {}
-        rest: list[CommittedProposal] = []
-        for cp in self._st.proposals.values():
-            p = cp.proposal
-            if isinstance(p, Update):
-                if cp.sender.index == me or cp.sender.index in removed_by_value:
-                    continue
-                prev = chosen.get(cp.sender.index)
-                if prev is None or not isinstance(prev.proposal, Remove):
-                    chosen[cp.sender.index] = cp
-            elif isinstance(p, Remove):
-                if p.removed == me or p.removed in removed_by_value:
-                    continue
-                chosen[p.removed] = cp
-            elif isinstance(p, Add):
-                key = p.key_package.leaf_node.signature_key
-                if key in added:
-                    continue
-                added.add(key)
-                rest.append(cp)
-            elif isinstance(p, PreSharedKey):
-                psk = encode(p.psk)
-                if psk in psks:
-                    continue
-                psks.add(psk)
-                rest.append(cp)
-            elif isinstance(p, GroupContextExtensions):
-                if extensions:
-                    continue
-                extensions = True
-                rest.append(cp)
-            else:
-                rest.append(cp)
-        return [*chosen.values(), *rest]
-
     def commit(
         self,
         rand: RandomSource,
@@ -506,7 +325,6 @@ class Group:
         omits it where the proposals allow. The group does not change until ``merge``."""
         self._require_active()
         st = self._st
-        me = Sender.member(st.leaf)
         usage = None
         if resumption_psk is not None:
             # only the initial commit of a reinitialised or branched group (§11.2, §11.3)
@@ -514,187 +332,27 @@ class Group:
                 raise LocalProtocolError("a reinit/branch PSK belongs in the new group's first commit")
             usage = resumption_psk.usage
             psks = [*psks, resumption_psk]
-        by_value: list[Proposal] = [Add(key_package=kp) for kp in adds]
-        by_value += [Remove(removed=r) for r in removes]
-        by_value += [PreSharedKey(psk=p) for p in psks]
-        if extensions is not None:
-            by_value.append(GroupContextExtensions(extensions=extensions))
-        if reinit is not None:
-            by_value.append(reinit)
-        if references is not None:
-            try:
-                cached = [st.proposals[r] for r in references]
-            except KeyError as exc:
-                raise LocalProtocolError("commit names a proposal reference not in the cache") from exc
-        else:
-            cached = self._default_references(by_value) if include_cached else []
-        committed = [CommittedProposal(p, me) for p in by_value] + cached
-        validate_proposal_list(
-            self.suite, st.public.tree, committed, committer=st.leaf, external=False, resumption_usage=usage
+        committed = proposals_to_commit(
+            st,
+            adds=adds,
+            removes=removes,
+            psks=psks,
+            extensions=extensions,
+            reinit=reinit,
+            include_cached=include_cached,
+            references=references,
         )
-        applied = apply_proposals(st.public.tree, st.public.context.extensions, committed)
-        gone = tuple(leaf for leaf in (st.public.tree.leaf(r) for r in applied.removed) if leaf is not None)
-        for _, kp in applied.added:
-            validate_added_key_package(
-                self.suite,
-                self.config.leaf_policy,
-                kp,
-                index=st.public.key_index,
-                group_id=self.group_id,
-                extensions=applied.extensions,
-                now=now,
-                removed=gone,
-            )
-        with_path = True if path is None else path
-        if path_required(committed) and not with_path:
-            raise LocalProtocolError("these proposals require an UpdatePath (§12.4)")
-
-        old = st.public.context
-        added_leaves = frozenset(int(leaf) for leaf, _ in applied.added)
-
-        def context_for(tree_hash: bytes) -> bytes:
-            return encode(
-                GroupContext(
-                    cipher_suite=old.cipher_suite,
-                    group_id=old.group_id,
-                    epoch=old.epoch + 1,
-                    tree_hash=tree_hash,
-                    confirmed_transcript_hash=old.confirmed_transcript_hash,
-                    extensions=applied.extensions,
-                )
-            )
-
-        update_path = None
-        path_secrets: dict[int, bytes] = {}
-        if with_path:
-            identity = st.identity
-            leaf_index = st.leaf
-
-            def make_leaf(encryption_key: bytes, parent_hash: bytes) -> LeafNode:
-                return sign_leaf(
-                    self.suite,
-                    identity,
-                    encryption_key=encryption_key,
-                    source=LeafNodeSource.COMMIT,
-                    parent_hash=parent_hash,
-                    group_id=old.group_id,
-                    leaf_index=leaf_index,
-                )
-
-            result = create_update_path(
-                self.suite,
-                applied.editor,
-                st.leaf,
-                make_leaf=make_leaf,
-                exclude=added_leaves,
-                context_for=context_for,
-                rand=rand,
-            )
-            update_path = result.update_path
-            commit_secret = result.commit_secret
-            path_keys = result.path_keys
-            path_secrets = {int(k): v for k, v in result.path_secrets.items()}
-        else:
-            commit_secret = bytes(self.suite.info.hash_len)
-            path_keys = st.path_keys
-        new_tree = applied.editor.freeze()
-        if not with_path:
-            path_keys = path_keys.pruned(new_tree)
-
-        commit = Commit(
-            proposals=tuple(
-                ProposalOrRef(reference=cp.ref) if cp.ref is not None else ProposalOrRef(proposal=cp.proposal)
-                for cp in committed
-            ),
-            path=update_path,
-        )
-        content = self._content(ContentType.COMMIT, authenticated_data, commit=commit)
-        wire_format = self.config.handshake_wire_format
-        tbs = framed_content_tbs(wire_format, content, old)
-        signature = self.suite.sign_with_label(st.identity.signature_priv, "FramedContentTBS", tbs)
-        confirmed = confirmed_transcript_hash(
-            self.suite, st.public.interim_transcript_hash, wire_format, content.encoded(), signature
-        )
-        new_ctx = GroupContext(
-            cipher_suite=old.cipher_suite,
-            group_id=old.group_id,
-            epoch=old.epoch + 1,
-            tree_hash=new_tree.tree_hash(),
-            confirmed_transcript_hash=confirmed,
-            extensions=applied.extensions,
-        )
-        psk_pairs = resolve_psks(applied.psk_ids, self.lookup_psk)
-        psk_secret = compute_psk_secret(self.suite, psk_pairs)
-        secrets = EpochSecrets.from_init(
+        staged = build_commit(
             self.suite,
-            init_secret=st.secrets.init_secret,
-            commit_secret=commit_secret,
-            psk_secret=psk_secret,
-            group_context=new_ctx,
-        )
-        tag = confirmation_tag(self.suite, secrets.confirmation_key, confirmed)
-        ac = AuthenticatedContent(
-            wire_format=wire_format,
-            content=content,
-            auth=FramedContentAuthData(signature=signature, confirmation_tag=tag),
-        )
-        message = self._protect(ac, rand)
-        public = PublicEpoch.make(new_ctx, new_tree, interim_transcript_hash(self.suite, confirmed, tag), tag)
-
-        group_info = self._group_info(public, secrets, st.leaf, st.identity.signature_priv, with_tree=False)
-        welcome = None
-        if applied.added:
-            gi_welcome = (
-                self._group_info(public, secrets, st.leaf, st.identity.signature_priv, with_tree=True)
-                if self.config.ratchet_tree_in_welcome
-                else group_info
-            )
-            recipients = []
-            my_node = tm.leaf_to_node(st.leaf)
-            for leaf, kp in applied.added:
-                ps = None
-                if with_path:
-                    lca = tm.common_ancestor(my_node, tm.leaf_to_node(leaf))
-                    ps = PathSecret(path_secret=path_secrets[lca])
-                recipients.append(
-                    (
-                        kp,
-                        GroupSecrets(
-                            joiner_secret=secrets.joiner_secret, path_secret=ps, psks=tuple(applied.psk_ids)
-                        ),
-                    )
-                )
-            joiner = JoinerStage.start(self.suite, joiner_secret=secrets.joiner_secret, psk_secret=psk_secret)
-            welcome = MLSMessage(
-                body=seal_welcome(
-                    self.suite, joiner=joiner, group_info=gi_welcome, recipients=recipients, rand=rand
-                )
-            )
-
-        new_state = MemberState(
-            public=public,
-            leaf=st.leaf,
-            identity=st.identity,
-            path_keys=path_keys,
-            secrets=secrets,
-            secret_tree=new_secret_tree(
-                self.suite, secrets.encryption_secret, new_tree.n_leaves, self.config
-            ),
-            resumption_psks=keep_psks(st.resumption_psks, new_ctx.epoch, secrets.resumption_psk, self.config),
-            reinit=applied.reinit,
-            active=applied.reinit is None,
-        )
-        staged = StagedCommit(
-            message=message,
-            welcome=welcome,
-            group_info=MLSMessage(body=group_info),
-            epoch=new_ctx.epoch,
-            added=tuple(leaf for leaf, _ in applied.added),
-            removed=tuple(applied.removed),
-            updated=tuple(applied.updated),
-            with_path=with_path,
-            authenticated_content=ac,
-            _state=new_state,
+            self.config,
+            st.public,
+            member_committer(self.suite, self.config, st, self.lookup_psk, rand),
+            committed,
+            with_path=True if path is None else path,
+            rand=rand,
+            authenticated_data=authenticated_data,
+            now=now,
+            resumption_usage=usage,
         )
         self._pending = staged
         return staged
@@ -726,30 +384,16 @@ class Group:
     def group_info(self, *, with_tree: bool = False) -> MLSMessage:
         """A signed GroupInfo of the current epoch (for external joins, §12.4.3.2)."""
         st = self._st
-        return MLSMessage(
-            body=self._group_info(
-                st.public, st.secrets, st.leaf, st.identity.signature_priv, with_tree=with_tree
-            )
-        )
-
-    def _group_info(
-        self,
-        public: PublicEpoch,
-        secrets: EpochSecrets,
-        signer: LeafIndex,
-        signature_priv: bytes,
-        *,
-        with_tree: bool,
-    ) -> GroupInfo:
-        return make_group_info(
+        gi = make_group_info(
             self.suite,
-            public,
-            secrets,
-            signer,
-            signature_priv,
+            st.public,
+            st.secrets,
+            st.leaf,
+            st.identity.signature_priv,
             with_tree=with_tree,
             external_pub=self.config.external_pub_in_group_info,
         )
+        return MLSMessage(body=gi)
 
     def _resumed_group(
         self,
@@ -762,15 +406,8 @@ class Group:
         key_packages: Sequence[KeyPackage],
         config: GroupConfig | None,
     ) -> tuple[Group, StagedCommit]:
-        old_lookup = self.lookup_psk
         base = config or self.config
-        outer = base.psk_lookup
-
-        def lookup(psk_id: PreSharedKeyID) -> bytes | None:
-            found = old_lookup(psk_id)
-            return found if found is not None or outer is None else outer(psk_id)
-
-        cfg = replace(base, psk_lookup=lookup)
+        cfg = replace(base, psk_lookup=chained_lookup(self.lookup_psk, base.psk_lookup))
         new = Group.create(
             suite, group_id=group_id, identity=self._st.identity, rand=rand, extensions=extensions, config=cfg
         )
@@ -845,111 +482,15 @@ class Group:
             return self.config.psk_lookup(psk_id)
         return None
 
-    def _signature_key(self, sender: Sender, content: FramedContent) -> bytes:
-        st = self._st
-        if sender.sender_type == SenderType.MEMBER:
-            leaf = (
-                st.public.tree.leaf(LeafIndex(sender.index))
-                if sender.index < st.public.tree.n_leaves
-                else None
-            )
-            if leaf is None:
-                raise UnknownSenderError(f"sender leaf {sender.index} is blank or outside the tree")
-            return leaf.signature_key
-        if sender.sender_type == SenderType.EXTERNAL:
-            data = find_extension(st.public.context.extensions, ExtensionType.EXTERNAL_SENDERS)
-            if data is None:
-                raise UnknownSenderError("external sender, but the group has no external_senders extension")
-            senders = decode(ExternalSenders, data).senders
-            if sender.index >= len(senders):
-                raise UnknownSenderError(f"external sender index {sender.index} out of range")
-            return senders[sender.index].signature_key
-        if sender.sender_type == SenderType.NEW_MEMBER_PROPOSAL:
-            if content.content_type != ContentType.PROPOSAL or not isinstance(content.proposal, Add):
-                raise CommitterError("a new_member_proposal sender may only send an Add")
-            return content.proposal.key_package.leaf_node.signature_key
-        # new_member_commit: the key of the leaf in the commit's path
-        if (
-            content.content_type != ContentType.COMMIT
-            or content.commit is None
-            or content.commit.path is None
-        ):
-            raise CommitterError("a new_member_commit sender must send a commit with a path")
-        return content.commit.path.leaf_node.signature_key
-
     def process(self, message: MLSMessage, *, now: int | None = None) -> ProcessResult:
         """Validate and apply one message of the current epoch; raises, unchanged, on any failure."""
         self._require_active()
-        st = self._st
         pending = self._pending
         if pending is not None and message.encoded() == pending.message_bytes:
             # our own commit, as the DS ordered it: we cannot decrypt our own PrivateMessage
             # (the sending key is deleted), and need not: it is the staged commit.
             return self.merge(pending)
-        body = message.body
-        if isinstance(body, PublicMessage):
-            content = body.content
-            self._check_epoch(content.group_id, content.epoch, content.content_type)
-            key = self._signature_key(content.sender, content)
-            membership_key = (
-                st.secrets.membership_key if content.sender.sender_type == SenderType.MEMBER else None
-            )
-            cache = self.config.epoch_cache
-            # Every input of the two checks; the content's kept bytes are one object per decoded
-            # message, so the key is hashed once however many members receive it.
-            vkey = (
-                (
-                    st.public.context_bytes,
-                    content.encoded(),
-                    body.auth.signature,
-                    body.auth.confirmation_tag,
-                    body.membership_tag,
-                    membership_key,
-                    key,
-                )
-                if cache is not None
-                else None
-            )
-            if cache is not None and vkey is not None and cache.verified(vkey):
-                ac = body.authenticated_content()
-            else:
-                ac = unprotect_public(
-                    self.suite,
-                    body,
-                    context=st.public.context_bytes,
-                    membership_key=membership_key,
-                    signature_pub=key,
-                )
-                if cache is not None and vkey is not None:
-                    cache.put_verified(vkey)
-        elif isinstance(body, PrivateMessage):
-            past = self._past.get(body.epoch)
-            if (
-                past is not None
-                and body.group_id == self.group_id
-                and body.content_type == ContentType.APPLICATION
-            ):
-                st = past  # a late application message of an epoch whose secret tree we kept
-            else:
-                self._check_epoch(body.group_id, body.epoch, body.content_type)
-            tree = st.public.tree
-
-            def key_of(leaf: int) -> bytes | None:
-                node = tree.leaf(LeafIndex(leaf)) if leaf < tree.n_leaves else None
-                return None if node is None else node.signature_key
-
-            shared = self.config.epoch_cache
-            ac = unprotect_private(
-                self.suite,
-                body,
-                secret_tree=st.secret_tree,
-                sender_data_secret=st.secrets.sender_data_secret,
-                context=st.public.context_bytes,
-                signature_key_of=key_of,
-                memo=shared.private if shared is not None else None,
-            )
-        else:
-            raise LocalProtocolError(f"{message.wire_format.name} is not processed by a group member")
+        ac = unprotect_message(self.suite, self.config, self._st, self._past, message)
         content = ac.content
         if content.content_type == ContentType.APPLICATION:
             return ApplicationMessage(
@@ -960,8 +501,14 @@ class Group:
             )
         if content.content_type == ContentType.PROPOSAL:
             assert content.proposal is not None
-            return self._receive_proposal(ac, content.proposal, now)
-        return self._process_commit(ac, now)
+            return receive_proposal(self.suite, self.config.leaf_policy, self._st, ac, content.proposal, now)
+        result, state = process_commit(self.suite, self.config, self._st, ac, now, self.lookup_psk)
+        if result.removed_me:
+            self._st = state
+            self._pending = None
+        else:
+            self._advance(state)
+        return result
 
     def _advance(self, new_state: MemberState) -> None:
         """Enter the next epoch, keeping the last few epochs' secret trees for late
@@ -973,199 +520,6 @@ class Group:
                 del self._past[min(self._past)]
         self._st = new_state
         self._pending = None
-
-    def _check_epoch(self, group_id: bytes, epoch: int, content_type: ContentType) -> None:
-        if group_id != self.group_id:
-            raise WrongGroupError("message for another group")
-        if epoch != self.epoch:
-            raise WrongEpochError(f"message for epoch {epoch}, group is in epoch {self.epoch}")
-
-    def _validate_proposal(self, proposal: Proposal, sender: Sender, now: int | None) -> None:
-        """What a receiver checks of a proposal before caching it, and a proposer before
-        sending it (§12.1): an Update's leaf (§7.3), an Add's KeyPackage (§10.1) and a
-        Remove's leaf (non-blank, §12.1.3) against this epoch's tree; the rest waits for the
-        commit's list (§12.2). The tree is fixed within an epoch, so a cached proposal stays
-        valid on its own until the epoch ends."""
-        st = self._st
-        if isinstance(proposal, Update):
-            validate_member_leaf(
-                self.suite,
-                self.config.leaf_policy,
-                proposal.leaf_node,
-                source=LeafNodeSource.UPDATE,
-                leaf_index=LeafIndex(sender.index),
-                replaced=st.public.tree.leaf(LeafIndex(sender.index)),
-                index=st.public.key_index,
-                group_id=self.group_id,
-                extensions=st.public.context.extensions,
-                now=now,
-            )
-        elif isinstance(proposal, Add):
-            validate_added_key_package(
-                self.suite,
-                self.config.leaf_policy,
-                proposal.key_package,
-                index=st.public.key_index,
-                group_id=self.group_id,
-                extensions=st.public.context.extensions,
-                now=now,
-            )
-        elif isinstance(proposal, Remove):
-            tree = st.public.tree
-            if proposal.removed >= tree.n_leaves or tree.leaf(LeafIndex(proposal.removed)) is None:
-                raise InvalidProposalError(
-                    f"Remove of leaf {proposal.removed}, which is blank or outside the tree"
-                )
-
-    def _receive_proposal(
-        self, ac: AuthenticatedContent, proposal: Proposal, now: int | None
-    ) -> ProposalReceived:
-        """§12.1: verify and cache a proposal by its ref."""
-        sender = ac.content.sender
-        if sender.sender_type == SenderType.EXTERNAL and proposal.proposal_type not in EXTERNAL_SENDER_TYPES:
-            raise CommitterError(f"{proposal.proposal_type.name} may not come from an external sender")
-        self._validate_proposal(proposal, sender, now)
-        ref = self.suite.proposal_ref(ac.encoded())
-        self._st.proposals[ref] = CommittedProposal(proposal, sender, ref)
-        return ProposalReceived(ref=ref, proposal=proposal, sender=sender)
-
-    def _resolve(self, commit: Commit, sender: Sender) -> list[CommittedProposal]:
-        """The committed proposals: inline ones from the committer, referenced ones from the cache."""
-        committed: list[CommittedProposal] = []
-        for por in commit.proposals:
-            if por.proposal is not None:
-                committed.append(CommittedProposal(por.proposal, sender))
-            else:
-                assert por.reference is not None
-                cp = self._st.proposals.get(por.reference)
-                if cp is None:
-                    raise UnknownProposalError("commit references a proposal this member does not hold")
-                committed.append(cp)
-        return committed
-
-    def _process_commit(self, ac: AuthenticatedContent, now: int | None) -> CommitApplied:
-        """§12.4.2: the public outcome (shared through the EpochCache when there is one), then
-        what is private to this member; the state changes only at the very end."""
-        st = self._st
-        content = ac.content
-        commit = content.commit
-        assert commit is not None
-        sender = content.sender
-        if sender.sender_type == SenderType.MEMBER and sender.index == st.leaf:
-            raise CommitterError("a commit from this member that it did not stage")
-        if sender.sender_type not in (SenderType.MEMBER, SenderType.NEW_MEMBER_COMMIT):
-            raise CommitterError(f"a {sender.sender_type.name} sender cannot commit")
-        committed = self._resolve(commit, sender)
-        cache = self.config.epoch_cache
-        # The key determines ac's encoding (wire format, the content's kept bytes — one shared
-        # object per decoded message, so hashed once — and the auth data) without re-encoding it.
-        key = (
-            (
-                st.public.context_bytes,
-                ac.wire_format,
-                ac.content.encoded(),
-                ac.auth.signature,
-                ac.auth.confirmation_tag,
-            )
-            if cache is not None
-            else None
-        )
-        outcome = cache.get(key) if cache is not None and key is not None else None
-        if outcome is None:
-            outcome = commit_outcome(self.suite, self.config.leaf_policy, self._st.public, ac, committed)
-            if cache is not None and key is not None:
-                cache.put(key, outcome)
-        if now is not None and self.config.leaf_policy.enabled:
-            for _, kp in outcome.added:
-                lt = kp.leaf_node.lifetime
-                if lt is not None and not lt.not_before <= now <= lt.not_after:
-                    raise LeafNodeLifetimeError("an added KeyPackage is outside its lifetime (§7.3)")
-
-        new_tree = outcome.public.tree
-        removed_me = st.leaf in outcome.removed
-        new_leaf_priv: bytes | None = None
-        for cp in committed:
-            if isinstance(cp.proposal, Update) and cp.sender.index == st.leaf:
-                if cp.ref is None or cp.ref not in st.pending_updates:
-                    raise CommitterError("commit applies an Update for this member that it did not send")
-                new_leaf_priv = st.pending_updates[cp.ref]
-        result = CommitApplied(
-            epoch=outcome.public.context.epoch,
-            committer=sender,
-            own=False,
-            added=tuple(leaf for leaf, _ in outcome.added),
-            removed=outcome.removed,
-            updated=outcome.updated,
-            removed_me=removed_me,
-            reinit=outcome.reinit,
-            with_path=commit.path is not None,
-        )
-        if removed_me:
-            self._st = replace(st, active=False, proposals={}, pending_updates={})
-            self._pending = None
-            return result
-
-        path_keys = st.path_keys if new_leaf_priv is None else st.path_keys.with_leaf_key(new_leaf_priv)
-        if commit.path is not None:
-            dec = decrypt_update_path(
-                self.suite,
-                new_tree,
-                outcome.committer_leaf,
-                commit.path,
-                receiver=path_keys,
-                exclude=outcome.added_leaves,
-                context=outcome.provisional_context,
-                memo=cache.paths if cache is not None else None,
-            )
-            commit_secret, path_keys = dec.commit_secret, dec.path_keys
-        else:
-            commit_secret = bytes(self.suite.info.hash_len)
-            path_keys = path_keys.pruned(new_tree)
-        psk_secret = compute_psk_secret(self.suite, resolve_psks(outcome.psk_ids, self.lookup_psk))
-        if outcome.external_init is not None:
-            init_secret = self.suite.hpke_export_receiver(
-                st.secrets.external_key_pair().priv,
-                outcome.external_init.kem_output,
-                b"",
-                EXTERNAL_INIT_LABEL,
-                self.suite.info.hash_len,
-            )
-        else:
-            init_secret = st.secrets.init_secret
-        new_ctx = outcome.public.context
-        skey = (init_secret, commit_secret, psk_secret, outcome.public.context_bytes)
-        secrets = cache.schedule(skey) if cache is not None else None
-        if secrets is None:
-            secrets = EpochSecrets.from_init(
-                self.suite,
-                init_secret=init_secret,
-                commit_secret=commit_secret,
-                psk_secret=psk_secret,
-                group_context=outcome.public.context_bytes,  # new_ctx, encoded once
-            )
-            if cache is not None:
-                cache.put_schedule(skey, secrets)
-        verify_confirmation_tag(
-            self.suite, secrets.confirmation_key, outcome.confirmed, outcome.public.confirmation_tag
-        )
-        self._advance(
-            MemberState(
-                public=outcome.public,
-                leaf=st.leaf,
-                identity=st.identity,
-                path_keys=path_keys,
-                secrets=secrets,
-                secret_tree=new_secret_tree(
-                    self.suite, secrets.encryption_secret, new_tree.n_leaves, self.config
-                ),
-                resumption_psks=keep_psks(
-                    st.resumption_psks, new_ctx.epoch, secrets.resumption_psk, self.config
-                ),
-                reinit=outcome.reinit,
-                active=outcome.reinit is None,
-            )
-        )
-        return result
 
     # -- joining -----------------------------------------------------------------------------------
 

@@ -1,16 +1,17 @@
-"""Joining a group (RFC 9420 §12.4.3): from a Welcome, or by an external commit.
+"""A member's first state in a group (RFC 9420 §11, §12.4.3): creating the group, joining
+from a Welcome, or joining by an external commit.
 
-Both return plain :class:`~mlssim.mls.group_state.MemberState` values; ``Group.join`` and
-``Group.external_join`` wrap them.
+Each returns plain :class:`~mlssim.mls.group_state.MemberState` values; ``Group.create``,
+``Group.join`` and ``Group.external_join`` wrap them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Container, Sequence
-from dataclasses import replace
 from typing import Protocol
 
-from .codec import decode, encode
+from .codec import decode
+from .commit_builder import Committer, build_commit
 from .crypto.suite import CipherSuite
 from .errors import LocalProtocolError
 from .extensions import find_extension
@@ -24,64 +25,61 @@ from .group_state import (
     MemberState,
     PublicEpoch,
     StagedCommit,
-    make_group_info,
+    fresh_leaf,
     new_secret_tree,
-    sign_leaf,
     tree_from_group_info,
 )
 from .group_validation import (
     validate_joined_leaves,
 )
 from .keyschedule import EpochSecrets, confirmation_tag, verify_confirmation_tag
-from .messages.common import GroupContext
+from .messages.common import Extension, GroupContext
 from .messages.enums import (
-    ContentType,
     ExtensionType,
-    LeafNodeSource,
     PSKType,
     ResumptionPSKUsage,
     WireFormat,
 )
 from .messages.framing import (
     AuthenticatedContent,
-    FramedContent,
-    FramedContentAuthData,
     MLSMessage,
     Sender,
-    framed_content_tbs,
 )
 from .messages.key_package import KeyPackage
 from .messages.proposals import (
-    Commit,
     ExternalInit,
     PreSharedKey,
     Proposal,
-    ProposalOrRef,
     ReInit,
     Remove,
 )
 from .messages.psk_id import PreSharedKeyID
-from .messages.tree import LeafNode, Lifetime
+from .messages.tree import LeafNode
 from .messages.welcome import ExternalPub, GroupInfo, Welcome
 from .proposal_list import (
     CommittedProposal,
-    apply_proposals,
-    validate_proposal_list,
 )
 from .protect import (
     protect_public,
 )
-from .psk import psk_secret as compute_psk_secret
-from .psk import resolve_psks
+from .psk import chained_lookup
 from .rand import RandomSource
 from .ratchet_tree import RatchetTree
-from .transcript import confirmed_transcript_hash, interim_transcript_hash
+from .sharing import tables_of
+from .transcript import interim_transcript_hash
 from .tree_validation import validate_tree
-from .treekem import PathKeys, create_update_path, path_keys_from_welcome
+from .treekem import PathKeys, path_keys_from_welcome
 from .treemath import LeafIndex
 from .welcome import open_welcome, verify_group_info
 
-__all__ = ["ResumedGroup", "join_state", "external_join_states", "verified_join_tree", "joined_state"]
+__all__ = [
+    "ResumedGroup",
+    "new_group_state",
+    "join_state",
+    "external_join_states",
+    "verified_join_tree",
+    "joined_state",
+]
 
 
 class ResumedGroup(Protocol):
@@ -94,6 +92,50 @@ class ResumedGroup(Protocol):
     def committed_reinit(self) -> ReInit | None: ...
 
     def lookup_psk(self, psk_id: PreSharedKeyID) -> bytes | None: ...
+
+
+def new_group_state(
+    suite: CipherSuite,
+    *,
+    group_id: bytes,
+    identity: MemberIdentity,
+    rand: RandomSource,
+    extensions: tuple[Extension, ...],
+    config: GroupConfig,
+    encryption_priv: bytes | None,
+    leaf_node: LeafNode | None,
+) -> MemberState:
+    """§11: the creator's state in a one-member group at epoch 0 with a random init secret, its
+    confirmation tag over the empty confirmed transcript hash and the interim transcript hash
+    that follows. A fresh leaf is signed unless ``leaf_node`` and ``encryption_priv`` are given."""
+    if leaf_node is None or encryption_priv is None:
+        kp, leaf_node = fresh_leaf(suite, identity, rand)
+        encryption_priv = kp.priv
+    tree = RatchetTree.from_nodes(suite, [leaf_node])
+    ctx = GroupContext(
+        cipher_suite=suite.suite_id,
+        group_id=group_id,
+        epoch=0,
+        tree_hash=tree.tree_hash(),
+        confirmed_transcript_hash=b"",
+        extensions=extensions,
+    )
+    secrets = EpochSecrets.for_new_group(
+        suite, init_secret=rand.random_bytes(suite.info.hash_len), group_context=ctx
+    )
+    # §11: a confirmation tag over the empty confirmed transcript hash, and the interim
+    # transcript hash from it (§8.2), so that epoch 0's GroupInfo can be joined externally
+    tag = confirmation_tag(suite, secrets.confirmation_key, b"")
+    st = MemberState(
+        public=PublicEpoch.make(ctx, tree, interim_transcript_hash(suite, b"", tag), tag),
+        leaf=LeafIndex(0),
+        identity=identity,
+        path_keys=PathKeys.for_leaf(LeafIndex(0), encryption_priv),
+        secrets=secrets,
+        secret_tree=new_secret_tree(suite, secrets.encryption_secret, tree.n_leaves, config),
+    )
+    st.resumption_psks[0] = secrets.resumption_psk
+    return st
 
 
 def _check_joined_tree(
@@ -135,18 +177,14 @@ def join_state(
     For a reinitialised or branched group, ``resumed_from`` is this client's old group:
     its resumption PSK is looked up there, and the §11.2/§11.3 conditions are checked."""
     cfg = config or GroupConfig()
-    outer = cfg.psk_lookup
-
-    def lookup(psk_id: PreSharedKeyID) -> bytes | None:
-        found = resumed_from.lookup_psk(psk_id) if resumed_from is not None else None
-        return found if found is not None or outer is None else outer(psk_id)
-
     opened = open_welcome(
         suite,
         welcome,
         key_package=key_package,
         init_priv=init_priv,
-        psk_lookup=lookup,
+        psk_lookup=chained_lookup(
+            resumed_from.lookup_psk if resumed_from is not None else None, cfg.psk_lookup
+        ),
         shared=cfg.epoch_cache,
     )
     gi = opened.group_info
@@ -204,26 +242,37 @@ def verified_join_tree(
     ctx = gi.group_context
     if ctx.cipher_suite != key_package.cipher_suite:
         raise CommitterError("GroupInfo cipher suite differs from the KeyPackage's")
-    shared = cfg.epoch_cache
-    tree = shared.joined_tree(gi, supplied, now, cfg.leaf_policy) if shared is not None else None
-    if tree is None:
-        # the public checks: a byte-identical GroupInfo and tree get the same verdict for every
-        # joiner, so simulated joiners of one Welcome share it (EpochCache); a tree that fails
-        # is never cached, so every joiner of a bad Welcome fails
-        tree = tree_from_group_info(suite, gi, supplied)
-        _check_joined_tree(suite, cfg, tree, ctx, now)
-        if tree.tree_hash() != ctx.tree_hash:
-            raise GroupInfoTreeHashError("ratchet tree does not match the GroupInfo tree hash")
-        signer = tree.leaf(LeafIndex(gi.signer)) if gi.signer < tree.n_leaves else None
-        if signer is None:
-            raise CommitterError("GroupInfo signer leaf is blank")
-        verify_group_info(suite, gi, signer.signature_key)
-        if shared is not None:
-            shared.put_joined_tree(gi, supplied, now, cfg.leaf_policy, tree)
+    # the public checks: a byte-identical GroupInfo and tree get the same verdict for every
+    # joiner, so simulated joiners of one Welcome share it (by the objects checked, each held
+    # with the verdict so that their ids stay unique); a tree that fails is never kept, so every
+    # joiner of a bad Welcome fails
+    policy = cfg.leaf_policy
+    tree = tables_of(cfg.epoch_cache).joined_trees.get_or_compute(
+        (id(gi), id(supplied) if supplied is not None else 0, now, id(policy)),
+        lambda: (gi, supplied, policy, _checked_group_info_tree(suite, cfg, gi, supplied, now)),
+    )[3]
     my_leaf = _own_leaf(tree, key_package)
     if my_leaf is None:
         raise CommitterError("this KeyPackage's leaf is not in the tree (§12.4.3.1)")
     return tree, my_leaf
+
+
+def _checked_group_info_tree(
+    suite: CipherSuite, cfg: GroupConfig, gi: GroupInfo, supplied: RatchetTree | None, now: int | None
+) -> RatchetTree:
+    """The tree of ``gi`` (from its extension unless ``supplied``), after the checks of
+    §12.4.3.1 that need no private key: its leaves and structure, its hash against the
+    GroupInfo's, and the GroupInfo's signature by its signer's leaf."""
+    ctx = gi.group_context
+    tree = tree_from_group_info(suite, gi, supplied)
+    _check_joined_tree(suite, cfg, tree, ctx, now)
+    if tree.tree_hash() != ctx.tree_hash:
+        raise GroupInfoTreeHashError("ratchet tree does not match the GroupInfo tree hash")
+    signer = tree.leaf(LeafIndex(gi.signer)) if gi.signer < tree.n_leaves else None
+    if signer is None:
+        raise CommitterError("GroupInfo signer leaf is blank")
+    verify_group_info(suite, gi, signer.signature_key)
+    return tree
 
 
 def _own_leaf(tree: RatchetTree, key_package: KeyPackage) -> LeafIndex | None:
@@ -282,15 +331,8 @@ def external_join_states(
     public epoch) and the staged commit whose merge makes it a member."""
     cfg = config or GroupConfig()
     ctx = group_info.group_context
-    tree = tree_from_group_info(suite, group_info, ratchet_tree)
     # §12.4.3.2 refers to §12.4.3.1's validation: the same checks as a Welcome joiner's
-    _check_joined_tree(suite, cfg, tree, ctx, None)
-    if tree.tree_hash() != ctx.tree_hash:
-        raise GroupInfoTreeHashError("ratchet tree does not match the GroupInfo tree hash")
-    signer = tree.leaf(LeafIndex(group_info.signer)) if group_info.signer < tree.n_leaves else None
-    if signer is None:
-        raise CommitterError("GroupInfo signer leaf is blank")
-    verify_group_info(suite, group_info, signer.signature_key)
+    tree = _checked_group_info_tree(suite, cfg, group_info, ratchet_tree, None)
     ext_pub_data = find_extension(group_info.extensions, ExtensionType.EXTERNAL_PUB)  # §13: no type twice
     if ext_pub_data is None:
         raise LocalProtocolError("GroupInfo has no external_pub extension: external join impossible")
@@ -298,130 +340,49 @@ def external_join_states(
     kem_output, init_secret = suite.hpke_export_sender(
         external_pub, b"", EXTERNAL_INIT_LABEL, suite.info.hash_len, rand
     )
-    joiner = Sender.new_member_commit()
     proposals: list[Proposal] = [ExternalInit(kem_output=kem_output)]
     if resync_remove is not None:
         proposals.append(Remove(removed=resync_remove))
     proposals += [PreSharedKey(psk=p) for p in psks]
-    committed = [CommittedProposal(p, joiner) for p in proposals]
-    validate_proposal_list(suite, tree, committed, committer=None, external=True)
-    applied = apply_proposals(tree, ctx.extensions, committed)
-    # a placeholder occupies the joiner's leaf until the path's leaf replaces it
-    enc = suite.kem_generate_key_pair(rand)
-    placeholder = sign_leaf(
-        suite,
-        identity,
-        encryption_key=enc.pub,
-        source=LeafNodeSource.KEY_PACKAGE,
-        lifetime=Lifetime(not_before=0, not_after=0xFFFFFFFFFFFFFFFF),
+    joiner = Sender.new_member_commit()
+    old = PublicEpoch.make(
+        ctx,
+        tree,
+        interim_transcript_hash(suite, ctx.confirmed_transcript_hash, group_info.confirmation_tag),
+        group_info.confirmation_tag,
     )
-    my_leaf = applied.editor.add_leaf(placeholder)
 
-    def context_for(tree_hash: bytes) -> bytes:
-        return encode(replace(ctx, epoch=ctx.epoch + 1, tree_hash=tree_hash, extensions=applied.extensions))
+    def protect(ac: AuthenticatedContent) -> MLSMessage:
+        return MLSMessage(body=protect_public(suite, ac, context=ctx, membership_key=None))
 
-    def make_leaf(encryption_key: bytes, parent_hash: bytes) -> LeafNode:
-        return sign_leaf(
-            suite,
-            identity,
-            encryption_key=encryption_key,
-            source=LeafNodeSource.COMMIT,
-            parent_hash=parent_hash,
-            group_id=ctx.group_id,
-            leaf_index=my_leaf,
-        )
-
-    result = create_update_path(
-        suite,
-        applied.editor,
-        my_leaf,
-        make_leaf=make_leaf,
-        exclude=frozenset(),
-        context_for=context_for,
-        rand=rand,
-    )
-    new_tree = applied.editor.freeze()
-    commit = Commit(proposals=tuple(ProposalOrRef(proposal=p) for p in proposals), path=result.update_path)
-    content = FramedContent(
-        group_id=ctx.group_id,
-        epoch=ctx.epoch,
-        sender=joiner,
-        authenticated_data=authenticated_data,
-        content_type=ContentType.COMMIT,
-        commit=commit,
-    )
-    tbs = framed_content_tbs(WireFormat.PUBLIC_MESSAGE, content, ctx)
-    signature = suite.sign_with_label(identity.signature_priv, "FramedContentTBS", tbs)
-    interim_before = interim_transcript_hash(
-        suite, ctx.confirmed_transcript_hash, group_info.confirmation_tag
-    )
-    confirmed = confirmed_transcript_hash(
-        suite, interim_before, WireFormat.PUBLIC_MESSAGE, content.encoded(), signature
-    )
-    new_ctx = GroupContext(
-        cipher_suite=ctx.cipher_suite,
-        group_id=ctx.group_id,
-        epoch=ctx.epoch + 1,
-        tree_hash=new_tree.tree_hash(),
-        confirmed_transcript_hash=confirmed,
-        extensions=applied.extensions,
-    )
-    lookup = cfg.psk_lookup or (lambda _id: None)
-    psk_secret = compute_psk_secret(suite, resolve_psks(applied.psk_ids, lookup))
-    secrets = EpochSecrets.from_init(
-        suite,
-        init_secret=init_secret,
-        commit_secret=result.commit_secret,
-        psk_secret=psk_secret,
-        group_context=new_ctx,
-    )
-    tag = confirmation_tag(suite, secrets.confirmation_key, confirmed)
-    ac = AuthenticatedContent(
-        wire_format=WireFormat.PUBLIC_MESSAGE,
-        content=content,
-        auth=FramedContentAuthData(signature=signature, confirmation_tag=tag),
-    )
-    message = MLSMessage(body=protect_public(suite, ac, context=ctx, membership_key=None))
-    public = PublicEpoch.make(new_ctx, new_tree, interim_transcript_hash(suite, confirmed, tag), tag)
-    new_state = MemberState(
-        public=public,
-        leaf=my_leaf,
+    committer = Committer(
         identity=identity,
-        path_keys=result.path_keys,
-        secrets=secrets,
-        secret_tree=new_secret_tree(suite, secrets.encryption_secret, new_tree.n_leaves, cfg),
+        leaf=None,
+        path_keys=None,
+        init_secret=init_secret,
+        resumption_psks={},
+        psk_lookup=cfg.psk_lookup or (lambda _id: None),
+        wire_format=WireFormat.PUBLIC_MESSAGE,
+        protect=protect,
     )
-    new_state.resumption_psks[new_ctx.epoch] = secrets.resumption_psk
+    staged = build_commit(
+        suite,
+        cfg,
+        old,
+        committer,
+        [CommittedProposal(p, joiner) for p in proposals],
+        with_path=True,
+        rand=rand,
+        authenticated_data=authenticated_data,
+    )
     # the pre-join handle: the old public epoch, no secrets of its own yet
     pre = MemberState(
-        public=PublicEpoch.make(ctx, tree, interim_before, group_info.confirmation_tag),
-        leaf=my_leaf,
+        public=old,
+        leaf=staged.committer,
         identity=identity,
-        path_keys=result.path_keys,
-        secrets=secrets,
-        secret_tree=new_state.secret_tree,
+        path_keys=staged.path_keys,
+        secrets=staged.secrets,
+        secret_tree=staged._state.secret_tree,
         active=True,
-    )
-    staged = StagedCommit(
-        message=message,
-        welcome=None,
-        group_info=MLSMessage(
-            body=make_group_info(
-                suite,
-                new_state.public,
-                new_state.secrets,
-                my_leaf,
-                identity.signature_priv,
-                with_tree=False,
-                external_pub=cfg.external_pub_in_group_info,
-            )
-        ),
-        epoch=new_ctx.epoch,
-        added=(my_leaf,),
-        removed=tuple(applied.removed),
-        updated=(),
-        with_path=True,
-        authenticated_content=ac,
-        _state=new_state,
     )
     return pre, staged

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from .codec import encode
-from .crypto.suite import CipherSuite
+from .crypto.suite import CipherSuite, KeyPair
 from .errors import LocalProtocolError, RemoteProtocolError
 from .extensions import find_extension
 from .group_validation import (
@@ -19,7 +19,6 @@ from .group_validation import (
     TreeKeyIndex,
 )
 from .keyschedule import EpochSecrets
-from .memo import Memo
 from .messages.common import Extension, GroupContext
 from .messages.credentials import Credential
 from .messages.enums import (
@@ -44,11 +43,12 @@ from .messages.welcome import ExternalPub, GroupInfo
 from .proposal_list import (
     CommittedProposal,
 )
-from .protect import PrivateMemo
+from .rand import RandomSource
 from .ratchet_tree import RatchetTree
 from .secret_tree import RatchetPolicy, SecretTree
+from .sharing import EpochCache
 from .tree_validation import TreeHashMismatchError
-from .treekem import PathKeys, PathMemo
+from .treekem import PathKeys
 from .treemath import LeafIndex
 from .welcome import sign_group_info
 
@@ -67,7 +67,6 @@ __all__ = [
     "MemberIdentity",
     "PublicEpoch",
     "CommitOutcome",
-    "EpochCache",
     "ApplicationMessage",
     "ProposalReceived",
     "CommitApplied",
@@ -77,6 +76,7 @@ __all__ = [
     "keep_psks",
     "tree_from_group_info",
     "sign_leaf",
+    "fresh_leaf",
     "make_group_info",
     "EXTERNAL_INIT_LABEL",
 ]
@@ -243,146 +243,6 @@ class CommitOutcome:
     added_leaves: frozenset[int] = frozenset()
 
 
-#: An EpochCache key: the old epoch's encoded GroupContext, then what determines the commit's
-#: AuthenticatedContent encoding (wire format, FramedContent bytes, signature, confirmation tag).
-CommitKey = tuple[bytes, int, bytes, bytes, "bytes | None"]
-
-#: A verified PublicMessage: the epoch's encoded GroupContext, the FramedContent bytes, the
-#: signature, the confirmation tag, the membership tag, then the receiver's inputs to the two
-#: checks (its membership key, or None for a non-member sender, and the sender's signature key).
-VerifiedKey = tuple[bytes, bytes, bytes, "bytes | None", "bytes | None", "bytes | None", bytes]
-
-#: Inputs of one epoch's key schedule (§8): init secret, commit secret, PSK secret and the new
-#: epoch's encoded GroupContext.
-ScheduleKey = tuple[bytes, bytes, bytes, bytes]
-
-
-class EpochCache:
-    """Shares the public outcome of a commit among the simulated members of one epoch, and the
-    decoded, validated GroupInfo and tree among the joiners of one Welcome (each joiner still
-    opens its own GroupSecrets and checks the confirmation tag with its own key schedule).
-
-    Keyed by the old epoch's encoded GroupContext and the commit's AuthenticatedContent,
-    so only byte-identical commits to byte-identical epochs share a result; a tampered
-    message is a different key. Each member still checks what only it can check (its
-    proposal cache, its removal, its path secret, the confirmation tag with its own key
-    schedule). Bounded: the oldest entries are dropped.
-
-    It also remembers the verdicts of pure functions on byte-identical inputs, so that members
-    who would compute the same value compute it once: a PublicMessage whose membership tag and
-    signature verified under the same keys in the same epoch (the two checks hash the whole
-    message, the dominant cost of a large commit), an epoch's key schedule from the same
-    init, commit and PSK secrets, (``paths``) the open of one path ciphertext with one
-    node key and the derivations above it, (``secrets``) the secret tree's derivations and
-    (``private``) a PrivateMessage's sender data and verified content under one ratchet
-    key. Each key holds every input of its function, including the receiver's own keys, so
-    a member whose inputs differ in any byte computes its own. What a member holds
-    afterwards is its own state (ratchet positions, consumed keys), built as it would be
-    alone.
-    """
-
-    __slots__ = (
-        "_entries",
-        "_max",
-        "hits",
-        "misses",
-        "_joins",
-        "_join_trees",
-        "_verified",
-        "_schedules",
-        "paths",
-        "private",
-        "secrets",
-    )
-
-    def __init__(self, max_entries: int = 256) -> None:
-        self._entries: dict[CommitKey, CommitOutcome] = {}
-        self._max = max_entries
-        self.hits = 0
-        self.misses = 0
-        #: decoded GroupInfos by the digest of their bytes (joiners of one Welcome share one)
-        self._joins: dict[bytes, GroupInfo] = {}
-        #: trees a joiner validated: (id of the GroupInfo, id of the supplied tree or 0, now, id
-        #: of the leaf policy) -> (GroupInfo, supplied tree, policy, validated tree); the objects
-        #: are held so ids stay unique
-        self._join_trees: dict[
-            tuple[int, int, int | None, int],
-            tuple[GroupInfo, RatchetTree | None, LeafPolicy, RatchetTree],
-        ] = {}
-        self._verified: Memo[bool] = Memo(max_entries)
-        self._schedules: Memo[EpochSecrets] = Memo(max_entries)
-        #: shared path-secret opens and derivations (treekem.decrypt_update_path)
-        self.paths = PathMemo()
-        #: shared decryptions of PrivateMessages (protect.unprotect_private)
-        self.private = PrivateMemo()
-        #: shared secret-tree derivations (secret_tree.SecretTree)
-        self.secrets: Memo[tuple[bytes, ...]] = Memo()
-
-    def verified(self, key: VerifiedKey) -> bool:
-        """Whether a PublicMessage with exactly these bytes passed both checks under these keys."""
-        return self._verified.get(key) is not None
-
-    def put_verified(self, key: VerifiedKey) -> None:
-        self._verified.put(key, True)
-
-    def schedule(self, key: ScheduleKey) -> EpochSecrets | None:
-        return self._schedules.get(key)
-
-    def put_schedule(self, key: ScheduleKey, secrets: EpochSecrets) -> None:
-        self._schedules.put(key, secrets)
-
-    @property
-    def verified_hits(self) -> int:
-        return self._verified.hits
-
-    @property
-    def schedule_hits(self) -> int:
-        return self._schedules.hits
-
-    def group_info(self, digest: bytes) -> GroupInfo | None:
-        return self._joins.get(digest)
-
-    def put_group_info(self, digest: bytes, gi: GroupInfo) -> None:
-        if len(self._joins) >= 8:
-            del self._joins[next(iter(self._joins))]
-        self._joins[digest] = gi
-
-    def joined_tree(
-        self, gi: GroupInfo, supplied: RatchetTree | None, now: int | None, policy: LeafPolicy
-    ) -> RatchetTree | None:
-        """A tree another joiner verified from the same GroupInfo and tree objects, at the same
-        ``now`` and under the same leaf policy (a stricter joiner never reuses a laxer one's
-        verdict)."""
-        hit = self._join_trees.get((id(gi), id(supplied) if supplied is not None else 0, now, id(policy)))
-        return hit[3] if hit is not None else None
-
-    def put_joined_tree(
-        self,
-        gi: GroupInfo,
-        supplied: RatchetTree | None,
-        now: int | None,
-        policy: LeafPolicy,
-        tree: RatchetTree,
-    ) -> None:
-        if len(self._join_trees) >= 8:
-            del self._join_trees[next(iter(self._join_trees))]
-        key = (id(gi), id(supplied) if supplied is not None else 0, now, id(policy))
-        self._join_trees[key] = (gi, supplied, policy, tree)  # the objects whose ids are the key stay alive
-
-    def get(self, key: CommitKey) -> CommitOutcome | None:
-        out = self._entries.get(key)
-        if out is None:
-            self.misses += 1
-        else:
-            self.hits += 1
-        return out
-
-    def put(self, key: CommitKey, outcome: CommitOutcome) -> None:
-        if len(self._entries) >= self._max:
-            del self._entries[next(iter(self._entries))]
-        self._entries[key] = outcome
-
-
 # ---- results -------------------------------------------------------------------------------
 
 
@@ -493,14 +353,7 @@ def new_secret_tree(
     suite: CipherSuite, encryption_secret: bytes, n_leaves: int, cfg: GroupConfig
 ) -> SecretTree:
     """An epoch's secret tree, sharing its derivations through the config's EpochCache."""
-    shared = cfg.epoch_cache
-    return SecretTree(
-        suite,
-        encryption_secret,
-        n_leaves,
-        policy=cfg.ratchet_policy,
-        memo=shared.secrets if shared is not None else None,
-    )
+    return SecretTree(suite, encryption_secret, n_leaves, policy=cfg.ratchet_policy, shared=cfg.epoch_cache)
 
 
 def keep_psks(old: dict[int, bytes], epoch: int, psk: bytes, config: GroupConfig) -> dict[int, bytes]:
@@ -542,6 +395,20 @@ def sign_leaf(
     )
     tbs = leaf_node_tbs(leaf, group_id, leaf_index)
     return replace(leaf, signature=suite.sign_with_label(identity.signature_priv, "LeafNodeTBS", tbs))
+
+
+def fresh_leaf(suite: CipherSuite, identity: MemberIdentity, rand: RandomSource) -> tuple[KeyPair, LeafNode]:
+    """A new HPKE key pair and a LeafNode for it of source key_package, valid forever: a new
+    group's first leaf (§11), or an external joiner's placeholder (its path's leaf replaces it)."""
+    kp = suite.kem_generate_key_pair(rand)
+    leaf = sign_leaf(
+        suite,
+        identity,
+        encryption_key=kp.pub,
+        source=LeafNodeSource.KEY_PACKAGE,
+        lifetime=Lifetime(not_before=0, not_after=0xFFFFFFFFFFFFFFFF),
+    )
+    return kp, leaf
 
 
 def make_group_info(

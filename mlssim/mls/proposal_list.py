@@ -128,6 +128,16 @@ def validate_proposal_list(
     Per-proposal content checks that need credentials and capabilities (KeyPackage and
     LeafNode validation, §10.1 and §7.3) are the caller's; structural rules are here.
     """
+    _check_kinds(proposals, external)
+    removed_keys = _check_each(
+        suite, tree, proposals, committer=committer, version=version, resumption_usage=resumption_usage
+    )
+    _check_new_leaves(tree, proposals, removed_keys)
+
+
+def _check_kinds(proposals: Sequence[CommittedProposal], external: bool) -> None:
+    """§12.2 on the kinds of proposal in the list: what an external commit carries, and the
+    proposals that must be alone or appear once."""
     types = [p.proposal.proposal_type for p in proposals]
     if external:
         if types.count(ProposalType.EXTERNAL_INIT) != 1:
@@ -148,6 +158,18 @@ def validate_proposal_list(
     if types.count(ProposalType.GROUP_CONTEXT_EXTENSIONS) > 1:
         raise InvalidProposalListError("more than one GroupContextExtensions proposal")
 
+
+def _check_each(
+    suite: CipherSuite,
+    tree: RatchetTree,
+    proposals: Sequence[CommittedProposal],
+    *,
+    committer: LeafIndex | None,
+    version: int,
+    resumption_usage: ResumptionPSKUsage | None,
+) -> set[bytes]:
+    """§12.2 proposal by proposal, in list order: senders, one Update/Remove per leaf, removed
+    leaves that exist, PSK ids, ReInit versions. Returns the signature keys of removed leaves."""
     touched: set[int] = set()
     removed_keys: set[bytes] = set()
     psk_ids: set[bytes] = set()
@@ -193,11 +215,16 @@ def validate_proposal_list(
             psk_ids.add(key)
         elif isinstance(p, ReInit) and p.version < version:
             raise InvalidProposalError("ReInit to an older protocol version (§12.1.5)")
+    return removed_keys
 
-    # Adds: no duplicates among themselves, none of a client already in the group unless removed
-    # (the tree's signature-key index: O(1) per Add, not a scan of every leaf).
-    # Each leaf the list brings in (Adds, Updates) needs its own HPKE key (§7.3: encryption_key
-    # is unique in the group; each is checked against the tree by the caller, not each other).
+
+def _check_new_leaves(
+    tree: RatchetTree, proposals: Sequence[CommittedProposal], removed_keys: set[bytes]
+) -> None:
+    """§12.2 on the leaves the list brings in. Each (Adds, Updates) needs its own HPKE key
+    (§7.3: encryption_key is unique in the group; each is checked against the tree by the
+    caller, not each other). Adds: no duplicates among themselves, none of a client already
+    in the group unless removed (the tree's signature-key index: O(1) per Add, not a scan)."""
     new_leaf_keys: set[bytes] = set()
     for cp in proposals:
         p = cp.proposal

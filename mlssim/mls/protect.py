@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from .codec import Writer, decode, encode
 from .crypto.suite import CipherSuite
 from .errors import CryptoError, LocalProtocolError, RemoteProtocolError
-from .memo import Memo
 from .messages.common import GroupContext
 from .messages.enums import ContentType, SenderType, WireFormat
 from .messages.framing import (
@@ -38,7 +36,8 @@ from .messages.framing import (
     sender_data_aad,
 )
 from .rand import RandomSource
-from .secret_tree import SecretTree, sender_data_key_nonce
+from .secret_tree import RatchetKey, SecretTree, sender_data_key_nonce
+from .sharing import EpochCache, tables_of
 
 __all__ = [
     "InvalidSignatureError",
@@ -52,7 +51,6 @@ __all__ = [
     "unprotect_public",
     "protect_private",
     "unprotect_private",
-    "PrivateMemo",
     "membership_tag",
 ]
 
@@ -221,17 +219,6 @@ def protect_private(
     )
 
 
-@dataclass(slots=True)
-class PrivateMemo:
-    """Decryptions of one PrivateMessage that every receiver of it repeats (pure functions
-    of the epoch's secrets and the message bytes; see :mod:`~mlssim.mls.memo`): its sender
-    data, and its verified content under one ratchet key. Each receiver still takes the key
-    from its own secret tree, so a replayed or too old message fails for it as it would alone."""
-
-    sender_data: Memo[SenderData] = field(default_factory=Memo)
-    content: Memo[AuthenticatedContent] = field(default_factory=Memo)
-
-
 def unprotect_private(
     suite: CipherSuite,
     msg: PrivateMessage,
@@ -240,51 +227,42 @@ def unprotect_private(
     sender_data_secret: bytes,
     context: GroupContext | bytes,
     signature_key_of: Callable[[int], bytes | None],
-    memo: PrivateMemo | None = None,
+    shared: EpochCache | None = None,
 ) -> AuthenticatedContent:
     """§6.3: decrypt sender data, take the ratchet key, decrypt, verify the signature.
 
     ``signature_key_of(leaf)`` returns the signature key of the member at ``leaf``, or
     None for a blank leaf. The ratchet key is consumed (§9.2) only once the content has
     decrypted and its signature verified: on any failure the secret tree is unchanged, so a
-    forgery by a member who derived another member's key burns nothing. With a ``memo``,
-    results already computed from exactly the same inputs are looked up.
+    forgery by a member who derived another member's key burns nothing. With ``shared``,
+    results already computed from exactly the same inputs are looked up (each receiver still
+    takes the key from its own secret tree, so a replayed or too old message fails for it as
+    it would alone).
     """
-    sd_memo_key = (
+    tables = tables_of(shared)
+    # the key: the sample the sender-data key is derived from, and what the AEAD opens
+    sender_data = tables.sender_data.get_or_compute(
         (
             sender_data_secret,
-            msg.ciphertext[: suite.info.hash_len],  # the sample the sender data key is derived from
+            msg.ciphertext[: suite.info.hash_len],
             msg.group_id,
             msg.epoch,
             msg.content_type,
             msg.encrypted_sender_data,
-        )
-        if memo is not None
-        else None
+        ),
+        _open_sender_data,
+        suite,
+        msg,
+        sender_data_secret,
     )
-    sender_data = memo.sender_data.get(sd_memo_key) if memo is not None else None
-    if sender_data is None:
-        sd_key, sd_nonce = sender_data_key_nonce(suite, sender_data_secret, msg.ciphertext)
-        try:
-            sd_plain = suite.aead_open(
-                sd_key,
-                sd_nonce,
-                sender_data_aad(msg.group_id, msg.epoch, msg.content_type),
-                msg.encrypted_sender_data,
-            )
-        except CryptoError as exc:
-            raise SenderDataError("sender data does not decrypt") from exc
-        sender_data = decode(SenderData, sd_plain)
-        if memo is not None:
-            memo.sender_data.put(sd_memo_key, sender_data)
     signature_pub = signature_key_of(sender_data.leaf_index)
     if signature_pub is None:
         raise SenderDataError(f"sender data names leaf {sender_data.leaf_index}, which is blank")
     pending = secret_tree.take(sender_data.leaf_index, msg.content_type, sender_data.generation)
     key = pending.key
-    content_memo_key = None
-    if memo is not None:
-        content_memo_key = (
+    context_bytes = context if isinstance(context, bytes) else encode(context)
+    ac = tables.private_content.get_or_compute(
+        (
             key.key,
             key.nonce,
             sender_data.reuse_guard,
@@ -294,13 +272,47 @@ def unprotect_private(
             msg.content_type,
             msg.authenticated_data,
             msg.ciphertext,
-            context if isinstance(context, bytes) else encode(context),
+            context_bytes,
             signature_pub,
+        ),
+        _open_content,
+        suite,
+        msg,
+        key,
+        sender_data,
+        context_bytes,
+        signature_pub,
+    )
+    # §9.2: only now has the key (successfully) decrypted a message of its sender
+    secret_tree.consume(pending)
+    return ac
+
+
+def _open_sender_data(suite: CipherSuite, msg: PrivateMessage, sender_data_secret: bytes) -> SenderData:
+    """§6.3.2: the SenderData of ``msg``."""
+    sd_key, sd_nonce = sender_data_key_nonce(suite, sender_data_secret, msg.ciphertext)
+    try:
+        sd_plain = suite.aead_open(
+            sd_key,
+            sd_nonce,
+            sender_data_aad(msg.group_id, msg.epoch, msg.content_type),
+            msg.encrypted_sender_data,
         )
-        found = memo.content.get(content_memo_key)
-        if found is not None:
-            secret_tree.consume(pending)
-            return found
+    except CryptoError as exc:
+        raise SenderDataError("sender data does not decrypt") from exc
+    return decode(SenderData, sd_plain)
+
+
+def _open_content(
+    suite: CipherSuite,
+    msg: PrivateMessage,
+    key: RatchetKey,
+    sender_data: SenderData,
+    context: bytes,
+    signature_pub: bytes,
+) -> AuthenticatedContent:
+    """§6.3.1 and §6.1: decrypt ``msg``'s content with the key its sender data names and verify
+    the sender's signature; consumes nothing."""
     aad = private_content_aad(msg.group_id, msg.epoch, msg.content_type, msg.authenticated_data)
     try:
         nonce = _xor_guard(key.nonce, sender_data.reuse_guard)
@@ -315,8 +327,4 @@ def unprotect_private(
     )
     ac = AuthenticatedContent(wire_format=WireFormat.PRIVATE_MESSAGE, content=content, auth=pmc.auth)
     verify_content(suite, ac, signature_pub=signature_pub, context=context)
-    # §9.2: only now has the key (successfully) decrypted a message of its sender
-    secret_tree.consume(pending)
-    if memo is not None:
-        memo.content.put(content_memo_key, ac)
     return ac

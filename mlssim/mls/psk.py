@@ -24,6 +24,7 @@ __all__ = [
     "MAX_PSKS",
     "psk_secret",
     "resolve_psks",
+    "chained_lookup",
 ]
 
 #: ``index`` and ``count`` of PSKLabel are uint16 (§8.4).
@@ -112,3 +113,17 @@ def resolve_psks(
             raise MissingPSKError(f"no value for {what}")
         out.append((psk_id, value))
     return out
+
+
+def chained_lookup(
+    first: Callable[[PreSharedKeyID], bytes | None] | None,
+    then: Callable[[PreSharedKeyID], bytes | None] | None,
+) -> Callable[[PreSharedKeyID], bytes | None]:
+    """A PSK lookup that asks ``first`` and, where it holds nothing, ``then`` (e.g. an old
+    group's resumption PSKs before the application's; either may be None)."""
+
+    def lookup(psk_id: PreSharedKeyID) -> bytes | None:
+        found = first(psk_id) if first is not None else None
+        return found if found is not None or then is None else then(psk_id)
+
+    return lookup

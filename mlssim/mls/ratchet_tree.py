@@ -1,4 +1,5 @@
-"""The public ratchet tree: nodes, resolutions, tree hashes, parent hashes (RFC 9420 §4.1, §7).
+"""The public ratchet tree (RFC 9420 §4.1, §7): the immutable :class:`RatchetTree` and the
+:class:`TreeEditor` a commit changes it with.
 
 Why it has this shape. A simulated group may have 50,000 members, and every member of an
 epoch must be able to hold *the same* tree object. So the tree is split in two (openmls'
@@ -21,28 +22,42 @@ blanks (§7.7 extends and truncates it to keep it so); :meth:`RatchetTree.to_nod
 trailing blanks for the ``ratchet_tree`` extension (§12.4.3.3). A node is ``LeafNode``,
 ``ParentNode`` or ``None`` (blank).
 
-Hashes: the §7.8 tree hash (``TreeHashInput``) of every node, and the §7.9 parent hash
-(``ParentHashInput``) computed top-down along a filtered direct path when an UpdatePath is
-merged (:meth:`TreeEditor.apply_path`). Checking parent hashes of a whole tree on joining
-(§7.9.2) lives in :mod:`~mlssim.mls.tree_validation`, which imports this module (never the
-other way round).
+Beside it: :mod:`~mlssim.mls.tree_view` (the chunked storage, the read-only queries both share,
+the errors), :mod:`~mlssim.mls.tree_hashes` (the §7.8 tree hash and §7.9 parent hash inputs)
+and :mod:`~mlssim.mls.tree_keys` (which node holds a key, derived epoch to epoch). Checking
+parent hashes of a whole tree on joining (§7.9.2) lives in :mod:`~mlssim.mls.tree_validation`,
+which imports this module (never the other way round). Every name of those modules that code
+outside the tree uses is importable from here too.
 """
 
 from __future__ import annotations
 
-import struct as _struct
 from collections import Counter
-from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from math import isqrt
-from typing import TypeVar
 
-from .codec import Writer
 from .crypto.suite import CipherSuite
-from .errors import InternalError, RemoteProtocolError
-from .messages.enums import NodeType
-from .messages.tree import LeafNode, Node, ParentNode, UpdatePath, ratchet_tree_bytes
-from .treemath import LeafIndex, NodeIndex, level
+from .errors import InternalError
+from .messages.tree import LeafNode, Node, ParentNode, UpdatePath
+from .sharing import SharedTable
+from .tree_hashes import all_tree_hashes, leaf_tree_hash, parent_hash_of, parent_tree_hash
+from .tree_keys import KeyIndex, count_leaf, patched_credential_stats, patched_key_indexes
+from .tree_view import CHUNK_BITS as _CB
+from .tree_view import CHUNK_MASK as _CM
+from .tree_view import (
+    ParentHashMismatchError,
+    TreeError,
+    TreeOperationError,
+    TreeStructureError,
+    TreeView,
+    UpdatePathShapeError,
+    append_blanks,
+    chunked,
+    cut,
+    leaves_needed,
+    writable,
+)
+from .treemath import LeafIndex, NodeIndex
 
 __all__ = [
     "KeyIndex",
@@ -58,418 +73,6 @@ __all__ = [
     "parent_tree_hash",
     "parent_hash_of",
 ]
-
-
-# ---- errors -----------------------------------------------------------------------------------
-
-
-_T = TypeVar("_T")
-
-
-class TreeError(RemoteProtocolError):
-    """A ratchet tree, or a change to it, that RFC 9420 forbids."""
-
-    rfc_section = "7"
-
-    def __init__(self, message: str, section: str | None = None) -> None:
-        super().__init__(message)
-        if section is not None:
-            self.rfc_section = section
-
-
-class TreeStructureError(TreeError):
-    """A node array that is not a ratchet tree (wrong node kind at a position, empty)."""
-
-    rfc_section = "12.4.3.3"
-
-
-class TreeOperationError(TreeError):
-    """An Add/Update/Remove that cannot apply (§12.1.1–§12.1.3), e.g. on a blank leaf."""
-
-    rfc_section = "12.1"
-
-
-class UpdatePathShapeError(TreeError):
-    """An UpdatePath whose node count does not match the sender's filtered direct path (§7.6)."""
-
-    rfc_section = "7.6"
-
-
-class ParentHashMismatchError(TreeError):
-    """The UpdatePath leaf's ``parent_hash`` is not the recomputed one (§7.9.2, §12.4.2)."""
-
-    rfc_section = "7.9.2"
-
-
-# ---- hash inputs (§7.8, §7.9) ------------------------------------------------------------------
-
-
-# The hash inputs are built by joining byte strings rather than through a Writer: a commit
-# recomputes O(log N) of them, and the codec's per-field calls would cost more than the hashes.
-
-_U32 = _struct.Struct(">I")
-_LEAF = bytes((NodeType.LEAF,))
-_PARENT = bytes((NodeType.PARENT,))
-
-
-_SHORT_HEADERS = [bytes((n,)) for n in range(0x40)]
-
-
-def _opaque(b: bytes) -> bytes:
-    """``opaque b<V>`` (§2.1.2)."""
-    n = len(b)
-    if n < 0x40:
-        return _SHORT_HEADERS[n] + b
-    w = Writer()
-    w.push_opaque(b)
-    return w.data()
-
-
-def leaf_tree_hash(suite: CipherSuite, leaf_index: int, leaf: LeafNode | None) -> bytes:
-    """§7.8: Hash(TreeHashInput{leaf, LeafNodeHashInput{leaf_index, optional<LeafNode>}})."""
-    head = _LEAF + _U32.pack(leaf_index)
-    if leaf is None:
-        return suite.hash(head + b"\x00")
-    return suite.hash(b"".join((head, b"\x01", leaf.encoded())))
-
-
-def parent_tree_hash(
-    suite: CipherSuite, node: ParentNode | None, left_hash: bytes, right_hash: bytes
-) -> bytes:
-    """§7.8: Hash(TreeHashInput{parent, ParentNodeHashInput{optional<ParentNode>, left, right}})."""
-    if node is None:
-        return suite.hash(b"".join((_PARENT, b"\x00", _opaque(left_hash), _opaque(right_hash))))
-    um = node.unmerged_leaves
-    return suite.hash(
-        b"".join(
-            (
-                _PARENT,
-                b"\x01",  # optional<ParentNode> present
-                _opaque(node.encryption_key),
-                _opaque(node.parent_hash),
-                _opaque(_struct.pack(f">{len(um)}I", *um)) if um else b"\x00",
-                _opaque(left_hash),
-                _opaque(right_hash),
-            )
-        )
-    )
-
-
-def parent_hash_of(
-    suite: CipherSuite, encryption_key: bytes, parent_hash: bytes, original_sibling_tree_hash: bytes
-) -> bytes:
-    """§7.9: Hash(ParentHashInput{encryption_key, parent_hash, original_sibling_tree_hash})."""
-    return suite.hash(
-        b"".join((_opaque(encryption_key), _opaque(parent_hash), _opaque(original_sibling_tree_hash)))
-    )
-
-
-# ---- array arithmetic for full trees (n_leaves a power of two) ---------------------------------
-# treemath handles any width; in a full tree every node index is < width, so parent/children
-# are pure bit operations and need no width.
-
-
-def _parent(x: int) -> int:
-    low = (~x) & (x + 1)  # 1 << level(x)
-    return (x | low) ^ (x & (low << 1))
-
-
-def _half(x: int) -> int:
-    """Distance from parent ``x`` to either child."""
-    return ((~x) & (x + 1)) >> 1
-
-
-def _first_node(x: int) -> int:
-    """Lowest node index in the subtree of ``x``."""
-    return x - ((1 << level(x)) - 1)
-
-
-#: Node and hash arrays are kept in chunks of 2 ** _CB entries; node ``x`` is entry
-#: ``x & _CM`` of chunk ``x >> _CB``. Chunks are shared between trees and never mutated once
-#: shared: an editor copies a chunk before its first write to it.
-_CB = 8
-_CS = 1 << _CB
-_CM = _CS - 1
-
-
-def _chunked(flat: list[_T]) -> list[list[_T]]:
-    return [flat[i : i + _CS] for i in range(0, len(flat), _CS)]
-
-
-def _append_blanks(chunks: list[list[_T]], own: set[int], count: int, blank: _T) -> None:
-    """Append ``count`` ``blank`` entries (the last chunk is copied first unless owned)."""
-    if chunks and len(chunks[-1]) < _CS:
-        c = len(chunks) - 1
-        if c not in own:
-            chunks[c] = list(chunks[c])
-            own.add(c)
-        take = min(count, _CS - len(chunks[c]))
-        chunks[c].extend([blank] * take)
-        count -= take
-    while count > 0:
-        take = min(count, _CS)
-        chunks.append([blank] * take)
-        own.add(len(chunks) - 1)
-        count -= take
-
-
-def _writable(chunks: list[list[_T]], own: set[int], c: int) -> list[_T]:
-    """Chunk ``c``, copied first unless ``own`` says it already was."""
-    if c in own:
-        return chunks[c]
-    chunk = chunks[c] = list(chunks[c])
-    own.add(c)
-    return chunk
-
-
-def _cut(chunks: list[list[_T]], own: set[int], width: int) -> None:
-    """Keep the first ``width`` entries (the last kept chunk is copied first unless owned)."""
-    full, rem = divmod(width, _CS)
-    del chunks[full + (1 if rem else 0) :]
-    if rem and len(chunks[full]) > rem:
-        if full not in own:
-            chunks[full] = list(chunks[full])
-            own.add(full)
-        del chunks[full][rem:]
-
-
-def _leaves_needed(n_nodes: int) -> int:
-    """Smallest power of two ``n`` with ``2n - 1 >= n_nodes``."""
-    n = 1
-    while 2 * n - 1 < n_nodes:
-        n *= 2
-    return n
-
-
-class KeyIndex:
-    """Public key -> a node holding it, derived epoch to epoch (§7.3, §12.4.2 checks).
-
-    Two layers: a large ``base`` dict shared by every index derived from it, and a small
-    overlay of the keys added (node index) and removed (-1) since. Deriving the next epoch's
-    index copies only the overlay; once the overlay outgrows ``8·sqrt(N)`` entries (at least
-    256), the two are merged into a new base. With c keys changed per commit that costs
-    about T/2 + c·N/T entry copies per commit for an overlay bound T, least near
-    T = sqrt(2cN); a commit changes c ≈ 2 log N keys, hence the bound (a quarter of the
-    base, as before, made every commit at 10,000 members copy ~4,000 entries). Neither dict
-    is mutated after construction.
-    """
-
-    __slots__ = ("_base", "_over")
-
-    def __init__(self, base: dict[bytes, int], over: dict[bytes, int] | None = None) -> None:
-        self._base = base
-        self._over: dict[bytes, int] = {} if over is None else over
-
-    def get(self, key: bytes) -> int | None:
-        x = self._over.get(key)
-        if x is None:
-            return self._base.get(key)
-        return None if x < 0 else x
-
-    def __contains__(self, key: object) -> bool:
-        return self.get(key) is not None  # type: ignore[arg-type]
-
-    def patched(self, gone: Iterable[tuple[bytes, int]], new: Iterable[tuple[bytes, int]]) -> KeyIndex:
-        """A new index: ``gone`` (key, node) entries dropped, then ``new`` ones added where the
-        key is not held elsewhere; this one is unchanged."""
-        over = dict(self._over)
-        base = self._base
-
-        def get(key: bytes) -> int | None:
-            x = over.get(key)
-            if x is None:
-                return base.get(key)
-            return None if x < 0 else x
-
-        for key, x in gone:
-            if get(key) == x:
-                over[key] = -1
-        for key, x in new:
-            if get(key) is None:
-                over[key] = x
-        if len(over) > max(256, 8 * isqrt(len(base))):
-            merged = {k: v for k, v in base.items() if k not in over}
-            merged.update((k, v) for k, v in over.items() if v >= 0)
-            return KeyIndex(merged)
-        return KeyIndex(base, over)
-
-
-class TreeView:
-    """Read-only queries shared by :class:`RatchetTree` and :class:`TreeEditor` (§4.1)."""
-
-    __slots__ = ("suite", "_nodes", "_hashes", "_n_leaves", "_members", "_tail")
-
-    suite: CipherSuite
-    _nodes: list[list[Node | None]]  # chunks, see _CB
-    _hashes: list[list[bytes | None]]
-    _n_leaves: int
-    _members: int
-    _tail: int  # every node above this index is blank (an upper bound on the last non-blank one)
-
-    # -- shape --
-
-    @property
-    def n_leaves(self) -> int:
-        """Leaves of the full tree (a power of two), blanks included."""
-        return self._n_leaves
-
-    @property
-    def width(self) -> int:
-        """Nodes of the full tree: ``2 * n_leaves - 1``."""
-        return 2 * self._n_leaves - 1
-
-    def root(self) -> NodeIndex:
-        return NodeIndex(self._n_leaves - 1)
-
-    # -- nodes --
-
-    def _get(self, x: int) -> Node | None:
-        return self._nodes[x >> _CB][x & _CM]
-
-    def node(self, x: int) -> Node | None:
-        """Node ``x``; ``None`` if blank or outside the tree."""
-        if 0 <= x < 2 * self._n_leaves - 1:
-            return self._get(x)
-        return None
-
-    def leaf(self, i: int) -> LeafNode | None:
-        """LeafNode at leaf index ``i``; ``None`` if blank or outside the tree."""
-        if 0 <= i < self._n_leaves:
-            n = self._nodes[i >> (_CB - 1)][(2 * i) & _CM]
-            if isinstance(n, LeafNode):
-                return n
-        return None
-
-    def parent_node(self, x: int) -> ParentNode | None:
-        n = self.node(x)
-        return n if isinstance(n, ParentNode) else None
-
-    def leaves(self) -> Iterator[tuple[LeafIndex, LeafNode]]:
-        """Non-blank leaves in index order."""
-        end = min(2 * self._n_leaves - 1, self._tail + 1)
-        for c, chunk in enumerate(self._nodes):
-            first = c << _CB
-            if first >= end:
-                return
-            for j in range(0, min(_CS, end - first), 2):
-                n = chunk[j]
-                if isinstance(n, LeafNode):
-                    yield LeafIndex((first + j) >> 1), n
-
-    def member_count(self) -> int:
-        """Number of non-blank leaves (kept as a counter: O(1))."""
-        return self._members
-
-    def last_nonblank(self) -> int:
-        """Index of the last non-blank node, -1 for an all-blank tree."""
-        x = min(self._tail, 2 * self._n_leaves - 2)
-        nodes = self._nodes
-        while x >= 0 and nodes[x >> _CB][x & _CM] is None:
-            x -= 1
-        self._tail = x  # a tighter bound is still a bound: a cache, not a state change
-        return x
-
-    # -- paths (§4.1.2) --
-
-    def _check_leaf(self, leaf: int) -> None:
-        if not 0 <= leaf < self._n_leaves:
-            raise TreeError(f"leaf {leaf} is outside a tree of {self._n_leaves} leaves", "4.1")
-
-    def direct_path(self, leaf: int) -> list[NodeIndex]:
-        """Parent, grandparent, ..., root of leaf ``leaf``."""
-        self._check_leaf(leaf)
-        x, r = 2 * leaf, self._n_leaves - 1
-        out: list[NodeIndex] = []
-        while x != r:
-            x = _parent(x)
-            out.append(NodeIndex(x))
-        return out
-
-    def _has_nonblank(self, x: int) -> bool:
-        """Does the subtree under ``x`` hold a non-blank node (i.e. a non-empty resolution)?"""
-        if _first_node(x) > self._tail:
-            return False
-        if self._nodes[x >> _CB][x & _CM] is not None:
-            return True
-        if x & 1 == 0:
-            return False
-        h = _half(x)
-        return self._has_nonblank(x - h) or self._has_nonblank(x + h)
-
-    def filtered_direct_path_with_copath(self, leaf: int) -> list[tuple[NodeIndex, NodeIndex]]:
-        """§4.1.2: (direct-path node, its copath child), dropping nodes whose copath child has an
-        empty resolution. Unmerged leaves count (they sit on non-blank nodes), and the new
-        members of a commit count too: the ``exclude`` of §7.6 applies to encryption only."""
-        self._check_leaf(leaf)
-        out: list[tuple[NodeIndex, NodeIndex]] = []
-        x, r = 2 * leaf, self._n_leaves - 1
-        while x != r:
-            p = _parent(x)
-            s = 2 * p - x  # sibling: the other child of p
-            if self._has_nonblank(s):
-                out.append((NodeIndex(p), NodeIndex(s)))
-            x = p
-        return out
-
-    def filtered_direct_path(self, leaf: int) -> list[NodeIndex]:
-        return [p for p, _ in self.filtered_direct_path_with_copath(leaf)]
-
-    def resolution(self, x: int, exclude: AbstractSet[int] = frozenset()) -> list[NodeIndex]:
-        """§4.1.1 resolution of node ``x``; ``exclude`` holds leaf indices to leave out (the
-        members added by the commit being built or processed, §7.6 / §12.4.2)."""
-        out: list[NodeIndex] = []
-        if 0 <= x < 2 * self._n_leaves - 1:
-            self._resolve(x, exclude, out)
-        return out
-
-    def resolution_positions(
-        self, x: int, exclude: AbstractSet[int] = frozenset()
-    ) -> tuple[Sequence[NodeIndex], Mapping[int, int]]:
-        """The resolution of ``x`` and each of its nodes' position in it — the index of the
-        ciphertext for that node in an UpdatePathNode (§7.6), so a receiver finds its own by
-        looking up the O(log N) nodes it holds instead of walking the resolution. Read-only."""
-        res = self.resolution(x, exclude)
-        positions: dict[int, int] = {}
-        for i, r in enumerate(res):
-            positions.setdefault(r, i)
-        return res, positions
-
-    def _resolve(self, x: int, exclude: AbstractSet[int], out: list[NodeIndex]) -> None:
-        if _first_node(x) > self._tail:
-            return
-        node = self._get(x)
-        if node is not None:
-            if x & 1 == 0:
-                if (x >> 1) not in exclude:
-                    out.append(NodeIndex(x))
-            else:
-                out.append(NodeIndex(x))
-                assert isinstance(node, ParentNode)
-                out.extend(NodeIndex(2 * u) for u in node.unmerged_leaves if u not in exclude)
-        elif x & 1:
-            h = _half(x)
-            self._resolve(x - h, exclude, out)
-            self._resolve(x + h, exclude, out)
-
-    # -- hashes (§7.8) --
-
-    def node_tree_hash(self, x: int) -> bytes:
-        """§7.8 tree hash of the subtree under node ``x``."""
-        raise NotImplementedError
-
-    def tree_hash(self) -> bytes:
-        """§7.8 tree hash of the root: the GroupContext ``tree_hash``."""
-        return self.node_tree_hash(self._n_leaves - 1)
-
-    def to_nodes(self) -> list[Node | None]:
-        """The node array with trailing blanks dropped (the ``ratchet_tree`` extension, §12.4.3.3)."""
-        end = self.last_nonblank() + 1
-        return [self._get(x) for x in range(end)]
-
-    def encode(self) -> bytes:
-        """The ``ratchet_tree`` extension data: ``optional<Node> ratchet_tree<V>`` (each leaf
-        from its kept encoding, :func:`~mlssim.mls.messages.tree.ratchet_tree_bytes`)."""
-        return ratchet_tree_bytes(self.to_nodes())
 
 
 class RatchetTree(TreeView):
@@ -518,10 +121,8 @@ class RatchetTree(TreeView):
         self._cred_stats = cred_stats
         # Per-tree answers every member of the epoch asks for (a commit's filtered path and the
         # resolutions of its copath children): computed once, shared through the EpochCache.
-        self._fdp_cache: dict[int, tuple[tuple[NodeIndex, NodeIndex], ...]] = {}
-        self._res_cache: dict[
-            tuple[int, AbstractSet[int]], tuple[Sequence[NodeIndex], Mapping[int, int]]
-        ] = {}
+        self._fdp_cache = SharedTable(None)
+        self._res_cache = SharedTable(None)
 
     @classmethod
     def from_nodes(cls, suite: CipherSuite, nodes: Sequence[Node | None]) -> RatchetTree:
@@ -539,15 +140,15 @@ class RatchetTree(TreeView):
                 raise TreeStructureError(f"node {x} is a leaf position but holds a {type(node).__name__}")
             if x & 1 and not isinstance(node, ParentNode):
                 raise TreeStructureError(f"node {x} is a parent position but holds a {type(node).__name__}")
-        n = _leaves_needed(len(nodes))
+        n = leaves_needed(len(nodes))
         full: list[Node | None] = list(nodes)
         full.extend([None] * (2 * n - 1 - len(full)))
         members = sum(1 for x in range(0, len(full), 2) if full[x] is not None)
-        hashes = _all_hashes(suite, full, n)
+        hashes = all_tree_hashes(suite, full, n)
         tree = cls(
             suite,
-            _chunked(full),
-            _chunked(hashes),
+            chunked(full),
+            chunked(hashes),
             n_leaves=n,
             members=members,
             tail=len(full) - 1,
@@ -563,23 +164,22 @@ class RatchetTree(TreeView):
         return h
 
     def filtered_direct_path_with_copath(self, leaf: int) -> list[tuple[NodeIndex, NodeIndex]]:
-        found = self._fdp_cache.get(leaf)
-        if found is None:
-            found = tuple(super().filtered_direct_path_with_copath(leaf))
-            self._fdp_cache[leaf] = found
-        return list(found)
+        return list(self._fdp_cache.get_or_compute(leaf, self._filtered_direct_path_with_copath, leaf))
+
+    def _filtered_direct_path_with_copath(self, leaf: int) -> tuple[tuple[NodeIndex, NodeIndex], ...]:
+        return tuple(TreeView.filtered_direct_path_with_copath(self, leaf))
 
     def resolution_positions(
         self, x: int, exclude: AbstractSet[int] = frozenset()
     ) -> tuple[Sequence[NodeIndex], Mapping[int, int]]:
         key_set = exclude if isinstance(exclude, frozenset) else frozenset(exclude)
-        key = (x, key_set)
-        found = self._res_cache.get(key)
-        if found is None:
-            res, positions = super().resolution_positions(x, key_set)
-            found = (tuple(res), positions)
-            self._res_cache[key] = found
-        return found
+        return self._res_cache.get_or_compute((x, key_set), self._resolution_positions, x, key_set)
+
+    def _resolution_positions(
+        self, x: int, exclude: frozenset[int]
+    ) -> tuple[Sequence[NodeIndex], Mapping[int, int]]:
+        res, positions = TreeView.resolution_positions(self, x, exclude)
+        return tuple(res), positions
 
     def edit(self) -> TreeEditor:
         """A working copy for one commit; this tree stays unchanged."""
@@ -626,7 +226,7 @@ class RatchetTree(TreeView):
             in_use: Counter[int] = Counter()
             supported: Counter[int] = Counter()
             for _, leaf in self.leaves():
-                _count_leaf(leaf, in_use, supported, 1)
+                count_leaf(leaf, in_use, supported, 1)
             self._cred_stats = (in_use, supported)
         return self._cred_stats
 
@@ -639,30 +239,6 @@ class RatchetTree(TreeView):
         """A leaf whose ``signature_key`` is ``key``, if any."""
         x = self._indexes()[1].get(key)
         return None if x is None else LeafIndex(x >> 1)
-
-
-def _count_leaf(leaf: LeafNode, in_use: Counter[int], supported: Counter[int], sign: int) -> None:
-    in_use[leaf.credential.credential_type] += sign
-    for t in set(leaf.capabilities.credentials):
-        supported[t] += sign
-
-
-def _all_hashes(suite: CipherSuite, nodes: list[Node | None], n: int) -> list[bytes | None]:
-    """Every node's tree hash, level by level from the leaves (no recursion)."""
-    hashes: list[bytes | None] = [None] * len(nodes)
-    for i in range(n):
-        leaf = nodes[2 * i]
-        hashes[2 * i] = leaf_tree_hash(suite, i, leaf if isinstance(leaf, LeafNode) else None)
-    k = 1
-    while (1 << k) <= n:
-        half = 1 << (k - 1)
-        for x in range((1 << k) - 1, len(nodes), 1 << (k + 1)):
-            node = nodes[x]
-            lh, rh = hashes[x - half], hashes[x + half]
-            assert lh is not None and rh is not None
-            hashes[x] = parent_tree_hash(suite, node if isinstance(node, ParentNode) else None, lh, rh)
-        k += 1
-    return hashes
 
 
 def _add_to(index: dict[bytes, set[int]], key: bytes, x: int) -> None:
@@ -720,10 +296,10 @@ class TreeEditor(TreeView):
 
     def _node_chunk(self, c: int) -> list[Node | None]:
         """Chunk ``c`` of the nodes, writable (copied on the first write)."""
-        return _writable(self._nodes, self._own_n, c)
+        return writable(self._nodes, self._own_n, c)
 
     def _hash_chunk(self, c: int) -> list[bytes | None]:
-        return _writable(self._hashes, self._own_h, c)
+        return writable(self._hashes, self._own_h, c)
 
     def _get(self, x: int) -> Node | None:
         node = self._nodes[x >> _CB][x & _CM]
@@ -815,8 +391,8 @@ class TreeEditor(TreeView):
         """§7.7: double the width; the old tree becomes the left subtree of a new blank root."""
         self._check_open()
         n = self._n_leaves
-        _append_blanks(self._nodes, self._own_n, 2 * n, None)
-        _append_blanks(self._hashes, self._own_h, 2 * n, None)
+        append_blanks(self._nodes, self._own_n, 2 * n, None)
+        append_blanks(self._hashes, self._own_h, 2 * n, None)
         self._n_leaves = 2 * n
 
     def truncate(self) -> None:
@@ -830,8 +406,8 @@ class TreeEditor(TreeView):
             root = self._at(n - 1)
             if root is not None:  # the root goes even when it is not blank (§7.7)
                 self._changed.add(n - 1)
-            _cut(self._nodes, self._own_n, new_width)
-            _cut(self._hashes, self._own_h, new_width)
+            cut(self._nodes, self._own_n, new_width)
+            cut(self._hashes, self._own_h, new_width)
             for x in [x for x in self._pending if x >= new_width]:
                 del self._pending[x]
             self._n_leaves = n // 2
@@ -988,54 +564,18 @@ class TreeEditor(TreeView):
         return self._nodes[x >> _CB][x & _CM] if 0 <= x < 2 * self._n_leaves - 1 else None
 
     def _patched_cred_stats(self) -> tuple[Counter[int], Counter[int]] | None:
-        """If the base counted its credential types, count the new tree's from them and the
-        changed leaves only."""
-        base = self._base
-        if base._cred_stats is None:
-            return None
-        pairs = []
-        for x in self._changed:
-            if x & 1:
-                continue
-            old, new = base.node(x), self._at(x)
-            if (
-                isinstance(old, LeafNode)
-                and isinstance(new, LeafNode)
-                and old.credential.credential_type == new.credential.credential_type
-                and old.capabilities.credentials == new.capabilities.credentials
-            ):
-                continue  # e.g. a committer's new leaf: the counts stay as they are
-            pairs.append((old, new))
-        if not pairs:
-            return base._cred_stats  # shared: never mutated
-        in_use, supported = Counter(base._cred_stats[0]), Counter(base._cred_stats[1])
-        for old, new in pairs:
-            if isinstance(old, LeafNode):
-                _count_leaf(old, in_use, supported, -1)
-            if isinstance(new, LeafNode):
-                _count_leaf(new, in_use, supported, 1)
-        return +in_use, +supported
+        """If the base counted its credential types, the new tree's, derived from them."""
+        stats = self._base._cred_stats
+        return (
+            None
+            if stats is None
+            else patched_credential_stats(stats, self._changed, self._base.node, self._at)
+        )
 
     def _patched_indexes(self) -> tuple[KeyIndex | None, KeyIndex | None]:
-        """If the base built its key indexes, derive the new ones from them (a C-speed copy
-        plus the changed nodes, :meth:`KeyIndex.patched`) instead of letting the new tree
-        rescan every node."""
+        """If the base built its key indexes, the new tree's, derived from them instead of
+        letting the new tree rescan every node."""
         base = self._base
         if base._enc_index is None or base._sig_index is None:
             return None, None
-        enc_gone: list[tuple[bytes, int]] = []
-        sig_gone: list[tuple[bytes, int]] = []
-        enc_new: list[tuple[bytes, int]] = []
-        sig_new: list[tuple[bytes, int]] = []
-        for x in sorted(self._changed):
-            old = base.node(x)
-            if old is not None:
-                enc_gone.append((old.encryption_key, x))
-                if isinstance(old, LeafNode):
-                    sig_gone.append((old.signature_key, x))
-            new = self._at(x)
-            if new is not None:
-                enc_new.append((new.encryption_key, x))
-                if isinstance(new, LeafNode):
-                    sig_new.append((new.signature_key, x))
-        return base._enc_index.patched(enc_gone, enc_new), base._sig_index.patched(sig_gone, sig_new)
+        return patched_key_indexes(base._enc_index, base._sig_index, self._changed, base.node, self._at)

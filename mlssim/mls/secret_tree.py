@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from . import treemath as tm
 from .crypto.suite import CipherSuite
 from .errors import InternalError, LocalProtocolError, RemoteProtocolError
-from .memo import Memo
 from .messages.enums import ContentType
+from .sharing import EpochCache, tables_of
 
 __all__ = [
     "SecretTreeError",
@@ -160,6 +160,22 @@ def _kind(content_type: ContentType | int) -> int:
     raise InternalError(f"no ratchet for content type {content_type}")
 
 
+def _expand_two(
+    suite: CipherSuite, secret: bytes, a: tuple[str, bytes], b: tuple[str, bytes]
+) -> tuple[bytes, bytes]:
+    nh = suite.info.hash_len
+    return suite.expand_with_label(secret, *a, nh), suite.expand_with_label(secret, *b, nh)
+
+
+def _ratchet_step(suite: CipherSuite, secret: bytes, generation: int) -> tuple[bytes, bytes, bytes]:
+    info = suite.info
+    return (
+        suite.derive_tree_secret(secret, "key", generation, info.aead_key_len),
+        suite.derive_tree_secret(secret, "nonce", generation, info.aead_nonce_len),
+        suite.derive_tree_secret(secret, "secret", generation, info.hash_len),
+    )
+
+
 class SecretTree:
     """§9 secret tree of one epoch, derived on demand (see the module docstring).
 
@@ -167,7 +183,7 @@ class SecretTree:
     shape decides the secrets, so a member count is refused rather than rounded.
     """
 
-    __slots__ = ("suite", "n_leaves", "policy", "_root", "_nodes", "_ratchets", "_memo")
+    __slots__ = ("suite", "n_leaves", "policy", "_root", "_nodes", "_ratchets", "_shared")
 
     def __init__(
         self,
@@ -176,10 +192,10 @@ class SecretTree:
         n_leaves: int,
         *,
         policy: RatchetPolicy | None = None,
-        memo: Memo[tuple[bytes, ...]] | None = None,
+        shared: EpochCache | None = None,
     ) -> None:
-        """``memo``: derivations shared with the other members of the epoch (each a pure
-        function of one secret, keyed by it; see :mod:`~mlssim.mls.memo`)."""
+        """``shared``: derivations shared with the other members of the epoch (each a pure
+        function of one secret, keyed by it; see :mod:`~mlssim.mls.sharing`)."""
         if n_leaves < 1 or n_leaves & (n_leaves - 1):
             raise SecretTreeSizeError(f"secret tree over {n_leaves} leaves: need a power of two >= 1")
         self.suite = suite
@@ -188,7 +204,7 @@ class SecretTree:
         self._root = tm.root(n_leaves)
         self._nodes: dict[int, bytes] = {self._root: encryption_secret}
         self._ratchets: dict[int, _Ratchet] = {}  # 2 * leaf + kind
-        self._memo = memo
+        self._shared = tables_of(shared).secret_tree
 
     @property
     def stored_node_count(self) -> int:
@@ -240,17 +256,8 @@ class SecretTree:
 
     def _two(self, secret: bytes, a: tuple[str, bytes], b: tuple[str, bytes]) -> tuple[bytes, bytes]:
         """``ExpandWithLabel(secret, label, context, Nh)`` for the two (label, context) pairs:
-        a node's children, or a leaf's two ratchet roots (§9)."""
-        memo, key = self._memo, (a[0], secret)
-        if memo is not None:
-            found = memo.get(key)
-            if found is not None:
-                return found  # type: ignore[return-value]
-        suite, nh = self.suite, self.suite.info.hash_len
-        out = (suite.expand_with_label(secret, *a, nh), suite.expand_with_label(secret, *b, nh))
-        if memo is not None:
-            memo.put(key, out)
-        return out
+        a node's children, or a leaf's two ratchet roots (§9); ``a``'s label names the pair."""
+        return self._shared.get_or_compute((a[0], secret), _expand_two, self.suite, secret, a, b)
 
     def _next_secret(self, secret: bytes, generation: int) -> bytes:
         return self.suite.derive_tree_secret(secret, "secret", generation, self.suite.info.hash_len)
@@ -258,20 +265,9 @@ class SecretTree:
     def _step(self, secret: bytes, generation: int) -> tuple[bytes, bytes, bytes]:
         """Generation ``generation`` of a ratchet at ``secret``: its key, its nonce and the
         next generation's secret (§9.1 DeriveTreeSecret "key", "nonce", "secret")."""
-        memo = self._memo
-        if memo is not None:
-            found = memo.get((secret, generation))
-            if found is not None:
-                return found  # type: ignore[return-value]
-        suite, info = self.suite, self.suite.info
-        out = (
-            suite.derive_tree_secret(secret, "key", generation, info.aead_key_len),
-            suite.derive_tree_secret(secret, "nonce", generation, info.aead_nonce_len),
-            suite.derive_tree_secret(secret, "secret", generation, info.hash_len),
+        return self._shared.get_or_compute(
+            (secret, generation), _ratchet_step, self.suite, secret, generation
         )
-        if memo is not None:
-            memo.put((secret, generation), out)
-        return out
 
     # ---- sending -------------------------------------------------------------------------
 

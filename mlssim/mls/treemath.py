@@ -23,7 +23,6 @@ __all__ = [
     "sibling",
     "direct_path",
     "copath",
-    "filtered_direct_path_candidates",
     "leaf_to_node",
     "node_to_leaf",
     "is_leaf",
@@ -118,11 +117,6 @@ def copath(x: int, n_leaves: int) -> list[NodeIndex]:
     path = [NodeIndex(x), *direct_path(x, n_leaves)]
     path.pop()  # the root has no sibling
     return [sibling(y, n_leaves) for y in path]
-
-
-def filtered_direct_path_candidates(x: int, n_leaves: int) -> list[tuple[NodeIndex, NodeIndex]]:
-    """Pairs (direct-path node, copath child) whose filtering §4.1.2 decides."""
-    return list(zip(direct_path(x, n_leaves), copath(x, n_leaves), strict=True))
 
 
 def leaf_to_node(i: int) -> NodeIndex:

@@ -9,10 +9,8 @@ group from the result (tree validation, private path keys) is the group layer's 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from .codec import decode, encode
 from .crypto.suite import CipherSuite
@@ -26,6 +24,7 @@ from .messages.tree import HPKECiphertext
 from .messages.welcome import EncryptedGroupSecrets, GroupInfo, GroupSecrets, Welcome, group_info_tbs
 from .psk import psk_secret, resolve_psks
 from .rand import RandomSource
+from .sharing import EpochCache, tables_of
 
 __all__ = [
     "WelcomeError",
@@ -111,14 +110,6 @@ def seal_welcome(
     )
 
 
-class SharedGroupInfos(Protocol):
-    """Where joiners of one Welcome share the decoded GroupInfo (``EpochCache``)."""
-
-    def group_info(self, digest: bytes) -> GroupInfo | None: ...
-
-    def put_group_info(self, digest: bytes, gi: GroupInfo) -> None: ...
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OpenedWelcome:
     """What a new member learns from a Welcome before it validates the tree."""
@@ -136,7 +127,7 @@ def open_welcome(
     init_priv: bytes,
     psk_lookup: Callable[[PreSharedKeyID], bytes | None] = lambda _id: None,
     key_package_ref: bytes | None = None,
-    shared: SharedGroupInfos | None = None,
+    shared: EpochCache | None = None,
 ) -> OpenedWelcome:
     """§12.4.3.1 steps 1–4: find our entry, decrypt GroupSecrets, derive the welcome key,
     decrypt the GroupInfo. The GroupInfo signature and confirmation tag are checked by
@@ -173,11 +164,5 @@ def open_welcome(
         gi_bytes = suite.aead_open(key, nonce, b"", welcome.encrypted_group_info)
     except CryptoError as exc:
         raise WelcomeError("GroupInfo does not decrypt with the welcome key") from exc
-    if shared is None:
-        return OpenedWelcome(group_secrets=gs, joiner=joiner, group_info=decode(GroupInfo, gi_bytes))
-    digest = hashlib.sha256(gi_bytes).digest()
-    gi = shared.group_info(digest)
-    if gi is None:
-        gi = decode(GroupInfo, gi_bytes)
-        shared.put_group_info(digest, gi)
+    gi = tables_of(shared).group_infos.get_or_compute(gi_bytes, lambda: decode(GroupInfo, gi_bytes))
     return OpenedWelcome(group_secrets=gs, joiner=joiner, group_info=gi)
