@@ -65,3 +65,18 @@ def test_bounds_and_defaults_are_shown() -> None:
     assert "cipher suite id" in rows["crypto.suite"] and "`1`" in rows["crypto.suite"]
     assert "*required*" in rows["groups[].size"] and "≥ 2" in rows["groups[].size"]
     assert "`{dist: constant, value: 0.03}`" in rows["network.ds_ds.latency"]
+
+
+def test_a_link_class_given_without_a_latency_keeps_the_default_the_docs_give(tmp_path: Path) -> None:
+    """One truth for the DS–DS default (issue 24): a ``network.ds_ds`` without a latency keeps
+    30 ms, and the reference says exactly that, with no other value beside it."""
+    from mlssim.scenario import load_scenario
+
+    f = tmp_path / "s.yaml"
+    f.write_text(
+        "name: s\nduration: 10\nproviders: [{name: a}]\ngroups: [{size: 2}]\nnetwork: {ds_ds: {loss: 0.05}}\n"
+    )
+    s = load_scenario(f)
+    assert s.network.ds_ds.latency.model_dump() == {"dist": "constant", "value": 0.03}
+    row = next(line for line in DOCS.read_text().splitlines() if "`network.ds_ds.latency`" in line)
+    assert "value: 0.03}`" in row and "0.05" not in row

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from .loader import ScenarioError, parse_scenario
-from .schema import Distribution, Scenario
+from .schema import DEFAULT_LATENCY, Constant, Distribution, Scenario
 from .typetree import _strip_optional, _union_models
 
 __all__ = ["EXAMPLE", "generate_markdown"]
@@ -162,6 +162,10 @@ def _default(field: FieldInfo, parent_default: BaseModel | None, name: str, pare
     if field.is_required():
         return "*required*"
     own = field.get_default(call_default_factory=True)
+    link = parent_path.removeprefix("network.")
+    if name == "latency" and link in DEFAULT_LATENCY:
+        # NetworkSpec fills a link class given without a latency with its class's default
+        own = Constant(value=DEFAULT_LATENCY[link])
     value = getattr(parent_default, name) if parent_default is not None else own
     if _is_model(type(value)) and not _union_models(_strip_optional(field.annotation)):
         return "see section"
