@@ -46,7 +46,7 @@ from ..mls.treemath import LeafIndex
 from .network import Network
 from .recorder import Recorder
 from .records import CONTROL_BYTES, GroupRecord
-from .routing import Hop, relay
+from .routing import Hop, relay, route
 
 __all__ = ["AuthenticationService", "CommitView", "DeliveryService", "Recipient"]
 
@@ -330,7 +330,8 @@ class DeliveryService:
             if isinstance(member_size, int)
             else [member_size(m) for m in receivers]
         )
-        calls = [partial(getattr(c, handler), *args) for c in members]
+        # the handler through the class (no bound method made per receiver): m.<handler>(*args)
+        calls = [partial(getattr(type(c), handler), c, *args) for c in members]
         return self._fan_out(members, sizes, calls, msg_type, group, wire_size)
 
     def fan_out_each(
@@ -397,7 +398,7 @@ class DeliveryService:
         w = self.world
         ds = w.providers[w.clients[client].provider].ds
         then = partial(ds.deliver_local, client, size, msg_type, group, deliver)
-        relay(w.network, [Hop(self.node, ds.node, "ds_ds", "fanout")], size, msg_type, group, then)
+        relay(w.network, route(Hop(self.node, ds.node, "ds_ds", "fanout")), size, msg_type, group, then)
 
     def deliver_local(
         self, client: str, size: int, msg_type: str, group: str, deliver: Callable[[], None]

@@ -23,7 +23,7 @@ from .network import Network
 from .recorder import Recorder
 from .records import CONTROL_BYTES
 from .rng import Streams
-from .routing import Hop, relay
+from .routing import Hop, relay, route
 
 __all__ = ["Device", "DeviceWorld"]
 
@@ -74,6 +74,8 @@ class Device:
         self.synced = True
         #: held offline by the scenario's script (churn does not bring it back)
         self.held = False
+        #: group -> the hops of an upload to its orderer
+        self._routes: dict[str, tuple[Hop, ...]] = {}
         self.rand: RandomSource = world.streams.mls(f"client/{name}")
         if world.compromises is not None:
             self.rand = world.compromises.device_random(name, self.rand)
@@ -106,11 +108,11 @@ class Device:
     def upload(self, group: str, size: int, msg_type: str, then: Callable[[], None]) -> None:
         """Client → home DS → (ordering DS): ``then`` runs at the ordering DS."""
         w = self.world
-        home = w.providers[self.provider].ds.node
-        hops = [
-            Hop(self.node, home, "client_ds", "upload"),
-            Hop(home, f"ds:{w.ds_groups[group]}", "ds_ds", "forward"),
-        ]
+        hops = self._routes.get(group)
+        if hops is None:  # a group's orderer never changes: its route is built once
+            home = w.providers[self.provider].ds.node
+            up = Hop(self.node, home, "client_ds", "upload")
+            hops = self._routes[group] = route(up, Hop(home, f"ds:{w.ds_groups[group]}", "ds_ds", "forward"))
         relay(w.network, hops, size, msg_type, group, then)
 
     def go_offline(self) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Protocol
 
 import simpy
@@ -21,7 +22,7 @@ from ..mls.messages import MLSMessage
 from .network import Network
 from .records import CONTROL_BYTES
 
-__all__ = ["Hop", "KeyPackageHolder", "fetch_key_package", "relay"]
+__all__ = ["Hop", "KeyPackageHolder", "fetch_key_package", "relay", "route"]
 
 
 @dataclass(frozen=True)
@@ -34,19 +35,21 @@ class Hop:
     role: str
 
 
+def route(*hops: Hop) -> tuple[Hop, ...]:
+    """The hops a message takes, without those whose two ends are one node (the home DS is the
+    orderer): such a hop costs nothing and is skipped as if the next started at once."""
+    return tuple(h for h in hops if h.src != h.dst)
+
+
 def relay(
     network: Network, hops: Sequence[Hop], size: int, msg_type: str, group: str, then: Callable[[], None]
 ) -> None:
-    """Send ``size`` bytes over ``hops`` one after the other; ``then`` runs on the last arrival
-    (at once when every hop is skipped)."""
-    live = [h for h in hops if h.src != h.dst]
-
-    def step(i: int) -> None:
-        if i == len(live):
-            then()
-            return
-        h = live[i]
-        network.send(
+    """Send ``size`` bytes over ``hops`` (a :func:`route`) one after the other; ``then`` runs on
+    the last arrival (at once for an empty route). Each hop's send is the previous hop's
+    arrival handler, built back to front."""
+    for h in reversed(hops):
+        then = partial(
+            network.send,
             h.src,
             h.dst,
             h.link,
@@ -54,10 +57,9 @@ def relay(
             role=h.role,
             msg_type=msg_type,
             group=group,
-            on_receive=lambda: step(i + 1),
+            on_receive=then,
         )
-
-    step(0)
+    then()
 
 
 class KeyPackageHolder(Protocol):
@@ -91,16 +93,16 @@ def fetch_key_package(
     assert ref is not None
     kp = target.bundles[ref].key_package
     size = len(encode(MLSMessage(body=kp)))
-    back = [
+    back = route(
         Hop(as_node, remote, "ds_as", "as"),
         Hop(remote, home, "ds_ds", "forward"),
         Hop(home, requester.node, "client_ds", "download"),
-    ]
-    there = [
+    )
+    there = route(
         Hop(requester.node, home, "client_ds", "upload"),
         Hop(home, remote, "ds_ds", "forward"),
         Hop(remote, as_node, "ds_as", "as"),
-    ]
+    )
 
     def arrived() -> None:
         done.succeed(kp)

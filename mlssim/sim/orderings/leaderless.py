@@ -26,7 +26,7 @@ from ..client import Client
 from ..context import Sim
 from ..delivery import CommitView
 from ..records import GroupRecord, PendingCommit
-from ..routing import Hop, relay
+from ..routing import Hop, relay, route
 from ..summary import Finished, majority_state
 
 __all__ = ["Leaderless", "view_members"]
@@ -188,9 +188,9 @@ class Leaderless:
                 [sizes[m] for m in members],
                 down_type,
                 group,
-                [partial(getattr(clients[m], handler), *args) for m in members],
+                [partial(getattr(type(clients[m]), handler), clients[m], *args) for m in members],
             )
-            forward = [Hop(home.node, dest.node, "ds_ds", "forward")]
+            forward = route(Hop(home.node, dest.node, "ds_ds", "forward"))
             net.send(
                 sender.node,
                 home.node,
