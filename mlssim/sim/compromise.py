@@ -411,13 +411,16 @@ class Compromises:
         # victim's known draws exposed (randomness: docs/metrics.md), or at the first exposed
         # epoch (ds, as); none: the compromise exposed nothing
         start = self._exposure_start(case, gid)
+        head = {
+            "group": case.group,
+            "kind": case.spec.kind,
+            "happened": True,
+            "at": round(case.at, 6),
+            "epoch": case.epoch,
+        }
         if start is None:
             return {
-                "group": case.group,
-                "kind": case.spec.kind,
-                "happened": True,
-                "at": round(case.at, 6),
-                "epoch": case.epoch,
+                **head,
                 "healed_epoch": None,
                 "time_s": 0.0,
                 "epochs": 0,
@@ -438,11 +441,7 @@ class Compromises:
         )
         readable = [(t, ep) for t, ep in apps.get(case.group, []) if self.adversary.can_read(gid, ep)]
         return {
-            "group": case.group,
-            "kind": case.spec.kind,
-            "happened": True,
-            "at": round(case.at, 6),
-            "epoch": case.epoch,
+            **head,
             "healed_epoch": healed,
             "time_s": round(t_heal - case.at, 6) if t_heal is not None else None,
             "epochs": healed - (start if case.spec.kind == "randomness" else case.epoch)

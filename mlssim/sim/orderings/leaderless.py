@@ -158,19 +158,21 @@ class Leaderless:
         )
         downloads = sum(sizes[m] for m in recipients)
         remote = {clients[m].provider for m in recipients} - {sender.provider}
+        upload = partial(
+            net.send,
+            sender.node,
+            home.node,
+            "client_ds",
+            wire_size,
+            role="upload",
+            msg_type=up_type,
+            group=group,
+        )
         if self.topology == "server":
-            fan_out = partial(
-                home.fan_out, recipients, down_type, group, wire_size, sizes.__getitem__, handler, args
-            )
-            net.send(
-                sender.node,
-                home.node,
-                "client_ds",
-                wire_size,
-                role="upload",
-                msg_type=up_type,
-                group=group,
-                on_receive=fan_out,
+            upload(
+                on_receive=partial(
+                    home.fan_out, recipients, down_type, group, wire_size, sizes.__getitem__, handler, args
+                )
             )
             return wire_size * (1 + len(remote)) + downloads
         if self.topology == "client-per-provider":
@@ -191,16 +193,7 @@ class Leaderless:
                 [partial(getattr(type(clients[m]), handler), clients[m], *args) for m in members],
             )
             forward = route(Hop(home.node, dest.node, "ds_ds", "forward"))
-            net.send(
-                sender.node,
-                home.node,
-                "client_ds",
-                wire_size,
-                role="upload",
-                msg_type=up_type,
-                group=group,
-                on_receive=partial(relay, net, forward, wire_size, down_type, group, local),
-            )
+            upload(on_receive=partial(relay, net, forward, wire_size, down_type, group, local))
         forwards = sum(1 for provider, _ in copies if provider != sender.provider)
         return wire_size * (len(copies) + forwards) + downloads
 
