@@ -112,6 +112,12 @@ def label_value(v: str) -> str:
     return v
 
 
+def short_key(key: str) -> str:
+    """A grid key's last part, for legends (``adversary.compromises[0].remove_after`` →
+    ``remove_after``); the full keys are in the report's tables and captions."""
+    return key.rsplit(".", 1)[-1]
+
+
 def _number(v: str) -> float | None:
     try:
         x = float(label_value(v))
@@ -156,7 +162,8 @@ def series(sweep: Sweep, x_key: str, metric: str, stat: str = "mean") -> list[Se
         label = (
             label_value(key[0])
             if len(others) == 1
-            else ", ".join(f"{k}={label_value(v)}" for k, v in zip(others, key, strict=True)) or metric
+            else ", ".join(f"{short_key(k)}={label_value(v)}" for k, v in zip(others, key, strict=True))
+            or metric
         )
         xs = sorted(cells[key]) if numeric else list(cells[key])
         ests = [estimate(cells[key][x], stat) for x in xs]
@@ -202,7 +209,10 @@ def paired_differences(sweep: Sweep, x_key: str, metric: str) -> tuple[str, list
                 groups[other][cat].append(vals[cat][1] - vals[ref][1])
     out = []
     for other in sorted(groups, key=_natural):
-        label = ", ".join(f"{k}={label_value(v)}" for k, v in zip(others, other, strict=True)) or metric
+        label = (
+            ", ".join(f"{short_key(k)}={label_value(v)}" for k, v in zip(others, other, strict=True))
+            or metric
+        )
         xs = [c for c in cats[1:] if groups[other][c]]
         ests = [mean_t(groups[other][c]) for c in xs]
         out.append(

@@ -76,6 +76,12 @@ NOTES = {
         "member keeps); commits of losing branches are not in it (commits.lost_on_losing_branch)."
     ),
     "commit_latency_s": "Without an orderer the committer merges at once: 0 unless the commit was redone.",
+    "healing.time_s_median": (
+        "Over healed compromises only: a run whose compromise never healed has no value here "
+        "(counted in healing.unhealed; the survival figure counts it)."
+    ),
+    "healing.epochs_mean": "Over healed compromises only (healing.unhealed counts the others).",
+    "healing.bytes_mean": "Over healed compromises only (healing.unhealed counts the others).",
     "commits.wasted_bytes": (
         "With an orderer: rejected uploads, forwards and rejects; "
         "without one, everything a dropped commit sent."

@@ -95,7 +95,10 @@ def healing_survival(sweep: Sweep, x: str | None, out_dir: Path, notes: str) -> 
         suffix = "_".join(other).replace(".", "_") or "all"
         stem = out_dir / f"{sweep.name}--healing_survival--{suffix}"
         title = ", ".join(f"{k}={v}" for k, v in zip(others, other, strict=True)) or sweep.name
-        rows = _draw(times[other], forms, other, stem, x, title)
+        short = (
+            ", ".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in zip(others, other, strict=True)) or sweep.name
+        )
+        rows = _draw(times[other], forms, other, stem, x, short)
         caption = (
             f"Share of compromises not yet healed against time since the compromise ({sweep.name}; {title}); "
             "Kaplan–Meier estimate per value of "
@@ -145,6 +148,14 @@ def _draw(
         fig, ax = plt.subplots()
         horizon = max(t for pts in by_x.values() for t, _ in pts)
         keys = sorted(by_x, key=lambda v: (float(v) if _is_float(v) else math.inf, v))
+        own = {xv: next(iter(forms[(other, xv)])) for xv in keys if len(forms[(other, xv)]) == 1}
+        # one closed form for every curve: drawn once, in grey; otherwise each in its curve's colour
+        shared = len(own) == len(keys) and len(set(own.values())) == 1
+        grid = [horizon * k / 200 for k in range(201)]
+        if shared and (rd0 := own[keys[0]]) is not None:
+            r0, d0 = rd0
+            s0 = [1.0 if t < d0 else math.exp(-r0 * (t - d0)) for t in grid]
+            ax.plot(grid, s0, "--", color="0.35", label="closed form")
         for xv in keys:
             pts = by_x[xv]
             curve = kaplan_meier([t for t, _ in pts], [h for _, h in pts])
@@ -154,17 +165,12 @@ def _draw(
             cens = [t for t, h in pts if not h]
             if cens:
                 ax.plot(cens, [_at(curve, t) for t in cens], "|", color=line.get_color(), markersize=8)
-            form = forms[(other, xv)]
             cf_median = None
-            if len(form) == 1 and (rd := next(iter(form))) is not None:
+            if (rd := own.get(xv)) is not None:
                 r, d = rd
-                grid = [horizon * k / 200 for k in range(201)]
-                ax.plot(
-                    grid,
-                    [1.0 if t < d else math.exp(-r * (t - d)) for t in grid],
-                    "--",
-                    color=line.get_color(),
-                )
+                if not shared:
+                    sx = [1.0 if t < d else math.exp(-r * (t - d)) for t in grid]
+                    ax.plot(grid, sx, "--", color=line.get_color())
                 cf_median = d + math.log(2) / r
             healed = sum(h for _, h in pts)
             km = _median(curve)
