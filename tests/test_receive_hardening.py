@@ -11,8 +11,7 @@ ratchets included.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -22,10 +21,9 @@ from mlssim.mls import group_send as group_send_module
 from mlssim.mls import group_state as group_state_module
 from mlssim.mls.codec import encode
 from mlssim.mls.credentials import CredentialSuccessorError
-from mlssim.mls.crypto import CipherSuite, get_suite
-from mlssim.mls.errors import MLSError
+from mlssim.mls.crypto import CipherSuite
 from mlssim.mls.extensions import DuplicateExtensionError
-from mlssim.mls.group import ApplicationMessage, CommitApplied, Group, GroupConfig
+from mlssim.mls.group import ApplicationMessage, Group, GroupConfig
 from mlssim.mls.messages import Credential, GroupInfo, MLSMessage, Welcome
 from mlssim.mls.messages.enums import ContentType, ExtensionType
 from mlssim.mls.messages.framing import (
@@ -40,81 +38,10 @@ from mlssim.mls.protect import ContentDecryptionError, InvalidSignatureError
 from mlssim.mls.ratchet_tree import UpdatePathShapeError
 from mlssim.mls.secret_tree import GenerationTooFarError, RatchetPolicy, SecretTree, sender_data_key_nonce
 
-from .group_harness import Harness, roundtrip
+from .group_harness import roundtrip
+from .malicious import ON_SUITES, group_of, join, patched, verdicts
 
-SUITES = [get_suite(1), get_suite(1, "model")]
-
-
-@pytest.fixture(params=SUITES, ids=["suite1", "model1"])
-def suite(request: pytest.FixtureRequest) -> CipherSuite:
-    return request.param  # type: ignore[no-any-return]
-
-
-def group_of(suite: CipherSuite, n: int, config: GroupConfig | None = None) -> Harness:
-    """Members c1..cn, added by c1 in one commit."""
-    h = Harness(suite, seed=7, config=config)
-    h.create("c1")
-    h.add("c1", *(f"c{i}" for i in range(2, n + 1)))
-    return h
-
-
-def state_of(g: Group) -> tuple[object, ...]:
-    """What a rejected message must leave as it was: the epoch's public and private state and
-    the positions and retained keys of every ratchet of the secret tree."""
-    st = g._st
-    return (
-        g.epoch,
-        g.epoch_authenticator,
-        g.tree_hash,
-        g.active,
-        int(g.leaf_index),
-        g.pending_proposals,
-        g.path_keys,
-        st.secret_tree.ratchet_state(),
-    )
-
-
-def verdicts(h: Harness, msg: MLSMessage, names: list[str]) -> dict[str, type[BaseException] | str]:
-    """Deliver ``msg`` (as bytes) to each of ``names``; a rejection must leave the state as it was."""
-    out: dict[str, type[BaseException] | str] = {}
-    for name in names:
-        g = h.members[name]
-        before = state_of(g)
-        try:
-            res = g.process(roundtrip(msg))
-        except MLSError as exc:
-            assert state_of(g) == before, f"{name} changed state on rejecting {exc!r}"
-            out[name] = type(exc)
-        else:
-            out[name] = "accepted" if not isinstance(res, CommitApplied) or not res.removed_me else "removed"
-    return out
-
-
-def join(h: Harness, who: Any, welcome: Welcome, **kwargs: Any) -> Group:
-    """``who`` (a harness client) joins from ``welcome`` with its KeyPackage's keys."""
-    return Group.join(
-        h.suite,
-        welcome,
-        key_package=who.bundle.key_package,
-        init_priv=who.bundle.init_priv,
-        encryption_priv=who.bundle.encryption_priv,
-        identity=who.identity,
-        **kwargs,
-    )
-
-
-@contextmanager
-def patched(
-    module: Any, name: str, wrap: Callable[[Callable[..., Any]], Callable[..., Any]]
-) -> Iterator[None]:
-    """Replace ``module.name`` by ``wrap(original)`` for the committer's one call."""
-    original = getattr(module, name)
-    setattr(module, name, wrap(original))
-    try:
-        yield
-    finally:
-        setattr(module, name, original)
-
+pytestmark = ON_SUITES
 
 # ---- 1. an external joiner may remove only an old version of itself (§12.2) ---------------------
 
