@@ -23,6 +23,7 @@ from mlssim.mls import commit_builder as commit_builder_module
 from mlssim.mls import group_send as group_send_module
 from mlssim.mls import group_state as group_state_module
 from mlssim.mls import treekem as treekem_module
+from mlssim.mls.codec import decode, encode
 from mlssim.mls.commit_builder import build_commit
 from mlssim.mls.crypto import CipherSuite, KeyPair, get_suite
 from mlssim.mls.errors import MLSError
@@ -32,12 +33,13 @@ from mlssim.mls.key_packages import sign_key_package
 from mlssim.mls.leaf_nodes import sign_leaf_node
 from mlssim.mls.messages import GroupInfo, MLSMessage, Welcome
 from mlssim.mls.messages.enums import ContentType, LeafNodeSource, WireFormat
-from mlssim.mls.messages.framing import FramedContent, Sender
+from mlssim.mls.messages.framing import FramedContent, PrivateMessage, Sender, SenderData, sender_data_aad
 from mlssim.mls.messages.key_package import KeyPackage
 from mlssim.mls.messages.proposals import Proposal
 from mlssim.mls.messages.tree import LeafNode
 from mlssim.mls.proposal_list import CommittedProposal, apply_proposals
 from mlssim.mls.protect import protect_public, sign_content
+from mlssim.mls.secret_tree import sender_data_key_nonce
 
 from .group_harness import Client, Harness, fresh_key_package, roundtrip
 
@@ -62,6 +64,8 @@ __all__ = [
     "welcome_for",
     "others",
     "roundtrip",
+    "open_sender_data",
+    "seal",
 ]
 
 SUITES = [get_suite(1), get_suite(1, "model")]
@@ -385,3 +389,21 @@ def join_verdict(h: Harness, who: Client, welcome: Welcome, **kwargs: Any) -> ty
     except MLSError as exc:
         return type(exc)
     return "joined"
+
+
+# ---- PrivateMessages -----------------------------------------------------------------------------
+
+
+def open_sender_data(g: Group, pm: PrivateMessage) -> SenderData:
+    """What any member can read: the sender data of ``pm``, under the epoch's sender_data_secret."""
+    key, nonce = sender_data_key_nonce(g.suite, g.secrets.sender_data_secret, pm.ciphertext)
+    aad = sender_data_aad(pm.group_id, pm.epoch, pm.content_type)
+    return decode(SenderData, g.suite.aead_open(key, nonce, aad, pm.encrypted_sender_data))
+
+
+def seal(g: Group, pm: PrivateMessage, ciphertext: bytes, sd: SenderData) -> MLSMessage:
+    """``pm`` with ``ciphertext`` and the sender data ``sd``, sealed honestly by member ``g``."""
+    key, nonce = sender_data_key_nonce(g.suite, g.secrets.sender_data_secret, ciphertext)
+    aad = sender_data_aad(pm.group_id, pm.epoch, pm.content_type)
+    esd = g.suite.aead_seal(key, nonce, aad, encode(sd))
+    return MLSMessage(body=dataclasses.replace(pm, ciphertext=ciphertext, encrypted_sender_data=esd))

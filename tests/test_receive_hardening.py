@@ -24,22 +24,20 @@ from mlssim.mls.credentials import CredentialSuccessorError
 from mlssim.mls.crypto import CipherSuite
 from mlssim.mls.extensions import DuplicateExtensionError
 from mlssim.mls.group import ApplicationMessage, Group, GroupConfig
-from mlssim.mls.messages import Credential, GroupInfo, MLSMessage, Welcome
+from mlssim.mls.messages import Credential, GroupInfo, Welcome
 from mlssim.mls.messages.enums import ContentType, ExtensionType
 from mlssim.mls.messages.framing import (
     PrivateMessage,
     PrivateMessageContent,
-    SenderData,
     decode_private_message_content,
     private_content_aad,
-    sender_data_aad,
 )
 from mlssim.mls.protect import ContentDecryptionError, InvalidSignatureError
 from mlssim.mls.ratchet_tree import UpdatePathShapeError
-from mlssim.mls.secret_tree import GenerationTooFarError, RatchetPolicy, SecretTree, sender_data_key_nonce
+from mlssim.mls.secret_tree import GenerationTooFarError, RatchetPolicy, SecretTree
 
 from .group_harness import roundtrip
-from .malicious import ON_SUITES, group_of, join, patched, verdicts
+from .malicious import ON_SUITES, group_of, join, open_sender_data, patched, seal, verdicts
 
 pytestmark = ON_SUITES
 
@@ -182,28 +180,13 @@ def _xor(nonce: bytes, guard: bytes) -> bytes:
     return bytes(a ^ b for a, b in zip(nonce[:4], guard, strict=True)) + nonce[4:]
 
 
-def _open_sender_data(g: Group, pm: PrivateMessage) -> SenderData:
-    from mlssim.mls.codec import decode
-
-    key, nonce = sender_data_key_nonce(g.suite, g.secrets.sender_data_secret, pm.ciphertext)
-    aad = sender_data_aad(pm.group_id, pm.epoch, pm.content_type)
-    return decode(SenderData, g.suite.aead_open(key, nonce, aad, pm.encrypted_sender_data))
-
-
-def _seal(g: Group, pm: PrivateMessage, ciphertext: bytes, sd: SenderData) -> MLSMessage:
-    key, nonce = sender_data_key_nonce(g.suite, g.secrets.sender_data_secret, ciphertext)
-    aad = sender_data_aad(pm.group_id, pm.epoch, pm.content_type)
-    esd = g.suite.aead_seal(key, nonce, aad, encode(sd))
-    return MLSMessage(body=dataclasses.replace(pm, ciphertext=ciphertext, encrypted_sender_data=esd))
-
-
 def test_forgery_under_a_derived_key_does_not_burn_the_genuine_message(suite: CipherSuite) -> None:
     h = group_of(suite, 4)
     genuine = h.members["c2"].encrypt_application(b"hello", h.rand)
     pm = genuine.body
     assert isinstance(pm, PrivateMessage)
     forger = h.members["c3"]
-    sd = _open_sender_data(forger, pm)
+    sd = open_sender_data(forger, pm)
     key, nonce = _ratchet_key(forger, sd.leaf_index, sd.generation, ContentType.APPLICATION)
     aad = private_content_aad(pm.group_id, pm.epoch, pm.content_type, pm.authenticated_data)
     nonce = _xor(nonce, sd.reuse_guard)
@@ -212,7 +195,7 @@ def test_forgery_under_a_derived_key_does_not_burn_the_genuine_message(suite: Ci
     forged_pmc = PrivateMessageContent(
         content_type=pmc.content_type, application_data=b"HELLO", auth=pmc.auth, padding=pmc.padding
     )
-    forged = _seal(forger, pm, forger.suite.aead_seal(key, nonce, aad, encode(forged_pmc)), sd)
+    forged = seal(forger, pm, forger.suite.aead_seal(key, nonce, aad, encode(forged_pmc)), sd)
     receivers = ["c1", "c4"]
     assert verdicts(h, forged, receivers) == dict.fromkeys(receivers, InvalidSignatureError)
     for name in receivers:
@@ -229,13 +212,13 @@ def test_undecryptable_messages_do_not_move_the_ratchet(suite: CipherSuite) -> N
     pm = genuine.body
     assert isinstance(pm, PrivateMessage)
     forger = h.members["c4"]
-    sd = _open_sender_data(forger, pm)
+    sd = open_sender_data(forger, pm)
     receivers = ["c1", "c3"]
     # The first forgery is within the step limit (§14, 1,000 by default) and fails to decrypt;
     # the second names 2001, which is past the limit because the first moved nothing.
     for generation, error in ((1000, ContentDecryptionError), (2001, GenerationTooFarError)):
         junk = bytes((generation + i) % 256 for i in range(len(pm.ciphertext)))
-        forged = _seal(forger, pm, junk, dataclasses.replace(sd, generation=generation))
+        forged = seal(forger, pm, junk, dataclasses.replace(sd, generation=generation))
         assert verdicts(h, forged, receivers) == dict.fromkeys(receivers, error)
     for name in receivers:
         res = h.members[name].process(roundtrip(genuine))
