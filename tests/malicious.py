@@ -35,7 +35,7 @@ from mlssim.mls.messages import GroupInfo, MLSMessage, Welcome
 from mlssim.mls.messages.enums import ContentType, LeafNodeSource, WireFormat
 from mlssim.mls.messages.framing import FramedContent, PrivateMessage, Sender, SenderData, sender_data_aad
 from mlssim.mls.messages.key_package import KeyPackage
-from mlssim.mls.messages.proposals import Proposal
+from mlssim.mls.messages.proposals import Proposal, Remove
 from mlssim.mls.messages.tree import LeafNode
 from mlssim.mls.proposal_list import CommittedProposal, apply_proposals
 from mlssim.mls.protect import protect_public, sign_content
@@ -181,10 +181,22 @@ def _lax_checked_proposals(
     now: int | None,
     resumption_usage: Any = None,
 ) -> tuple[Any, tuple[LeafNode, ...]]:
-    """The committer's ``checked_proposals`` without the checks: the list is only applied."""
-    applied = apply_proposals(old_public.tree, old_public.context.extensions, committed)
-    gone = tuple(leaf for leaf in (old_public.tree.leaf(r) for r in applied.removed) if leaf is not None)
-    return applied, gone
+    """The committer's ``checked_proposals`` without the checks: the list is only applied, less
+    the Removes its own tree cannot apply (of a blank leaf, or of a leaf removed already), which
+    the committer leaves out of its own view only."""
+    tree = old_public.tree
+    gone: set[int] = set()
+    applicable = []
+    for cp in committed:
+        p = cp.proposal
+        if isinstance(p, Remove):
+            if p.removed >= tree.n_leaves or tree.leaf(p.removed) is None or p.removed in gone:
+                continue
+            gone.add(p.removed)
+        applicable.append(cp)
+    applied = apply_proposals(tree, old_public.context.extensions, applicable)
+    leaves = tuple(leaf for leaf in (tree.leaf(r) for r in applied.removed) if leaf is not None)
+    return applied, leaves
 
 
 @contextmanager
