@@ -422,3 +422,27 @@ def test_12_4_3_2_members_must_use_the_external_init_secret(suite: CipherSuite) 
         ]
 
     rejected_by_all(h, _external(h, swapped).message, ConfirmationTagError)
+
+
+def test_12_4_3_1_reinit_welcome_must_match_the_committed_reinit(suite: CipherSuite) -> None:
+    """§12.4.3.1 / §11.2: c2 committed a ReInit to group "reborn"; c1 creates "elsewhere"
+    with a reinit PSK of the old group, and c3 must refuse to join it as the reinitialised group."""
+    from mlssim.mls.messages.proposals import ReInit
+
+    from .group_harness import fresh_key_package as fresh
+
+    h = group_of(suite, 3)
+    reinit = ReInit(group_id=b"reborn", cipher_suite=suite.suite_id)
+    h.deliver(h.members["c2"].commit(h.rand, reinit=reinit), "c2")
+    c3 = fresh(suite, h.client("c3"), h.rand)
+    _, staged = h.members["c1"]._resumed_group(
+        h.rand,
+        usage=ResumptionPSKUsage.REINIT,
+        suite=suite,
+        group_id=b"elsewhere",
+        extensions=(),
+        key_packages=[c3.bundle.key_package],
+        config=None,
+    )
+    got = join_verdict(h, c3, welcome_for(staged), resumed_from=h.members["c3"])
+    assert got is CommitterError, got
