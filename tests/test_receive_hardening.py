@@ -11,8 +11,7 @@ ratchets included.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -22,99 +21,25 @@ from mlssim.mls import group_send as group_send_module
 from mlssim.mls import group_state as group_state_module
 from mlssim.mls.codec import encode
 from mlssim.mls.credentials import CredentialSuccessorError
-from mlssim.mls.crypto import CipherSuite, get_suite
-from mlssim.mls.errors import MLSError
+from mlssim.mls.crypto import CipherSuite
 from mlssim.mls.extensions import DuplicateExtensionError
-from mlssim.mls.group import ApplicationMessage, CommitApplied, Group, GroupConfig
-from mlssim.mls.messages import Credential, GroupInfo, MLSMessage, Welcome
+from mlssim.mls.group import ApplicationMessage, Group, GroupConfig
+from mlssim.mls.messages import Credential, GroupInfo, Welcome
 from mlssim.mls.messages.enums import ContentType, ExtensionType
 from mlssim.mls.messages.framing import (
     PrivateMessage,
     PrivateMessageContent,
-    SenderData,
     decode_private_message_content,
     private_content_aad,
-    sender_data_aad,
 )
 from mlssim.mls.protect import ContentDecryptionError, InvalidSignatureError
 from mlssim.mls.ratchet_tree import UpdatePathShapeError
-from mlssim.mls.secret_tree import GenerationTooFarError, RatchetPolicy, SecretTree, sender_data_key_nonce
+from mlssim.mls.secret_tree import GenerationTooFarError, RatchetPolicy, SecretTree
 
-from .group_harness import Harness, roundtrip
+from .group_harness import roundtrip
+from .malicious import ON_SUITES, group_of, join, open_sender_data, patched, seal, verdicts
 
-SUITES = [get_suite(1), get_suite(1, "model")]
-
-
-@pytest.fixture(params=SUITES, ids=["suite1", "model1"])
-def suite(request: pytest.FixtureRequest) -> CipherSuite:
-    return request.param  # type: ignore[no-any-return]
-
-
-def group_of(suite: CipherSuite, n: int, config: GroupConfig | None = None) -> Harness:
-    """Members c1..cn, added by c1 in one commit."""
-    h = Harness(suite, seed=7, config=config)
-    h.create("c1")
-    h.add("c1", *(f"c{i}" for i in range(2, n + 1)))
-    return h
-
-
-def state_of(g: Group) -> tuple[object, ...]:
-    """What a rejected message must leave as it was: the epoch's public and private state and
-    the positions and retained keys of every ratchet of the secret tree."""
-    st = g._st
-    return (
-        g.epoch,
-        g.epoch_authenticator,
-        g.tree_hash,
-        g.active,
-        int(g.leaf_index),
-        g.pending_proposals,
-        g.path_keys,
-        st.secret_tree.ratchet_state(),
-    )
-
-
-def verdicts(h: Harness, msg: MLSMessage, names: list[str]) -> dict[str, type[BaseException] | str]:
-    """Deliver ``msg`` (as bytes) to each of ``names``; a rejection must leave the state as it was."""
-    out: dict[str, type[BaseException] | str] = {}
-    for name in names:
-        g = h.members[name]
-        before = state_of(g)
-        try:
-            res = g.process(roundtrip(msg))
-        except MLSError as exc:
-            assert state_of(g) == before, f"{name} changed state on rejecting {exc!r}"
-            out[name] = type(exc)
-        else:
-            out[name] = "accepted" if not isinstance(res, CommitApplied) or not res.removed_me else "removed"
-    return out
-
-
-def join(h: Harness, who: Any, welcome: Welcome, **kwargs: Any) -> Group:
-    """``who`` (a harness client) joins from ``welcome`` with its KeyPackage's keys."""
-    return Group.join(
-        h.suite,
-        welcome,
-        key_package=who.bundle.key_package,
-        init_priv=who.bundle.init_priv,
-        encryption_priv=who.bundle.encryption_priv,
-        identity=who.identity,
-        **kwargs,
-    )
-
-
-@contextmanager
-def patched(
-    module: Any, name: str, wrap: Callable[[Callable[..., Any]], Callable[..., Any]]
-) -> Iterator[None]:
-    """Replace ``module.name`` by ``wrap(original)`` for the committer's one call."""
-    original = getattr(module, name)
-    setattr(module, name, wrap(original))
-    try:
-        yield
-    finally:
-        setattr(module, name, original)
-
+pytestmark = ON_SUITES
 
 # ---- 1. an external joiner may remove only an old version of itself (§12.2) ---------------------
 
@@ -255,28 +180,13 @@ def _xor(nonce: bytes, guard: bytes) -> bytes:
     return bytes(a ^ b for a, b in zip(nonce[:4], guard, strict=True)) + nonce[4:]
 
 
-def _open_sender_data(g: Group, pm: PrivateMessage) -> SenderData:
-    from mlssim.mls.codec import decode
-
-    key, nonce = sender_data_key_nonce(g.suite, g.secrets.sender_data_secret, pm.ciphertext)
-    aad = sender_data_aad(pm.group_id, pm.epoch, pm.content_type)
-    return decode(SenderData, g.suite.aead_open(key, nonce, aad, pm.encrypted_sender_data))
-
-
-def _seal(g: Group, pm: PrivateMessage, ciphertext: bytes, sd: SenderData) -> MLSMessage:
-    key, nonce = sender_data_key_nonce(g.suite, g.secrets.sender_data_secret, ciphertext)
-    aad = sender_data_aad(pm.group_id, pm.epoch, pm.content_type)
-    esd = g.suite.aead_seal(key, nonce, aad, encode(sd))
-    return MLSMessage(body=dataclasses.replace(pm, ciphertext=ciphertext, encrypted_sender_data=esd))
-
-
 def test_forgery_under_a_derived_key_does_not_burn_the_genuine_message(suite: CipherSuite) -> None:
     h = group_of(suite, 4)
     genuine = h.members["c2"].encrypt_application(b"hello", h.rand)
     pm = genuine.body
     assert isinstance(pm, PrivateMessage)
     forger = h.members["c3"]
-    sd = _open_sender_data(forger, pm)
+    sd = open_sender_data(forger, pm)
     key, nonce = _ratchet_key(forger, sd.leaf_index, sd.generation, ContentType.APPLICATION)
     aad = private_content_aad(pm.group_id, pm.epoch, pm.content_type, pm.authenticated_data)
     nonce = _xor(nonce, sd.reuse_guard)
@@ -285,7 +195,7 @@ def test_forgery_under_a_derived_key_does_not_burn_the_genuine_message(suite: Ci
     forged_pmc = PrivateMessageContent(
         content_type=pmc.content_type, application_data=b"HELLO", auth=pmc.auth, padding=pmc.padding
     )
-    forged = _seal(forger, pm, forger.suite.aead_seal(key, nonce, aad, encode(forged_pmc)), sd)
+    forged = seal(forger, pm, forger.suite.aead_seal(key, nonce, aad, encode(forged_pmc)), sd)
     receivers = ["c1", "c4"]
     assert verdicts(h, forged, receivers) == dict.fromkeys(receivers, InvalidSignatureError)
     for name in receivers:
@@ -302,13 +212,13 @@ def test_undecryptable_messages_do_not_move_the_ratchet(suite: CipherSuite) -> N
     pm = genuine.body
     assert isinstance(pm, PrivateMessage)
     forger = h.members["c4"]
-    sd = _open_sender_data(forger, pm)
+    sd = open_sender_data(forger, pm)
     receivers = ["c1", "c3"]
     # The first forgery is within the step limit (§14, 1,000 by default) and fails to decrypt;
     # the second names 2001, which is past the limit because the first moved nothing.
     for generation, error in ((1000, ContentDecryptionError), (2001, GenerationTooFarError)):
         junk = bytes((generation + i) % 256 for i in range(len(pm.ciphertext)))
-        forged = _seal(forger, pm, junk, dataclasses.replace(sd, generation=generation))
+        forged = seal(forger, pm, junk, dataclasses.replace(sd, generation=generation))
         assert verdicts(h, forged, receivers) == dict.fromkeys(receivers, error)
     for name in receivers:
         res = h.members[name].process(roundtrip(genuine))
