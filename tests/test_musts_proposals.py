@@ -124,11 +124,6 @@ def test_12_1_5_reinit_to_an_older_version_is_rejected(suite: CipherSuite) -> No
     rejected_by_all(h, forge_commit(h, "c1", [reinit]).message, DecodeError, sender="c1")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: §12.1.7 a GroupContextExtensions proposal whose required_capabilities some "
-    "member does not support is accepted (validate_group_context_extensions is never called)",
-)
 def test_12_1_7_required_capabilities_unsupported_by_a_member_is_rejected(suite: CipherSuite) -> None:
     """c1 requires the credential type 0xF000 that no member lists; c1's own path leaf is checked
     against the new extensions, so only c1's leaf is made to list it."""
@@ -146,11 +141,6 @@ def test_12_1_7_required_capabilities_unsupported_by_a_member_is_rejected(suite:
     rejected_by_all(h, forge_commit(h, "c1", [gce]).message, RequiredCapabilitiesError, sender="c1")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: §12.1.7/§13 a GroupContextExtensions proposal with an extension type some "
-    "member does not support is accepted",
-)
 def test_12_1_7_group_extension_unsupported_by_a_member_is_rejected(suite: CipherSuite) -> None:
     h = group_of(suite, 3)
     c1 = h.members["c1"]
@@ -254,3 +244,18 @@ def test_12_2_external_init_in_a_regular_commit_is_rejected(suite: CipherSuite) 
     )
     staged = forge_commit(h, "c1", [ExternalInit(kem_output=kem_output)])
     rejected_by_all(h, staged.message, InvalidProposalListError, sender="c1")
+
+
+def test_12_1_7_a_member_will_not_commit_extensions_another_member_lacks(suite: CipherSuite) -> None:
+    """The committer's side of the same rule: its own commit of an unsupported GroupContext
+    extension fails locally, before anything is sent."""
+    h = group_of(suite, 3)
+    c1 = h.members["c1"]
+    ident = c1.identity
+    caps = dataclasses.replace(ident.capabilities, extensions=(0xF0F0,))
+    c1._st = dataclasses.replace(c1._st, identity=dataclasses.replace(ident, capabilities=caps))
+    gce = GroupContextExtensions(extensions=(Extension(extension_type=0xF0F0, extension_data=b"x"),))
+    before = c1.epoch
+    with pytest.raises(GroupExtensionUnsupportedError):
+        c1.commit(h.rand, references=[], extensions=gce.extensions)
+    assert c1.epoch == before

@@ -14,6 +14,7 @@ from __future__ import annotations
 from . import treemath as tm
 from .codec import encode
 from .crypto.suite import CipherSuite
+from .extensions import validate_group_context_extensions
 from .group_state import CommitOutcome, CommitterError, MissingPathError, PublicEpoch
 from .group_validation import (
     DuplicatePublicKeyError,
@@ -31,6 +32,7 @@ from .messages.framing import (
     AuthenticatedContent,
 )
 from .messages.proposals import (
+    GroupContextExtensions,
     Update,
 )
 from .messages.tree import LeafNode, UpdatePath
@@ -41,6 +43,7 @@ from .proposal_list import (
     path_required,
     validate_proposal_list,
 )
+from .ratchet_tree import RatchetTree
 from .transcript import confirmed_transcript_hash, interim_transcript_hash
 from .treekem import check_update_path_shape
 from .treemath import LeafIndex
@@ -213,6 +216,8 @@ def checked_proposals(
     )
     applied = apply_proposals(old_public.tree, old_public.context.extensions, committed)
     gone = tuple(leaf for leaf in (old_public.tree.leaf(r) for r in applied.removed) if leaf is not None)
+    if any(isinstance(cp.proposal, GroupContextExtensions) for cp in committed):
+        members_support_extensions(old_public.tree, applied, committed, committer)
     for _, kp in applied.added:
         validate_added_key_package(
             suite,
@@ -225,6 +230,28 @@ def checked_proposals(
             removed=gone,
         )
     return applied, gone
+
+
+def members_support_extensions(
+    tree: RatchetTree,
+    applied: AppliedProposals,
+    committed: list[CommittedProposal],
+    committer: LeafIndex | None,
+) -> None:
+    """§12.1.7: a GroupContextExtensions proposal is valid only if every member the commit keeps
+    supports the new extensions and required capabilities. Removed members need not; an updated
+    member is judged by its new leaf; the committer by its path leaf and joiners by their
+    KeyPackages, each validated against the new extensions where it is checked."""
+    removed = set(applied.removed)
+    updated = {
+        LeafIndex(cp.sender.index): cp.proposal.leaf_node
+        for cp in committed
+        if isinstance(cp.proposal, Update)
+    }
+    members = [
+        updated.get(i, leaf).capabilities for i, leaf in tree.leaves() if i not in removed and i != committer
+    ]
+    validate_group_context_extensions(applied.extensions, members)
 
 
 def next_context(
