@@ -31,13 +31,24 @@ import hashlib
 from collections.abc import Callable, Hashable
 from typing import TypeVar, TypeVarTuple
 
-from .crypto import counting as _counting
-from .crypto.counting import WorkCounts, measured
+from .crypto.counting import WorkCounts, measured, watch
 
 __all__ = ["SharedTable", "DigestKeyedTable", "NOT_SHARED", "EpochCache", "UNSHARED", "tables_of"]
 
 V = TypeVar("V")
 Args = TypeVarTuple("Args")
+
+#: the active tally of ``crypto/counting.py`` (kept here by :func:`watch`: a global is the
+#: cheapest test on the hot path of every look-up)
+_tally: WorkCounts | None = None
+
+
+def _set_tally(tally: WorkCounts | None) -> None:
+    global _tally
+    _tally = tally
+
+
+watch(_set_tally)
 
 
 class SharedTable:
@@ -71,12 +82,12 @@ class SharedTable:
         found = self._get(key)
         if found is not None:
             self.hits += 1
-            if _counting.active_tally is not None:
+            if _tally is not None:
                 self._charge(key, compute, *args)
             return found  # type: ignore[return-value]
         self.misses += 1
         cost = None
-        if _counting.active_tally is None:
+        if _tally is None:
             value = compute(*args)
         else:
             value, cost = measured(compute, *args)
@@ -99,8 +110,8 @@ class SharedTable:
         cost = self._costs.get(key)
         if cost is None:
             _, self._costs[key] = measured(compute, *args)
-        elif (tally := _counting.active_tally) is not None:
-            tally.merge(cost)
+        elif _tally is not None:
+            _tally.merge(cost)
 
 
 class DigestKeyedTable(SharedTable):

@@ -32,7 +32,7 @@ from .. import codec as _codec
 from ..rand import RandomSource
 from .suite import CipherSuite, KeyPair
 
-__all__ = ["WorkCounts", "CountingSuite", "counting", "measured", "PRIMITIVES", "BYTE_COUNTED"]
+__all__ = ["WorkCounts", "CountingSuite", "counting", "measured", "watch", "PRIMITIVES", "BYTE_COUNTED"]
 
 V = TypeVar("V")
 Args = TypeVarTuple("Args")
@@ -101,10 +101,23 @@ active_tally: WorkCounts | None = None
 _stack: list[WorkCounts | None] = []
 
 
+#: called with the new active tally (or None) on every change: modules on hot paths keep it in a
+#: global of their own (``sharing.py``), where testing it costs the least
+_watchers: list[Callable[[WorkCounts | None], None]] = []
+
+
+def watch(setter: Callable[[WorkCounts | None], None]) -> None:
+    """Call ``setter`` with the active tally now and whenever it changes."""
+    _watchers.append(setter)
+    setter(active_tally)
+
+
 def _activate(tally: WorkCounts | None) -> None:
     global active_tally
     active_tally = tally
     _codec._decode_tally = tally  # codec sits below crypto/ and cannot import this module
+    for setter in _watchers:
+        setter(tally)
 
 
 @contextmanager
