@@ -278,8 +278,22 @@ def cached_encoding(obj: Struct) -> bytes:
     return wire
 
 
+class _Tally(Protocol):
+    """What :func:`decode` charges (``crypto.counting.WorkCounts``; this module sits below
+    ``crypto/`` and must not import it)."""
+
+    def add(self, name: str, nbytes: int | None = None) -> None: ...
+
+
+#: The tally charged one ``decode`` per call of :func:`decode` (by bytes), or None; set only by
+#: ``crypto.counting.counting``.
+_decode_tally: _Tally | None = None
+
+
 def decode(cls: type[S], data: bytes) -> S:
     """Decode exactly one ``cls`` from ``data``; leftover bytes are an error."""
+    if _decode_tally is not None:
+        _decode_tally.add("decode", len(data))
     r = Reader(bytes(data))
     try:
         obj = cls.pull(r)

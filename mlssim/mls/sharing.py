@@ -18,10 +18,11 @@ The idiom: each cached step is one call at its call site,
 A member without an :class:`EpochCache` gets :data:`UNSHARED` (``tables_of(None)``), whose
 tables only compute.
 
-Cost: a later issue charges every member for the work it would have done alone. Every shared
-computation passes through :meth:`SharedTable.get_or_compute`, the one place to do it: on a
-miss, measure ``compute()`` and keep the cost beside the value; on a hit, charge that cost to
-the member asking. Nothing is measured yet.
+Cost (issue 19): every member is charged the work it would have done alone. Every shared
+computation passes through :meth:`SharedTable.get_or_compute`, the one place that does it: while
+a tally is active (``crypto/counting.py``), a miss counts the work of ``compute()`` apart, keeps
+it beside the value and charges it; a hit charges the kept work to the member asking. With no
+tally active nothing is measured or kept.
 """
 
 from __future__ import annotations
@@ -30,10 +31,24 @@ import hashlib
 from collections.abc import Callable, Hashable
 from typing import TypeVar, TypeVarTuple
 
+from .crypto.counting import WorkCounts, measured, watch
+
 __all__ = ["SharedTable", "DigestKeyedTable", "NOT_SHARED", "EpochCache", "UNSHARED", "tables_of"]
 
 V = TypeVar("V")
 Args = TypeVarTuple("Args")
+
+#: the active tally of ``crypto/counting.py`` (kept here by :func:`watch`: a global is the
+#: cheapest test on the hot path of every look-up)
+_tally: WorkCounts | None = None
+
+
+def _set_tally(tally: WorkCounts | None) -> None:
+    global _tally
+    _tally = tally
+
+
+watch(_set_tally)
 
 
 class SharedTable:
@@ -45,13 +60,15 @@ class SharedTable:
     every member of its epoch). A value is never ``None``. ``hits`` and ``misses`` count look-ups.
     """
 
-    __slots__ = ("_table", "_get", "_max", "_drop_oldest", "hits", "misses")
+    __slots__ = ("_table", "_get", "_max", "_drop_oldest", "_costs", "hits", "misses")
 
     def __init__(self, max_entries: int | None = 1 << 16, *, drop_oldest: bool = False) -> None:
         self._table: dict[Hashable, object] = {}
         self._get = self._table.get  # the same dict for the table's life (emptied, never replaced)
         self._max = max_entries
         self._drop_oldest = drop_oldest
+        #: the work each value took, by key, for the values computed while a tally was active
+        self._costs: dict[Hashable, WorkCounts] = {}
         self.hits = 0
         self.misses = 0
 
@@ -59,21 +76,42 @@ class SharedTable:
         """The value kept for ``key``, else ``compute(*args)`` kept under it (unless it raises).
         (``args`` spare the hot call sites a closure per call.)
 
-        The place for cost accounting: a hit would charge the cost kept with the entry, a miss
-        would measure ``compute(*args)`` and keep its cost with the value."""
+        While a tally is active the asker is charged the work of ``compute(*args)`` either way:
+        a miss measures it and keeps it beside the value, a hit charges what was kept (a value
+        kept while nothing was counted is computed once more, under measurement, to learn it)."""
         found = self._get(key)
         if found is not None:
             self.hits += 1
+            if _tally is not None:
+                self._charge(key, compute, *args)
             return found  # type: ignore[return-value]
         self.misses += 1
-        value = compute(*args)
+        cost = None
+        if _tally is None:
+            value = compute(*args)
+        else:
+            value, cost = measured(compute, *args)
         if self._max is not None and len(self._table) >= self._max:
             if self._drop_oldest:
-                del self._table[next(iter(self._table))]
+                oldest = next(iter(self._table))
+                del self._table[oldest]
+                if self._costs:
+                    self._costs.pop(oldest, None)
             else:
                 self._table.clear()
+                self._costs.clear()
         self._table[key] = value
+        if cost is not None:
+            self._costs[key] = cost
         return value
+
+    def _charge(self, key: Hashable, compute: Callable[[*Args], object], *args: *Args) -> None:
+        """Charge the active tally the work kept for ``key`` (learning it first if unknown)."""
+        cost = self._costs.get(key)
+        if cost is None:
+            _, self._costs[key] = measured(compute, *args)
+        elif _tally is not None:
+            _tally.merge(cost)
 
 
 class DigestKeyedTable(SharedTable):
