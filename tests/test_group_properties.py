@@ -124,7 +124,10 @@ def rejection(name: str, g: Group, m: InFlight, msg: MLSMessage) -> type[MLSErro
         return SenderDataError
     if g is m.sender_group:
         return GenerationTooOldError
-    assert m.receivers.get(name) is g, f"{name} holds epoch {now.epoch} but was not sent {m.sender}'s message"
+    if m.receivers.get(name) is not g:
+        # g keeps a handle for the epoch without being sent the message: an external joiner
+        # keeps its pre-join handle of the old epoch, which carries the new epoch's secrets
+        return SenderDataError
     return KeyConsumedError if now == was else ContentDecryptionError
 
 
