@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from typing import Any
 
 import pytest
@@ -32,12 +33,42 @@ def commit_downloads(w: World) -> list[int]:
     return [t.bytes for t in w.recorder.transmissions if t.msg_type == "commit" and t.role == "download"]
 
 
+def commit_uploads(w: World) -> list[int]:
+    """Each commit upload on the wire (the commit or SplitCommit, Welcome and public state)."""
+    return [
+        t.bytes for t in w.recorder.transmissions if t.msg_type.startswith("commit:") and t.role == "upload"
+    ]
+
+
+def sent_totals(w: World) -> list[int]:
+    """What each ``commit_sent`` event says its committer uploads, from the encoded messages."""
+    return [
+        e["upload_bytes"] + e["welcome_bytes"] + e["public_state_bytes"]
+        for e in w.recorder.of_kind("commit_sent")
+    ]
+
+
 def test_split_downloads_are_a_fraction_of_plain_on_the_same_run() -> None:
     plain, split = World(scenario("plain")), World(scenario("split"))
     plain.run()
     split.run()
     for w in (plain, split):
-        assert w.summary()["all_converged"]
+        s = w.summary()
+        assert s["all_converged"]
+        # the record holds one upload per sent commit, of exactly the size its messages encode to
+        assert sorted(commit_uploads(w)) == sorted(sent_totals(w))
+        # the summary's per-commit means are the means over the record
+        assert s["commits"]["download_bytes_mean"] == round(statistics.fmean(commit_downloads(w)), 3)
+        assert s["commits"]["upload_bytes_mean"] == round(statistics.fmean(sent_totals(w)), 3)
+        # and a client's downloads are what the DSs delivered it over its link
+        delivered = [
+            t.bytes
+            for t in w.recorder.transmissions
+            if t.link == "client_ds" and t.sender.startswith("ds:") and not t.lost
+        ]
+        assert s["client_download_bytes"]["total"] == sum(delivered)
+    # plain fan-out: each member downloads the very commit its committer sent
+    assert set(commit_downloads(plain)) <= {e["bytes"] for e in plain.recorder.of_kind("commit_sent")}
     # same workload, same commits: only the sizes differ
     p, s = commit_downloads(plain), commit_downloads(split)
     assert len(p) == len(s) > 100

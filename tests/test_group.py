@@ -12,9 +12,14 @@ from mlssim.mls.errors import DecodeError, MLSError
 from mlssim.mls.group import (
     ApplicationMessage,
     CommitApplied,
+    CommitterError,
+    Group,
     GroupConfig,
     ProposalReceived,
     RejectedProposalError,
+    UnknownSenderError,
+    WrongEpochError,
+    WrongGroupError,
 )
 from mlssim.mls.messages import MLSMessage, WireFormat
 from mlssim.mls.messages.enums import ContentType
@@ -22,7 +27,9 @@ from mlssim.mls.messages.framing import FramedContent, PublicMessage, Sender
 from mlssim.mls.messages.proposals import Remove
 from mlssim.mls.messages.tree import HPKECiphertext, HPKECiphertextBlock, pull_hpke_ciphertexts
 from mlssim.mls.proposal_list import InvalidProposalError, InvalidProposalListError
-from mlssim.mls.protect import protect_public, sign_content
+from mlssim.mls.protect import InvalidMembershipTagError, protect_public, sign_content
+from mlssim.mls.psk import MissingPSKError
+from mlssim.mls.treemath import LeafIndex
 
 from .group_harness import Harness, fresh_key_package, roundtrip
 
@@ -144,7 +151,7 @@ def test_collision_loser_discards_and_retries(h: Harness) -> None:
     b = h.members["bob"].commit(h.rand)
     h.members["bob"].discard(b)
     h.deliver(a, "alice")
-    with pytest.raises(MLSError):
+    with pytest.raises(WrongEpochError):
         h.members["carol"].process(roundtrip(b.message))  # stale epoch: rejected, state unchanged
     h.check()
     h.deliver(h.members["bob"].commit(h.rand), "bob")
@@ -157,6 +164,24 @@ def test_private_handshake_messages() -> None:
     staged = h.members["bob"].commit(h.rand)
     assert staged.message.wire_format == WireFormat.PRIVATE_MESSAGE
     h.deliver(staged, "bob")
+
+
+def tampered_commit_error(receiver: Group, original: MLSMessage, tampered: MLSMessage) -> type[MLSError]:
+    """The error a member raises for a PublicMessage commit with one bit flipped: the checks
+    run in the order group_id, epoch (§6), sender (§6.1), then the membership tag (§6.2), which
+    covers every other byte of the message, itself included."""
+    was, now = original.body, tampered.body
+    assert isinstance(was, PublicMessage) and isinstance(now, PublicMessage)
+    if now.content.group_id != was.content.group_id:
+        return WrongGroupError
+    if now.content.epoch != was.content.epoch:
+        return WrongEpochError
+    sender = now.content.sender
+    if sender != was.content.sender and (
+        sender.index >= receiver.tree.n_leaves or receiver.tree.leaf(LeafIndex(sender.index)) is None
+    ):
+        return UnknownSenderError
+    return InvalidMembershipTagError
 
 
 def test_tampered_commit_rejected_without_state_change(h: Harness) -> None:
@@ -175,8 +200,9 @@ def test_tampered_commit_rejected_without_state_change(h: Harness) -> None:
             msg = decode(MLSMessage, bytes(bad))
         except MLSError:
             continue
-        with pytest.raises(MLSError):
+        with pytest.raises(tampered_commit_error(bob, staged.message, msg)) as ei:
             bob.process(msg)
+        assert ei.type is tampered_commit_error(bob, staged.message, msg)
         assert (bob.epoch, bob.epoch_authenticator, bob.tree_hash) == before
     h.deliver(staged, "alice")
 
@@ -210,7 +236,7 @@ def test_reinit_and_branch(h: Harness) -> None:
     assert carol_sub.epoch == sub.epoch == 1
     assert carol_sub.epoch_authenticator == sub.epoch_authenticator
     # without the old group's resumption PSK the Welcome cannot be opened
-    with pytest.raises(MLSError):
+    with pytest.raises(MissingPSKError, match="resumption PSK"):
         Group.join(
             h.suite,
             welcome,
@@ -301,8 +327,9 @@ def test_external_sender_and_new_member_proposals(h: Harness) -> None:
         Sender.external(0),
         ds_key.priv,
     )  # type: ignore[arg-type]
-    with pytest.raises(MLSError):
+    with pytest.raises(CommitterError, match="UPDATE may not come from an external sender") as ei:
         h.members["alice"].process(roundtrip(bad))
+    assert ei.type is CommitterError
     # a would-be member asks to be added (new_member_proposal, signed with its KeyPackage key)
     dave = h.client("dave")
     msg = external(
@@ -327,13 +354,13 @@ def test_late_application_message_of_the_previous_epoch(keep: int) -> None:
         assert isinstance(res, ApplicationMessage) and res.data == b"sent before the commit"
         assert res.epoch == h.members["carol"].epoch - 1
     else:
-        with pytest.raises(MLSError):
+        with pytest.raises(WrongEpochError):
             h.members["carol"].process(roundtrip(late))
     # handshake messages of a past epoch are never accepted
     stale = h.members["bob"].commit(h.rand)
     h.members["bob"].discard(stale)
     h.deliver(h.members["carol"].commit(h.rand), "carol")
-    with pytest.raises(MLSError):
+    with pytest.raises(WrongEpochError):
         h.members["alice"].process(roundtrip(stale.message))
 
 

@@ -33,7 +33,7 @@ from hypothesis.stateful import (
 
 from mlssim.mls.codec import decode, encode
 from mlssim.mls.crypto import get_suite
-from mlssim.mls.errors import DecodeError, LocalProtocolError, MLSError
+from mlssim.mls.errors import DecodeError, LocalProtocolError, MLSError, RemoteProtocolError
 from mlssim.mls.group import (
     ApplicationMessage,
     EpochCache,
@@ -41,8 +41,16 @@ from mlssim.mls.group import (
     GroupConfig,
     ProposalReceived,
     StagedCommit,
+    WrongEpochError,
+    WrongGroupError,
 )
+from mlssim.mls.leaf_nodes import DuplicateSignatureKeyError
 from mlssim.mls.messages import MLSMessage, WireFormat
+from mlssim.mls.messages.enums import ContentType
+from mlssim.mls.messages.framing import PrivateMessage
+from mlssim.mls.proposal_list import InvalidProposalListError
+from mlssim.mls.protect import ContentDecryptionError, InvalidMembershipTagError, SenderDataError
+from mlssim.mls.secret_tree import GenerationTooOldError, KeyConsumedError
 from mlssim.mls.tree_validation import parent_hash_valid
 
 from .group_harness import Client, Harness, fresh_key_package, roundtrip
@@ -85,6 +93,42 @@ class InFlight:
     data: bytes
     payload: bytes
     receivers: dict[str, Group]
+    sender_group: Group
+
+
+def rejection(name: str, g: Group, m: InFlight, msg: MLSMessage) -> type[MLSError]:
+    """The error member ``name`` (object ``g``) raises for ``msg``, a copy of the held-back
+    ``m`` (maybe with one byte altered) that it must reject. The checks run in the order of
+    §6.3: the group, then the epoch (a past one only for an application message whose epoch
+    ``g`` retains), then the sender data (its AAD binds epoch and content type, its key the
+    ciphertext's sample), then the sender's generation (``g``'s own ratchet is past its own
+    message; a receiver used the key of the unaltered message already), then the content."""
+    if msg.wire_format != PRIVATE:
+        # an altered wire_format that still decodes: a body a member does not process, or a
+        # PublicMessage made of a PrivateMessage's bytes (rejected, the class not modelled)
+        return RemoteProtocolError if msg.wire_format == PUBLIC else LocalProtocolError
+    was, now = decode(MLSMessage, m.data).body, msg.body
+    assert isinstance(was, PrivateMessage) and isinstance(now, PrivateMessage)
+    if now.group_id != was.group_id:
+        return WrongGroupError
+    retained = now.content_type == ContentType.APPLICATION and now.epoch in g.retained_epochs
+    if now.epoch != g.epoch and not retained:
+        return WrongEpochError
+    sample = g.suite.info.hash_len  # §6.3.2: the sender-data key comes from the first Nh bytes
+    if (now.epoch, now.content_type, now.encrypted_sender_data, now.ciphertext[:sample]) != (
+        was.epoch,
+        was.content_type,
+        was.encrypted_sender_data,
+        was.ciphertext[:sample],
+    ):
+        return SenderDataError
+    if g is m.sender_group:
+        return GenerationTooOldError
+    if m.receivers.get(name) is not g:
+        # g keeps a handle for the epoch without being sent the message: an external joiner
+        # keeps its pre-join handle of the old epoch, which carries the new epoch's secrets
+        return SenderDataError
+    return KeyConsumedError if now == was else ContentDecryptionError
 
 
 @dataclass
@@ -272,7 +316,7 @@ class GroupMachine(RuleBasedStateMachine):
         path = data.draw(st.sampled_from([None, True]), label="path")
         g = h.members[committer]
         before = h.snapshot(committer)
-        with pytest.raises(LocalProtocolError):
+        with pytest.raises(LocalProtocolError, match="these proposals require an UpdatePath"):
             g.commit(h.rand, removes=leaves, path=False)  # §12.4: a Remove needs a path
         assert h.snapshot(committer) == before
         self.log(f"{committer} removes {removed} (path={path}), {len(self.pending)} pending")
@@ -292,7 +336,7 @@ class GroupMachine(RuleBasedStateMachine):
         g = h.members[committer]
         if not self.pending:
             before = h.snapshot(committer)
-            with pytest.raises(LocalProtocolError):
+            with pytest.raises(LocalProtocolError, match="these proposals require an UpdatePath"):
                 g.commit(h.rand, path=False)  # §12.4: an empty commit needs a path
             assert h.snapshot(committer) == before
         path = data.draw(st.sampled_from([None, True]), label="path")
@@ -419,7 +463,7 @@ class GroupMachine(RuleBasedStateMachine):
             both = [p for p in second_adds if p.client in {c.client for c in chosen}]
             if both and data.draw(st.booleans(), label="try both Adds of one client"):
                 before = h.snapshot(committer)
-                with pytest.raises(MLSError):  # §12.2: two Adds of one client
+                with pytest.raises(InvalidProposalListError, match="two Adds for the same client"):  # §12.2
                     h.members[committer].commit(h.rand, references=[*references, both[0].ref])
                 assert h.snapshot(committer) == before
         adds_only = all(p.kind == "add" for p in chosen) and bool(chosen)
@@ -462,7 +506,7 @@ class GroupMachine(RuleBasedStateMachine):
         sender = self.pick(data, "sender")
         g = h.members[sender]
         if self.pending:
-            with pytest.raises(LocalProtocolError):  # §12.4: commit pending proposals first
+            with pytest.raises(LocalProtocolError, match="pending proposals must be committed"):  # §12.4
                 g.encrypt_application(b"too early", h.rand)
             return
         k = data.draw(st.integers(1, 3), label="messages")
@@ -487,7 +531,8 @@ class GroupMachine(RuleBasedStateMachine):
         # a replay and the sender's own message are rejected without a trace
         for name in sorted(h.members):
             before = h.snapshot(name)
-            with pytest.raises(MLSError):
+            # the sender's own ratchet is past the message's generation; a receiver used its key
+            with pytest.raises(GenerationTooOldError if name == sender else KeyConsumedError):
                 h.members[name].process(decode(MLSMessage, msgs[order[0]]))
             assert h.snapshot(name) == before
 
@@ -502,7 +547,7 @@ class GroupMachine(RuleBasedStateMachine):
         msg = encode(g.encrypt_application(payload, h.rand))
         receivers = {n: r for n, r in h.members.items() if n != sender}
         self.log(f"{sender} sends a message that is held back")
-        self.in_flight.append(InFlight(sender, self.leaf(sender), g.epoch, msg, payload, receivers))
+        self.in_flight.append(InFlight(sender, self.leaf(sender), g.epoch, msg, payload, receivers, g))
 
     @precondition(lambda self: self.h is not None and bool(self.in_flight))
     @rule(data=st.data())
@@ -534,16 +579,21 @@ class GroupMachine(RuleBasedStateMachine):
             except DecodeError:
                 pass
             else:
-                with pytest.raises(MLSError):
+                want = rejection(name, g, m, bad)
+                with pytest.raises(want) as ei:
                     g.process(bad)
+                assert ei.type is want or want is RemoteProtocolError, (ei.type, want)
                 assert h.snapshot(name) == before
             if m.receivers.get(name) is g and age <= self.keep_past_epochs:
                 res = g.process(decode(MLSMessage, m.data))
                 assert isinstance(res, ApplicationMessage), res
                 assert (res.data, int(res.sender), res.epoch) == (m.payload, m.sender_leaf, m.epoch)
                 assert h.snapshot(name) == before
-            with pytest.raises(MLSError):  # not a receiver, too late, or a replay
-                g.process(decode(MLSMessage, m.data))
+            msg = decode(MLSMessage, m.data)
+            want = rejection(name, g, m, msg)  # not a receiver, too late, or a replay
+            with pytest.raises(want) as ei:
+                g.process(msg)
+            assert ei.type is want, (ei.type, want)
             assert h.snapshot(name) == before
 
     # -- two commits in one epoch ----------------------------------------------------------
@@ -613,18 +663,27 @@ class GroupMachine(RuleBasedStateMachine):
             self.pending.clear()
         if lose[1] is None and lose[0] in h.members:
             before = h.snapshot(lose[0])
-            with pytest.raises(LocalProtocolError):  # the staged commit no longer follows the epoch
+            with pytest.raises(
+                LocalProtocolError, match="this staged commit does not follow the current epoch"
+            ):
                 h.members[lose[0]].merge(lose[2])
             assert h.snapshot(lose[0]) == before
         stale = encode(lose[2].message)
         for name in sorted(h.members):
             before = h.snapshot(name)
-            with pytest.raises(MLSError):
+            with pytest.raises(WrongEpochError):
                 h.members[name].process(decode(MLSMessage, stale))
             assert h.snapshot(name) == before, name
         if lose[1] is not None:  # a losing joiner cannot go ahead
-            with pytest.raises(MLSError):
+            if win[1] is not None:
+                # both joined externally into the same new leaf: the winner's commit carries
+                # an UpdatePath from the loser's own leaf, which it does not process (§12.4.2)
+                want: type[MLSError] = LocalProtocolError
+            else:  # a member's commit of an epoch whose keys the loser does not hold
+                want = InvalidMembershipTagError if self.wire_format == PUBLIC else SenderDataError
+            with pytest.raises(want) as ei:
                 lose[1].process(roundtrip(win[2].message))
+            assert ei.type is want, (ei.type, want)
 
     # -- after every step --------------------------------------------------------------------
 
@@ -909,6 +968,6 @@ def test_proposer_refuses_a_proposal_its_receivers_reject() -> None:
         assert h.snapshot("alice") == before
         return
     for name in ("bob", "carol"):
-        with pytest.raises(MLSError):  # DuplicateSignatureKeyError (§7.3)
+        with pytest.raises(DuplicateSignatureKeyError):  # §7.3
             h.members[name].process(roundtrip(msg))
     h.deliver(alice.commit(h.rand), "alice")  # raises InvalidProposalListError (§12.2)

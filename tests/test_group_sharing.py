@@ -9,8 +9,8 @@ import pytest
 
 from mlssim.mls.codec import encode
 from mlssim.mls.crypto import get_suite
-from mlssim.mls.errors import MLSError
 from mlssim.mls.group import EpochCache, GroupConfig, UnknownProposalError
+from mlssim.mls.key_packages import KeyPackageSignatureError
 
 from .group_harness import Harness, roundtrip
 
@@ -60,13 +60,13 @@ def test_invalid_key_package_is_rejected_by_the_committer_and_by_receivers() -> 
     h.add("a", "b")
     kp = h.client("c").bundle.key_package
     forged = replace(kp, signature=bytes(len(kp.signature)))
-    with pytest.raises(MLSError):
+    with pytest.raises(KeyPackageSignatureError):
         h.members["a"].commit(h.rand, adds=[forged])
     # a receiver rejects a commit carrying it, even if a (lax) committer sent it
     lax = GroupConfig(leaf_policy=replace(GroupConfig().leaf_policy, enabled=False))
     h.members["a"].config = lax
     staged = h.members["a"].commit(h.rand, adds=[forged])
-    with pytest.raises(MLSError):
+    with pytest.raises(KeyPackageSignatureError):
         h.members["b"].process(roundtrip(staged.message))
     assert len(encode(staged.message)) > 0
 
@@ -255,7 +255,7 @@ def test_a_shared_decryption_does_not_spare_a_member_its_own_ratchet() -> None:
     """A member that already used a message's key rejects a replay of it even though the
     message's decryption is shared; a member whose epoch secrets differ cannot use the
     shared one at all (its keys are other keys) and fails as it would alone."""
-    from mlssim.mls.protect import SenderDataError
+    from mlssim.mls.protect import ContentDecryptionError, SenderDataError
     from mlssim.mls.secret_tree import KeyConsumedError, SecretTree
 
     cache = EpochCache()
@@ -282,7 +282,7 @@ def test_a_shared_decryption_does_not_spare_a_member_its_own_ratchet() -> None:
         h.suite, bytes(len(st.secrets.encryption_secret)), st.public.tree.n_leaves, shared=cache
     )
     d._st = replace(st, secret_tree=other)
-    with pytest.raises(MLSError):
+    with pytest.raises(ContentDecryptionError):
         d.process(msg)
     d._st = st
     assert c.process(msg).data == d.process(msg).data == b"hello"  # type: ignore[union-attr]

@@ -116,9 +116,11 @@ def test_fresh_signature_key_when_none(suite: CipherSuite) -> None:
 
 def test_make_key_package_refuses_invalid() -> None:
     s = get_suite(1)
-    with pytest.raises(LocalProtocolError):  # unlisted non-default KeyPackage extension
+    with pytest.raises(
+        LocalProtocolError, match="not listed in capabilities"
+    ):  # unlisted non-default extension
         _bundle(s, extensions=(Extension(extension_type=UNKNOWN_EXT, extension_data=b""),))
-    with pytest.raises(LocalProtocolError):  # duplicate
+    with pytest.raises(LocalProtocolError, match="appears more than once"):  # duplicate
         _bundle(s, extensions=(application_id_extension(b"a"), application_id_extension(b"b")))
 
     class Stuck:

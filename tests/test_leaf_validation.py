@@ -169,23 +169,30 @@ def test_round_trip_and_valid(mk: Maker, source: LeafNodeSource) -> None:
 
 def test_make_leaf_node_refuses_invalid_leaves(mk: Maker) -> None:
     caps = default_capabilities(mk.suite.suite_id)
-    bad: list[dict[str, object]] = [
-        {"lifetime": None},  # key_package without lifetime
-        {"parent_hash": b"x"},  # parent hash outside commit
-        {"group_id": GROUP, "leaf_index": 0},  # key_package bound to a group
-        {"signature_key": mk.suite.signature_key_pair(mk.rand).pub},  # key pair mismatch
-        {"capabilities": replace(caps, credentials=(2,))},  # own credential type unlisted
-        {"capabilities": replace(caps, extensions=(ExtensionType.APPLICATION_ID,))},  # default listed
-        {"capabilities": replace(caps, proposals=(1,))},
-        {"extensions": (Extension(extension_type=UNKNOWN_EXT, extension_data=b""),)},
-        {"extensions": (application_id_extension(b"a"), application_id_extension(b"b"))},
+    # each refusal is the one of its §7.2 rule, named by its message
+    bad: list[tuple[dict[str, object], str]] = [
+        ({"lifetime": None}, "a LeafNode has a lifetime iff its source is key_package"),
+        ({"parent_hash": b"x"}, "only a commit LeafNode carries a parent_hash"),
+        ({"group_id": GROUP, "leaf_index": 0}, "a key_package LeafNode is signed without group_id"),
+        ({"signature_key": mk.suite.signature_key_pair(mk.rand).pub}, "signature_priv does not belong"),
+        ({"capabilities": replace(caps, credentials=(2,))}, "capabilities do not list credential type 1"),
+        ({"capabilities": replace(caps, extensions=(ExtensionType.APPLICATION_ID,))}, "list default types"),
+        ({"capabilities": replace(caps, proposals=(1,))}, r"capabilities list default types \[1\]"),
+        (
+            {"extensions": (Extension(extension_type=UNKNOWN_EXT, extension_data=b""),)},
+            "leaf extensions .* are not listed in capabilities",
+        ),
+        (
+            {"extensions": (application_id_extension(b"a"), application_id_extension(b"b"))},
+            "appears more than once",
+        ),
     ]
-    for kw in bad:
-        with pytest.raises(LocalProtocolError):
+    for kw, message in bad:
+        with pytest.raises(LocalProtocolError, match=message):
             mk.leaf(**kw)  # type: ignore[arg-type]
-    with pytest.raises(LocalProtocolError):
+    with pytest.raises(LocalProtocolError, match="a UPDATE LeafNode is signed with group_id and leaf_index"):
         mk.leaf(UPD, group_id=None)  # update not bound to a group
-    with pytest.raises(LocalProtocolError):
+    with pytest.raises(LocalProtocolError, match="a LeafNode has a lifetime iff its source is key_package"):
         mk.leaf(UPD, lifetime=LIFETIME)  # update with a lifetime
 
 
@@ -246,7 +253,7 @@ def test_signature_binds_group_and_index(mk: Maker, source: LeafNodeSource) -> N
         verify_leaf_node_signature(mk.suite, leaf, group_id=GROUP, leaf_index=INDEX + 1)
     with pytest.raises(LeafNodeSignatureError):
         verify_leaf_node_signature(mk.suite, leaf, group_id=b"other", leaf_index=INDEX)
-    with pytest.raises(LocalProtocolError):
+    with pytest.raises(LocalProtocolError, match=f"validating a {source.name} LeafNode needs its leaf_index"):
         validate_leaf_node(
             mk.suite,
             leaf,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import os
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 
 from mlssim.scenario.schema import Scenario
+from mlssim.sim.recorder import TRANSMISSION_FIELDS
 from mlssim.sim.run import RunExistsError, run_scenario
 from mlssim.sim.world import World
 
@@ -113,7 +115,11 @@ def test_conservation_and_convergence(loss: float) -> None:
         assert len(auths) == 1 and info["members"] >= 2
     # no application message vanished: each was received, or counted undecryptable with a reason
     sent = Counter(e["group"] for e in rec.of_kind("app_sent"))
-    assert sum(sent.values()) > 0
+    # each sent once: one upload got through per message (a lost one was sent again)
+    uploaded = sum(
+        1 for t in rec.transmissions if t.msg_type == "application" and t.role == "upload" and not t.lost
+    )
+    assert sum(sent.values()) == uploaded > 0
 
 
 def test_collisions_are_resolved_by_retry() -> None:
@@ -128,8 +134,16 @@ def test_collisions_are_resolved_by_retry() -> None:
     )
     w.run()
     s = w.summary()
-    assert s["commits"]["rejected"] > 0
-    assert s["commits"]["accepted"] > 0
+    # every attempt is one commit upload, answered by the ordering DS with one accept or reject
+    answers = Counter((t.msg_type, t.role) for t in w.recorder.transmissions)
+    assert s["commits"]["sent"] == sum(
+        n for (mt, role), n in answers.items() if mt.startswith("commit:") and role == "upload"
+    )
+    assert s["commits"]["rejected"] == answers[("commit_reject", "download")] > 0
+    assert s["commits"]["accepted"] == answers[("commit_accept", "download")] > 0
+    assert (
+        s["commits"]["sent"] == s["commits"]["accepted"] + s["commits"]["rejected"] + s["commits"]["gave_up"]
+    )
     assert s["all_converged"]
 
 
@@ -140,6 +154,17 @@ def test_run_folder_and_no_silent_overwrite(tmp_path: Path) -> None:
     assert manifest["status"] == "complete" and manifest["seed"] == scen.seed
     for f in ("summary.json", "transmissions.csv", "events.jsonl", "scenario.json"):
         assert (folder / f).stat().st_size > 0
+    # the files hold the whole record: a header and one row per transmission, one line per event
+    summary = json.loads((folder / "summary.json").read_text())
+    with (folder / "transmissions.csv").open() as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == list(TRANSMISSION_FIELDS)
+    assert len(rows) - 1 == summary["transmissions"] > 0
+    assert sum(int(r[TRANSMISSION_FIELDS.index("bytes")]) for r in rows[1:]) == sum(
+        summary["bytes_by_type_and_role"][mt][role]["bytes"]
+        for mt in summary["bytes_by_type_and_role"]
+        for role in summary["bytes_by_type_and_role"][mt]
+    )
     with pytest.raises(RunExistsError):
         run_scenario(scen, tmp_path)
     run_scenario(scen, tmp_path, force=True)

@@ -297,7 +297,7 @@ def test_commit_without_path_is_not_split() -> None:
     sizes = download_sizes(h.suite, staged)
     assert set(sizes.values()) == {len(staged.message_bytes)}
     assert set(sizes) == {h.members["b"].leaf_index, h.members["c"].leaf_index}
-    with pytest.raises(LocalProtocolError):
+    with pytest.raises(LocalProtocolError, match="only a commit with an UpdatePath is split"):
         upload(h, "a", staged)
     h.members["a"].discard(staged)
 
