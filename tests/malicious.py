@@ -44,6 +44,7 @@ from mlssim.mls.secret_tree import sender_data_key_nonce
 from .group_harness import Client, Harness, fresh_key_package, roundtrip
 
 __all__ = [
+    "leaf_of",
     "SUITES",
     "ON_SUITES",
     "group_of",
@@ -207,6 +208,11 @@ def lax_commits() -> Iterator[None]:
         patched(commit_builder_module, "path_required", lambda _orig: lambda _committed: False),
     ):
         yield
+
+
+def leaf_of(h: Harness, name: str) -> int:
+    """The leaf index of member ``name``."""
+    return int(h.members[name].leaf_index)
 
 
 def forge_commit(

@@ -37,6 +37,7 @@ from .malicious import (
     committer_keys,
     forge_commit,
     group_of,
+    leaf_of,
     patched,
     path_changed,
     rejected_by_all,
@@ -46,10 +47,6 @@ from .malicious import (
 )
 
 pytestmark = ON_SUITES
-
-
-def _leaf_of(h: Harness, name: str) -> int:
-    return int(h.members[name].leaf_index)
 
 
 def _key_of(h: Harness, name: str) -> bytes:
@@ -91,7 +88,7 @@ def test_7_6_update_path_with_a_node_missing_is_rejected(suite: CipherSuite) -> 
     staged = _with_changed_path(
         h,
         lambda r: with_update_path(r, nodes=r.update_path.nodes[:-1]),
-        [Remove(removed=_leaf_of(h, "c8"))],
+        [Remove(removed=leaf_of(h, "c8"))],
     )
     rejected_by_all(h, staged.message, UpdatePathShapeError, sender="c1")
 
@@ -174,7 +171,7 @@ def test_7_9_2_path_leaf_parent_hash_must_match(suite: CipherSuite) -> None:
     """§7.9.2: receivers recompute the committer's new leaf's parent_hash (signed, but wrong)."""
     h = group_of(suite, 8)
     change = _resigned_path_leaf(h, parent_hash=bytes(suite.info.hash_len))
-    staged = _with_changed_path(h, change, [Remove(removed=_leaf_of(h, "c8"))])
+    staged = _with_changed_path(h, change, [Remove(removed=leaf_of(h, "c8"))])
     rejected_by_all(h, staged.message, ParentHashMismatchError, sender="c1")
 
 
@@ -185,7 +182,7 @@ def _pathless(h: Harness, kind: str) -> list[Proposal]:
     if kind == "empty":
         return []
     if kind == "remove":
-        return [Remove(removed=_leaf_of(h, "c4"))]
+        return [Remove(removed=leaf_of(h, "c4"))]
     return [GroupContextExtensions(extensions=())]
 
 
@@ -212,7 +209,7 @@ def test_12_4_2_update_by_reference_requires_a_path(suite: CipherSuite) -> None:
 
 def test_12_4_2_commit_referencing_an_unknown_proposal_is_rejected(suite: CipherSuite) -> None:
     h = group_of(suite, 4)
-    phantom = CommittedProposal(Remove(removed=_leaf_of(h, "c3")), Sender.member(1), ref=b"\x07" * 32)
+    phantom = CommittedProposal(Remove(removed=leaf_of(h, "c3")), Sender.member(1), ref=b"\x07" * 32)
     staged = forge_commit(h, "c1", [phantom])
     rejected_by_all(h, staged.message, UnknownProposalError, sender="c1")
 
@@ -244,7 +241,7 @@ def test_12_4_2_a_removed_member_cannot_check_the_confirmation_tag(suite: Cipher
     it sees itself removed while the others reject. (Not a defect: §12.4.2 gives it no key.)"""
     h = group_of(suite, 8)
     with patched(commit_builder_module, "confirmation_tag", _wrong_tag):
-        staged = forge_commit(h, "c1", [Remove(removed=_leaf_of(h, "c8"))])
+        staged = forge_commit(h, "c1", [Remove(removed=leaf_of(h, "c8"))])
     receivers = [f"c{i}" for i in range(2, 9)]
     got = verdicts(h, staged.message, receivers)
     assert got == {**dict.fromkeys(receivers[:-1], ConfirmationTagError), "c8": "removed"}, got

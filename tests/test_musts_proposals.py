@@ -41,15 +41,12 @@ from .malicious import (
     forge_commit,
     group_of,
     key_package_with,
+    leaf_of,
     member_proposal,
     rejected_by_all,
 )
 
 pytestmark = ON_SUITES
-
-
-def _leaf(h: Harness, name: str) -> int:
-    return int(h.members[name].leaf_index)
 
 
 def _psk(suite: CipherSuite, name: bytes, *, nonce_len: int | None = None, **kw: Any) -> PreSharedKeyID:
@@ -74,7 +71,7 @@ def _cached(h: Harness, holder: str, ref: bytes) -> Any:
 
 def test_12_1_3_remove_proposal_of_a_blank_leaf_is_rejected(suite: CipherSuite) -> None:
     h = group_of(suite, 4)
-    blank = _leaf(h, "c2")
+    blank = leaf_of(h, "c2")
     h.deliver(h.members["c1"].commit(h.rand, removes=[blank]), "c1")
     msg, _ = member_proposal(h, "c3", Remove(removed=blank))
     rejected_by_all(h, msg, InvalidProposalError, sender="c3")
@@ -88,7 +85,7 @@ def test_12_1_3_remove_proposal_outside_the_tree_is_rejected(suite: CipherSuite)
 
 def test_12_1_3_committed_remove_of_a_blank_leaf_is_rejected(suite: CipherSuite) -> None:
     h = group_of(suite, 4)
-    blank = _leaf(h, "c2")
+    blank = leaf_of(h, "c2")
     h.deliver(h.members["c1"].commit(h.rand, removes=[blank]), "c1")
     rejected_by_all(
         h, forge_commit(h, "c1", [Remove(removed=blank)]).message, InvalidProposalError, sender="c1"
@@ -164,14 +161,14 @@ def test_12_2_committer_may_not_commit_its_own_update(suite: CipherSuite) -> Non
 
 def test_12_2_committer_may_not_remove_itself(suite: CipherSuite) -> None:
     h = group_of(suite, 4)
-    staged = forge_commit(h, "c1", [Remove(removed=_leaf(h, "c1"))])
+    staged = forge_commit(h, "c1", [Remove(removed=leaf_of(h, "c1"))])
     rejected_by_all(h, staged.message, InvalidProposalListError, sender="c1")
 
 
 def test_12_2_two_removes_of_one_leaf_are_rejected(suite: CipherSuite) -> None:
     """The removed member reaches the same verdict."""
     h = group_of(suite, 4)
-    victim = _leaf(h, "c4")
+    victim = leaf_of(h, "c4")
     staged = forge_commit(h, "c1", [Remove(removed=victim), Remove(removed=victim)])
     rejected_by_all(h, staged.message, InvalidProposalListError, sender="c1")
 
@@ -180,7 +177,7 @@ def test_12_2_update_and_remove_of_one_leaf_are_rejected(suite: CipherSuite) -> 
     h = group_of(suite, 4)
     h.broadcast(h.members["c3"].propose_update(h.rand), "c3")
     update = _cached(h, "c1", h.members["c1"].pending_proposals[0])
-    staged = forge_commit(h, "c1", [update, Remove(removed=_leaf(h, "c3"))])
+    staged = forge_commit(h, "c1", [update, Remove(removed=leaf_of(h, "c3"))])
     rejected_by_all(h, staged.message, InvalidProposalListError, sender="c1")
 
 
@@ -233,7 +230,7 @@ def test_12_2_two_group_context_extensions_are_rejected(suite: CipherSuite) -> N
 def test_12_2_reinit_must_be_alone(suite: CipherSuite) -> None:
     h = group_of(suite, 4)
     reinit = ReInit(group_id=b"next", cipher_suite=suite.suite_id)
-    staged = forge_commit(h, "c1", [reinit, Remove(removed=_leaf(h, "c4"))])
+    staged = forge_commit(h, "c1", [reinit, Remove(removed=leaf_of(h, "c4"))])
     rejected_by_all(h, staged.message, InvalidProposalListError, sender="c1")
 
 
