@@ -14,58 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from .data import Series
+from .labels import label_of
 from .stats import t_quantile
 
-__all__ = ["LABELS", "NOTES", "Series", "X_LABELS", "label_of", "note_of", "plot", "t_quantile"]
+__all__ = ["NOTES", "Series", "label_of", "note_of", "plot", "t_quantile"]
 
 STYLE = Path(__file__).with_name("mlssim.mplstyle")
 
-#: metric → axis label (with unit)
-LABELS = {
-    "commits.collisions_per_1000_attempts": "collisions per 1,000 commit attempts",
-    "convergence_s.p95": "commit → all members merged, p95 (s)",
-    "client_download_bytes.mean": "download per client (bytes)",
-    "inter_provider_bytes": "inter-provider bytes",
-    "commit_latency_s.p95": "commit latency p95 (s)",
-    "convergence_s.p50": "commit → all members merged, p50 (s)",
-    "client_upload_bytes.mean": "upload per client (bytes)",
-    "ds_egress_to_clients_bytes": "DS egress to clients (bytes)",
-    "commits.wasted_bytes": "bytes of losing commit attempts",
-    "commits.retries_per_accepted": "retries per accepted commit",
-    "forks.epochs": "forked epochs",
-    "commits.download_bytes_mean": "commit download per member (bytes)",
-    "commits.upload_bytes_mean": "commit upload per committer (bytes)",
-    "joins.download_bytes_mean": "joiner's download per join (bytes)",
-    "joins.adder_upload_bytes_mean": "adding member's upload per join (bytes)",
-    "healing.time_s_median": "healing time, median (s)",
-    "healing.epochs_mean": "epochs until healed, mean",
-    "healing.bytes_mean": "handshake bytes until healed, mean",
-    "healing.app_exposed": "application messages exposed",
-    "ds_storage_bytes_mean": "DS storage per group (bytes)",
-    "pre.reencryptions_per_epoch_mean": "PRE re-encryptions per epoch",
-    "devices.bytes_per_add_mean": "bytes per device add (all groups)",
-    "devices.completion_s.p95": "device add → in all groups, p95 (s)",
-    "devices.groups_per_add_mean": "groups per device add",
-    "commits.by_distance.at_orderer.collisions_per_1000_attempts": (
-        "collisions per 1,000 attempts, committer at the orderer"
-    ),
-    "commits.by_distance.elsewhere.collisions_per_1000_attempts": (
-        "collisions per 1,000 attempts, committer elsewhere"
-    ),
-    "commits.lost_on_losing_branch": "commits lost on a losing branch",
-    "application.sent_on_losing_branch": "application messages sent on a losing branch",
-}
-#: grid key → axis label with its unit
-X_LABELS = {
-    "network.ds_ds.latency": "DS–DS one-way latency (s)",
-    "network.ds_ds.latency.value": "DS–DS one-way latency (s)",
-    "network.client_ds.latency.value": "client–DS one-way latency (s)",
-    "groups[0].size": "group size (members)",
-    "groups[0].workload.update_rate": "updates per member per second",
-    "groups[0].workload.app_rate": "application messages per member per second",
-    "groups[0].workload.update_group_rate": "path updates per group per second",
-    "groups[0].count": "groups (scenarios/devices.yaml: a user is in about count / 2)",
-}
 #: metric → what its value means differently by design (said in every caption that plots it)
 NOTES = {
     "commits.collisions_per_1000_attempts": (
@@ -101,10 +56,6 @@ DEFAULT_METRICS = (
     "client_download_bytes.mean",
     "inter_provider_bytes",
 )
-
-
-def label_of(key: str) -> str:
-    return LABELS.get(key) or X_LABELS.get(key) or key
 
 
 def _spans_decades(values: Sequence[Any]) -> bool:

@@ -1,0 +1,147 @@
+"""Axis labels and table headers: one registry, the only place a metric's label and unit live.
+
+``docs/metrics.md`` shows this registry in its "Labels in figures" section, generated from it
+(``python -m mlssim.report.labels`` prints the section; ``tests/test_labels.py`` fails on drift),
+so the documentation and the figures cannot disagree. A key with a statistic suffix
+(``.p95``, ``.mean``, …) takes its family's label with the statistic before the unit:
+``commit_latency_s.p95`` → "commit latency p95 (s)". Nothing on an axis is a raw key.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["FAMILIES", "GRID", "label_of", "markdown"]
+
+#: metric family → label with its unit
+FAMILIES = {
+    "transmissions": "transmissions (count)",
+    "lost_bytes": "bytes lost and sent again",
+    "inter_provider_bytes": "inter-provider bytes",
+    "ds_egress_to_clients_bytes": "DS egress to clients (bytes)",
+    "client_download_bytes": "download per client (bytes)",
+    "client_upload_bytes": "upload per client (bytes)",
+    "clients": "clients (devices)",
+    "commits.sent": "commit attempts",
+    "commits.accepted": "commits accepted",
+    "commits.rejected": "commit attempts lost",
+    "commits.gave_up": "commits given up",
+    "commits.collisions_per_1000_attempts": "collisions per 1,000 commit attempts",
+    "commits.retries_per_accepted": "retries per accepted commit",
+    "commits.download_bytes_mean": "commit download per member (bytes)",
+    "commits.upload_bytes_mean": "commit upload per committer (bytes)",
+    "commits.wasted_bytes": "bytes of losing commit attempts",
+    "commits.lost_on_losing_branch": "commits lost on a losing branch",
+    "commits.by_distance.at_orderer.attempts": "commit attempts, committer at the orderer",
+    "commits.by_distance.at_orderer.rejected": "attempts lost, committer at the orderer",
+    "commits.by_distance.at_orderer.collisions_per_1000_attempts": (
+        "collisions per 1,000 attempts, committer at the orderer"
+    ),
+    "commits.by_distance.elsewhere.attempts": "commit attempts, committer elsewhere",
+    "commits.by_distance.elsewhere.rejected": "attempts lost, committer elsewhere",
+    "commits.by_distance.elsewhere.collisions_per_1000_attempts": (
+        "collisions per 1,000 attempts, committer elsewhere"
+    ),
+    "commit_latency_s": "commit latency (s)",
+    "convergence_s": "commit → all members merged (s)",
+    "forks.epochs": "forked epochs",
+    "forks.switches": "fork switches",
+    "forks.dropped_commits": "commits dropped by a fork switch",
+    "forks.unresolved": "forks too deep to roll back",
+    "forks.resolution_s": "fork resolution time (s)",
+    "resyncs.started": "re-syncs started",
+    "resyncs.done": "re-syncs done",
+    "resyncs.abandoned": "re-syncs abandoned",
+    "resyncs.time_s": "re-sync time (s)",
+    "resyncs.bytes": "re-sync bytes",
+    "application.sent": "application messages sent",
+    "application.sent_on_losing_branch": "application messages sent on a losing branch",
+    "application.received": "application messages received",
+    "application.undecryptable": "application messages undecryptable",
+    "application.predates_join": "application messages older than the receiver's join",
+    "application.not_member": "application messages to non-members",
+    "application.expired_in_mailbox": "application messages expired in a mailbox",
+    "joins.count": "joins",
+    "joins.failed": "joins failed",
+    "joins.download_bytes_mean": "joiner's download per join (bytes)",
+    "joins.adder_upload_bytes_mean": "adding member's upload per join (bytes)",
+    "pre.epochs": "PRE store epochs",
+    "pre.reencryptions": "PRE re-encryptions",
+    "pre.reencryptions_per_epoch_mean": "PRE re-encryptions per epoch",
+    "pre.records_mean": "PRE records kept",
+    "pre.upload_bytes_mean": "PRE upload per commit (bytes)",
+    "ds_storage_bytes_mean": "DS storage per group (bytes)",
+    "healing.compromises": "compromises",
+    "healing.healed": "compromises healed",
+    "healing.unhealed": "compromises not healed by the end of the run",
+    "healing.time_s_median": "healing time, median (s)",
+    "healing.time_s_mean": "healing time, mean (s)",
+    "healing.epochs_mean": "epochs until healed, mean",
+    "healing.bytes_mean": "handshake bytes until healed, mean",
+    "healing.app_exposed": "application messages exposed",
+    "healing.app_exposed_before": "application messages exposed before the compromise",
+    "healing.epochs_exposed": "epochs exposed",
+    "devices.adds": "device adds",
+    "devices.completed": "device adds completed",
+    "devices.groups_per_add_mean": "groups per device add",
+    "devices.bytes_per_add_mean": "bytes per device add (all groups)",
+    "devices.deferred_bytes_per_add_mean": "deferred bytes per device add",
+    "devices.completion_s": "device add → in all groups (s)",
+}
+#: grid key → axis label with its unit
+GRID = {
+    "network.ds_ds.latency": "DS–DS one-way latency (s)",
+    "network.ds_ds.latency.value": "DS–DS one-way latency (s)",
+    "network.client_ds.latency.value": "client–DS one-way latency (s)",
+    "network.ds_ds.loss": "DS–DS loss probability",
+    "network.ds_ds.bandwidth": "DS–DS link rate (bit/s)",
+    "groups[0].size": "group size (members)",
+    "groups[0].workload.update_rate": "updates per member per second",
+    "groups[0].workload.app_rate": "application messages per member per second",
+    "groups[0].workload.update_group_rate": "path updates per group per second",
+    "groups[0].workload.join_mode": "join mode",
+    "groups[0].count": "groups (scenarios/devices.yaml: a user is in about count / 2)",
+    "federation.ordering": "ordering design",
+    "federation.fanout": "fan-out strategy",
+    "crypto.suite": "cipher suite",
+}
+_STAT = re.compile(r"^(?P<family>.+)\.(?P<stat>p50|p95|p99|n|mean|max|total)$")
+
+
+def label_of(key: str) -> str:
+    """The label of a metric or grid key (its family's, with a statistic before the unit)."""
+    if key in FAMILIES:
+        return FAMILIES[key]
+    if key in GRID:
+        return GRID[key]
+    m = _STAT.match(key)
+    if m and m["family"] in FAMILIES:
+        base, stat = FAMILIES[m["family"]], m["stat"]
+        head, unit = base.rsplit(" (", 1) if base.endswith(")") and " (" in base else (base, "")
+        if stat == "n":
+            return f"{head}, number of values"
+        if unit:
+            return f"{head} {stat} ({unit}"
+        return f"{base}, {stat}"
+    return key
+
+
+def markdown() -> str:
+    """The "Labels in figures" section of docs/metrics.md."""
+    lines = [
+        "| key | label in figures and tables |",
+        "| --- | --- |",
+        *(f"| `{k}` | {v} |" for k, v in FAMILIES.items()),
+        "",
+        "A key with a statistic (`.p50`, `.p95`, `.p99`, `.mean`, `.max`, `.total`) takes its "
+        "family's label with the statistic before the unit. Grid keys on an x axis:",
+        "",
+        "| grid key | axis label |",
+        "| --- | --- |",
+        *(f"| `{k}` | {v} |" for k, v in GRID.items()),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")
