@@ -151,7 +151,10 @@ def _pre_summary(w: Finished) -> dict[str, Any]:
 def summarise(w: Finished) -> dict[str, Any]:
     """The whole summary, in the key order of ``summary.json``."""
     rec = w.recorder
-    branches = {gname: final_branch(w, gname) for gname in sorted(w.ds_groups)}
+    states: dict[str, list[tuple[int, bytes, dict[str, float]]]] = {}
+    for (group, epoch, auth), who in w.reached.items():  # one pass, indexed by group
+        states.setdefault(group, []).append((epoch, auth, who))
+    branches = {gname: final_branch(w, gname, states.get(gname, [])) for gname in sorted(w.ds_groups)}
     commits, forks, latencies, convergence = _commits_summary(w, branches)
     groups = {gname: w.ordering.group_outcome(w, gname) for gname in sorted(w.ds_groups)}
     return {
@@ -239,16 +242,19 @@ def majority_state(w: Finished, gname: str) -> tuple[tuple[int, bytes] | None, l
     return state, sorted(n for n, g in holders.items() if (g.epoch, g.epoch_authenticator) == state)
 
 
-def final_branch(w: Finished, gname: str) -> dict[int, str]:
+def final_branch(
+    w: Finished, gname: str, states: list[tuple[int, bytes, dict[str, float]]] | None = None
+) -> dict[int, str]:
     """Epoch → epoch authenticator (hex) of the branch the group ends on: at each epoch, the state
     the holders of its final state reached last (a member that switched branches reached the
     winner after the loser). With an orderer there is one branch; without one, commits and
-    messages of other branches are lost."""
+    messages of other branches are lost. ``states``: the group's entries of ``w.reached`` as
+    (epoch, authenticator, who reached it when), when the caller has indexed them already."""
     _, holders = majority_state(w, gname)
+    if states is None:
+        states = [(e, a, who) for (g, e, a), who in w.reached.items() if g == gname]
     last: dict[int, dict[str, tuple[float, bytes]]] = {}
-    for (group, epoch, auth), who in w.reached.items():
-        if group != gname:
-            continue
+    for epoch, auth, who in states:
         for m in holders:
             t = who.get(m)
             if t is not None and (m not in last.setdefault(epoch, {}) or t >= last[epoch][m][0]):
