@@ -47,6 +47,8 @@ from mlssim.mls.messages import (
     GroupInfo,
     GroupSecrets,
     HPKECiphertext,
+    IndividualCommit,
+    IndividualUpdatePath,
     KeyPackage,
     LeafNode,
     LeafNodeSource,
@@ -68,9 +70,12 @@ from mlssim.mls.messages import (
     ReInit,
     Remove,
     RequiredCapabilities,
+    SCommit,
     Sender,
     SenderData,
     SenderType,
+    SHeader,
+    SUpdatePath,
     Update,
     UpdatePath,
     UpdatePathNode,
@@ -157,7 +162,8 @@ def test_messages_vector_has_every_proposal_type_and_all_wire_formats() -> None:
             seen_wf.add(WireFormat.PUBLIC_MESSAGE)
             seen_sender.add(body.content.sender.sender_type)
         paths += decode(Commit, bytes.fromhex(case["commit"])).path is not None
-    assert seen_wf == set(WireFormat)
+    # the official vectors cover RFC 9420's five; the split-commit draft's two are tested below
+    assert seen_wf == set(WireFormat) - {WireFormat.MLS_SCOMMIT, WireFormat.MLS_INDIVIDUAL_COMMIT}
     assert paths > 0
     assert SenderType.MEMBER in seen_sender
 
@@ -524,12 +530,15 @@ COMMIT = Commit(
     path=PATH,
 )
 
+SHEADER = SHeader(proposals=COMMIT.proposals, leaf_node=LEAF_COMMIT, epoch_identifier=b"e" * 32)
+
 
 def _content(content_type: ContentType, sender: Sender | None = None) -> FramedContent:
     bodies: dict[ContentType, dict[str, Any]] = {
         ContentType.APPLICATION: {"application_data": b"hello"},
         ContentType.PROPOSAL: {"proposal": Add(key_package=KP)},
         ContentType.COMMIT: {"commit": COMMIT},
+        ContentType.SHEADER: {"sheader": SHEADER},
     }
     body = bodies[content_type]
     return FramedContent(
@@ -782,6 +791,43 @@ def test_sender_rules() -> None:
         decode(Sender, b"\x05")
 
 
+def test_split_commit_bodies_round_trip() -> None:
+    """draft-mularczyk-mls-splitcommit §3: SCommit and IndividualCommit travel as MLSMessages
+    under their own wire formats, each carrying a framed SHeader."""
+    sheader = MLSMessage(
+        body=PublicMessage(
+            content=_content(ContentType.SHEADER), auth=_auth(ContentType.SHEADER), membership_tag=b"M" * 32
+        )
+    )
+    ct = HPKECiphertext(kem_output=b"o", ciphertext=b"c")
+    bodies = [
+        (SCommit(sheader=sheader, path=SUpdatePath(nodes=PATH.nodes)), WireFormat.MLS_SCOMMIT),
+        (SCommit(sheader=sheader), WireFormat.MLS_SCOMMIT),
+        (
+            IndividualCommit(
+                sheader=sheader, path=IndividualUpdatePath(encrypted_path_secret=ct, new_pks=(b"a", b"bb"))
+            ),
+            WireFormat.MLS_INDIVIDUAL_COMMIT,
+        ),
+        (IndividualCommit(sheader=sheader), WireFormat.MLS_INDIVIDUAL_COMMIT),
+    ]
+    for body, wire_format in bodies:
+        msg = MLSMessage(body=body)
+        data = encode(msg)
+        assert data[2:4] == wire_format.to_bytes(2, "big")
+        assert decode(MLSMessage, data) == msg
+        with pytest.raises(DecodeError):
+            decode(MLSMessage, data[:-1])
+    # the header is signed without a confirmation tag (draft §3, FramedContentAuthData)
+    assert _auth(ContentType.SHEADER).confirmation_tag is None
+    with pytest.raises(ValueError):
+        AuthenticatedContent(
+            wire_format=WireFormat.PUBLIC_MESSAGE,
+            content=_content(ContentType.SHEADER),
+            auth=FramedContentAuthData(signature=b"s", confirmation_tag=b"T"),
+        )
+
+
 def test_sender_data_reuse_guard_is_four_bytes() -> None:
     with pytest.raises(ValueError):
         SenderData(leaf_index=0, generation=0, reuse_guard=b"abc")
@@ -796,6 +842,7 @@ def test_private_message_content_padding(content_type: ContentType) -> None:
         application_data=fc.application_data,
         proposal=fc.proposal,
         commit=fc.commit,
+        sheader=fc.sheader,
         auth=_auth(content_type),
         padding=37,
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from . import treemath as tm
 from .codec import encode
@@ -57,7 +58,14 @@ from .treekem import PathKeys, UpdatePathResult, create_update_path
 from .treemath import LeafIndex
 from .welcome import seal_welcome
 
-__all__ = ["Committer", "build_commit"]
+__all__ = [
+    "Committer",
+    "CommitFraming",
+    "RFC9420_FRAMING",
+    "SignedCommit",
+    "build_commit",
+    "schedule",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -80,13 +88,42 @@ class Committer:
 
 
 @dataclass(frozen=True, slots=True)
-class _Signed:
+class SignedCommit:
     """A signed commit and the new epoch it makes."""
 
     ac: AuthenticatedContent
     public: PublicEpoch
     secrets: EpochSecrets
     psk_secret: bytes
+
+
+class CommitFraming(Protocol):
+    """How a commit is framed, hashed into the transcript and sent: RFC 9420's
+    (:data:`RFC9420_FRAMING`), or an extension's (``split_commit.SPLIT_FRAMING``). The
+    proposals, the tree and the path secrets are built the same way for every framing."""
+
+    def path_context(self, old: GroupContext, provisional: GroupContext) -> bytes:
+        """The context the path secrets are encrypted to."""
+        ...
+
+    def sign_and_schedule(
+        self,
+        suite: CipherSuite,
+        old: PublicEpoch,
+        new_tree: RatchetTree,
+        applied: AppliedProposals,
+        committer: Committer,
+        proposals: tuple[ProposalOrRef, ...],
+        path: UpdatePathResult | None,
+        sender: Sender,
+        authenticated_data: bytes,
+    ) -> SignedCommit:
+        """Sign the content, extend the transcript and run the new epoch's key schedule."""
+        ...
+
+    def message(self, protected: MLSMessage, path: UpdatePathResult | None) -> MLSMessage:
+        """What the committer sends, from its protected content."""
+        ...
 
 
 def build_commit(
@@ -101,10 +138,13 @@ def build_commit(
     authenticated_data: bytes = b"",
     now: int | None = None,
     resumption_usage: ResumptionPSKUsage | None = None,
+    framing: CommitFraming | None = None,
 ) -> StagedCommit:
     """§12.4.1: a commit of ``committed`` against ``old``, staged (the committer's state does
     not change until it merges). Raises what a receiver would for an invalid proposal list,
-    and :class:`LocalProtocolError` for a list that needs an UpdatePath without ``with_path``."""
+    and :class:`LocalProtocolError` for a list that needs an UpdatePath without ``with_path``.
+    ``framing`` defaults to RFC 9420's."""
+    framing = framing or RFC9420_FRAMING
     applied, _ = checked_proposals(
         suite,
         cfg.leaf_policy,
@@ -119,20 +159,21 @@ def build_commit(
     leaf = committer.leaf
     if leaf is None:  # a placeholder holds the joiner's leaf until the path's leaf replaces it
         leaf = applied.editor.add_leaf(fresh_leaf(suite, committer.identity, rand)[1])
-    path = _update_path(suite, applied, old.context, leaf, committer.identity, rand) if with_path else None
+    path = (
+        _update_path(suite, applied, old.context, leaf, committer.identity, rand, framing)
+        if with_path
+        else None
+    )
     new_tree = applied.editor.freeze()
-    commit = Commit(
-        proposals=tuple(
-            ProposalOrRef(reference=cp.ref) if cp.ref is not None else ProposalOrRef(proposal=cp.proposal)
-            for cp in committed
-        ),
-        path=None if path is None else path.update_path,
+    proposals = tuple(
+        ProposalOrRef(reference=cp.ref) if cp.ref is not None else ProposalOrRef(proposal=cp.proposal)
+        for cp in committed
     )
     sender = Sender.member(leaf) if committer.leaf is not None else Sender.new_member_commit()
-    signed = _sign_and_schedule(
-        suite, old, new_tree, applied, committer, commit, sender, authenticated_data, path
+    signed = framing.sign_and_schedule(
+        suite, old, new_tree, applied, committer, proposals, path, sender, authenticated_data
     )
-    message = committer.protect(signed.ac)
+    message = framing.message(committer.protect(signed.ac), path)
     group_info = _group_info(suite, cfg, signed, leaf, committer, with_tree=False)
     welcome = _welcome(suite, cfg, signed, applied, leaf, committer, path, group_info, rand)
     if path is not None:
@@ -173,13 +214,17 @@ def _update_path(
     leaf: LeafIndex,
     identity: MemberIdentity,
     rand: RandomSource,
+    framing: CommitFraming,
 ) -> UpdatePathResult:
-    """§12.4.1: the committer's fresh path in ``applied.editor``, encrypted to the provisional
-    GroupContext (new tree hash, old confirmed transcript hash) for all but the added leaves."""
+    """§12.4.1: the committer's fresh path in ``applied.editor``, encrypted (for all but the
+    added leaves) to the framing's context: RFC 9420's is the provisional GroupContext (new
+    tree hash, old confirmed transcript hash)."""
     extensions = applied.extensions
 
     def context_for(tree_hash: bytes) -> bytes:
-        return encode(next_context(old, tree_hash, old.confirmed_transcript_hash, extensions))
+        return framing.path_context(
+            old, next_context(old, tree_hash, old.confirmed_transcript_hash, extensions)
+        )
 
     def make_leaf(encryption_key: bytes, parent_hash: bytes) -> LeafNode:
         return sign_leaf(
@@ -203,35 +248,70 @@ def _update_path(
     )
 
 
-def _sign_and_schedule(
+class _RFC9420Framing:
+    """RFC 9420 §12.4.1: a Commit content, its transcript hash and confirmation tag."""
+
+    def path_context(self, old: GroupContext, provisional: GroupContext) -> bytes:
+        return encode(provisional)
+
+    def sign_and_schedule(
+        self,
+        suite: CipherSuite,
+        old: PublicEpoch,
+        new_tree: RatchetTree,
+        applied: AppliedProposals,
+        committer: Committer,
+        proposals: tuple[ProposalOrRef, ...],
+        path: UpdatePathResult | None,
+        sender: Sender,
+        authenticated_data: bytes,
+    ) -> SignedCommit:
+        """§12.4.1 from the signature on: sign the commit, extend the transcript, run the new
+        epoch's key schedule (§8) and add the confirmation tag (§8.1)."""
+        old_ctx = old.context
+        commit = Commit(proposals=proposals, path=None if path is None else path.update_path)
+        content = FramedContent(
+            group_id=old_ctx.group_id,
+            epoch=old_ctx.epoch,
+            sender=sender,
+            authenticated_data=authenticated_data,
+            content_type=ContentType.COMMIT,
+            commit=commit,
+        )
+        wire_format = committer.wire_format
+        tbs = framed_content_tbs(wire_format, content, old_ctx)
+        signature = suite.sign_with_label(committer.identity.signature_priv, "FramedContentTBS", tbs)
+        confirmed = confirmed_transcript_hash(
+            suite, old.interim_transcript_hash, wire_format, content.encoded(), signature
+        )
+        new_ctx = next_context(old_ctx, new_tree.tree_hash(), confirmed, applied.extensions)
+        secrets, psk_secret = schedule(suite, committer, applied, path, new_ctx)
+        tag = confirmation_tag(suite, secrets.confirmation_key, confirmed)
+        ac = AuthenticatedContent(
+            wire_format=wire_format,
+            content=content,
+            auth=FramedContentAuthData(signature=signature, confirmation_tag=tag),
+        )
+        public = PublicEpoch.make(new_ctx, new_tree, interim_transcript_hash(suite, confirmed, tag), tag)
+        return SignedCommit(ac, public, secrets, psk_secret)
+
+    def message(self, protected: MLSMessage, path: UpdatePathResult | None) -> MLSMessage:
+        return protected
+
+
+#: RFC 9420's commit framing, the default of :func:`build_commit`
+RFC9420_FRAMING: CommitFraming = _RFC9420Framing()
+
+
+def schedule(
     suite: CipherSuite,
-    old: PublicEpoch,
-    new_tree: RatchetTree,
-    applied: AppliedProposals,
     committer: Committer,
-    commit: Commit,
-    sender: Sender,
-    authenticated_data: bytes,
+    applied: AppliedProposals,
     path: UpdatePathResult | None,
-) -> _Signed:
-    """§12.4.1 from the signature on: sign the commit, extend the transcript, run the new
-    epoch's key schedule (§8) and add the confirmation tag (§8.1)."""
-    old_ctx = old.context
-    content = FramedContent(
-        group_id=old_ctx.group_id,
-        epoch=old_ctx.epoch,
-        sender=sender,
-        authenticated_data=authenticated_data,
-        content_type=ContentType.COMMIT,
-        commit=commit,
-    )
-    wire_format = committer.wire_format
-    tbs = framed_content_tbs(wire_format, content, old_ctx)
-    signature = suite.sign_with_label(committer.identity.signature_priv, "FramedContentTBS", tbs)
-    confirmed = confirmed_transcript_hash(
-        suite, old.interim_transcript_hash, wire_format, content.encoded(), signature
-    )
-    new_ctx = next_context(old_ctx, new_tree.tree_hash(), confirmed, applied.extensions)
+    new_ctx: GroupContext,
+) -> tuple[EpochSecrets, bytes]:
+    """§8: the new epoch's secrets from the committer's init secret, the path's commit secret
+    and the PSKs; returns them and the PSK secret (the Welcome's joiners need it)."""
     psk_secret = compute_psk_secret(suite, resolve_psks(applied.psk_ids, committer.psk_lookup))
     secrets = EpochSecrets.from_init(
         suite,
@@ -240,20 +320,13 @@ def _sign_and_schedule(
         psk_secret=psk_secret,
         group_context=new_ctx,
     )
-    tag = confirmation_tag(suite, secrets.confirmation_key, confirmed)
-    ac = AuthenticatedContent(
-        wire_format=wire_format,
-        content=content,
-        auth=FramedContentAuthData(signature=signature, confirmation_tag=tag),
-    )
-    public = PublicEpoch.make(new_ctx, new_tree, interim_transcript_hash(suite, confirmed, tag), tag)
-    return _Signed(ac, public, secrets, psk_secret)
+    return secrets, psk_secret
 
 
 def _group_info(
     suite: CipherSuite,
     cfg: GroupConfig,
-    signed: _Signed,
+    signed: SignedCommit,
     leaf: LeafIndex,
     committer: Committer,
     *,
@@ -273,7 +346,7 @@ def _group_info(
 def _welcome(
     suite: CipherSuite,
     cfg: GroupConfig,
-    signed: _Signed,
+    signed: SignedCommit,
     applied: AppliedProposals,
     leaf: LeafIndex,
     committer: Committer,

@@ -11,6 +11,8 @@ in ``group_process.process_commit``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from . import treemath as tm
 from .codec import encode
 from .crypto.suite import CipherSuite
@@ -28,9 +30,7 @@ from .messages.enums import (
     ResumptionPSKUsage,
     SenderType,
 )
-from .messages.framing import (
-    AuthenticatedContent,
-)
+from .messages.framing import AuthenticatedContent, Sender
 from .messages.proposals import (
     GroupContextExtensions,
     Update,
@@ -48,7 +48,7 @@ from .transcript import confirmed_transcript_hash, interim_transcript_hash
 from .treekem import check_update_path_shape
 from .treemath import LeafIndex
 
-__all__ = ["commit_outcome", "checked_proposals", "next_context"]
+__all__ = ["commit_outcome", "CommitTree", "commit_tree", "checked_proposals", "next_context"]
 
 
 def commit_outcome(
@@ -64,10 +64,62 @@ def commit_outcome(
     content = ac.content
     commit = content.commit
     assert commit is not None
-    sender = content.sender
+    new = commit_tree(suite, policy, old_public, content.sender, committed, commit.path)
+    if commit.path is not None:
+        # §7.6 on every node, from public data: each member decrypts one node only, so a
+        # ciphertext vector of the wrong length elsewhere would split the group by position.
+        check_update_path_shape(new.tree, new.committer_leaf, commit.path, new.added_leaves)
+    confirmed = confirmed_transcript_hash(
+        suite, old_public.interim_transcript_hash, ac.wire_format, content.encoded(), ac.auth.signature
+    )
+    tag = ac.auth.confirmation_tag or b""
+    return new.outcome(old_public, confirmed, interim_transcript_hash(suite, confirmed, tag), tag)
+
+
+@dataclass(frozen=True, slots=True)
+class CommitTree:
+    """A commit's new tree, before the transcript: what an RFC 9420 commit and a split commit
+    (``split_process``) have in common."""
+
+    applied: AppliedProposals
+    committer_leaf: LeafIndex
+    tree: RatchetTree
+    added_leaves: frozenset[int]
+
+    def outcome(self, old_public: PublicEpoch, confirmed: bytes, interim: bytes, tag: bytes) -> CommitOutcome:
+        """The outcome once the transcript is known: ``confirmed`` and ``interim`` hashes and
+        the confirmation ``tag`` the new epoch keeps."""
+        old, applied = old_public.context, self.applied
+        tree_hash = self.tree.tree_hash()
+        provisional = next_context(old, tree_hash, old.confirmed_transcript_hash, applied.extensions)
+        new_ctx = next_context(old, tree_hash, confirmed, applied.extensions)
+        return CommitOutcome(
+            public=PublicEpoch(new_ctx, self.tree, interim, tag),
+            committer_leaf=self.committer_leaf,
+            provisional_context=encode(provisional),
+            added=tuple(applied.added),
+            removed=tuple(applied.removed),
+            updated=tuple(applied.updated),
+            psk_ids=tuple(applied.psk_ids),
+            external_init=applied.external_init,
+            reinit=applied.reinit,
+            confirmed=confirmed,
+            added_leaves=self.added_leaves,
+        )
+
+
+def commit_tree(
+    suite: CipherSuite,
+    policy: LeafPolicy,
+    old_public: PublicEpoch,
+    sender: Sender,
+    committed: list[CommittedProposal],
+    path: UpdatePath | None,
+) -> CommitTree:
+    """§12.4.2 up to the new tree: validate and apply the proposals (and each Update's leaf),
+    require a path where the proposals do, check the path's leaf and keys and merge them."""
     external = sender.sender_type == SenderType.NEW_MEMBER_COMMIT
     committer = None if external else LeafIndex(sender.index)
-    old = old_public.context
     # time-dependent checks (lifetimes) are per member: see group_process.process_commit
     applied, gone = checked_proposals(suite, policy, old_public, committed, committer=committer, now=None)
     for cp in committed:
@@ -84,43 +136,18 @@ def commit_outcome(
                 leaf_index=index,
                 replaced=old_public.tree.leaf(index),
             )
-    if (path_required(committed) or external) and commit.path is None:
+    if (path_required(committed) or external) and path is None:
         raise MissingPathError("this commit's proposals require an UpdatePath")
     editor = applied.editor
     if external:
-        assert commit.path is not None
-        committer_leaf = editor.add_leaf(commit.path.leaf_node)
+        assert path is not None
+        committer_leaf = editor.add_leaf(path.leaf_node)
     else:
         committer_leaf = LeafIndex(sender.index)
-    if commit.path is not None:
-        _merge_path(suite, policy, old_public, applied, gone, commit.path, committer_leaf, external)
-    new_tree = editor.freeze()
+    if path is not None:
+        _merge_path(suite, policy, old_public, applied, gone, path, committer_leaf, external)
     added_leaves = frozenset(int(leaf) for leaf, _ in applied.added)
-    if commit.path is not None:
-        # §7.6 on every node, from public data: each member decrypts one node only, so a
-        # ciphertext vector of the wrong length elsewhere would split the group by position.
-        check_update_path_shape(new_tree, committer_leaf, commit.path, added_leaves)
-    tree_hash = new_tree.tree_hash()
-    provisional = next_context(old, tree_hash, old.confirmed_transcript_hash, applied.extensions)
-    confirmed = confirmed_transcript_hash(
-        suite, old_public.interim_transcript_hash, ac.wire_format, content.encoded(), ac.auth.signature
-    )
-    new_ctx = next_context(old, tree_hash, confirmed, applied.extensions)
-    tag = ac.auth.confirmation_tag or b""
-    public = PublicEpoch(new_ctx, new_tree, interim_transcript_hash(suite, confirmed, tag), tag)
-    return CommitOutcome(
-        public=public,
-        committer_leaf=committer_leaf,
-        provisional_context=encode(provisional),
-        added=tuple(applied.added),
-        removed=tuple(applied.removed),
-        updated=tuple(applied.updated),
-        psk_ids=tuple(applied.psk_ids),
-        external_init=applied.external_init,
-        reinit=applied.reinit,
-        confirmed=confirmed,
-        added_leaves=added_leaves,
-    )
+    return CommitTree(applied, committer_leaf, editor.freeze(), added_leaves)
 
 
 def _check_leaf(

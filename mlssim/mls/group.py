@@ -25,7 +25,8 @@ State rules (h11-style, all in one place):
 
 ``Group`` holds the state and the rules above; the work is done by functions of a member's
 state: ``group_send`` (sending), ``commit_builder`` (committing), ``group_process`` and
-``group_proposals`` (receiving), ``group_join`` (creating and joining).
+``group_proposals`` (receiving), ``group_join`` (creating and joining); the split-commit
+draft's framing and receiving in ``split_commit`` and ``split_process``.
 """
 
 from __future__ import annotations
@@ -33,13 +34,19 @@ from __future__ import annotations
 from collections.abc import Container, Sequence
 from dataclasses import replace
 
-from .commit_builder import build_commit
+from .commit_builder import CommitFraming, build_commit
 from .crypto.suite import CipherSuite
 from .errors import LocalProtocolError
 from .group_join import external_join_states, join_state, new_group_state
 from .group_process import process_commit, unprotect_message
 from .group_proposals import proposals_to_commit, receive_proposal
-from .group_send import application_message, member_committer, proposal_message
+from .group_send import (
+    application_message,
+    group_info_message,
+    member_committer,
+    proposal_message,
+    resumption_psk_id,
+)
 from .group_state import (
     ApplicationMessage,
     CommitApplied,
@@ -59,7 +66,6 @@ from .group_state import (
     UnknownSenderError,
     WrongEpochError,
     WrongGroupError,
-    make_group_info,
     sign_leaf,
 )
 from .keyschedule import EpochSecrets
@@ -69,12 +75,15 @@ from .messages.framing import MLSMessage, Sender
 from .messages.key_package import KeyPackage
 from .messages.proposals import Add, GroupContextExtensions, PreSharedKey, Proposal, ReInit, Remove, Update
 from .messages.psk_id import PreSharedKeyID
+from .messages.split import IndividualCommit, SCommit
 from .messages.tree import LeafNode
 from .messages.welcome import GroupInfo, Welcome
 from .psk import chained_lookup
 from .rand import RandomSource
 from .ratchet_tree import RatchetTree
 from .sharing import EpochCache
+from .split_commit import SplitCommitError
+from .split_process import process_split_commit
 from .treekem import PathKeys
 from .treemath import LeafIndex
 
@@ -319,10 +328,13 @@ class Group:
         authenticated_data: bytes = b"",
         now: int | None = None,
         resumption_psk: PreSharedKeyID | None = None,
+        framing: CommitFraming | None = None,
     ) -> StagedCommit:
         """§12.4.1: build a commit of the given proposals (by value) plus cached ones (by
         reference). ``path=None`` includes an UpdatePath (the RFC's default); ``False``
-        omits it where the proposals allow. The group does not change until ``merge``."""
+        omits it where the proposals allow. ``framing``: RFC 9420's by default, or
+        ``split_commit.SPLIT_FRAMING`` for a splittable commit. The group does not change
+        until ``merge``."""
         self._require_active()
         st = self._st
         usage = None
@@ -353,6 +365,7 @@ class Group:
             authenticated_data=authenticated_data,
             now=now,
             resumption_usage=usage,
+            framing=framing,
         )
         self._pending = staged
         return staged
@@ -383,17 +396,7 @@ class Group:
 
     def group_info(self, *, with_tree: bool = False) -> MLSMessage:
         """A signed GroupInfo of the current epoch (for external joins, §12.4.3.2)."""
-        st = self._st
-        gi = make_group_info(
-            self.suite,
-            st.public,
-            st.secrets,
-            st.leaf,
-            st.identity.signature_priv,
-            with_tree=with_tree,
-            external_pub=self.config.external_pub_in_group_info,
-        )
-        return MLSMessage(body=gi)
+        return group_info_message(self.suite, self.config, self._st, with_tree=with_tree)
 
     def _resumed_group(
         self,
@@ -411,13 +414,7 @@ class Group:
         new = Group.create(
             suite, group_id=group_id, identity=self._st.identity, rand=rand, extensions=extensions, config=cfg
         )
-        psk = PreSharedKeyID(
-            psktype=PSKType.RESUMPTION,
-            usage=usage,
-            psk_group_id=self.group_id,
-            psk_epoch=self.epoch,
-            psk_nonce=rand.random_bytes(suite.info.hash_len),
-        )
+        psk = resumption_psk_id(suite, usage, self.group_id, self.epoch, rand)
         return new, new.commit(rand, adds=key_packages, resumption_psk=psk)
 
     def reinit(
@@ -490,6 +487,11 @@ class Group:
             # our own commit, as the DS ordered it: we cannot decrypt our own PrivateMessage
             # (the sending key is deleted), and need not: it is the staged commit.
             return self.merge(pending)
+        if isinstance(message.body, SCommit | IndividualCommit):  # draft-mularczyk-mls-splitcommit
+            split = process_split_commit(
+                self.suite, self.config, self._st, self._past, message, now, self.lookup_psk
+            )
+            return self._applied(*split)
         ac = unprotect_message(self.suite, self.config, self._st, self._past, message)
         content = ac.content
         if content.content_type == ContentType.APPLICATION:
@@ -502,7 +504,11 @@ class Group:
         if content.content_type == ContentType.PROPOSAL:
             assert content.proposal is not None
             return receive_proposal(self.suite, self.config.leaf_policy, self._st, ac, content.proposal, now)
-        result, state = process_commit(self.suite, self.config, self._st, ac, now, self.lookup_psk)
+        if content.content_type != ContentType.COMMIT:
+            raise SplitCommitError("an SHeader arrives inside an SCommit or IndividualCommit only")
+        return self._applied(*process_commit(self.suite, self.config, self._st, ac, now, self.lookup_psk))
+
+    def _applied(self, result: CommitApplied, state: MemberState) -> CommitApplied:
         if result.removed_me:
             self._st = state
             self._pending = None

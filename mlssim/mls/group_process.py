@@ -11,7 +11,7 @@ decrypts and verifies and the proposal cache; the next epoch's state is returned
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 from .codec import decode
@@ -45,8 +45,10 @@ from .messages.framing import (
     PublicMessage,
     Sender,
 )
+from .messages.key_package import KeyPackage
 from .messages.proposals import Add, Update
 from .messages.psk_id import PreSharedKeyID
+from .proposal_list import CommittedProposal
 from .protect import unprotect_private, unprotect_public
 from .psk import psk_secret as compute_psk_secret
 from .psk import resolve_psks
@@ -54,7 +56,14 @@ from .sharing import tables_of
 from .treekem import decrypt_update_path
 from .treemath import LeafIndex
 
-__all__ = ["check_epoch", "signature_key", "unprotect_message", "process_commit"]
+__all__ = [
+    "check_epoch",
+    "signature_key",
+    "unprotect_message",
+    "process_commit",
+    "check_added_lifetimes",
+    "own_update_key",
+]
 
 
 def check_epoch(st: MemberState, group_id: bytes, epoch: int) -> None:
@@ -209,17 +218,8 @@ def process_commit(
         ac,
         committed,
     )
-    if now is not None and cfg.leaf_policy.enabled:
-        for _, kp in outcome.added:
-            lt = kp.leaf_node.lifetime
-            if lt is not None and not lt.not_before <= now <= lt.not_after:
-                raise LeafNodeLifetimeError("an added KeyPackage is outside its lifetime (§7.3)")
-    new_leaf_priv: bytes | None = None
-    for cp in committed:
-        if isinstance(cp.proposal, Update) and cp.sender.index == st.leaf:
-            if cp.ref is None or cp.ref not in st.pending_updates:
-                raise CommitterError("commit applies an Update for this member that it did not send")
-            new_leaf_priv = st.pending_updates[cp.ref]
+    check_added_lifetimes(cfg, outcome.added, now)
+    new_leaf_priv = own_update_key(st, committed)
     removed_me = st.leaf in outcome.removed
     result = CommitApplied(
         epoch=outcome.public.context.epoch,
@@ -235,6 +235,29 @@ def process_commit(
     if removed_me:
         return result, replace(st, active=False, proposals={}, pending_updates={})
     return result, _next_epoch_state(suite, cfg, st, ac, outcome, new_leaf_priv, lookup_psk)
+
+
+def check_added_lifetimes(
+    cfg: GroupConfig, added: Sequence[tuple[LeafIndex, KeyPackage]], now: int | None
+) -> None:
+    """§7.3: each added KeyPackage's leaf within its lifetime at ``now`` (a per-member check:
+    the shared outcome is computed without a time)."""
+    if now is not None and cfg.leaf_policy.enabled:
+        for _, kp in added:
+            lt = kp.leaf_node.lifetime
+            if lt is not None and not lt.not_before <= now <= lt.not_after:
+                raise LeafNodeLifetimeError("an added KeyPackage is outside its lifetime (§7.3)")
+
+
+def own_update_key(st: MemberState, committed: list[CommittedProposal]) -> bytes | None:
+    """The private key of this member's own Update the commit applies, if any (§12.4.2)."""
+    new_leaf_priv: bytes | None = None
+    for cp in committed:
+        if isinstance(cp.proposal, Update) and cp.sender.index == st.leaf:
+            if cp.ref is None or cp.ref not in st.pending_updates:
+                raise CommitterError("commit applies an Update for this member that it did not send")
+            new_leaf_priv = st.pending_updates[cp.ref]
+    return new_leaf_priv
 
 
 def _next_epoch_state(

@@ -15,8 +15,8 @@ from .commit_builder import Committer
 from .crypto.suite import CipherSuite
 from .errors import LocalProtocolError, RemoteProtocolError
 from .group_proposals import validate_proposal
-from .group_state import GroupConfig, MemberState, RejectedProposalError
-from .messages.enums import ContentType, WireFormat
+from .group_state import GroupConfig, MemberState, RejectedProposalError, make_group_info
+from .messages.enums import ContentType, PSKType, ResumptionPSKUsage, WireFormat
 from .messages.framing import (
     AuthenticatedContent,
     FramedContent,
@@ -31,7 +31,14 @@ from .proposal_list import CommittedProposal
 from .protect import protect_private, protect_public, sign_content
 from .rand import RandomSource
 
-__all__ = ["protect", "application_message", "proposal_message", "member_committer"]
+__all__ = [
+    "protect",
+    "application_message",
+    "proposal_message",
+    "member_committer",
+    "group_info_message",
+    "resumption_psk_id",
+]
 
 
 def _framed(
@@ -140,4 +147,33 @@ def member_committer(
         psk_lookup=psk_lookup,
         wire_format=cfg.handshake_wire_format,
         protect=lambda ac: protect(suite, cfg, st, ac, rand),
+    )
+
+
+def group_info_message(
+    suite: CipherSuite, cfg: GroupConfig, st: MemberState, *, with_tree: bool
+) -> MLSMessage:
+    """A signed GroupInfo of this member's epoch (for external joins, §12.4.3.2)."""
+    gi = make_group_info(
+        suite,
+        st.public,
+        st.secrets,
+        st.leaf,
+        st.identity.signature_priv,
+        with_tree=with_tree,
+        external_pub=cfg.external_pub_in_group_info,
+    )
+    return MLSMessage(body=gi)
+
+
+def resumption_psk_id(
+    suite: CipherSuite, usage: ResumptionPSKUsage, group_id: bytes, epoch: int, rand: RandomSource
+) -> PreSharedKeyID:
+    """§8.6: the resumption PSK id a reinitialised or branched group's first commit uses."""
+    return PreSharedKeyID(
+        psktype=PSKType.RESUMPTION,
+        usage=usage,
+        psk_group_id=group_id,
+        psk_epoch=epoch,
+        psk_nonce=rand.random_bytes(suite.info.hash_len),
     )

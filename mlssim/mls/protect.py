@@ -196,6 +196,7 @@ def protect_private(
         application_data=content.application_data,
         proposal=content.proposal,
         commit=content.commit,
+        sheader=content.sheader,
         auth=ac.auth,
         padding=padding,
     ).push(pw)

@@ -155,7 +155,7 @@ def _kind(content_type: ContentType | int) -> int:
     """Application messages use the application ratchet, proposals and commits the handshake one (§9.1)."""
     if content_type == ContentType.APPLICATION:
         return _APPLICATION
-    if content_type in (ContentType.PROPOSAL, ContentType.COMMIT):
+    if content_type in (ContentType.PROPOSAL, ContentType.COMMIT, ContentType.SHEADER):  # S5 (split_commit)
         return _HANDSHAKE
     raise InternalError(f"no ratchet for content type {content_type}")
 

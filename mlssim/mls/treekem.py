@@ -69,6 +69,8 @@ __all__ = [
     "check_update_path_shape",
     "process_update_path",
     "decrypt_update_path",
+    "held_key",
+    "path_chain",
     "path_keys_from_welcome",
     "OpenedPath",
     "update_path_targets",
@@ -169,7 +171,9 @@ class PathDecryption:
     path_secret: bytes
 
 
-def _chain(suite: CipherSuite, secret: bytes, steps: int) -> tuple[tuple[KeyPair, ...], bytes]:
+def path_chain(suite: CipherSuite, secret: bytes, steps: int) -> tuple[tuple[KeyPair, ...], bytes]:
+    """§7.4 from one path secret: the key pairs of ``steps`` nodes upward, and the secret after
+    them (the commit secret's input when the chain reaches the root)."""
     pairs = []
     for _ in range(steps):
         pairs.append(node_key_pair(suite, secret))
@@ -215,7 +219,7 @@ def decrypt_update_path(
     res, positions = tree.resolution_positions(s, exclude)
     upn = update_path.nodes[k]
     check_ciphertext_count(p, s, upn, res)
-    pos, r, priv = _held_key(tree, receiver, positions, s)
+    pos, r, priv = held_key(tree, receiver, positions, s)
 
     ct = upn.encrypted_path_secret[pos]
     tables = tables_of(shared)
@@ -235,7 +239,7 @@ def decrypt_update_path(
             f"path secret for node {p} does not open with node {r}'s key: {exc}"
         ) from exc
     steps = len(path) - k
-    pairs, secret = tables.path_chains.get_or_compute((first, steps), _chain, suite, first, steps)
+    pairs, secret = tables.path_chains.get_or_compute((first, steps), path_chain, suite, first, steps)
     new: dict[NodeIndex, KeyPair] = {}
     for j, kp in enumerate(pairs, k):
         if kp.pub != update_path.nodes[j].encryption_key:
@@ -249,7 +253,7 @@ def decrypt_update_path(
     )
 
 
-def _held_key(
+def held_key(
     tree: TreeView, receiver: PathKeys, positions: Mapping[int, int], s: int
 ) -> tuple[int, NodeIndex, bytes]:
     """The first node of copath child ``s``'s resolution whose key the receiver holds (its

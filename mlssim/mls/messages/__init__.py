@@ -46,19 +46,23 @@ from .proposals import (
     ProposalOrRef,
     ReInit,
     Remove,
+    SHeader,
     Update,
     decode_body,
     encode_body,
 )
 from .psk_id import PreSharedKeyID
+from .split import IndividualCommit, SCommit
 from .tree import (
     Capabilities,
     HPKECiphertext,
+    IndividualUpdatePath,
     LeafNode,
     Lifetime,
     Node,
     ParentNode,
     RequiredCapabilities,
+    SUpdatePath,
     UpdatePath,
     UpdatePathNode,
     decode_ratchet_tree,
@@ -80,6 +84,12 @@ from .welcome import (
 )
 
 __all__ = [
+    # draft-mularczyk-mls-splitcommit (not RFC 9420)
+    "SHeader",
+    "SUpdatePath",
+    "IndividualUpdatePath",
+    "SCommit",
+    "IndividualCommit",
     # enums (§17)
     "ContentType",
     "CredentialType",

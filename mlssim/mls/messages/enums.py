@@ -38,12 +38,19 @@ class WireFormat(IntEnum):
     WELCOME = 3
     GROUP_INFO = 4
     KEY_PACKAGE = 5
+    #: draft-mularczyk-mls-splitcommit's two MLSMessage bodies. The draft assigns no code
+    #: points ("no IANA actions"); mlssim takes two from RFC 9420 §17.2's private-use range
+    #: 0xF000-0xFFFF (0xF001-0xF002 are mlssim's older Merkle variant, assist/split_format.py).
+    MLS_SCOMMIT = 0xF003
+    MLS_INDIVIDUAL_COMMIT = 0xF004
 
 
 class ContentType(IntEnum):
     APPLICATION = 1
     PROPOSAL = 2
     COMMIT = 3
+    #: draft-mularczyk-mls-splitcommit §3: the header of a splittable commit
+    SHEADER = 4
 
 
 class SenderType(IntEnum):

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
+from typing import ClassVar, TypeVar
 
 from ..codec import Reader, Writer, cached_encoding, encode
 from ..errors import DecodeError
 from .common import GroupContext
 from .enums import ContentType, ProtocolVersion, SenderType, WireFormat, pull_enum8, pull_enum16
 from .key_package import KeyPackage
-from .proposals import Commit, Proposal
+from .proposals import Commit, Proposal, SHeader
 from .welcome import GroupInfo, Welcome
 
 _U16_PAIR = struct.Struct(">HH")
@@ -38,6 +39,8 @@ __all__ = [
     "decode_private_message_content",
     "MLSMessage",
     "MLSMessageBody",
+    "ExtensionMessage",
+    "register_extension_message",
 ]
 
 _U32_MAX = 0xFFFFFFFF
@@ -90,41 +93,51 @@ class Sender:
 
 
 def _check_content(
-    content_type: ContentType, application_data: bytes, proposal: Proposal | None, commit: Commit | None
-) -> None:
-    if content_type == ContentType.APPLICATION:
-        ok = proposal is None and commit is None
-    elif content_type == ContentType.PROPOSAL:
-        ok = proposal is not None and commit is None and not application_data
-    else:
-        ok = commit is not None and proposal is None and not application_data
-    if not ok:
-        raise ValueError(f"content of type {content_type.name} must set exactly its own field")
-
-
-def _push_content(
-    w: Writer,
     content_type: ContentType,
     application_data: bytes,
     proposal: Proposal | None,
     commit: Commit | None,
+    sheader: SHeader | None = None,
 ) -> None:
+    present = {
+        ContentType.APPLICATION: True,
+        ContentType.PROPOSAL: proposal is not None,
+        ContentType.COMMIT: commit is not None,
+        ContentType.SHEADER: sheader is not None,
+    }
+    others = (proposal, commit, sheader)
+    own = {ContentType.PROPOSAL: proposal, ContentType.COMMIT: commit, ContentType.SHEADER: sheader}
+    ok = (
+        present[content_type]
+        and all(x is None or x is own.get(content_type) for x in others)
+        and (content_type == ContentType.APPLICATION or not application_data)
+    )
+    if not ok:
+        raise ValueError(f"content of type {content_type.name} must set exactly its own field")
+
+
+#: The content of a FramedContent or PrivateMessageContent: ``application_data`` or one struct
+_Content = Proposal | Commit | SHeader | None
+
+
+def _push_content(w: Writer, content_type: ContentType, application_data: bytes, body: _Content) -> None:
     if content_type == ContentType.APPLICATION:
         w.push_opaque(application_data)
-    elif content_type == ContentType.PROPOSAL:
-        assert proposal is not None
-        proposal.push(w)
     else:
-        assert commit is not None
-        commit.push(w)
+        assert body is not None
+        body.push(w)
 
 
-def _pull_content(r: Reader, content_type: ContentType) -> tuple[bytes, Proposal | None, Commit | None]:
+def _pull_content(
+    r: Reader, content_type: ContentType
+) -> tuple[bytes, Proposal | None, Commit | None, SHeader | None]:
     if content_type == ContentType.APPLICATION:
-        return r.pull_opaque(), None, None
+        return r.pull_opaque(), None, None, None
     if content_type == ContentType.PROPOSAL:
-        return b"", Proposal.pull(r), None
-    return b"", None, Commit.pull(r)
+        return b"", Proposal.pull(r), None, None
+    if content_type == ContentType.SHEADER:
+        return b"", None, None, SHeader.pull(r)
+    return b"", None, Commit.pull(r), None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -140,6 +153,8 @@ class FramedContent:
     application_data: bytes = b""
     proposal: Proposal | None = None
     commit: Commit | None = None
+    #: draft-mularczyk-mls-splitcommit's content type ``sheader`` (not RFC 9420)
+    sheader: SHeader | None = None
     #: the encoding, kept from decoding or the first :meth:`encoded`: a commit's FramedContent
     #: is signed, MACed and transcript-hashed, and re-encoding a large UpdatePath each time
     #: would dominate processing it. Not a field of the struct (not compared, not copied by
@@ -149,7 +164,7 @@ class FramedContent:
     _wire: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        _check_content(self.content_type, self.application_data, self.proposal, self.commit)
+        _check_content(self.content_type, self.application_data, self.proposal, self.commit, self.sheader)
 
     def encoded(self) -> bytes:
         """The §6 FramedContent bytes: those it was decoded from, else encoded once."""
@@ -161,7 +176,9 @@ class FramedContent:
         self.sender.push(w)
         w.push_opaque(self.authenticated_data)
         w.push_uint8(self.content_type)
-        _push_content(w, self.content_type, self.application_data, self.proposal, self.commit)
+        _push_content(
+            w, self.content_type, self.application_data, self.proposal or self.commit or self.sheader
+        )
 
     @classmethod
     def pull(cls, r: Reader) -> FramedContent:
@@ -171,7 +188,7 @@ class FramedContent:
         sender = Sender.pull(r)
         authenticated_data = r.pull_opaque()
         content_type = pull_enum8(r, ContentType)
-        app, proposal, commit = _pull_content(r, content_type)
+        app, proposal, commit, sheader = _pull_content(r, content_type)
         content = cls(
             group_id=group_id,
             epoch=epoch,
@@ -181,6 +198,7 @@ class FramedContent:
             application_data=app,
             proposal=proposal,
             commit=commit,
+            sheader=sheader,
         )
         object.__setattr__(content, "_wire", r.since(start))
         return content
@@ -430,17 +448,21 @@ class PrivateMessageContent:
     application_data: bytes = b""
     proposal: Proposal | None = None
     commit: Commit | None = None
+    #: draft-mularczyk-mls-splitcommit's content type ``sheader`` (not RFC 9420)
+    sheader: SHeader | None = None
     auth: FramedContentAuthData
     padding: int = 0
 
     def __post_init__(self) -> None:
-        _check_content(self.content_type, self.application_data, self.proposal, self.commit)
+        _check_content(self.content_type, self.application_data, self.proposal, self.commit, self.sheader)
         _check_auth(self.content_type, self.auth)
         if self.padding < 0:
             raise ValueError(f"negative padding {self.padding}")
 
     def push(self, w: Writer) -> None:
-        _push_content(w, self.content_type, self.application_data, self.proposal, self.commit)
+        _push_content(
+            w, self.content_type, self.application_data, self.proposal or self.commit or self.sheader
+        )
         self.auth.push(w)
         w.push_bytes(bytes(self.padding))
 
@@ -453,7 +475,7 @@ class PrivateMessageContent:
         """
         if content_type is None:
             raise TypeError("PrivateMessageContent.pull needs the content type")
-        app, proposal, commit = _pull_content(r, content_type)
+        app, proposal, commit, sheader = _pull_content(r, content_type)
         auth = FramedContentAuthData.pull(r, content_type)
         padding = r.pull_bytes(r.remaining())
         if padding.count(0) != len(padding):
@@ -463,6 +485,7 @@ class PrivateMessageContent:
             application_data=app,
             proposal=proposal,
             commit=commit,
+            sheader=sheader,
             auth=auth,
             padding=len(padding),
         )
@@ -481,6 +504,7 @@ class PrivateMessageContent:
             application_data=self.application_data,
             proposal=self.proposal,
             commit=self.commit,
+            sheader=self.sheader,
         )
 
 
@@ -493,7 +517,24 @@ def decode_private_message_content(data: bytes, content_type: ContentType) -> Pr
         raise DecodeError(f"invalid PrivateMessageContent: {exc}") from exc
 
 
-MLSMessageBody = PublicMessage | PrivateMessage | Welcome | GroupInfo | KeyPackage
+class ExtensionMessage:
+    """Base of the MLSMessage bodies an MLS extension defines under its own wire format (here
+    draft-mularczyk-mls-splitcommit's, in ``messages/split.py``): a subclass names its
+    ``wire_format`` and is registered with :func:`register_extension_message`, so that this
+    module needs no import of the extension."""
+
+    __slots__ = ()
+    wire_format: ClassVar[WireFormat]
+
+    def push(self, w: Writer) -> None:
+        raise NotImplementedError
+
+    @classmethod
+    def pull(cls, r: Reader) -> ExtensionMessage:
+        raise NotImplementedError
+
+
+MLSMessageBody = PublicMessage | PrivateMessage | Welcome | GroupInfo | KeyPackage | ExtensionMessage
 
 _WIRE_FORMAT_OF: dict[type, WireFormat] = {
     PublicMessage: WireFormat.PUBLIC_MESSAGE,
@@ -504,6 +545,17 @@ _WIRE_FORMAT_OF: dict[type, WireFormat] = {
 }
 
 _BODY_OF: dict[WireFormat, type[MLSMessageBody]] = {wf: cls for cls, wf in _WIRE_FORMAT_OF.items()}
+
+E = TypeVar("E", bound=type[ExtensionMessage])
+
+
+def register_extension_message(cls: E) -> E:
+    """Class decorator: ``cls`` is the MLSMessage body of ``cls.wire_format``."""
+    if cls.wire_format in _BODY_OF:
+        raise ValueError(f"wire format {cls.wire_format!r} already has a body")
+    _WIRE_FORMAT_OF[cls] = cls.wire_format
+    _BODY_OF[cls.wire_format] = cls
+    return cls
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -542,4 +594,7 @@ class MLSMessage:
     def pull(cls, r: Reader) -> MLSMessage:
         version = pull_enum16(r, ProtocolVersion)
         wire_format = pull_enum16(r, WireFormat)
-        return cls(version=version, body=_BODY_OF[wire_format].pull(r))
+        body = _BODY_OF.get(wire_format)
+        if body is None:
+            raise DecodeError(f"no message body is known for wire format {wire_format!r}")
+        return cls(version=version, body=body.pull(r))

@@ -36,6 +36,7 @@ __all__ = [
     "decode_body",
     "ProposalOrRef",
     "Commit",
+    "SHeader",
 ]
 
 P = TypeVar("P", bound="Proposal")
@@ -269,3 +270,31 @@ class Commit:
             proposals=tuple(r.pull_vector(ProposalOrRef.pull)),
             path=r.pull_optional(UpdatePath.pull),
         )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SHeader:
+    """draft-mularczyk-mls-splitcommit §3 SHeader: what every receiver of a splittable commit
+    gets (the proposals, the committer's new leaf, an identifier of the new epoch), framed as
+    the content of type ``sheader``. Not RFC 9420; the draft's rules are in ``split_commit``."""
+
+    proposals: tuple[ProposalOrRef, ...] = ()
+    leaf_node: LeafNode | None = None
+    epoch_identifier: bytes = b""
+
+    def push(self, w: Writer) -> None:
+        w.push_vector(self.proposals, _push_proposal_or_ref)
+        w.push_optional(self.leaf_node, _push_leaf_node)
+        w.push_opaque(self.epoch_identifier)
+
+    @classmethod
+    def pull(cls, r: Reader) -> SHeader:
+        return cls(
+            proposals=tuple(r.pull_vector(ProposalOrRef.pull)),
+            leaf_node=r.pull_optional(LeafNode.pull),
+            epoch_identifier=r.pull_opaque(),
+        )
+
+
+def _push_leaf_node(w: Writer, leaf: LeafNode) -> None:
+    leaf.push(w)

@@ -38,6 +38,8 @@ __all__ = [
     "pull_hpke_ciphertexts",
     "UpdatePathNode",
     "UpdatePath",
+    "SUpdatePath",
+    "IndividualUpdatePath",
     "push_uint16_vector",
     "pull_uint16_vector",
     "push_uint32_vector",
@@ -528,3 +530,49 @@ class UpdatePath:
     @classmethod
     def pull(cls, r: Reader) -> UpdatePath:
         return cls(leaf_node=LeafNode.pull(r), nodes=tuple(r.pull_vector(UpdatePathNode.pull)))
+
+
+# ---- draft-mularczyk-mls-splitcommit §3 (not RFC 9420) ----------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SUpdatePath:
+    """The splittable update path: an UpdatePath without the committer's LeafNode (which
+    travels in the signed SHeader). Never encrypted, so a DS can split it."""
+
+    nodes: tuple[UpdatePathNode, ...] = ()
+
+    def push(self, w: Writer) -> None:
+        w.push_vector(self.nodes, _push_update_path_node)
+
+    @classmethod
+    def pull(cls, r: Reader) -> SUpdatePath:
+        return cls(nodes=tuple(r.pull_vector(UpdatePathNode.pull)))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IndividualUpdatePath:
+    """One receiver's part of an SUpdatePath: the one ciphertext it decrypts, and the new path
+    keys it cannot derive (those below its common ancestor with the committer, leaf upward)."""
+
+    encrypted_path_secret: HPKECiphertext
+    new_pks: tuple[bytes, ...] = ()
+
+    def push(self, w: Writer) -> None:
+        self.encrypted_path_secret.push(w)
+        w.push_vector(self.new_pks, _push_opaque)
+
+    @classmethod
+    def pull(cls, r: Reader) -> IndividualUpdatePath:
+        return cls(
+            encrypted_path_secret=HPKECiphertext.pull(r),
+            new_pks=tuple(r.pull_vector(_pull_opaque)),
+        )
+
+
+def _push_opaque(w: Writer, data: bytes) -> None:
+    w.push_opaque(data)
+
+
+def _pull_opaque(r: Reader) -> bytes:
+    return r.pull_opaque()
