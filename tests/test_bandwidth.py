@@ -74,10 +74,16 @@ def test_split_downloads_are_a_fraction_of_plain_on_the_same_run() -> None:
     assert len(p) == len(s) > 100
     assert sum(s) < 0.5 * sum(p)
     assert all(b_s <= b_p + 40 for b_s, b_p in zip(sorted(s), sorted(p), strict=True))
-    # path commits: each split download is one ciphertext plus proof and a few keys, not the path
-    sent = list(split.recorder.of_kind("commit_sent"))
-    # every commit here has a path: the upload is the SplitCommit, the plain commit + a Merkle root
-    assert sent and all(0 < e["upload_bytes"] - e["bytes"] <= 40 for e in sent)
+    # the upload is the SCommit itself (draft-mularczyk-mls-splitcommit §3), commit for commit 5
+    # bytes more than the plain commit of the same run: the SCommit's own MLSMessage header (4) and
+    # the SHeader's optional LeafNode (1); the epoch_identifier takes the confirmation tag's 1 + 32
+    sent, plain_sent = (
+        list(split.recorder.of_kind("commit_sent")),
+        list(plain.recorder.of_kind("commit_sent")),
+    )
+    assert len(sent) == len(plain_sent) > 20
+    assert all(e["upload_bytes"] == e["bytes"] for e in sent)
+    assert [e["bytes"] - f["bytes"] for e, f in zip(sent, plain_sent, strict=True)] == [5] * len(sent)
 
 
 def test_split_needs_a_ds_that_can_read_the_commit() -> None:

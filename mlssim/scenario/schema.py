@@ -178,6 +178,8 @@ class Scenario(_Model):
             problems.append(f"federation.topology: {fed.ordering} ordering needs server fan-out")
         if fed.fanout == "split" and (self.mls.handshake != "public" or fed.ordering == "client-fanout"):
             problems.append("federation.fanout: split needs mls.handshake public and a DS that splits")
+        elif fed.fanout == "split" and fed.ordering == "decentralised":
+            problems.append("federation.fanout: split needs an ordering DS (single or hub) to split commits")
         if fed.fanout == "split" and fed.topology not in (None, "server"):
             problems.append("federation.fanout: split needs server topology (the DS splits)")
         if fed.fanout == "pre" and (

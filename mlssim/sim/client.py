@@ -6,10 +6,11 @@ or the PRE join) and encrypts through the MLS core, and shows the DS only a
 retry or re-sync) is the world's policies'; the client tells them what happened through the
 methods of :class:`ClientWorld`.
 
-Clients process a message the instant it arrives (CPU time is not simulated time). Update
-proposals (``workload.update_mode = propose``) are ordered like commits (current epoch only) and
-committed by the designated committer (``sim/policies``); a proposal that an epoch change
-voids is proposed again under the retry policy.
+Under ``split`` a client frames its commits per the split-commit draft and processes the
+IndividualCommit its DS sends it. Clients process a message the instant it arrives (CPU time
+is not simulated time). Update proposals (``workload.update_mode = propose``) are ordered like
+commits (current epoch only) and committed by the designated committer (``sim/policies``); a
+proposal that an epoch change voids is proposed again under the retry policy.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from ..assist.pre_store import (
     seal_join_secret,
 )
 from ..mls.codec import encode
+from ..mls.commit_builder import CommitFraming
 from ..mls.credentials import DefaultCredentialValidator
 from ..mls.errors import MLSError
 from ..mls.group import CommitApplied, Group, GroupConfig, ProposalReceived, StagedCommit
@@ -62,8 +64,11 @@ class ClientObserver(DeviceObserver, Protocol):
 class ClientFanout(Protocol):
     """The fan-out strategy, as a committer meets it (``sim/fanouts/``)."""
 
+    #: the commit framing (``None``: RFC 9420's; ``split``: the split-commit draft's)
+    framing: CommitFraming | None
+
     def commit_sizes(
-        self, staged: StagedCommit, commit_bytes: int
+        self, staged: StagedCommit, commit_bytes: int, removed: tuple[str, ...]
     ) -> tuple[int, Mapping[str, int] | None]: ...
     def committer_upload(self, c: Client, group: str, staged: StagedCommit) -> PREUpload | None: ...
 
@@ -172,7 +177,9 @@ class Client(Device):
     ) -> StagedCommit:
         """A commit of ``adds`` and ``removes`` (plus the proposals pending, by reference),
         staged: merged or discarded when the verdict comes (``path=None``: the RFC's default)."""
-        return self.groups[group].commit(self.rand, adds=adds, removes=removes, path=path)
+        return self.groups[group].commit(
+            self.rand, adds=adds, removes=removes, path=path, framing=self.world.fanout.framing
+        )
 
     def join_external(
         self, group: str, gi: GroupInfo, tree: RatchetTree, *, resync_remove: int | None, config: GroupConfig
@@ -247,7 +254,7 @@ class Client(Device):
         )
         size = len(encode(staged.message))
         # what the committer sends (split: a SplitCommit) and what each member downloads
-        up, member_sizes = w.fanout.commit_sizes(staged, size)
+        up, member_sizes = w.fanout.commit_sizes(staged, size, removed)
         size_w = len(encode(staged.welcome)) if staged.welcome is not None else 0
         if pre_join:  # the joiners get small secrets instead of the Welcome
             size_w = sum(len(s.encoded()) for s in pre_join)

@@ -17,7 +17,7 @@ def make_fanout(name: str, suite: CipherSuite, family: str) -> Plain:
     if name == "plain":
         return Plain()
     if name == "split":
-        return Split(suite)
+        return Split()
     if name == "pre":
         return PREFanout(get_pre(family))
     raise ValueError(f"unknown fan-out {name!r}")

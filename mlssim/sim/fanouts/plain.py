@@ -18,6 +18,7 @@ from functools import partial
 from ...assist.pre import PRE
 from ...assist.pre_store import PREJoinSecret, PREUpload
 from ...mls.codec import encode
+from ...mls.commit_builder import CommitFraming
 from ...mls.group import StagedCommit
 from ...mls.messages import KeyPackage
 from ..client import Client
@@ -31,13 +32,18 @@ class Plain:
     name = "plain"
     #: the PRE scheme the strategy uses (``pre`` only)
     scheme: PRE | None = None
+    #: how members frame their commits (``None``: RFC 9420's; ``split``: the draft's)
+    framing: CommitFraming | None = None
 
     # -- the committer ----------------------------------------------------------------------
 
-    def commit_sizes(self, staged: StagedCommit, commit_bytes: int) -> tuple[int, Mapping[str, int] | None]:
+    def commit_sizes(
+        self, staged: StagedCommit, commit_bytes: int, removed: tuple[str, ...]
+    ) -> tuple[int, Mapping[str, int] | None]:
         """Bytes the committer uploads (and DSs forward) for this commit, and what each member
-        downloads (``None``: the plain commit, ``commit_bytes``). Computed by the committer,
-        which holds the staged commit; the DS receives only the sizes."""
+        downloads (``None``: the plain commit, ``commit_bytes``); ``removed`` are the members
+        the commit removes. Computed by the committer, which holds the staged commit; the DS
+        receives only the sizes."""
         return commit_bytes, None
 
     def committer_upload(self, c: Client, group: str, staged: StagedCommit) -> PREUpload | None:
