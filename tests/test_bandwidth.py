@@ -11,7 +11,7 @@ from mlssim.scenario.schema import Scenario
 from mlssim.sim.world import World
 
 
-def scenario(fanout: str, **mls: Any) -> Scenario:
+def scenario(fanout: str, workload: dict[str, float] | None = None, **mls: Any) -> Scenario:
     return Scenario.model_validate(
         {
             "name": "bw",
@@ -23,7 +23,10 @@ def scenario(fanout: str, **mls: Any) -> Scenario:
             "providers": [{"name": "a"}, {"name": "b"}],
             "federation": {"fanout": fanout},
             "groups": [
-                {"size": 60, "workload": {"update_rate": 0.005, "add_rate": 0.05, "remove_rate": 0.02}}
+                {
+                    "size": 60,
+                    "workload": workload or {"update_rate": 0.005, "add_rate": 0.05, "remove_rate": 0.02},
+                }
             ],
         }
     )
@@ -89,3 +92,37 @@ def test_split_downloads_are_a_fraction_of_plain_on_the_same_run() -> None:
 def test_split_needs_a_ds_that_can_read_the_commit() -> None:
     with pytest.raises(ValueError, match="split needs"):
         scenario("split", handshake="private")
+
+
+def test_split_members_process_their_individual_commits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under ``split`` every member processes the IndividualCommit the DS built for it (a removed
+    member the header alone), never the SCommit, and downloads exactly its encoding; the DS's
+    ``ds_split`` events add up to those downloads, commit by commit."""
+    from mlssim.mls.codec import encode
+    from mlssim.mls.messages import IndividualCommit
+    from mlssim.sim.client import Client
+
+    processed: list[tuple[str, int, bool]] = []
+    original = Client.process_commit
+
+    def spy(self: Client, group: str, msg: Any) -> None:
+        assert isinstance(msg.body, IndividualCommit), type(msg.body).__name__
+        processed.append((self.name, len(encode(msg)), msg.body.path is None))
+        original(self, group, msg)
+
+    monkeypatch.setattr(Client, "process_commit", spy)
+    w = World(scenario("split", {"update_rate": 0.005, "add_rate": 0.05, "remove_rate": 0.1}))
+    w.run()
+    assert w.summary()["all_converged"]
+    removed = {e["client"] for e in w.recorder.of_kind("removed")}
+    assert len(removed) >= 3
+    # every path commit here reaches members with a path; only removed members get a bare header
+    assert {name for name, _, header_only in processed if header_only} == removed
+    # each download on the record is the size of the message its recipient processed
+    assert sorted(size for _, size, _ in processed) == sorted(commit_downloads(w))
+    # the DS built one IndividualCommit per member left in the group, of exactly those bytes
+    splits = list(w.recorder.of_kind("ds_split"))
+    assert len(splits) == len(list(w.recorder.of_kind("commit_accepted")))
+    kept = [size for _, size, header_only in processed if not header_only]
+    assert sum(e["downloads"] for e in splits) == len(kept)
+    assert sum(e["bytes"] for e in splits) == sum(kept)

@@ -17,7 +17,8 @@ from ...mls.group import StagedCommit
 from ...mls.messages import IndividualCommit, MLSMessage, SCommit
 from ...mls.ratchet_tree import RatchetTree
 from ...mls.split_commit import SPLIT_FRAMING, project_all
-from ..delivery import CommitView, Recipient
+from ..delivery import CommitView, DeliveryService, Recipient
+from ..records import GroupRecord
 from .plain import Plain
 
 __all__ = ["Split"]
@@ -71,6 +72,21 @@ class Split(Plain):
                 header_only,
             )
         return self._last[1], self._last[2]
+
+    def at_ds(self, ds: DeliveryService, group: str, rec: GroupRecord, view: CommitView) -> None:
+        """Record the ordering DS's splitting work for this commit (what processing time will
+        charge it): the IndividualCommits it built and their bytes."""
+        projected, _ = self._projections(view)
+        w = ds.world
+        w.recorder.event(
+            w.env.now,
+            "ds_split",
+            group=group,
+            epoch=rec.epoch,
+            downloads=len(projected),
+            bytes=sum(len(encode(m)) for m in projected.values()),
+            scommit_bytes=view.commit_bytes,
+        )
 
     def commit_for(self, group: str, view: CommitView, m: Recipient) -> tuple[int, Callable[[], None]]:
         projected, header_only = self._projections(view)
