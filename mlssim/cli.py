@@ -334,5 +334,73 @@ def report(
     click.echo(f"report: {path}")
 
 
+@main.command()
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("calibration.json"),
+    show_default=True,
+    help="Where the calibration (JSON) goes.",
+)
+@click.option(
+    "--suites",
+    default=None,
+    metavar="ID,ID,...",
+    help="Cipher suites to measure, decimal or 0x hex (default: every real suite).",
+)
+@click.option(
+    "--repeat", type=click.IntRange(min=1), default=31, show_default=True, help="Samples per primitive."
+)
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
+def calibrate(out: Path, suites: str | None, repeat: int, progress: bool | None) -> None:
+    """Measure this machine's cost of every counted primitive and write a calibration file.
+
+    Times each primitive of each real cipher suite (the median of --repeat samples; byte-counted
+    ones at three input sizes, fitted to a cost per call plus a cost per byte) and records the
+    machine and the date. Scenarios name the file in `hardware.calibration`; the shipped
+    default is mlssim/calibration/default.json, made by this command.
+    """
+    import time
+
+    from .calibration import measure, real_suite_ids, save_calibration
+    from .mls.crypto.counting import PRIMITIVES
+
+    ids = real_suite_ids()
+    if suites is not None:
+        try:
+            ids = tuple(int(part.strip(), 0) for part in suites.split(",") if part.strip())
+        except ValueError:
+            raise click.BadParameter(f"{suites!r}: suite ids are numbers, e.g. 1,2,0xF001") from None
+        missing = [s for s in ids if s not in real_suite_ids()]
+        if missing or not ids:
+            known = ", ".join(str(s) if s < 0xF000 else f"0x{s:04X}" for s in real_suite_ids())
+            raise click.BadParameter(f"not a real suite here: {missing or suites!r} (known: {known})")
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = None
+    if show:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(ids) * len(PRIMITIVES), unit="primitive", desc="calibrate", leave=False)
+
+    def tick(label: str) -> None:
+        if bar is not None:
+            bar.set_postfix_str(label, refresh=False)
+            bar.update(1)
+
+    start = time.perf_counter()
+    try:
+        calibration = measure(ids, repeat, progress=tick)
+    finally:
+        if bar is not None:
+            bar.close()
+    wall = time.perf_counter() - start
+    save_calibration(calibration, out)
+    click.echo(f"{len(ids)} suites x {len(PRIMITIVES)} primitives, repeat {repeat}: {wall:.1f} s wall time")
+    click.echo(
+        f"machine: {calibration.machine.cpu_model} ({calibration.machine.cpu_count} CPUs), {calibration.date}"
+    )
+    click.echo(f"calibration: {out}")
+
+
 if __name__ == "__main__":
     main()

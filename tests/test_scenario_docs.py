@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import types
 import typing
 from pathlib import Path
 
@@ -33,18 +34,26 @@ def test_example_validates() -> None:
 
 
 def _keys(model: type[BaseModel], prefix: str) -> list[str]:
-    """Every dotted key of the schema, walked independently of docs.py."""
+    """Every dotted key of the schema, walked independently of docs.py: also inside optional
+    sections (``X | None``) and the values of a mapping of sections (``key.<name>.``)."""
     out = []
     for name, field in model.model_fields.items():
         key = f"{prefix}{name}"
         out.append(key)
         tp = field.annotation
+        if typing.get_origin(tp) in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            tp = args[0] if len(args) == 1 else tp
         if isinstance(tp, type) and issubclass(tp, BaseModel):
             out += _keys(tp, key + ".")
         elif typing.get_origin(tp) is list:
             (item,) = typing.get_args(tp)
             if isinstance(item, type) and issubclass(item, BaseModel):
                 out += _keys(item, key + "[].")
+        elif typing.get_origin(tp) is dict:
+            value = typing.get_args(tp)[1]
+            if isinstance(value, type) and issubclass(value, BaseModel):
+                out += _keys(value, key + ".<name>.")
     return out
 
 
@@ -52,6 +61,7 @@ def test_every_key_is_documented_with_its_description() -> None:
     text = generate_markdown()
     keys = _keys(Scenario, "")
     assert "groups[].workload.app_rate" in keys and "network.ds_ds.latency" in keys
+    assert "hardware.profiles.<name>.link.up_mbps" in keys and "population.users" in keys
     for key in keys:
         assert f"| `{key}` |" in text, key
     for form in ("constant", "uniform", "normal", "lognormal", "exponential", "empirical"):

@@ -65,6 +65,14 @@ _RULES = [
     "In `dist: empirical`, `file` is read relative to the scenario file's folder and must exist; the loaded "
     "scenario holds its absolute path.",
     "Every distribution mapping names its form in `dist`, also `constant` (`{dist: constant, value: 0.05}`).",
+    "`hardware.profiles` keeps the built-in `phone`, `laptop` and `server` profiles (sources of their "
+    "numbers in `mlssim/scenario/schema_hardware.py`) unless a profile of the same name is given; every "
+    "profile named in `hardware.mix` exists, and the keys of `hardware.mix.providers` name providers.",
+    "`hardware.calibration` other than `default` is read relative to the scenario file's folder, must be a "
+    "calibration file (`mlssim calibrate`) and must hold costs for `crypto.suite`.",
+    "Precedence (once the simulator reads `hardware`, in the next increment): a client's profile link "
+    "replaces `network.client_ds` for that client; a profile without a link keeps `network.client_ds`; "
+    "without a `hardware` section nothing changes.",
     "Each `sweep.grid` key is a path the schema knows (outside `sweep` itself), and each of its values "
     'validates when set alone on the file; `mlssim validate` names a problem `sweep.grid["KEY"]` (the key) '
     'or `sweep.grid["KEY"][i]` (its value i, from 0) at that line. Values valid alone but not together '
@@ -121,6 +129,8 @@ def _bare_type(tp: Any, path: str) -> str:
         return f"list of {_bare_type(item, path)}s"
     if typing.get_origin(tp) is dict:
         k, v = typing.get_args(tp)
+        if _is_model(v):  # its keys are documented under path.<name>
+            return f"mapping name → mapping (see `{path}.<name>`)"
         return f"mapping {_bare_type(k, path)} → {_bare_type(v, path)}"
     if _is_model(tp):
         return f"mapping (see `{path}`)"
@@ -217,6 +227,8 @@ def _sections(
             nested.append((tp, key, child_default))
         elif typing.get_origin(tp) is list and _is_model(typing.get_args(tp)[0]):
             nested.append((typing.get_args(tp)[0], f"{key}[]", None))
+        elif typing.get_origin(tp) is dict and _is_model(typing.get_args(tp)[1]):
+            nested.append((typing.get_args(tp)[1], f"{key}.<name>", None))
     yield path, model, rows
     for child, child_path, child_default in nested:
         yield from _sections(child, child_path, child_default)

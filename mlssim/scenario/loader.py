@@ -17,7 +17,8 @@ failure). The pipeline, and why each step is there:
    (discriminator tags dropped), its message a short human one, and the path a line — the
    nearest enclosing key that is in the file when the key itself is missing.
 6. **Check** ``Empirical.file`` paths against the scenario's folder: they must exist and hold
-   numbers. Paths stay relative (no machine path ever lands in a run folder or a report); a
+   numbers; so must ``hardware.calibration`` (a calibration file that covers the scenario's
+   cipher suite). Paths stay relative (no machine path ever lands in a run folder or a report); a
    run's key hashes the files' contents.
 7. **Check** the ``sweep:`` grid, if any: every key is a path of the schema and every value,
    set alone on the file, validates; problems are named at the grid's lines, so a sweep's typo
@@ -38,6 +39,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from ..calibration import CalibrationError, default_calibration, load_calibration
 from .issues import KeyPath, ScenarioError, ScenarioIssue, format_path, parse_path
 from .overrides import _apply_overrides, _get
 from .samples import load_samples
@@ -85,13 +87,41 @@ def _file_issues(scenario: Scenario, base: Path, ctx: _Context) -> list[Scenario
     return issues
 
 
+def _calibration_issues(scenario: Scenario, base: Path, ctx: _Context) -> list[ScenarioIssue]:
+    """``hardware.calibration`` is ``default`` or a readable calibration file (relative to the
+    scenario, kept relative like sample files) with costs for the scenario's cipher suite."""
+    hw = scenario.hardware
+    if hw is None:
+        return []
+    path: KeyPath = ("hardware", "calibration")
+    if hw.calibration == "default":
+        calibration = default_calibration()
+    else:
+        target = base / hw.calibration
+        if not target.is_file():
+            why = "a folder, not a file" if target.is_dir() else "no such file"
+            return [_issue(ctx, path, f"{why}: {hw.calibration} (looked for {target})")]
+        try:
+            calibration = load_calibration(target)
+        except CalibrationError as err:
+            first = err.problems[0]
+            where = f"{first[0]}: " if first[0] else ""
+            more = f" (and {len(err.problems) - 1} more)" if len(err.problems) > 1 else ""
+            return [_issue(ctx, path, f"not a usable calibration: {where}{first[1]}{more}")]
+    suite = scenario.crypto.suite
+    if suite not in calibration.suites:
+        label = str(suite) if suite < 0xF000 else f"0x{suite:04X}"
+        return [_issue(ctx, path, f"{hw.calibration} has no costs for cipher suite {label} (crypto.suite)")]
+    return []
+
+
 def _validate(data: dict[str, Any], ctx: _Context, base: Path) -> tuple[Scenario | None, list[ScenarioIssue]]:
     """Steps 5 and 6 on ``data``: the scenario, or None and its issues."""
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as err:
         return None, _issues_from(err, ctx)
-    issues = _file_issues(scenario, base, ctx)
+    issues = _file_issues(scenario, base, ctx) + _calibration_issues(scenario, base, ctx)
     return (None if issues else scenario), issues
 
 

@@ -15,13 +15,21 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from .schema_adversary import AdversarySpec, CompromiseSpec
 from .schema_base import _Model
 from .schema_distributions import Constant, Distribution, Empirical, Exponential, LogNormal, Normal, Uniform
 from .schema_groups import ChurnSpec, GroupSpec, PopulationSpec, ScriptEvent, WorkloadSpec
+from .schema_hardware import DEFAULT_PROFILES, AccessLink, HardwareMix, HardwareProfile, HardwareSpec
 from .schema_network import DEFAULT_LATENCY, LinkSpec, NetworkSpec, ProviderSpec
 from .schema_protocol import CommitPolicySpec, CryptoSpec, FederationSpec, MLSSpec, RetrySpec
 
@@ -37,6 +45,11 @@ __all__ = [
     "DEFAULT_LATENCY",
     "NetworkSpec",
     "ProviderSpec",
+    "AccessLink",
+    "HardwareProfile",
+    "HardwareMix",
+    "HardwareSpec",
+    "DEFAULT_PROFILES",
     "CryptoSpec",
     "MLSSpec",
     "ChurnSpec",
@@ -105,6 +118,13 @@ class Scenario(_Model):
     crypto: CryptoSpec = Field(default_factory=CryptoSpec, description="cipher suite")
     mls: MLSSpec = Field(default_factory=MLSSpec, description="MLS application choices")
     network: NetworkSpec = Field(default_factory=NetworkSpec, description="link classes")
+    hardware: HardwareSpec | None = Field(
+        default=None,
+        description=(
+            "hardware profiles (CPU factor, access link) and processing time; absent: none, and "
+            "nothing changes (not read by the simulator yet)"
+        ),
+    )
     providers: list[ProviderSpec] = Field(min_length=1, description="the federation's providers")
     federation: FederationSpec = Field(default_factory=FederationSpec, description="ordering and fan-out")
     churn: ChurnSpec = Field(default_factory=ChurnSpec, description="offline/online behaviour of clients")
@@ -126,6 +146,15 @@ class Scenario(_Model):
         default=None, description="grid and replications for ``mlssim sweep`` (``mlssim run`` ignores it)"
     )
     output: OutputSpec = Field(default_factory=OutputSpec, description="what the run writes")
+
+    @model_serializer(mode="wrap")
+    def _without_absent_hardware(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """A scenario without ``hardware`` dumps exactly as before the key existed, so its
+        run key (a hash of the dump) and its saved scenario.json do not change."""
+        data: dict[str, Any] = handler(self)
+        if self.hardware is None:
+            data.pop("hardware", None)
+        return data
 
     @model_validator(mode="after")
     def _references(self) -> Scenario:
@@ -152,6 +181,10 @@ class Scenario(_Model):
             for p in self.population.providers or {}:
                 if p not in known:
                     problems.append(f"population.providers: unknown provider {p!r}")
+        if self.hardware is not None:
+            for p in self.hardware.mix.providers:
+                if p not in known:
+                    problems.append(f"hardware.mix.providers: unknown provider {p!r}")
         for i, cp in enumerate(self.adversary.compromises):
             where = f"adversary.compromises[{i}]"
             spec = specs.get(cp.group)

@@ -1,0 +1,46 @@
+"""Calibration (issue 19): the seconds each counted primitive costs on a machine, measured for
+every real cipher suite, and the processing time of a tally of counted work.
+
+``measure`` times the primitives here (``mlssim calibrate``); a :class:`Calibration` holds the
+result with the machine and the date, and loads and saves as JSON; :func:`cost_of` turns a
+``WorkCounts`` tally into seconds for hardware ``cpu_factor`` times slower. Below the scenario
+layer (a scenario names its calibration file) and above the core (it times the core's suites).
+The simulator does not use it yet.
+"""
+
+from __future__ import annotations
+
+from .measure import SIZES, machine_description, measure, real_suite_ids
+from .model import (
+    DEFAULT_PATH,
+    FORMAT,
+    Calibration,
+    CalibrationError,
+    Machine,
+    PrimitiveCost,
+    SuiteCosts,
+    cost_of,
+    default_calibration,
+    load_calibration,
+    parse_calibration,
+    save_calibration,
+)
+
+__all__ = [
+    "DEFAULT_PATH",
+    "FORMAT",
+    "SIZES",
+    "Calibration",
+    "CalibrationError",
+    "Machine",
+    "PrimitiveCost",
+    "SuiteCosts",
+    "cost_of",
+    "default_calibration",
+    "load_calibration",
+    "machine_description",
+    "measure",
+    "parse_calibration",
+    "real_suite_ids",
+    "save_calibration",
+]

@@ -1,0 +1,283 @@
+"""Measure what each counted primitive costs on this machine, for every real cipher suite.
+
+Each primitive is timed through the real suite's own method, the one a ``CountingSuite``
+counts, with ``time.perf_counter``; ``repeat`` samples are taken and the median kept, so one
+descheduled sample on a shared machine does not move the result. Byte-counted primitives are
+timed at three input sizes and a least-squares line gives ``per_call`` (intercept) and
+``per_byte`` (slope), each clamped at ≥ 0 (``per_call`` at ≥ 1 ns) against noise.
+
+**Cold caches.** The real suites keep parsed keys, public keys and HPKE info hashes in bounded
+caches (a simulator speed trick below the counting line). A count means "the member did this
+once", so every public-key operation is timed with those caches emptied first: the cost of a
+member that has parsed nothing yet, an upper bound for one that keeps parsed keys. The
+symmetric primitives have no such cache and are timed in batches of warm calls.
+
+Costs that are not a suite's: ``decode`` (a top-level ``codec.decode``) is timed once, on an
+opaque-carrying struct, and given to every suite. ``hpke_setup`` is not a method of the suite:
+it is timed as ``hpke_export`` minus one ``kdf_expand``, which is how ``CountingSuite`` counts
+an export. The real post-quantum ``kem_encap`` is pure Python here (``mls/crypto/mlkem.py``)
+and costs milliseconds where native code takes tens of microseconds: calibrated as it runs.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
+from typing import Any
+
+from ..mls.codec import decode, encode
+from ..mls.crypto import PQ_SUITES, SUPPORTED_SUITES, get_suite, suite_available
+from ..mls.crypto.counting import BYTE_COUNTED, PRIMITIVES
+from ..mls.crypto.suite import CipherSuite
+from ..mls.messages.welcome import ExternalPub
+from ..mls.rand import SeededRandom
+from .model import FORMAT, Calibration, Machine, PrimitiveCost, SuiteCosts
+
+__all__ = ["real_suite_ids", "measure", "machine_description", "SIZES"]
+
+#: input sizes (bytes) at which byte-counted primitives are timed; hpke_setup's input is the
+#: HPKE ``info`` (an EncryptContext: a label and the GroupContext, 100–2000 bytes)
+SIZES: dict[str, tuple[int, ...]] = {name: (64, 1024, 8192) for name in BYTE_COUNTED}
+SIZES["hpke_setup"] = (32, 512, 2048)
+#: a batch of warm calls lasts about this long (s), so timer resolution does not matter
+_BATCH_SECONDS = 1e-3
+_MIN_PER_CALL = 1e-9
+
+Progress = Callable[[str], None]
+
+
+def real_suite_ids() -> tuple[int, ...]:
+    """Every suite the core ships with a real implementation here: RFC 9420 suites 1–7 and the
+    post-quantum suites this ``cryptography`` build supports."""
+    return tuple(s for s in SUPPORTED_SUITES + PQ_SUITES if suite_available(s, "real"))
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def machine_description() -> Machine:
+    """This machine, as a calibration records it."""
+    from cryptography import __version__ as crypto_version
+    from cryptography.hazmat.backends.openssl.backend import backend
+
+    return Machine(
+        platform=platform.platform(),
+        architecture=platform.machine(),
+        cpu_model=_cpu_model(),
+        cpu_count=os.cpu_count() or 1,
+        python=f"{platform.python_implementation()} {platform.python_version()}",
+        cryptography=f"cryptography {crypto_version}, {backend.openssl_version_text()}",
+    )
+
+
+# ---- cold caches ---------------------------------------------------------------------------------
+
+
+def _is_bounded_cache(v: object) -> bool:
+    info = getattr(v, "cache_info", None)
+    return callable(info) and hasattr(v, "cache_clear") and info().maxsize is not None
+
+
+def _caches_of(root: object) -> list[Any]:
+    """Every bounded ``lru_cache`` reachable from ``root`` through objects of the crypto
+    package, and every module-level one there (unbounded caches are instance factories)."""
+    found: dict[int, Any] = {}
+    for name, mod in list(sys.modules.items()):
+        if name.startswith("mlssim.mls.crypto"):
+            for v in vars(mod).values():
+                if _is_bounded_cache(v):
+                    found[id(v)] = v
+    seen: set[int] = set()
+    todo: list[object] = [root]
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        attrs = dict(getattr(obj, "__dict__", {}))
+        for cls in type(obj).__mro__:
+            for slot in getattr(cls, "__slots__", ()):
+                if hasattr(obj, slot):
+                    attrs[slot] = getattr(obj, slot)
+        for v in attrs.values():
+            if _is_bounded_cache(v):
+                found[id(v)] = v
+            elif type(v).__module__.startswith("mlssim.mls.crypto"):
+                todo.append(v)
+    return list(found.values())
+
+
+# ---- timing --------------------------------------------------------------------------------------
+
+
+def _median_seconds(call: Callable[[], object], repeat: int, clear: Callable[[], None] | None) -> float:
+    """Median seconds per call over ``repeat`` samples: one call after ``clear()`` each when
+    given (cold), else a batch of warm calls lasting about ``_BATCH_SECONDS``."""
+    call()  # first use: imports, lazily built tables
+    batch = 1
+    if clear is None:
+        t0 = time.perf_counter()
+        call()
+        once = time.perf_counter() - t0
+        batch = max(1, min(10_000, int(_BATCH_SECONDS / max(once, 1e-9))))
+    samples = []
+    for _ in range(repeat):
+        if clear is not None:
+            clear()
+        t0 = time.perf_counter()
+        for _ in range(batch):
+            call()
+        samples.append((time.perf_counter() - t0) / batch)
+    return statistics.median(samples)
+
+
+def _fit(points: Sequence[tuple[int, float]]) -> PrimitiveCost:
+    """Least-squares line through (bytes, seconds): intercept per call, slope per byte."""
+    n = len(points)
+    mx = sum(x for x, _ in points) / n
+    my = sum(y for _, y in points) / n
+    sxx = sum((x - mx) ** 2 for x, _ in points)
+    slope = max(0.0, sum((x - mx) * (y - my) for x, y in points) / sxx) if sxx else 0.0
+    return PrimitiveCost(per_call=max(_MIN_PER_CALL, my - slope * mx), per_byte=slope)
+
+
+class _SuiteBench:
+    """The inputs and timed calls of one suite's primitives."""
+
+    def __init__(self, suite: CipherSuite, repeat: int) -> None:
+        self.s = suite
+        self.repeat = repeat
+        info = suite.info
+        self.rand = SeededRandom(b"mlssim calibration", f"suite {info.suite_id}")
+        self.nh = b"\x01" * info.hash_len
+        self.key = b"\x02" * info.aead_key_len
+        self.nonce = b"\x03" * info.aead_nonce_len
+        self.kem = suite.kem_derive_key_pair(self.rand.random_bytes(info.kem_secret_len))
+        self.ss, self.enc = suite.kem_encap(self.kem.pub, self.rand)
+        self.sig = suite.signature_key_pair(self.rand)
+        self.caches = _caches_of(suite)
+
+    def clear(self) -> None:
+        for c in self.caches:
+            c.cache_clear()
+
+    def time(self, call: Callable[[], object], cold: bool) -> float:
+        return _median_seconds(call, self.repeat, self.clear if cold else None)
+
+    def sized(
+        self, name: str, make: Callable[[bytes], tuple[Callable[[], object], int]], cold: bool
+    ) -> PrimitiveCost:
+        """``make(data)`` gives the call on input ``data`` and the bytes a tally charges it."""
+        points = []
+        for size in SIZES[name]:
+            call, charged = make(bytes(size))
+            points.append((charged, self.time(call, cold)))
+        return _fit(points)
+
+    def flat(self, call: Callable[[], object], cold: bool) -> PrimitiveCost:
+        return PrimitiveCost(per_call=max(_MIN_PER_CALL, self.time(call, cold)))
+
+    def primitive(self, name: str) -> PrimitiveCost:
+        s, rand, kem, sig = self.s, self.rand, self.kem, self.sig
+        if name == "hash":
+            return self.sized(name, lambda d: (lambda: s.hash(d), len(d)), cold=False)
+        if name == "mac":
+            return self.sized(name, lambda d: (lambda: s.mac(self.nh, d), len(d)), cold=False)
+        if name == "kdf_extract":
+            return self.flat(lambda: s.kdf_extract(self.nh, self.nh), cold=False)
+        if name == "kdf_expand":
+            return self.flat(lambda: s.kdf_expand(self.nh, bytes(32), len(self.nh)), cold=False)
+        if name == "aead_seal":
+            return self.sized(
+                name, lambda d: (lambda: s.aead_seal(self.key, self.nonce, b"", d), len(d)), cold=False
+            )
+        if name == "aead_open":
+
+            def opener(d: bytes) -> tuple[Callable[[], object], int]:
+                ct = s.aead_seal(self.key, self.nonce, b"", d)
+                return (lambda: s.aead_open(self.key, self.nonce, b"", ct)), len(ct)
+
+            return self.sized(name, opener, cold=False)
+        if name == "hpke_setup":  # an export is one key schedule plus one kdf_expand
+            expand = self.primitive("kdf_expand").per_call
+            fit = self.sized(
+                name, lambda d: (lambda: s.hpke_export(self.ss, d, b"", len(self.nh)), len(d)), cold=True
+            )
+            return PrimitiveCost(per_call=max(_MIN_PER_CALL, fit.per_call - expand), per_byte=fit.per_byte)
+        if name == "kem_encap":
+            return self.flat(lambda: s.kem_encap(kem.pub, rand), cold=True)
+        if name == "kem_decap":
+            return self.flat(lambda: s.kem_decap(self.enc, kem.priv), cold=True)
+        if name == "kem_derive_key_pair":
+            ikm = rand.random_bytes(self.s.info.kem_secret_len)
+            return self.flat(lambda: s.kem_derive_key_pair(ikm), cold=True)
+        if name == "kem_public_key":
+            return self.flat(lambda: s.kem_public_key(kem.priv), cold=True)
+        if name == "sign":
+            return self.sized(name, lambda d: (lambda: s.sign(sig.priv, d), len(d)), cold=True)
+        if name == "verify":
+
+            def verifier(d: bytes) -> tuple[Callable[[], object], int]:
+                signature = s.sign(sig.priv, d)
+                return (lambda: s.verify(sig.pub, d, signature)), len(d)
+
+            return self.sized(name, verifier, cold=True)
+        if name == "signature_key_pair":
+            return self.flat(lambda: s.signature_key_pair(rand), cold=True)
+        if name == "signature_public_key":
+            return self.flat(lambda: s.signature_public_key(sig.priv), cold=True)
+        raise ValueError(f"no measurement for primitive {name!r}")
+
+
+def _decode_cost(repeat: int) -> PrimitiveCost:
+    """``codec.decode`` of an opaque-carrying struct; the same for every suite."""
+    points = []
+    for size in SIZES["decode"]:
+        data = encode(ExternalPub(external_pub=bytes(size)))
+        points.append((len(data), _median_seconds(partial(decode, ExternalPub, data), repeat, None)))
+    return _fit(points)
+
+
+def measure(
+    suite_ids: Iterable[int] | None = None, repeat: int = 31, progress: Progress | None = None
+) -> Calibration:
+    """Time every primitive of every suite in ``suite_ids`` (default: :func:`real_suite_ids`)
+    on this machine; ``progress(label)`` is called after each primitive (a progress bar)."""
+    if repeat < 1:
+        raise ValueError(f"repeat must be ≥ 1, got {repeat}")
+    ids = tuple(real_suite_ids() if suite_ids is None else suite_ids)
+    unknown = [s for s in ids if not suite_available(s, "real")]
+    if unknown:
+        raise ValueError(f"no real implementation of cipher suite(s) {unknown} here")
+    decode_cost = _decode_cost(repeat)
+    suites: dict[int, SuiteCosts] = {}
+    for suite_id in ids:
+        suite = get_suite(suite_id, "real")
+        bench = _SuiteBench(suite, repeat)
+        costs: dict[str, PrimitiveCost] = {}
+        for name in PRIMITIVES:
+            costs[name] = decode_cost if name == "decode" else bench.primitive(name)
+            if progress is not None:
+                progress(f"{suite.info.name} {name}")
+        suites[suite_id] = SuiteCosts(name=suite.info.name, costs=costs)
+    return Calibration(
+        format=FORMAT,
+        machine=machine_description(),
+        date=datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat(),
+        repeat=repeat,
+        suites=suites,
+    )
