@@ -10,9 +10,11 @@ model PRE (Umbral's sizes), in two states:
 
 In each state one member makes an empty path commit and one Add commit of a new member, and the
 script prints, per strategy: what a member downloads per commit (plain = the commit; split = the
-mean of every member's SplitCommitDownload; pre = the plain commit), the committer's upload, what
-a joiner downloads per join mode, the DS's storage for the group (GroupInfo and tree, plus the PRE
-store under ``pre``) and the DS's PRE re-encryptions for the epoch change.
+mean (and max) of every member's IndividualCommit of draft-mularczyk-mls-splitcommit; Merkle = the
+mean of mlssim's earlier Merkle variant's SplitCommitDownload; pre = the plain commit), the
+committer's upload, what a joiner downloads per join mode, the DS's storage for the group
+(GroupInfo and tree, plus the PRE store under ``pre``) and the DS's PRE re-encryptions for the
+epoch change.
 
     python benchmarks/bandwidth.py                 # N = 10, 100, 1,000, 10,000, 50,000
     python benchmarks/bandwidth.py --sizes 10 100  # quicker
@@ -42,8 +44,9 @@ from mlssim.mls.credentials import Credential
 from mlssim.mls.crypto import CipherSuite, get_suite
 from mlssim.mls.group import Group, GroupConfig, MemberIdentity, StagedCommit
 from mlssim.mls.key_packages import KeyPackageBundle, make_key_package
-from mlssim.mls.messages import Lifetime
+from mlssim.mls.messages import Lifetime, MLSMessage, SCommit
 from mlssim.mls.rand import SeededRandom
+from mlssim.mls.split_commit import SPLIT_FRAMING, project_all
 
 FOREVER = Lifetime(not_before=0, not_after=2**64 - 1)
 
@@ -147,9 +150,16 @@ class Bench:
     def measure(self) -> dict[str, float]:
         c = max(self.groups)  # the member at the right edge commits
         g = self.groups[c]
+        # the split-commit draft's SCommit on the same state, split by a DS that tracks the tree
+        draft = g.commit(self.rand, framing=SPLIT_FRAMING)
+        scommit = draft.message.body
+        assert isinstance(scommit, SCommit)
+        projected = project_all(scommit, draft.ratchet_tree, int(draft.committer), frozenset())
+        draft_down = [len(encode(MLSMessage(body=ic))) for ic in projected.values()]
+        g.discard(draft)
         staged = g.commit(self.rand)
         plain = len(staged.message_bytes)
-        split = download_sizes(self.suite, staged)
+        merkle = download_sizes(self.suite, staged)
         pre_up = len(committer_upload(self.suite, self.pre, g, staged, self.rand).encoded())
         # the DS's epoch change under pre
         before = self.reencryptions
@@ -186,8 +196,11 @@ class Bench:
         return {
             "plain_download": plain,
             "plain_upload": plain,
-            "split_download": sum(split.values()) / len(split),
-            "split_upload": upload_size(self.suite, staged),
+            "split_download": sum(draft_down) / len(draft_down),
+            "split_download_max": max(draft_down),
+            "split_upload": len(draft.message_bytes),
+            "merkle_download": sum(merkle.values()) / len(merkle),
+            "merkle_upload": upload_size(self.suite, staged),
             "pre_download": plain,
             "pre_upload": plain + pre_up,
             "pre_reencryptions": work,
@@ -234,9 +247,12 @@ def main() -> None:
         ("tree", None),
         ("plain ↓/commit", "plain_download"),
         ("split ↓/commit", "split_download"),
+        ("split ↓ max", "split_download_max"),
+        ("Merkle ↓/commit", "merkle_download"),
         ("pre ↓/commit", "pre_download"),
         ("plain ↑", "plain_upload"),
         ("split ↑", "split_upload"),
+        ("Merkle ↑", "merkle_upload"),
         ("pre ↑", "pre_upload"),
         ("pre re-enc/epoch", "pre_reencryptions"),
         ("join: Welcome+tree", "join_welcome_with_tree"),
@@ -272,8 +288,8 @@ def figure(out: Path, rows: list[tuple[int, str, dict[str, float]]], churn: int,
 
     out.mkdir(parents=True, exist_ok=True)
     panels = (
-        ("download", "commit download per member (bytes)", ("plain", "split", "pre")),
-        ("upload", "commit upload per committer (bytes)", ("plain", "split", "pre")),
+        ("download", "commit download per member (bytes)", ("plain", "split", "merkle", "pre")),
+        ("upload", "commit upload per committer (bytes)", ("plain", "split", "merkle", "pre")),
         ("join", "join download per new member (bytes)", ("welcome_with_tree", "tree_from_ds", "pre")),
     )
     for panel, label, strategies in panels:
@@ -282,7 +298,9 @@ def figure(out: Path, rows: list[tuple[int, str, dict[str, float]]], churn: int,
             for strat in strategies:
                 key = f"join_{strat}" if panel == "join" else f"{strat}_{panel}"
                 pts = [(float(n), float(r[key])) for n, st, r in rows if st == state]
-                name = strat.replace("_", "-")
+                name = {"split": "split (draft)", "merkle": "split (Merkle variant)"}.get(
+                    strat, strat.replace("_", "-")
+                )
                 data.append(
                     Series(
                         f"{name}, {state}",
@@ -300,7 +318,10 @@ def figure(out: Path, rows: list[tuple[int, str, dict[str, float]]], churn: int,
             f"commit of N-1 members (every parent blank); churned = then {churn} path commits by five "
             "members spread over the tree, 5% removed, 5% added. One empty path commit (download, "
             "upload) and one Add of a new member (join) measured per point; no simulation of timing. "
-            "pre members download the plain commit, so pre's download line covers plain's. "
+            "split (draft) = draft-mularczyk-mls-splitcommit's SCommit up and mean IndividualCommit "
+            "down; split (Merkle variant) = mlssim's earlier signed-Merkle-root format, kept for "
+            "comparison. pre members download the plain commit, so pre's download line covers "
+            "plain's. "
             "Regenerate: python benchmarks/bandwidth.py --figure reports/bandwidth\n"
         )
 

@@ -109,8 +109,10 @@ class FederationSpec(_Model):
         default="plain",
         description=(
             "what each member downloads for a commit: plain = the whole commit; split = "
-            "server-assisted, its own HPKE ciphertext and the public keys it cannot derive "
-            "(needs public handshakes); pre = plain commits, and the DS also keeps the group's node "
+            "draft-mularczyk-mls-splitcommit: the committer sends an SCommit and the ordering DS "
+            "gives each member its IndividualCommit (its own HPKE ciphertext and the public keys it "
+            "cannot derive), which the member processes (needs public handshakes and single or hub "
+            "ordering); pre = plain commits, and the DS also keeps the group's node "
             "secrets under proxy re-encryption, re-encrypting them every epoch, for joins from a small "
             "secret (join_mode: pre). Both need server topology (docs/bandwidth.md)"
         ),
