@@ -311,3 +311,44 @@ def test_randomness_epochs_count_from_the_first_epoch_its_draws_exposed(tmp_path
     assert member["healed_epoch"] == randomness["healed_epoch"] == h
     assert member["epochs"] == h - member["epoch"]
     assert randomness["epochs"] == h - m
+
+
+@pytest.mark.parametrize(
+    "compromise",
+    [
+        {"kind": "member", "victim_update_after": 30},
+        {"kind": "member", "victim_update_after": 10, "mixing": "randomness"},
+    ],
+)
+def test_split_commits_expose_and_heal_as_plain_ones(tmp_path: Path, compromise: dict[str, Any]) -> None:
+    """The same run under ``fanout: split`` (draft-mularczyk-mls-splitcommit): the commits draw the
+    same secrets, so the adversary — opening the SCommit's ciphertexts with the context of the
+    draft's choice S2, confirming candidates with the locally computed tag of S4 — follows and
+    loses the group at exactly the epochs it does under ``plain``."""
+    spec = dict(compromise)
+    more = []
+    if spec.pop("mixing", None):
+        more = [{"at": 40, "group": "g", "member": VICTIM, "kind": "randomness", "duration": 60}]
+    runs = {
+        fanout: scenario(tmp_path, spec, more=more, federation={"fanout": fanout})
+        for fanout in ("plain", "split")
+    }
+    plain, split = (runs[f] for f in ("plain", "split"))
+    assert len(list(split.recorder.of_kind("ds_split"))) > 10
+    seen = {f: {e: (x["exposed"], x["how"]) for e, x in exposures(w).items()} for f, w in runs.items()}
+    assert seen["split"] == seen["plain"]
+    assert any(exposed for exposed, _ in seen["plain"].values())
+    assert any(not exposed for exposed, _ in seen["plain"].values())
+
+    # everything but the bytes spent until healing (split commits are smaller: the point of them)
+    def timing(h: dict[str, Any]) -> dict[str, Any]:
+        out = {k: v for k, v in h.items() if "bytes" not in k and k != "cases"}
+        out["cases"] = [{k: v for k, v in c.items() if "bytes" not in k} for c in h["cases"]]
+        return out
+
+    hp, hs = plain.summary()["healing"], split.summary()["healing"]
+    assert timing(hs) == timing(hp)
+    if compromise.get("mixing"):  # known draws in the victim's own commit: it never heals
+        assert hs["bytes_mean"] is None and hp["bytes_mean"] is None
+    else:
+        assert hs["bytes_mean"] < hp["bytes_mean"]

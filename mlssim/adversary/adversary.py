@@ -285,12 +285,13 @@ class Adversary:
 
         derive = self._derivation
         content = derive.commit_content(commit, old, prev)
-        if secrets is None and content is not None and content.commit is not None:
+        commit_struct = None if content is None else derive.commit_of(commit, content)
+        if secrets is None and content is not None and commit_struct is not None:
             secrets, how = derive.from_commit(
                 old,
                 new,
                 content,
-                content.commit,
+                commit_struct,
                 prev,
                 added_leaves,
                 learned,
@@ -300,8 +301,8 @@ class Adversary:
         if secrets is None and welcome is not None:
             body = welcome.body if isinstance(welcome, MLSMessage) else welcome
             if isinstance(body, Welcome):
-                if content is not None and content.commit is not None:
-                    for por in content.commit.proposals:
+                if commit_struct is not None:
+                    for por in commit_struct.proposals:
                         if isinstance(por.proposal, Add):
                             self.observe_key_package(por.proposal.key_package)
                 secrets, how = derive.from_welcome(new, body, content, learned, sender_device)

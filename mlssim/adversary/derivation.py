@@ -42,11 +42,13 @@ from ..mls.messages.framing import (
 from ..mls.messages.key_package import KeyPackage
 from ..mls.messages.proposals import Commit, ExternalInit, PreSharedKey
 from ..mls.messages.psk_id import PreSharedKeyID
+from ..mls.messages.split import SCommit
 from ..mls.messages.tree import HPKECiphertext, UpdatePath
 from ..mls.messages.welcome import GroupInfo, GroupSecrets, Welcome
 from ..mls.protect import unprotect_private
 from ..mls.psk import psk_secret
 from ..mls.secret_tree import RatchetPolicy, SecretTree
+from ..mls.split_commit import as_commit, path_context
 from ..mls.treekem import (
     OpenedPath,
     TreeKEMError,
@@ -83,6 +85,9 @@ class Derivation:
         if isinstance(commit, AuthenticatedContent):
             return commit.content
         body = commit.body
+        if isinstance(body, SCommit):  # draft-mularczyk-mls-splitcommit: its framed header
+            header = self.commit_content(body.sheader, old, prev)
+            return header if header is not None and header.sheader is not None else None
         if isinstance(body, PublicMessage):
             return body.content
         if isinstance(body, PrivateMessage) and prev is not None:
@@ -109,7 +114,19 @@ class Derivation:
                 )
             except MLSError:
                 return None
-            return ac.content if ac.content.content_type == ContentType.COMMIT else None
+            kept = (ContentType.COMMIT, ContentType.SHEADER)
+            return ac.content if ac.content.content_type in kept else None
+        return None
+
+    @staticmethod
+    def commit_of(commit: MLSMessage | AuthenticatedContent, content: FramedContent) -> Commit | None:
+        """The proposals and path of ``content``: its Commit, or a split commit's header and
+        SUpdatePath as one (``split_commit.as_commit``)."""
+        if content.commit is not None:
+            return content.commit
+        body = commit.body if isinstance(commit, MLSMessage) else None
+        if content.sheader is not None and isinstance(body, SCommit):
+            return as_commit(content.sheader, body.path)
         return None
 
     def from_commit(
@@ -190,10 +207,13 @@ class Derivation:
             except TreeKEMError:
                 opened = None
         if opened is None:
-            provisional = encode(
-                replace(new.context, confirmed_transcript_hash=old.context.confirmed_transcript_hash)
-            )
-            opened = self._open_path(new, targets, path, provisional)
+            if content.content_type == ContentType.SHEADER:
+                context = path_context(old.context_bytes)  # the split draft's choice S2
+            else:
+                context = encode(
+                    replace(new.context, confirmed_transcript_hash=old.context.confirmed_transcript_hash)
+                )
+            opened = self._open_path(new, targets, path, context)
             how = "path"
         if opened is None:
             return None, ""

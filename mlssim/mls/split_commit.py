@@ -65,9 +65,9 @@ from .messages.framing import (
     Sender,
     framed_content_tbs,
 )
-from .messages.proposals import ProposalOrRef, SHeader
+from .messages.proposals import Commit, ProposalOrRef, SHeader
 from .messages.split import IndividualCommit, SCommit
-from .messages.tree import IndividualUpdatePath, SUpdatePath
+from .messages.tree import IndividualUpdatePath, SUpdatePath, UpdatePath
 from .proposal_list import AppliedProposals
 from .ratchet_tree import RatchetTree, TreeView
 from .transcript import interim_transcript_hash
@@ -89,6 +89,7 @@ __all__ = [
     "slots",
     "project",
     "project_all",
+    "as_commit",
 ]
 
 #: §3: the exporter label of ``epoch_identifier`` (S1 for the rest)
@@ -203,6 +204,19 @@ class _SplitFraming:
 
 #: the framing ``Group.commit(..., framing=SPLIT_FRAMING)`` takes for a splittable commit
 SPLIT_FRAMING: CommitFraming = _SplitFraming()
+
+
+def as_commit(header: SHeader, path: SUpdatePath | None) -> Commit:
+    """The RFC 9420 Commit an SCommit stands for (the header's proposals and leaf with the
+    SUpdatePath's nodes): what an observer holding the whole SCommit reads, e.g. the adversary."""
+    if (path is None) != (header.leaf_node is None):
+        raise SplitShapeError("a split commit has a path iff its header has a leaf")
+    full = (
+        None
+        if path is None or header.leaf_node is None
+        else UpdatePath(leaf_node=header.leaf_node, nodes=path.nodes)
+    )
+    return Commit(proposals=header.proposals, path=full)
 
 
 # ---- splitting: who gets which ciphertext and keys -----------------------------------------------
