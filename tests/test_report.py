@@ -92,3 +92,16 @@ def test_metrics_outside_results_csv_come_from_summaries(tmp_path: Path) -> None
     assert (tmp_path / "rep" / "tiny-sweep--application_received.png").is_file()
     # without the fallback the metric has no values and no figure is drawn
     assert "application_received" in (tmp_path / "rep" / "tiny-sweep.md").read_text()
+
+
+def test_the_model_note_names_a_varied_suite_instead_of_one_runs_suite() -> None:
+    """A caption's model line comes from one run's scenario; a choice the grid varies (here the
+    cipher suite, as in scenarios/bandwidth-pq.yaml) must not be stated as that run's value."""
+    from mlssim.report.report import _model_note
+
+    scenario = {"crypto": {"suite": 1, "family": "model"}, "network": {}}
+    assert "Model: suite 1 (model family); links without rate limits" in _model_note(scenario, ())
+    varied = _model_note(scenario, ("crypto.suite", "groups[0].size"))
+    assert "suite 1" not in varied and "crypto.suite varies" in varied
+    rated = _model_note(scenario, ("network.client_ds.bandwidth",))
+    assert "link rates as the grid sets them" in rated

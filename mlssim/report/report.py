@@ -43,14 +43,26 @@ def _interval(e_low: float | None, e_high: float | None) -> str:
     return "n/a" if e_low is None or e_high is None else f"[{e_low:.6g}, {e_high:.6g}]"
 
 
-def _model_note(scenario: dict[str, Any]) -> str:
-    """The model choices every number of the sweep depends on, from its resolved scenario."""
+def _model_note(scenario: dict[str, Any], grid: Sequence[str] = ()) -> str:
+    """The model choices every number of the sweep depends on, from one run's resolved scenario;
+    a choice the grid varies is named as varying (one run's value would be wrong for the rest)."""
     crypto = scenario.get("crypto", {})
     net = scenario.get("network", {})
     rates = [k for k in ("client_ds", "ds_ds", "ds_as") if (net.get(k) or {}).get("bandwidth")]
+    suite = (
+        "the suite of each series (crypto.suite varies)"
+        if "crypto.suite" in grid
+        else f"suite {crypto.get('suite')}"
+    )
+    family = "crypto.family varies" if "crypto.family" in grid else f"{crypto.get('family')} family"
+    links = (
+        "link rates as the grid sets them"
+        if any(k.startswith("network.") for k in grid)
+        else ("rate-limited on " + ", ".join(rates) if rates else "without rate limits")
+    )
     return (
-        f"Model: suite {crypto.get('suite')} ({crypto.get('family')} family); "
-        f"links {'rate-limited on ' + ', '.join(rates) if rates else 'without rate limits'}; "
+        f"Model: {suite} ({family}); "
+        f"links {links}; "
         "processing time not simulated (a message is processed the instant it arrives); "
         "each group's tree is built by one Add commit of all its initial members, then the workload."
     )
@@ -115,7 +127,7 @@ def write_report(
     manifest = json.loads((sweep_dir / first["run_key"] / "manifest.json").read_text())
     scenario = json.loads((sweep_dir / first["run_key"] / "scenario.json").read_text())
     paired = _paired_seeds(sweep)
-    runs, model = _runs_note(sweep, paired), _model_note(scenario)
+    runs, model = _runs_note(sweep, paired), _model_note(scenario, sweep.grid)
     wall = sum(
         float(json.loads((sweep_dir / r["run_key"] / "manifest.json").read_text()).get("wall_time_s", 0.0))
         for r in sweep.rows
