@@ -105,3 +105,11 @@ def test_the_model_note_names_a_varied_suite_instead_of_one_runs_suite() -> None
     assert "suite 1" not in varied and "crypto.suite varies" in varied
     rated = _model_note(scenario, ("network.client_ds.bandwidth",))
     assert "link rates as the grid sets them" in rated
+
+
+def test_private_use_suites_are_labelled_in_hex() -> None:
+    from mlssim.report.data import key_value
+
+    assert key_value("crypto.suite", "61441") == "0xF001"
+    assert key_value("crypto.suite", "1") == "1"
+    assert key_value("groups[0].size", "61441") == "61441"

@@ -27,6 +27,7 @@ __all__ = [
     "Sweep",
     "check_name",
     "label_value",
+    "key_value",
     "load_sweep",
     "paired_differences",
     "pooled",
@@ -112,6 +113,15 @@ def label_value(v: str) -> str:
     return v
 
 
+def key_value(key: str, v: str) -> str:
+    """A grid value of ``key`` as a label: cipher suites from the private-use range (the PQ
+    hybrids) in hex, as their drafts name them (0xF001, not 61441)."""
+    text = label_value(v)
+    if key == "crypto.suite" and text.isdigit() and int(text) >= 0xF000:
+        return f"0x{int(text):04X}"
+    return text
+
+
 def short_key(key: str) -> str:
     """A grid key's last part, for legends (``adversary.compromises[0].remove_after`` →
     ``remove_after``); the full keys are in the report's tables and captions."""
@@ -162,7 +172,7 @@ def series(sweep: Sweep, x_key: str, metric: str, stat: str = "mean") -> list[Se
         label = (
             label_value(key[0])
             if len(others) == 1
-            else ", ".join(f"{short_key(k)}={label_value(v)}" for k, v in zip(others, key, strict=True))
+            else ", ".join(f"{short_key(k)}={key_value(k, v)}" for k, v in zip(others, key, strict=True))
             or metric
         )
         xs = sorted(cells[key]) if numeric else list(cells[key])
@@ -210,7 +220,7 @@ def paired_differences(sweep: Sweep, x_key: str, metric: str) -> tuple[str, list
     out = []
     for other in sorted(groups, key=_natural):
         label = (
-            ", ".join(f"{short_key(k)}={label_value(v)}" for k, v in zip(others, other, strict=True))
+            ", ".join(f"{short_key(k)}={key_value(k, v)}" for k, v in zip(others, other, strict=True))
             or metric
         )
         xs = [c for c in cats[1:] if groups[other][c]]
