@@ -54,7 +54,7 @@ from .psk import resolve_psks
 from .rand import RandomSource
 from .ratchet_tree import RatchetTree
 from .transcript import confirmed_transcript_hash, interim_transcript_hash
-from .treekem import PathKeys, UpdatePathResult, create_update_path
+from .treekem import PathEncryptor, PathKeys, UpdatePathResult, create_update_path
 from .treemath import LeafIndex
 from .welcome import seal_welcome
 
@@ -101,6 +101,9 @@ class CommitFraming(Protocol):
     """How a commit is framed, hashed into the transcript and sent: RFC 9420's
     (:data:`RFC9420_FRAMING`), or an extension's (``split_commit.SPLIT_FRAMING``). The
     proposals, the tree and the path secrets are built the same way for every framing."""
+
+    #: how each path secret is sealed (``None``: RFC 9420's HPKE to every resolution node)
+    path_encryptor: PathEncryptor | None
 
     def path_context(self, old: GroupContext, provisional: GroupContext) -> bytes:
         """The context the path secrets are encrypted to."""
@@ -245,11 +248,14 @@ def _update_path(
         exclude=frozenset(int(new) for new, _ in applied.added),
         context_for=context_for,
         rand=rand,
+        encrypt=framing.path_encryptor,
     )
 
 
 class _RFC9420Framing:
     """RFC 9420 §12.4.1: a Commit content, its transcript hash and confirmation tag."""
+
+    path_encryptor: PathEncryptor | None = None
 
     def path_context(self, old: GroupContext, provisional: GroupContext) -> bytes:
         return encode(provisional)

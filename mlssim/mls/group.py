@@ -1,9 +1,8 @@
 """The sans-IO MLS group state machine (RFC 9420 §11–§12).
 
-One :class:`Group` is one member's view of one group. It never reads a clock or a
-socket: callers pass randomness (``rand``) and, where lifetimes matter, ``now``; it
-returns messages as :class:`~mlssim.mls.messages.MLSMessage` objects and results as typed
-values.
+One :class:`Group` is one member's view of one group. It never reads a clock or a socket:
+callers pass randomness (``rand``) and, where lifetimes matter, ``now``; it returns
+:class:`~mlssim.mls.messages.MLSMessage` objects and typed results.
 
 State rules (h11-style, all in one place):
 
@@ -16,12 +15,11 @@ State rules (h11-style, all in one place):
 * ``process(msg)`` validates completely before changing anything; a message that fails
   raises an :class:`~mlssim.mls.errors.MLSError` and leaves the group exactly as it was
   (§12.4.2). A commit from this member that matches the pending staged commit merges it.
-* Proposals received in an epoch are cached by ProposalRef and dropped at the next epoch.
-* After a commit that removes this member, or that carries a ReInit, the group is
-  inactive: it can still read nothing new and sends nothing.
-* The public part of an epoch (:class:`PublicEpoch`: GroupContext, ratchet tree,
-  interim transcript hash) is immutable and can be shared by every member in that epoch;
-  the private part (leaf and path keys, epoch secrets, secret tree) is per member.
+* Proposals received in an epoch are cached by ProposalRef, dropped at the next epoch.
+* After a commit that removes this member, or carries a ReInit, the group is inactive.
+* The public part of an epoch (:class:`PublicEpoch`: GroupContext, ratchet tree, interim
+  transcript hash) is immutable and shared by every member in that epoch; the private part
+  (leaf and path keys, epoch secrets, secret tree) is per member.
 
 ``Group`` holds the state and the rules above; the work is done by functions of a member's
 state: ``group_send`` (sending), ``commit_builder`` (committing), ``group_process`` and
@@ -82,7 +80,7 @@ from .psk import chained_lookup
 from .rand import RandomSource
 from .ratchet_tree import RatchetTree
 from .sharing import EpochCache
-from .split_commit import SplitCommitError
+from .split_commit import PathSecretOpener, SplitCommitError
 from .split_process import process_split_commit
 from .treekem import PathKeys
 from .treemath import LeafIndex
@@ -479,8 +477,11 @@ class Group:
             return self.config.psk_lookup(psk_id)
         return None
 
-    def process(self, message: MLSMessage, *, now: int | None = None) -> ProcessResult:
-        """Validate and apply one message of the current epoch; raises, unchanged, on any failure."""
+    def process(
+        self, message: MLSMessage, *, now: int | None = None, opener: PathSecretOpener | None = None
+    ) -> ProcessResult:
+        """Validate and apply one message of the current epoch; raises, unchanged, on any failure.
+        ``opener``: how a split commit's path ciphertext is opened (default HPKE, ``split_commit``)."""
         self._require_active()
         pending = self._pending
         if pending is not None and message.encoded() == pending.message_bytes:
@@ -489,7 +490,7 @@ class Group:
             return self.merge(pending)
         if isinstance(message.body, SCommit | IndividualCommit):  # draft-mularczyk-mls-splitcommit
             split = process_split_commit(
-                self.suite, self.config, self._st, self._past, message, now, self.lookup_psk
+                self.suite, self.config, self._st, self._past, message, now, self.lookup_psk, opener
             )
             return self._applied(*split)
         ac = unprotect_message(self.suite, self.config, self._st, self._past, message)

@@ -44,7 +44,7 @@ with the reasons; the constants and functions below are the only place each is m
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 
@@ -67,16 +67,19 @@ from .messages.framing import (
 )
 from .messages.proposals import Commit, ProposalOrRef, SHeader
 from .messages.split import IndividualCommit, SCommit
-from .messages.tree import IndividualUpdatePath, SUpdatePath, UpdatePath
+from .messages.tree import HPKECiphertext, IndividualUpdatePath, SUpdatePath, UpdatePath
 from .proposal_list import AppliedProposals
 from .ratchet_tree import RatchetTree, TreeView
 from .transcript import interim_transcript_hash
-from .treekem import UpdatePathResult
+from .treekem import UPDATE_PATH_LABEL, PathEncryptor, UpdatePathResult
 from .treemath import LeafIndex, common_ancestor, subtree_leaves
 
 __all__ = [
     "SPLIT_EXPORTER_LABEL",
     "SPLIT_FRAMING",
+    "SplitFraming",
+    "PathSecretOpener",
+    "hpke_open",
     "SplitCommitError",
     "SplitShapeError",
     "EpochIdentifierError",
@@ -147,11 +150,26 @@ def local_confirmation_tag(suite: CipherSuite, secrets: EpochSecrets, confirmed:
     return confirmation_tag(suite, secrets.confirmation_key, confirmed)
 
 
+#: opens a receiver's path ciphertext: ``(suite, its node's private key, context, ciphertext)``
+#: -> the path secret; the default is RFC 9420's DecryptWithLabel (:func:`hpke_open`)
+PathSecretOpener = Callable[[CipherSuite, bytes, bytes, HPKECiphertext], bytes]
+
+
+def hpke_open(suite: CipherSuite, priv: bytes, context: bytes, ct: HPKECiphertext) -> bytes:
+    """§7.6: DecryptWithLabel(priv, "UpdatePathNode", context, kem_output, ciphertext)."""
+    return suite.decrypt_with_label(priv, UPDATE_PATH_LABEL, context, ct.kem_output, ct.ciphertext)
+
+
 # ---- the committer ------------------------------------------------------------------------------
 
 
-class _SplitFraming:
-    """:class:`~mlssim.mls.commit_builder.CommitFraming` of a splittable commit (§3 steps 1–5)."""
+class SplitFraming:
+    """:class:`~mlssim.mls.commit_builder.CommitFraming` of a splittable commit (§3 steps 1–5).
+    ``path_encryptor`` seals each path secret (default: RFC 9420's HPKE to every resolution
+    node); a server-aided reading that re-encrypts at the DS passes its own (``assist/``)."""
+
+    def __init__(self, path_encryptor: PathEncryptor | None = None) -> None:
+        self.path_encryptor = path_encryptor
 
     def path_context(self, old: GroupContext, provisional: GroupContext) -> bytes:
         return path_context(old)
@@ -203,7 +221,7 @@ class _SplitFraming:
 
 
 #: the framing ``Group.commit(..., framing=SPLIT_FRAMING)`` takes for a splittable commit
-SPLIT_FRAMING: CommitFraming = _SplitFraming()
+SPLIT_FRAMING: CommitFraming = SplitFraming()
 
 
 def as_commit(header: SHeader, path: SUpdatePath | None) -> Commit:

@@ -47,10 +47,12 @@ from .ratchet_tree import RatchetTree
 from .sharing import NOT_SHARED, tables_of
 from .split_commit import (
     EpochIdentifierError,
+    PathSecretOpener,
     Slot,
     SplitCommitError,
     SplitShapeError,
     epoch_identifier,
+    hpke_open,
     local_confirmation_tag,
     path_context,
     project,
@@ -59,7 +61,6 @@ from .split_commit import (
 )
 from .transcript import interim_transcript_hash
 from .treekem import (
-    UPDATE_PATH_LABEL,
     PathKeyMismatchError,
     PathKeys,
     PathSecretDecryptionError,
@@ -109,10 +110,12 @@ def process_split_commit(
     message: MLSMessage,
     now: int | None,
     lookup_psk: Callable[[PreSharedKeyID], bytes | None],
+    opener: PathSecretOpener | None = None,
 ) -> tuple[CommitApplied, MemberState]:
     """§3: unframe the header, process the commit with its proposals and the path keys, check
-    ``epoch_identifier``. Returns the result and the member's next state (its current one made
-    inactive if the commit removes it); ``st`` is unchanged, and any failure raises."""
+    ``epoch_identifier``; ``opener`` opens this member's path ciphertext (default: HPKE).
+    Returns the result and the member's next state (its current one made inactive if the commit
+    removes it); ``st`` is unchanged, and any failure raises."""
     body = message.body
     if not isinstance(body, SCommit | IndividualCommit):
         raise LocalProtocolError(f"{message.wire_format.name} is not a split commit")
@@ -162,7 +165,7 @@ def process_split_commit(
     new_nodes: dict[NodeIndex, KeyPair] = {}
     if header.leaf_node is not None:
         update_path, new_nodes, commit_secret = _path(
-            suite, cfg, st, body, header, pre, sender.index, path_keys, ctx
+            suite, cfg, st, body, header, pre, sender.index, path_keys, ctx, opener
         )
     keys = () if update_path is None else tuple(n.encryption_key for n in update_path.nodes)
     new = tables.outcomes.get_or_compute(
@@ -222,6 +225,7 @@ def _path(
     sender: int,
     path_keys: PathKeys,
     ctx: bytes,
+    opener: PathSecretOpener | None,
 ) -> tuple[UpdatePath, dict[NodeIndex, KeyPair], bytes]:
     """This member's path secret and the path's public keys: decrypt its ciphertext (S2), derive
     from its common ancestor up, and take the keys below from the message. Returns the path as
@@ -246,17 +250,12 @@ def _path(
         raise SplitShapeError(f"{len(individual.new_pks)} keys below the common ancestor, the tree has {k}")
     ct = individual.encrypted_path_secret
     tables = tables_of(cfg.epoch_cache)
-    opens = tables.path_opens if r & 1 else NOT_SHARED
+    # a custom opener's result is this member's alone (it may use keys outside the tree)
+    opens = tables.path_opens if r & 1 and opener is None else NOT_SHARED
     context = path_context(ctx)
     try:
         first = opens.get_or_compute(
-            (priv, context, ct.kem_output, ct.ciphertext),
-            suite.decrypt_with_label,
-            priv,
-            UPDATE_PATH_LABEL,
-            context,
-            ct.kem_output,
-            ct.ciphertext,
+            (priv, context, ct.kem_output, ct.ciphertext), opener or hpke_open, suite, priv, context, ct
         )
     except CryptoError as exc:
         raise PathSecretDecryptionError(

@@ -17,7 +17,7 @@ Two ways to process a received UpdatePath:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
@@ -66,6 +66,8 @@ __all__ = [
     "next_path_secret",
     "derive_path",
     "create_update_path",
+    "PathEncryptor",
+    "hpke_to_resolution",
     "check_update_path_shape",
     "process_update_path",
     "decrypt_update_path",
@@ -111,9 +113,12 @@ def create_update_path(
     exclude: AbstractSet[int],
     context_for: Callable[[bytes], bytes],
     rand: RandomSource,
+    encrypt: PathEncryptor | None = None,
 ) -> UpdatePathResult:
     """§7.5 / §12.4.1: refresh the sender's path in ``editor`` (the tree with this commit's
-    proposals applied) and build the UpdatePath.
+    proposals applied) and build the UpdatePath. ``encrypt`` seals one node's path secret for
+    its copath child's resolution (default :func:`hpke_to_resolution`, RFC 9420's; a server-aided
+    extension may seal it otherwise).
 
     ``make_leaf(encryption_key, parent_hash)`` returns the sender's signed commit LeafNode;
     ``exclude`` is the set of leaves this commit adds (left out of every resolution, §7.6);
@@ -133,17 +138,16 @@ def create_update_path(
     editor.set_node(2 * sender, leaf)
     context = context_for(editor.tree_hash())
 
-    nodes: list[UpdatePathNode] = []
-    for (_, s), secret, kp in zip(path, secrets, key_pairs, strict=True):
-        cts: list[HPKECiphertext] = []
-        for r in editor.resolution(s, exclude):
-            target = editor.node(r)
-            assert target is not None
-            kem_output, ct = suite.encrypt_with_label(
-                target.encryption_key, UPDATE_PATH_LABEL, context, secret, rand
-            )
-            cts.append(HPKECiphertext(kem_output=kem_output, ciphertext=ct))
-        nodes.append(UpdatePathNode(encryption_key=kp.pub, encrypted_path_secret=tuple(cts)))
+    seal = encrypt or hpke_to_resolution
+    nodes = [
+        UpdatePathNode(
+            encryption_key=kp.pub,
+            encrypted_path_secret=seal(
+                suite, editor, p, editor.resolution(s, exclude), secret, context, rand
+            ),
+        )
+        for (p, s), secret, kp in zip(path, secrets, key_pairs, strict=True)
+    ]
 
     return UpdatePathResult(
         sender=sender,
@@ -154,6 +158,36 @@ def create_update_path(
         ),
         path_secrets={p: s for (p, _), s in zip(path, secrets, strict=True)},
     )
+
+
+#: seals one path node's secret for the nodes of its copath child's resolution:
+#: ``(suite, tree, path node, resolution, path secret, context, rand) -> ciphertexts``
+PathEncryptor = Callable[
+    [CipherSuite, TreeView, NodeIndex, Sequence[NodeIndex], bytes, bytes, RandomSource],
+    Sequence[HPKECiphertext],
+]
+
+
+def hpke_to_resolution(
+    suite: CipherSuite,
+    tree: TreeView,
+    node: NodeIndex,
+    resolution: Sequence[NodeIndex],
+    secret: bytes,
+    context: bytes,
+    rand: RandomSource,
+) -> tuple[HPKECiphertext, ...]:
+    """§7.6: EncryptWithLabel(key, "UpdatePathNode", context, path_secret) to each node of the
+    resolution, in order."""
+    out = []
+    for r in resolution:
+        target = tree.node(r)
+        assert target is not None
+        kem_output, ct = suite.encrypt_with_label(
+            target.encryption_key, UPDATE_PATH_LABEL, context, secret, rand
+        )
+        out.append(HPKECiphertext(kem_output=kem_output, ciphertext=ct))
+    return tuple(out)
 
 
 # ---- processing an UpdatePath (§7.5, §12.4.2) ---------------------------------------------------
