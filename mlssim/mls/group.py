@@ -190,8 +190,7 @@ class Group:
 
     @property
     def staged_state(self) -> MemberState | None:
-        """The next epoch's private state of the commit this member has staged, if any: what a
-        member holds while its commit travels to the delivery service."""
+        """The next epoch's private state of the commit this member has staged, if any."""
         return None if self._pending is None else self._pending._state
 
     @property
