@@ -16,6 +16,7 @@ proposal that an epoch change voids is proposed again under the retry policy.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Protocol
 
 import simpy
@@ -33,15 +34,16 @@ from ..mls.codec import encode
 from ..mls.commit_builder import CommitFraming
 from ..mls.credentials import DefaultCredentialValidator
 from ..mls.errors import MLSError
-from ..mls.group import CommitApplied, Group, GroupConfig, ProposalReceived, StagedCommit
+from ..mls.group import CommitApplied, Group, GroupConfig, ProcessResult, ProposalReceived, StagedCommit
 from ..mls.group_validation import LeafPolicy
 from ..mls.messages import GroupInfo, KeyPackage, MLSMessage, Welcome
 from ..mls.rand import RandomSource
 from ..mls.ratchet_tree import RatchetTree
 from ..scenario.schema import GroupSpec, Scenario
-from . import forks
+from . import forks, receiving
 from .delivery import CommitView, DeliveryService
 from .device import Device, DeviceObserver, DeviceWorld
+from .processing import Processing
 from .records import CONTROL_BYTES, PendingCommit
 
 __all__ = ["AS_LEAF_POLICY", "CONTROL_BYTES", "Client", "ClientWorld"]
@@ -96,6 +98,8 @@ class ClientWorld(DeviceWorld, Protocol):
     pre: PRE | None
     created: dict[str, simpy.Event]
     group_specs: dict[str, GroupSpec]
+    #: how work takes time (sim/processing.py): Instant, or a queue per client
+    processing: Processing
 
     @property
     def ordering(self) -> ClientOrdering: ...
@@ -145,6 +149,8 @@ class Client(Device):
         self.resyncing: dict[str, dict[str, float]] = {}
         #: the epoch at which this client joined each group
         self.joined_epoch: dict[str, int] = {}
+        #: groups where a commit of this client is being created (queued under processing time)
+        self.creating: set[str] = set()
 
     @property
     def config(self) -> GroupConfig:
@@ -381,22 +387,16 @@ class Client(Device):
         self.world.ordering.receive_commit(self, group, msg)
 
     def process_commit(self, group: str, msg: MLSMessage) -> None:
-        """Process a commit the orderer accepted; a failure means this client cannot follow
-        the group any more: it re-syncs."""
-        w = self.world
-        g = self.groups.get(group)
-        if g is None or not g.active or group in self.resyncing:
-            return
+        """Process a commit the orderer accepted (``sim/receiving.py``)."""
+        receiving.commit(self, group, msg)
+
+    def process_message(self, g: Group, msg: MLSMessage) -> ProcessResult | MLSError:
+        """``g.process(msg)``: the MLS work of a received message (``sim/receiving.py`` runs it
+        as a job), its error returned rather than raised."""
         try:
-            res = g.process(msg, now=None)
+            return g.process(msg, now=None)
         except MLSError as exc:
-            w.recorder.event(
-                w.env.now, "process_error", group=group, client=self.name, error=type(exc).__name__
-            )
-            w.start_resync(self, group, type(exc).__name__)
-            return
-        assert isinstance(res, CommitApplied)
-        self.commit_applied(group, g, res)
+            return exc
 
     def commit_applied(self, group: str, g: Group, res: CommitApplied) -> None:
         """Bookkeeping after this client's state ``g`` of ``group`` applied a commit."""
@@ -438,19 +438,7 @@ class Client(Device):
             w.repropose(self, group)
 
     def on_proposal(self, group: str, msg: MLSMessage) -> None:
-        w = self.world
-        g = self.groups.get(group)
-        if g is None or not g.active:
-            return
-        try:
-            res = g.process(msg)
-        except MLSError as exc:
-            w.recorder.event(
-                w.env.now, "process_error", group=group, client=self.name, error=type(exc).__name__
-            )
-            return
-        assert isinstance(res, ProposalReceived)
-        w.proposal_received(self, group, g, res)
+        receiving.proposal(self, group, msg)
 
     def on_proposal_reject(self, group: str, epoch: int) -> None:
         """The epoch moved on at the DS; the commit that moved it is on its way to this client,
@@ -461,53 +449,26 @@ class Client(Device):
 
     def on_application(self, group: str, msg: MLSMessage, sent_on: bytes = b"") -> None:
         """``sent_on`` is the sender's epoch authenticator (simulator metadata, not sent): it
-        tells a message from another fork branch apart from a failure."""
-        g = self.groups.get(group)
-        w = self.world
-        if g is None:
-            w.recorder.event(w.env.now, "app_not_member", group=group, client=self.name)
-            return
-        try:
-            g.process(msg)
-        except MLSError as exc:
-            epoch = forks.message_epoch(msg)
-            if epoch < self.joined_epoch.get(group, 0):
-                # sent before this client joined: it never had the keys (not a failure)
-                w.recorder.event(w.env.now, "app_predates_join", group=group, client=self.name)
-                return
-            reason = type(exc).__name__
-            if sent_on and self._authenticator_at(group, g, epoch) not in (None, sent_on):
-                reason = "other_fork_branch"
-            elif group in self.resyncing:
-                reason = "member_out_of_sync"  # it missed commits and is re-syncing
-            elif epoch > g.epoch:
-                reason = "future_epoch"  # the receiver has not reached the sender's epoch
-            elif epoch < g.epoch - self.config.keep_past_epochs:
-                reason = "epoch_keys_deleted"  # older than the past epochs a member keeps
-            w.recorder.event(w.env.now, "app_undecryptable", group=group, client=self.name, reason=reason)
-            return
-        w.recorder.counts[("app_received", group)] += 1
-
-    def _authenticator_at(self, group: str, g: Group, epoch: int) -> bytes | None:
-        if g.epoch == epoch:
-            return g.epoch_authenticator
-        st = self.forks.get(group)
-        held = next((a.before for a in st.applied if a.epoch == epoch), None) if st else None
-        return held.epoch_authenticator if held is not None else None
+        tells a message from another fork branch apart from a failure (``sim/applications.py``)."""
+        receiving.application(self, group, msg, sent_on)
 
     def on_welcome(self, group: str, msg: MLSMessage) -> None:
-        w = self.world
         welcome = msg.body
         assert isinstance(welcome, Welcome)
-        suite = w.suite
-        refs = {e.new_member for e in welcome.secrets}
-        ref = next((r for r in refs if r in self.bundles), None)
-        if ref is None:
-            return
-        b = self.bundles.pop(ref)
+        ref = next((e.new_member for e in welcome.secrets if e.new_member in self.bundles), None)
+        if ref is not None:
+            self.world.processing.run(
+                self.name, "welcome", partial(self._join, group, welcome, ref), partial(self._welcomed, group)
+            )
+
+    def _join(self, group: str, welcome: Welcome, ref: bytes) -> Group | MLSError | None:
+        w = self.world
+        b = self.bundles.pop(ref, None)
+        if b is None:
+            return None
         try:
-            g = Group.join(
-                suite,
+            return Group.join(
+                w.suite,
                 welcome,
                 key_package=b.key_package,
                 init_priv=b.init_priv,
@@ -521,11 +482,14 @@ class Client(Device):
                 },
             )
         except MLSError as exc:
-            w.recorder.event(
-                w.env.now, "join_failed", group=group, client=self.name, error=type(exc).__name__
-            )
-            return
-        self._joined(group, g)
+            return exc
+
+    def _welcomed(self, group: str, g: Group | MLSError | None) -> None:
+        w = self.world
+        if isinstance(g, MLSError):
+            w.recorder.event(w.env.now, "join_failed", group=group, client=self.name, error=type(g).__name__)
+        elif g is not None:
+            self._joined(group, g)
 
     def _joined(self, group: str, g: Group) -> None:
         w = self.world
@@ -588,6 +552,7 @@ class Client(Device):
             and g.active
             and group not in self.pending
             and group not in self.resyncing
+            and group not in self.creating
         )
 
     def caught_up(self, gaps: list[str] | None = None) -> None:

@@ -3,11 +3,35 @@ pending proposals, an add, a remove), each retried under the retry policy when i
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+from ..mls.group import StagedCommit
 from .client import Client
 from .context import Sim
 from .records import PendingCommit
+
+T = TypeVar("T")
+
+
+def create(w: Sim, c: Client, group: str, stage: Callable[[], T], send: Callable[[T], None]) -> None:
+    """Build a commit as a job of ``c`` (it takes time under processing time, and the client is
+    not free meanwhile), then ``send`` it; a job that finds the group gone or a commit of ``c``
+    already pending builds nothing."""
+    c.creating.add(group)
+
+    def work() -> T | None:
+        g = c.groups.get(group)
+        if g is None or not g.active or group in c.pending:
+            return None
+        return stage()
+
+    def then(built: T | None) -> None:
+        c.creating.discard(group)
+        if built is not None:
+            send(built)
+
+    w.processing.run(c.name, "commit_create", work, then)
 
 
 def add_member(w: Sim, adder: Client, group: str, newbie: Client) -> None:
@@ -19,14 +43,15 @@ def add_member(w: Sim, adder: Client, group: str, newbie: Client) -> None:
 def update(w: Sim, c: Client, group: str, prev: PendingCommit | None, kind: str = "update") -> None:
     """A commit with a path and no new proposals: an update, or (``proposals``) the commit of
     the proposals pending at ``c`` (they go in by reference)."""
-    staged = c.stage_commit(group)
     retry = proposals if kind == "proposals" else update
-    c.send_commit(
+    create(
+        w,
+        c,
         group,
-        kind,
-        staged,
-        retry=lambda prev: retry(w, c, group, prev),
-        prev=prev,
+        lambda: c.stage_commit(group),
+        lambda staged: c.send_commit(
+            group, kind, staged, retry=lambda prev: retry(w, c, group, prev), prev=prev
+        ),
     )
 
 
@@ -51,17 +76,23 @@ def add(
     g = adder.groups.get(group)
     if g is None or not g.active or group in adder.pending:
         return
-    staged = adder.stage_commit(group, adds=[kp], path=path)
-    secrets = w.fanout.join_secrets(adder, staged, kp, w.join_mode(group))
-    adder.send_commit(
-        group,
-        kind,
-        staged,
-        added=(newbie.name,),
-        pre_join=secrets,
-        retry=lambda prev: w.ordering.retry_add(w, adder, group, newbie, kp, prev, path, kind),
-        prev=prev,
-    )
+
+    def stage() -> tuple[StagedCommit, Any]:
+        staged = adder.stage_commit(group, adds=[kp], path=path)
+        return staged, w.fanout.join_secrets(adder, staged, kp, w.join_mode(group))
+
+    def send(built: tuple[StagedCommit, Any]) -> None:
+        adder.send_commit(
+            group,
+            kind,
+            built[0],
+            added=(newbie.name,),
+            pre_join=built[1],
+            retry=lambda prev: w.ordering.retry_add(w, adder, group, newbie, kp, prev, path, kind),
+            prev=prev,
+        )
+
+    create(w, adder, group, stage, send)
 
 
 def refetch_add(
@@ -85,12 +116,17 @@ def remove(w: Sim, remover: Client, group: str, target: str, prev: PendingCommit
     leaf = next((i for i, leaf in g.tree.leaves() if leaf.credential.identity == target.encode()), None)
     if leaf is None:
         return  # already gone
-    staged = remover.stage_commit(group, removes=[leaf])
-    remover.send_commit(
+    create(
+        w,
+        remover,
         group,
-        "remove",
-        staged,
-        removed=(target,),
-        retry=lambda prev: remove(w, remover, group, target, prev),
-        prev=prev,
+        lambda: remover.stage_commit(group, removes=[leaf]),
+        lambda staged: remover.send_commit(
+            group,
+            "remove",
+            staged,
+            removed=(target,),
+            retry=lambda prev: remove(w, remover, group, target, prev),
+            prev=prev,
+        ),
     )

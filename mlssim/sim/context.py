@@ -19,6 +19,7 @@ from ..mls.messages import KeyPackage
 from ..scenario.schema import GroupSpec, Scenario
 from .client import Client
 from .delivery import DeliveryService
+from .processing import Processing
 from .recorder import Recorder
 from .records import PendingCommit
 from .rng import Streams
@@ -54,6 +55,8 @@ class SimOrdering(Protocol):
 class Sim(Protocol):
     env: simpy.Environment
     recorder: Recorder
+    #: how work takes time (``sim/processing.py``)
+    processing: Processing
     streams: Streams
     scenario: Scenario
     base_dir: Path | None
@@ -82,6 +85,6 @@ class Sim(Protocol):
     def ds_of(self, group: str) -> DeliveryService: ...
     def join_mode(self, group: str) -> str: ...
     def config_for(self, group: str) -> GroupConfig: ...
-    def new_client(self, provider: str, label: str) -> Client: ...
+    def new_client(self, provider: str, label: str, *, population: bool = False) -> Client: ...
     def members_of(self, group: str) -> list[str]: ...
     def fetch_key_package(self, requester: Client, target: Client, group: str) -> simpy.Event: ...

@@ -28,7 +28,7 @@ def device_add(w: Sim, user: int) -> None:
         workload.skipped(w, "-", "device_add")
         return
     assert w.scenario.population is not None
-    new = w.new_client(adder.provider, f"u{user}d{len(devices)}")
+    new = w.new_client(adder.provider, f"u{user}d{len(devices)}", population=True)
     devices.append(new)
     w.user_of[new.name] = user
     groups = sorted(adder.groups)

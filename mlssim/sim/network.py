@@ -110,7 +110,17 @@ class _Link(simpy.Event):
 
 
 class Network:
-    __slots__ = ("_base_dir", "_draw", "_draw_many", "_links", "_rng", "_specs", "env", "recorder")
+    __slots__ = (
+        "_access",
+        "_base_dir",
+        "_draw",
+        "_draw_many",
+        "_links",
+        "_rng",
+        "_specs",
+        "env",
+        "recorder",
+    )
 
     def __init__(
         self,
@@ -131,9 +141,22 @@ class Network:
         #: src -> dst -> link
         self._links: dict[str, dict[str, _Link]] = {}
         self._base_dir = base_dir
+        #: hardware profiles' access links: ``(client node, class spec, upload?) -> spec`` for the
+        #: client_ds links (None: every link takes its class's spec)
+        self._access: Callable[[str, LinkSpec, bool], LinkSpec] | None = None
+
+    def use_access_links(self, access: Callable[[str, LinkSpec, bool], LinkSpec]) -> None:
+        """Give each client's own links the spec ``access`` returns (``sim/processing.py``'s
+        precedence rule); set before any transmission."""
+        self._access = access
 
     def _new_link(self, src: str, dst: str, link: str) -> _Link:
         spec, draw, rngs = self._specs[link], self._draw[link], self._rng[link]
+        if self._access is not None and link == "client_ds":
+            upload = src.startswith("c:")
+            own = self._access(src if upload else dst, spec, upload)
+            if own is not spec:  # the client's profile has a link: its latency and rate
+                spec, draw = own, sampler(own.latency, self._base_dir)
         ln = _Link(self.env, src, dst, link, spec, draw, rngs, self.recorder.recv_time)
         self._links.setdefault(src, {})[dst] = ln
         return ln
@@ -217,7 +240,8 @@ class Network:
 
         On a lossy link class each transmission goes through :meth:`send` (losses interleave
         records with later sends); otherwise the batch is recorded with one call."""
-        if self._specs[link].loss > 0:
+        if self._specs[link].loss > 0 or (self._access is not None and link == "client_ds"):
+            # (access links: each client's link has its own latency distribution)
             for dst, size, cb in zip(dsts, sizes, on_receive, strict=True):
                 self.send(src, dst, link, size, role=role, msg_type=msg_type, group=group, on_receive=cb)
             return

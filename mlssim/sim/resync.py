@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import joins, retry
+from . import commits, joins, retry
 from .client import Client
 from .context import Sim
 from .records import CONTROL_BYTES, PendingCommit
@@ -76,15 +76,20 @@ def readd(w: Sim, helper: Client, group: str, c: Client, prev: PendingCommit | N
             return
         me = c.name.encode()
         old = next((i for i, leaf in g.tree.leaves() if leaf.credential.identity == me), None)
-        staged = helper.stage_commit(group, adds=[e.value], removes=[] if old is None else [old])
-        helper.send_commit(
+        commits.create(
+            w,
+            helper,
             group,
-            "readd",
-            staged,
-            added=(c.name,),
-            removed=(c.name,),
-            retry=lambda prev: readd(w, helper, group, c, prev),
-            prev=prev,
+            lambda: helper.stage_commit(group, adds=[e.value], removes=[] if old is None else [old]),
+            lambda staged: helper.send_commit(
+                group,
+                "readd",
+                staged,
+                added=(c.name,),
+                removed=(c.name,),
+                retry=lambda prev: readd(w, helper, group, c, prev),
+                prev=prev,
+            ),
         )
 
     ev.callbacks.append(commit)

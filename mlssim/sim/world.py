@@ -19,6 +19,7 @@ import simpy
 
 from ..assist.pre import PRE
 from ..mls.crypto import CipherSuite, get_suite
+from ..mls.crypto.counting import CountingSuite
 from ..mls.group import EpochCache, Group, GroupConfig
 from ..mls.group_state import ProposalReceived
 from ..mls.messages import KeyPackage, WireFormat
@@ -30,6 +31,7 @@ from .delivery import AuthenticationService, DeliveryService
 from .fanouts import make_fanout
 from .network import Network
 from .orderings import make_ordering
+from .processing import Hardware, Processing, make_processing
 from .recorder import Recorder
 from .records import CONTROL_BYTES, GroupRecord, PendingCommit
 from .rng import Streams
@@ -56,6 +58,9 @@ class World:
         self.network = Network(self.env, self.streams, scenario.network, self.recorder, base_dir)
         self.base_dir = base_dir
         self.suite: CipherSuite = get_suite(scenario.crypto.suite, scenario.crypto.family)
+        if scenario.hardware is not None and scenario.hardware.processing_time:
+            # every primitive a client executes is counted at the suite interface (issue 19)
+            self.suite = CountingSuite(self.suite)
         self.group_config = GroupConfig(
             handshake_wire_format=(
                 WireFormat.PUBLIC_MESSAGE
@@ -100,6 +105,18 @@ class World:
         self.user_of: dict[str, int] = {}
         #: device adds in progress: new device name -> (start time, groups still to join)
         self.device_adds_open: dict[str, tuple[float, set[str]]] = {}
+        #: hardware profiles and processing time (sim/processing.py); without a hardware section,
+        #: none and Instant: nothing changes
+        hw = scenario.hardware
+        self.hardware: Hardware | None = Hardware(hw, scenario.seed) if hw is not None else None
+        if self.hardware is not None:
+            hardware = self.hardware
+            self.network.use_access_links(
+                lambda node, spec, upload: hardware.access_link(node[2:], spec, upload=upload)
+            )
+        self.processing: Processing = make_processing(
+            hw, self.env, self.recorder, scenario.crypto.suite, self.hardware, base_dir or Path(".")
+        )
         #: compromises and healing, when the scenario has any (sim/compromise.py)
         self.compromises: Compromises | None = Compromises(self) if scenario.adversary.compromises else None
 
@@ -129,8 +146,10 @@ class World:
             or self.ordering.public_state_for_resync(self.scenario.federation.resync)
         )
 
-    def new_client(self, provider: str, label: str) -> Client:
+    def new_client(self, provider: str, label: str, *, population: bool = False) -> Client:
         name = f"{label}@{provider}"
+        if self.hardware is not None:
+            self.hardware.profile_name(name, provider, population)
         c = Client(self, name, provider)
         self.clients[name] = c
         self.providers[provider].ds.connected.add(name)
@@ -169,7 +188,7 @@ class World:
         for u in range(pop.users):
             provider = pick(mix, place)
             n = count.randint(pop.devices_min, pop.devices_max)
-            self.users.append([self.new_client(provider, f"u{u}d{j}") for j in range(n)])
+            self.users.append([self.new_client(provider, f"u{u}d{j}", population=True) for j in range(n)])
             for c in self.users[-1]:
                 self.user_of[c.name] = u
         if pop.device_add_rate > 0:
@@ -235,11 +254,18 @@ class World:
         fetches = [self.fetch_key_package(creator, m, gname) for m in members[1:]]
         yield simpy.AllOf(env, fetches)
         kps = [cast(KeyPackage, ev.value) for ev in fetches]
-        staged = creator.stage_commit(gname, adds=kps)
         # the workload's clock starts once the creation commit is ordered (merged, without an
         # orderer), so that per-member rates see the whole initial membership
         self.created[gname] = env.event()
-        creator.send_commit(gname, "create", staged, added=tuple(m.name for m in members[1:]))
+        commits.create(
+            self,
+            creator,
+            gname,
+            lambda: creator.stage_commit(gname, adds=kps),
+            lambda staged: creator.send_commit(
+                gname, "create", staged, added=tuple(m.name for m in members[1:])
+            ),
+        )
         yield self.created[gname]
         yield env.timeout(spec.workload.start)
         workload.start(self, gname, spec.workload)

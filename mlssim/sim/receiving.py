@@ -1,0 +1,144 @@
+"""What a client does with a handshake or application message it receives: the MLS work as a job
+(it takes time under processing time, ``sim/processing.py``), then its effects — a commit
+applied or a re-sync, a proposal cached, an application message counted or, when it does not
+decrypt, the reason why (``app_undecryptable``'s reasons, docs/events.md)."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import simpy
+
+from ..mls.errors import MLSError
+from ..mls.group import CommitApplied, Group, GroupConfig, ProcessResult, ProposalReceived
+from ..mls.messages import MLSMessage
+from . import forks
+from .processing import Processing
+from .recorder import Recorder
+
+__all__ = ["commit", "proposal", "application", "ReceivingWorld", "ReceivingClient"]
+
+
+class ReceivingWorld(Protocol):
+    """The world, as a receiving client meets it."""
+
+    env: simpy.Environment
+    recorder: Recorder
+    processing: Processing
+
+    def start_resync(self, c: Any, group: str, reason: str) -> None: ...
+    def proposal_received(self, c: Any, group: str, g: Group, res: ProposalReceived) -> None: ...
+
+
+class ReceivingClient(Protocol):
+    """A client, as this module meets it (``sim/client.py``)."""
+
+    name: str
+    groups: dict[str, Group]
+    joined_epoch: dict[str, int]
+    resyncing: dict[str, dict[str, float]]
+    forks: dict[str, forks.ForkState]
+
+    @property
+    def world(self) -> ReceivingWorld: ...
+    @property
+    def config(self) -> GroupConfig: ...
+    def commit_applied(self, group: str, g: Group, res: CommitApplied) -> None: ...
+    def process_message(self, g: Group, msg: MLSMessage) -> ProcessResult | MLSError: ...
+
+
+def _live(c: ReceivingClient, group: str, g: Group) -> bool:
+    """``g`` is still this client's state of ``group`` (a queued job may find it replaced)."""
+    return c.groups.get(group) is g and g.active
+
+
+def commit(c: ReceivingClient, group: str, msg: MLSMessage) -> None:
+    """Process a commit the orderer accepted; a failure means the client cannot follow the
+    group any more: it re-syncs."""
+    w = c.world
+    g = c.groups.get(group)
+    if g is None or not g.active or group in c.resyncing:
+        return
+
+    def work() -> ProcessResult | MLSError | None:
+        return c.process_message(g, msg) if _live(c, group, g) and group not in c.resyncing else None
+
+    def then(res: ProcessResult | MLSError | None) -> None:
+        if isinstance(res, MLSError):
+            w.recorder.event(w.env.now, "process_error", group=group, client=c.name, error=type(res).__name__)
+            w.start_resync(c, group, type(res).__name__)
+        elif res is not None:
+            assert isinstance(res, CommitApplied)
+            c.commit_applied(group, g, res)
+
+    w.processing.run(c.name, "commit", work, then)
+
+
+def proposal(c: ReceivingClient, group: str, msg: MLSMessage) -> None:
+    """Validate and cache a proposal the orderer accepted."""
+    w = c.world
+    g = c.groups.get(group)
+    if g is None or not g.active:
+        return
+
+    def work() -> ProcessResult | MLSError | None:
+        return c.process_message(g, msg) if _live(c, group, g) else None
+
+    def then(res: ProcessResult | MLSError | None) -> None:
+        if isinstance(res, MLSError):
+            w.recorder.event(w.env.now, "process_error", group=group, client=c.name, error=type(res).__name__)
+        elif res is not None:
+            assert isinstance(res, ProposalReceived)
+            w.proposal_received(c, group, g, res)
+
+    w.processing.run(c.name, "proposal", work, then)
+
+
+def application(c: ReceivingClient, group: str, msg: MLSMessage, sent_on: bytes) -> None:
+    """``sent_on`` is the sender's epoch authenticator (simulator metadata, not sent): it tells
+    a message from another fork branch apart from a failure."""
+    w = c.world
+    g = c.groups.get(group)
+    if g is None:
+        w.recorder.event(w.env.now, "app_not_member", group=group, client=c.name)
+        return
+
+    def decrypt() -> ProcessResult | MLSError:
+        return c.process_message(g, msg)  # a late message may use a kept past epoch: no liveness check
+
+    def then(res: ProcessResult | MLSError) -> None:
+        if isinstance(res, MLSError):
+            _undecryptable(c, group, g, msg, sent_on, res)
+        else:
+            w.recorder.counts[("app_received", group)] += 1
+
+    w.processing.run(c.name, "application", decrypt, then)
+
+
+def _undecryptable(
+    c: ReceivingClient, group: str, g: Group, msg: MLSMessage, sent_on: bytes, exc: MLSError
+) -> None:
+    w = c.world
+    epoch = forks.message_epoch(msg)
+    if epoch < c.joined_epoch.get(group, 0):
+        # sent before this client joined: it never had the keys (not a failure)
+        w.recorder.event(w.env.now, "app_predates_join", group=group, client=c.name)
+        return
+    reason = type(exc).__name__
+    if sent_on and _authenticator_at(c, group, g, epoch) not in (None, sent_on):
+        reason = "other_fork_branch"
+    elif group in c.resyncing:
+        reason = "member_out_of_sync"  # it missed commits and is re-syncing
+    elif epoch > g.epoch:
+        reason = "future_epoch"  # the receiver has not reached the sender's epoch
+    elif epoch < g.epoch - c.config.keep_past_epochs:
+        reason = "epoch_keys_deleted"  # older than the past epochs a member keeps
+    w.recorder.event(w.env.now, "app_undecryptable", group=group, client=c.name, reason=reason)
+
+
+def _authenticator_at(c: ReceivingClient, group: str, g: Group, epoch: int) -> bytes | None:
+    if g.epoch == epoch:
+        return g.epoch_authenticator
+    st = c.forks.get(group)
+    held = next((a.before for a in st.applied if a.epoch == epoch), None) if st else None
+    return held.epoch_authenticator if held is not None else None
