@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Any
 
 from mlssim.mls import commit_builder as commit_builder_module
-from mlssim.mls import group_join as group_join_module
 from mlssim.mls.crypto import CipherSuite
 from mlssim.mls.extensions import ratchet_tree_extension
 from mlssim.mls.group import CommitterError, GroupConfig, StagedCommit
@@ -46,9 +45,9 @@ from .group_harness import Harness, fresh_key_package
 from .malicious import (
     ON_SUITES,
     forge_commit,
+    forge_external_commit,
     group_of,
     join_verdict,
-    lax_commits,
     patched,
     rejected_by_all,
     resigned_leaf,
@@ -309,22 +308,9 @@ def test_12_4_3_1_group_info_confirmation_tag_must_verify(suite: CipherSuite) ->
 # ---- external commits (§12.4.3.2), as the members receive them -------------------------------------
 
 
-def _external(
-    h: Harness, edit: Callable[[list[CommittedProposal]], list[CommittedProposal]], *, resync: bool = False
-) -> StagedCommit:
+def _external(h: Harness, edit: Callable[[list[CommittedProposal]], list[CommittedProposal]]) -> StagedCommit:
     """ "ext" joins by external commit from c1's GroupInfo, its proposal list changed by ``edit``."""
-
-    def wrap(build: Callable[..., StagedCommit]) -> Callable[..., StagedCommit]:
-        def built(
-            suite: CipherSuite, cfg: Any, old: Any, committer: Any, committed: Any, **kw: Any
-        ) -> StagedCommit:
-            return build(suite, cfg, old, committer, edit(list(committed)), **kw)
-
-        return built
-
-    with lax_commits(), patched(group_join_module, "build_commit", wrap):
-        _, staged = h.stage_external_join("ext", "c1")
-    return staged
+    return forge_external_commit(h, edit)
 
 
 def test_12_2_external_commit_needs_an_external_init(suite: CipherSuite) -> None:
