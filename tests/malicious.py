@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from mlssim.mls import commit_builder as commit_builder_module
+from mlssim.mls import group_join as group_join_module
 from mlssim.mls import group_send as group_send_module
 from mlssim.mls import group_state as group_state_module
 from mlssim.mls import treekem as treekem_module
@@ -55,6 +56,7 @@ __all__ = [
     "patched",
     "lax_commits",
     "forge_commit",
+    "forge_external_commit",
     "member_proposal",
     "public_message",
     "resigned_leaf",
@@ -243,6 +245,29 @@ def forge_commit(
             with_path=path,
             rand=h.rand,
         )
+
+
+def forge_external_commit(
+    h: Harness,
+    edit: Callable[[list[CommittedProposal]], list[CommittedProposal]],
+    *,
+    joiner: str = "ext",
+    via: str = "c1",
+) -> StagedCommit:
+    """Client ``joiner`` joins by external commit from ``via``'s GroupInfo, built by its own
+    code with its proposal list changed by ``edit`` and the list and path checks bypassed."""
+
+    def wrap(build: Callable[..., StagedCommit]) -> Callable[..., StagedCommit]:
+        def built(
+            suite: CipherSuite, cfg: Any, old: Any, committer: Any, committed: Any, **kw: Any
+        ) -> StagedCommit:
+            return build(suite, cfg, old, committer, edit(list(committed)), **kw)
+
+        return built
+
+    with lax_commits(), patched(group_join_module, "build_commit", wrap):
+        _, staged = h.stage_external_join(joiner, via)
+    return staged
 
 
 def member_proposal(h: Harness, proposer: str, proposal: Proposal) -> tuple[MLSMessage, bytes]:

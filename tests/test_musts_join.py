@@ -13,15 +13,17 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from mlssim.mls import commit_builder as commit_builder_module
-from mlssim.mls import group_join as group_join_module
-from mlssim.mls.crypto import CipherSuite
+from mlssim.mls.crypto import CipherSuite, get_suite
 from mlssim.mls.extensions import ratchet_tree_extension
-from mlssim.mls.group import CommitterError, GroupConfig, StagedCommit
+from mlssim.mls.group import CommitterError, Group, GroupConfig, StagedCommit
+from mlssim.mls.group_join import OldGroupRequiredError
 from mlssim.mls.group_state import GroupInfoTreeHashError
 from mlssim.mls.keyschedule import ConfirmationTagError, JoinerStage
 from mlssim.mls.leaf_nodes import LeafExtensionUnsupportedError
-from mlssim.mls.messages import GroupInfo, MLSMessage
+from mlssim.mls.messages import GroupInfo, MLSMessage, Welcome
 from mlssim.mls.messages.common import Extension
 from mlssim.mls.messages.enums import ExtensionType, PSKType, ResumptionPSKUsage, WireFormat
 from mlssim.mls.messages.framing import PublicMessage
@@ -42,13 +44,13 @@ from mlssim.mls.tree_validation import (
 from mlssim.mls.treekem import WelcomePathError
 from mlssim.mls.welcome import GroupInfoSignatureError, NoMatchingKeyPackageError, WelcomeError
 
-from .group_harness import Harness, fresh_key_package
+from .group_harness import Client, Harness, fresh_key_package, make_client
 from .malicious import (
     ON_SUITES,
     forge_commit,
+    forge_external_commit,
     group_of,
     join_verdict,
-    lax_commits,
     patched,
     rejected_by_all,
     resigned_leaf,
@@ -309,22 +311,9 @@ def test_12_4_3_1_group_info_confirmation_tag_must_verify(suite: CipherSuite) ->
 # ---- external commits (§12.4.3.2), as the members receive them -------------------------------------
 
 
-def _external(
-    h: Harness, edit: Callable[[list[CommittedProposal]], list[CommittedProposal]], *, resync: bool = False
-) -> StagedCommit:
+def _external(h: Harness, edit: Callable[[list[CommittedProposal]], list[CommittedProposal]]) -> StagedCommit:
     """ "ext" joins by external commit from c1's GroupInfo, its proposal list changed by ``edit``."""
-
-    def wrap(build: Callable[..., StagedCommit]) -> Callable[..., StagedCommit]:
-        def built(
-            suite: CipherSuite, cfg: Any, old: Any, committer: Any, committed: Any, **kw: Any
-        ) -> StagedCommit:
-            return build(suite, cfg, old, committer, edit(list(committed)), **kw)
-
-        return built
-
-    with lax_commits(), patched(group_join_module, "build_commit", wrap):
-        _, staged = h.stage_external_join("ext", "c1")
-    return staged
+    return forge_external_commit(h, edit)
 
 
 def test_12_2_external_commit_needs_an_external_init(suite: CipherSuite) -> None:
@@ -446,3 +435,76 @@ def test_12_4_3_1_reinit_welcome_must_match_the_committed_reinit(suite: CipherSu
     )
     got = join_verdict(h, c3, welcome_for(staged), resumed_from=h.members["c3"])
     assert got is CommitterError, got
+
+
+def _branch_to_suite_3(h: Harness, suite: CipherSuite) -> tuple[CipherSuite, Client, Welcome]:
+    """c1 branches the group (cipher suite 1) into one of cipher suite 3, as ``Group.branch``
+    does but with another suite (c1 and c3 hold keys and KeyPackages of suite 3). Returns the
+    new suite, c3's new client and the Welcome."""
+    other = get_suite(3, suite.family)
+    c1, c3 = (make_client(other, name, h.rand) for name in ("c1", "c3"))
+    old = h.members["c1"]
+    new = Group.create(
+        other,
+        group_id=b"branch",
+        identity=c1.identity,
+        rand=h.rand,
+        config=GroupConfig(psk_lookup=old.lookup_psk),
+        encryption_priv=c1.bundle.encryption_priv,
+        leaf_node=c1.bundle.key_package.leaf_node,
+    )
+    psk = PreSharedKeyID(
+        psktype=PSKType.RESUMPTION,
+        usage=ResumptionPSKUsage.BRANCH,
+        psk_group_id=old.group_id,
+        psk_epoch=old.epoch,
+        psk_nonce=h.rand.random_bytes(other.info.hash_len),
+    )
+    staged = new.commit(h.rand, adds=[c3.bundle.key_package], resumption_psk=psk)
+    return other, c3, welcome_for(staged)
+
+
+def _join_as(suite: CipherSuite, c: Client, welcome: Welcome, **kwargs: Any) -> Group:
+    return Group.join(
+        suite,
+        welcome,
+        key_package=c.bundle.key_package,
+        init_priv=c.bundle.init_priv,
+        encryption_priv=c.bundle.encryption_priv,
+        identity=c.identity,
+        **kwargs,
+    )
+
+
+def test_11_3_branch_welcome_must_keep_the_old_groups_cipher_suite(suite: CipherSuite) -> None:
+    """§11.3 / §12.4.3.1: c3 must refuse to join a branch of its group (suite 1) into suite 3.
+    (The version is the other half of the rule: mls10 is the only version, another does not
+    decode.)"""
+    h = group_of(suite, 3)
+    other, c3, welcome = _branch_to_suite_3(h, suite)
+    with pytest.raises(CommitterError, match="cipher suite"):
+        _join_as(other, c3, welcome, resumed_from=h.members["c3"])
+
+
+def test_11_3_branch_welcome_is_not_joined_without_the_old_group(suite: CipherSuite) -> None:
+    """§11.3 / §11.2: the rules need the old group. A client that holds the resumption PSK
+    (here through its PSK lookup) but does not name its old group cannot check them, and must
+    not join."""
+    h = group_of(suite, 3)
+    other, c3, welcome = _branch_to_suite_3(h, suite)
+    cfg = GroupConfig(psk_lookup=h.members["c3"].lookup_psk)
+    with pytest.raises(OldGroupRequiredError):
+        _join_as(other, c3, welcome, config=cfg)
+
+
+def test_11_3_branch_welcome_must_reference_the_old_group_given(suite: CipherSuite) -> None:
+    """The old group the client names is the one the branch PSK references: c3 names another
+    group of its own (of suite 3, so the suite check alone would pass)."""
+    h = group_of(suite, 3)
+    other, c3, welcome = _branch_to_suite_3(h, suite)
+    elsewhere = Harness(other, seed=11)
+    elsewhere.group_id = b"elsewhere"
+    elsewhere.create("c3")
+    cfg = GroupConfig(psk_lookup=h.members["c3"].lookup_psk)
+    with pytest.raises(OldGroupRequiredError):
+        _join_as(other, c3, welcome, config=cfg, resumed_from=elsewhere.members["c3"])

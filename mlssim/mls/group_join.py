@@ -73,6 +73,7 @@ from .treemath import LeafIndex
 from .welcome import open_welcome, verify_group_info
 
 __all__ = [
+    "OldGroupRequiredError",
     "ResumedGroup",
     "new_group_state",
     "join_state",
@@ -80,6 +81,14 @@ __all__ = [
     "verified_join_tree",
     "joined_state",
 ]
+
+
+class OldGroupRequiredError(LocalProtocolError):
+    """A Welcome with a ``reinit`` or ``branch`` resumption PSK, joined without naming the old
+    group it references (``resumed_from``): the §11.2/§11.3 conditions on the new group, which
+    a joiner MUST check (§12.4.3.1), cannot be checked, so the client does not join."""
+
+    rfc_section = "12.4.3.1"
 
 
 class ResumedGroup(Protocol):
@@ -213,8 +222,16 @@ def join_state(
     ]
     if special and ctx.epoch != 1:
         raise CommitterError("a reinit or branch Welcome must be for epoch 1 (§12.4.3.1)")
-    if special and resumed_from is not None:
+    if special:
+        # §12.4.3.1: the new group is checked against the referenced old group, which only
+        # the client can name (it holds the PSK even when it came through cfg.psk_lookup)
+        if resumed_from is None:
+            raise OldGroupRequiredError(
+                f"a {special[0].usage.name.lower()} Welcome is joined only with its old group (resumed_from)"
+            )
         old_ctx = resumed_from.context
+        if special[0].psk_group_id != old_ctx.group_id:
+            raise OldGroupRequiredError("resumed_from is not the group the Welcome's PSK references")
         if special[0].usage == ResumptionPSKUsage.REINIT:
             ri = resumed_from.committed_reinit
             if ri is None or (ri.group_id, ri.cipher_suite, ri.extensions) != (
