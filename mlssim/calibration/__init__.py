@@ -5,7 +5,7 @@ every real cipher suite, and the processing time of a tally of counted work.
 result with the machine and the date, and loads and saves as JSON; :func:`cost_of` turns a
 ``WorkCounts`` tally into seconds for hardware ``cpu_factor`` times slower. Below the scenario
 layer (a scenario names its calibration file) and above the core (it times the core's suites).
-The simulator does not use it yet.
+The simulator uses it under ``hardware.processing_time: on`` (``sim/processing.py``).
 """
 
 from __future__ import annotations

@@ -70,9 +70,9 @@ _RULES = [
     "profile named in `hardware.mix` exists, and the keys of `hardware.mix.providers` name providers.",
     "`hardware.calibration` other than `default` is read relative to the scenario file's folder, must be a "
     "calibration file (`mlssim calibrate`) and must hold costs for `crypto.suite`.",
-    "Precedence (once the simulator reads `hardware`, in the next increment): a client's profile link "
-    "replaces `network.client_ds` for that client; a profile without a link keeps `network.client_ds`; "
-    "without a `hardware` section nothing changes.",
+    "Precedence: a client's profile link replaces `network.client_ds` for that client's links (rates each "
+    "way, its latency; loss and retransmission stay the class's); a profile without a link keeps "
+    "`network.client_ds`; without a `hardware` section nothing changes (and processing takes no time).",
     "Each `sweep.grid` key is a path the schema knows (outside `sweep` itself), and each of its values "
     'validates when set alone on the file; `mlssim validate` names a problem `sweep.grid["KEY"]` (the key) '
     'or `sweep.grid["KEY"][i]` (its value i, from 0) at that line. Values valid alone but not together '

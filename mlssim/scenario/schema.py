@@ -122,7 +122,7 @@ class Scenario(_Model):
         default=None,
         description=(
             "hardware profiles (CPU factor, access link) and processing time; absent: none, and "
-            "nothing changes (not read by the simulator yet)"
+            "nothing changes"
         ),
     )
     providers: list[ProviderSpec] = Field(min_length=1, description="the federation's providers")

@@ -3,8 +3,8 @@
 "Devices" already means a user's devices (``population``), so the kinds of machine are
 *profiles*: a ``cpu_factor`` (a primitive costs its calibrated time × the factor) and an
 access link that, once the simulator reads it, replaces ``network.client_ds`` for the clients
-given that profile. A mix assigns profiles to clients. The simulator does not read this
-section yet (the next increment does); without it nothing changes.
+given that profile. A mix assigns profiles to clients (``sim/processing.py`` reads this
+section); without it nothing changes.
 
 Where the built-in profiles come from (stated here, next to the numbers):
 
@@ -116,8 +116,9 @@ class HardwareMix(_Model):
 
 
 class HardwareSpec(_Model):
-    """Processing time and access links by hardware profile (read by the simulator from the
-    next increment on; a profile's link will replace network.client_ds for its clients)."""
+    """Processing time and access links by hardware profile: a profile's link replaces
+    network.client_ds for its clients; with processing_time on, each client is a queue whose
+    jobs take their counted work × calibrated cost × cpu_factor (docs/model.md)."""
 
     processing_time: bool = Field(
         default=False,

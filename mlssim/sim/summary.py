@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from .client import Client
 from .delivery import DeliveryService
+from .processing import Processing, Queued
 from .recorder import Recorder
 
 __all__ = ["Finished", "summarise"]
@@ -48,6 +49,8 @@ class Finished(Protocol):
     def clients(self) -> Mapping[str, Client]: ...
     @property
     def compromises(self) -> _Healing | None: ...
+    @property
+    def processing(self) -> Processing: ...
     def ds_of(self, group: str) -> DeliveryService: ...
 
 
@@ -165,6 +168,8 @@ def summarise(w: Finished) -> dict[str, Any]:
         "workload_skipped": dict(sorted(Counter(e["op"] for e in rec.of_kind("workload_skipped")).items())),
         "commit_latency_s": _percentiles(latencies),
         "convergence_s": _percentiles(convergence),
+        # only under hardware.processing_time: on (without it the summary is as before)
+        **({"processing": _processing_summary(w)} if isinstance(w.processing, Queued) else {}),
         "application": _application_summary(rec, branches),
         "healing": w.compromises.summary() if w.compromises is not None else {},
         "devices": _devices_summary(w),
@@ -178,6 +183,24 @@ def summarise(w: Finished) -> dict[str, Any]:
         "groups": groups,
         "clients": len(w.clients),
         "all_converged": all(v["converged"] for v in groups.values()),
+    }
+
+
+def _processing_summary(w: Finished) -> dict[str, Any]:
+    """Processing time (``processing`` events): per job kind the seconds a job took, the time
+    jobs waited for their client, and each client's busy time."""
+    by_op: dict[str, list[float]] = {}
+    busy: Counter[str] = Counter()
+    waited: list[float] = []
+    for e in w.recorder.of_kind("processing"):
+        by_op.setdefault(e["op"], []).append(e["seconds"])
+        busy[e["client"]] += e["seconds"]
+        waited.append(e["waited"])
+    return {
+        "jobs": len(waited),
+        "seconds": {op: _percentiles(v) for op, v in sorted(by_op.items())},
+        "waited_s": _percentiles(waited),
+        "busy_s_per_client_mean": round(math.fsum(busy.values()) / max(len(w.clients), 1), 6),
     }
 
 
