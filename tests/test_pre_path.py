@@ -397,22 +397,27 @@ def test_the_ds_with_a_current_member_opens_every_path_secret(family: str) -> No
     assert r.last is not None
     _, sc, individual = r.last
     ann = r.store.announcements[1]
-    m = "m6"
-    leaf = int(r.h.members[m].leaf_index)
-    alone = Holdings(secret_keys={r.keys[m].key.pub: r.keys[m].key.priv})
-    mine = individual[LeafIndex(leaf)]
-    assert mine.path is not None
-    seen = path_secrets_opened(
-        r.pre, alone, ann.pre_key, ann.signer_key, sc, [mine.path.encrypted_path_secret]
-    )
-    k = len(mine.path.new_pks)
-    assert sorted(seen) == [k]  # alone: its own slot, as a member should
-    with_ds = Holdings(secret_keys=alone.secret_keys, kfrags=(r.store.entry(1, leaf),))
-    assert openable_delegators(with_ds) == {ann.pre_key, r.keys[m].key.pub}
     assert sc.path is not None
-    opened = path_secrets_opened(r.pre, with_ds, ann.pre_key, ann.signer_key, sc)
-    assert sorted(opened) == list(range(len(sc.path.nodes)))
-    assert opened[k] == seen[k]
+    slots_seen = set()
+    for m in sorted(r.h.members):
+        if m == "m1":
+            continue
+        leaf = int(r.h.members[m].leaf_index)
+        alone = Holdings(secret_keys={r.keys[m].key.pub: r.keys[m].key.priv})
+        mine = individual[LeafIndex(leaf)]
+        assert mine.path is not None
+        seen = path_secrets_opened(
+            r.pre, alone, ann.pre_key, ann.signer_key, sc, [mine.path.encrypted_path_secret]
+        )
+        k = len(mine.path.new_pks)
+        slots_seen.add(k)
+        assert sorted(seen) == [k]  # alone: its own slot, as a member should
+        with_ds = Holdings(secret_keys=alone.secret_keys, kfrags=(r.store.entry(1, leaf),))
+        assert openable_delegators(with_ds) == {ann.pre_key, r.keys[m].key.pub}
+        opened = path_secrets_opened(r.pre, with_ds, ann.pre_key, ann.signer_key, sc)
+        assert sorted(opened) == list(range(len(sc.path.nodes)))
+        assert opened[k] == seen[k]
+    assert len(slots_seen) == len(sc.path.nodes) == 3
 
 
 @pytest.mark.parametrize("refresh", [False, True])

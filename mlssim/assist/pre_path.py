@@ -461,7 +461,7 @@ def path_secrets_opened(
             continue
         for priv in h.secret_keys.values():
             try:
-                out[i] = pre.decrypt_reencrypted(
+                out[at] = pre.decrypt_reencrypted(
                     priv, delegating_pub, capsule, [cfrag], dem, signer_pub=signer_pub
                 )
                 break

@@ -38,6 +38,7 @@ from ..mls.group_validation import LeafPolicy
 from ..mls.messages import GroupInfo, KeyPackage, MLSMessage, Welcome
 from ..mls.rand import RandomSource
 from ..mls.ratchet_tree import RatchetTree
+from ..mls.split_commit import PathSecretOpener
 from ..scenario.schema import GroupSpec, Scenario
 from . import forks
 from .delivery import CommitView, DeliveryService
@@ -64,9 +65,8 @@ class ClientObserver(DeviceObserver, Protocol):
 class ClientFanout(Protocol):
     """The fan-out strategy, as a committer meets it (``sim/fanouts/``)."""
 
-    #: the commit framing (``None``: RFC 9420's; ``split``: the split-commit draft's)
-    framing: CommitFraming | None
-
+    def framing_for(self, c: Client, group: str) -> CommitFraming | None: ...
+    def opener_for(self, c: Client, group: str) -> PathSecretOpener | None: ...
     def commit_sizes(
         self, staged: StagedCommit, commit_bytes: int, removed: tuple[str, ...]
     ) -> tuple[int, Mapping[str, int] | None]: ...
@@ -178,7 +178,11 @@ class Client(Device):
         """A commit of ``adds`` and ``removes`` (plus the proposals pending, by reference),
         staged: merged or discarded when the verdict comes (``path=None``: the RFC's default)."""
         return self.groups[group].commit(
-            self.rand, adds=adds, removes=removes, path=path, framing=self.world.fanout.framing
+            self.rand,
+            adds=adds,
+            removes=removes,
+            path=path,
+            framing=self.world.fanout.framing_for(self, group),
         )
 
     def join_external(
@@ -388,7 +392,7 @@ class Client(Device):
         if g is None or not g.active or group in self.resyncing:
             return
         try:
-            res = g.process(msg, now=None)
+            res = g.process(msg, now=None, opener=w.fanout.opener_for(self, group))
         except MLSError as exc:
             w.recorder.event(
                 w.env.now, "process_error", group=group, client=self.name, error=type(exc).__name__
