@@ -163,7 +163,7 @@ def test_compromise_keys_are_checked(tmp_path: Path) -> None:
     assert "adversary.compromises[0].duration" in str(exc.value)
 
 
-@pytest.mark.parametrize("fanout", ["plain", "pre"])
+@pytest.mark.parametrize("fanout", ["plain", "pre-join-store"])
 def test_a_compromised_ds_under_pre_defeats_the_victims_update(tmp_path: Path, fanout: str) -> None:
     """A DS compromise adds nothing under plain fan-out (the network view is assumed anyway), so the
     victim's own update heals. Under pre the DS holds every node key PRE-encrypted to epoch keys the

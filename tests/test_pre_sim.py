@@ -1,4 +1,4 @@
-"""``federation.fanout: pre`` and ``join_mode: pre`` in the simulator: joiners join from a small
+"""``federation.fanout: pre-join-store`` and ``join_mode: pre`` in the simulator: joiners join from a small
 secret plus DS downloads and converge; the DS re-encrypts its records every epoch; the join modes
 are told apart in the summary; bad combinations are scenario errors that name the key."""
 
@@ -49,7 +49,7 @@ def run(path: Path) -> dict:
 
 
 def test_pre_joins_converge_and_the_ds_reencrypts(tmp_path: Path) -> None:
-    s = run(scenario(tmp_path, "pre", "pre"))
+    s = run(scenario(tmp_path, "pre-join-store", "pre"))
     pre_joins = s["joins"]["by_mode"]["pre"]
     assert pre_joins["count"] >= 3 and s["joins"]["failed"] == 0
     assert s["all_converged"]
@@ -61,7 +61,7 @@ def test_pre_joins_converge_and_the_ds_reencrypts(tmp_path: Path) -> None:
 
 
 def test_pre_run_is_deterministic(tmp_path: Path) -> None:
-    path = scenario(tmp_path, "pre", "pre", seed=9)
+    path = scenario(tmp_path, "pre-join-store", "pre", seed=9)
     assert run(path) == run(path)
 
 
@@ -77,7 +77,11 @@ def test_join_modes_are_told_apart(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("fanout", "join_mode", "key"),
-    [("plain", "pre", "groups[0].workload.join_mode"), ("pre", "welcome", None)],
+    [
+        ("plain", "pre", "groups[0].workload.join_mode"),
+        ("pre", "pre", "groups[0].workload.join_mode"),
+        ("pre-join-store", "welcome", None),
+    ],
 )
 def test_pre_join_needs_pre_fanout(tmp_path: Path, fanout: str, join_mode: str, key: str | None) -> None:
     path = scenario(tmp_path, fanout, join_mode)

@@ -71,7 +71,7 @@ def test_bad_grid_value_is_reported_at_its_item_line_with_the_files_message() ->
         (
             14,
             'sweep.grid["federation.fanout"][1]',
-            "federation.fanout: must be 'plain', 'split' or 'pre' (got 'spilt')",
+            "federation.fanout: must be 'plain', 'split', 'pre' or 'pre-join-store' (got 'spilt')",
         )
     ]
 
@@ -81,7 +81,7 @@ def test_a_value_is_judged_with_the_rest_of_the_file() -> None:
     text = BASE + "sweep:\n  grid:\n    groups[0].workload.join_mode: [welcome-with-tree, pre]\n"
     ((line, key, message),) = issues_of(text)
     assert (line, key) == (12, 'sweep.grid["groups[0].workload.join_mode"][1]')
-    assert message == "groups[0].workload.join_mode: pre needs federation.fanout: pre"
+    assert message == "groups[0].workload.join_mode: pre needs federation.fanout: pre-join-store"
 
 
 def test_every_grid_problem_is_reported_together_in_line_order() -> None:
@@ -115,8 +115,8 @@ def test_validate_cli_reports_the_grid_as_file_line_key_message(tmp_path: Path) 
     assert result.output.splitlines() == [
         f"{f}:13: sweep.grid[\"groups[0].sise\"]: unknown key 'sise'; did you mean 'size'? "
         "(allowed: name, count, size, providers, owner, devices_per_user, from_population, workload)",
-        f"{f}:14: sweep.grid[\"federation.fanout\"][1]: federation.fanout: must be 'plain', 'split' or 'pre' "
-        "(got 'spilt')",
+        f"{f}:14: sweep.grid[\"federation.fanout\"][1]: federation.fanout: must be 'plain', 'split', 'pre' "
+        "or 'pre-join-store' (got 'spilt')",
     ]
 
 
@@ -159,14 +159,17 @@ def test_shipped_sweep_validates_and_expands_to_the_same_runs(tmp_path: Path) ->
     shipped = ROOT / "scenarios" / "wg-bandwidth.yaml"
     text = shipped.read_text(encoding="utf-8")
     broken = write(
-        tmp_path, text.replace("federation.fanout: [plain, split, pre]", "federation.fanout: [plain, splt]")
+        tmp_path,
+        text.replace(
+            "federation.fanout: [plain, split, pre, pre-join-store]", "federation.fanout: [plain, splt]"
+        ),
     )
     with pytest.raises(ScenarioError, match=r'sweep\.grid\["federation\.fanout"\]\[1\]'):
         load_scenario(broken)
 
     base, specs = expand(shipped)
     grid = base.sweep.grid if base.sweep is not None else {}
-    assert len(specs) == 3 * 5 * 2
+    assert len(specs) == 4 * 5 * 2
     points = [tuple(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())]
     assert [(s.point, s.replication) for s in specs] == [(p, r) for p in points for r in (0, 1)]
     for spec in specs:  # the same seeds and scenarios as loading each point with overrides

@@ -16,7 +16,7 @@ inspects a member's secrets except through a compromise. See docs/security-model
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ..mls.codec import decode, encode
@@ -262,11 +262,15 @@ class Adversary:
         added: Iterable[int] = (),
         welcome: MLSMessage | Welcome | None = None,
         sender_device: str | None = None,
+        path_secrets: Mapping[int, bytes] | None = None,
     ) -> EpochExposure:
         """A commit moved the group from ``old`` to ``new`` (both public epochs, as members hold
         them); ``added`` are the leaves its Adds filled (``CommitApplied.added``), ``welcome``
         its Welcome, ``sender_device`` the device that sent it if the network shows it (only
-        narrows the randomness replays). Returns whether the new epoch is exposed."""
+        narrows the randomness replays); ``path_secrets`` are path secrets of this commit had
+        elsewhere, by index in the committer's filtered path (a server-aided reading whose path
+        ciphertexts are no HPKE, e.g. PRE: ``assist/pre_path.py``). Returns whether the new
+        epoch is exposed."""
         gid, n = new.context.group_id, new.context.epoch
         if old.context.group_id != gid or old.context.epoch + 1 != n:
             raise ObservationError(f"epoch {old.context.epoch} of another group or not followed by epoch {n}")
@@ -297,6 +301,7 @@ class Adversary:
                 learned,
                 sender_device,
                 tracked=gid in self._tracked,
+                known=path_secrets or {},
             )
         if secrets is None and welcome is not None:
             body = welcome.body if isinstance(welcome, MLSMessage) else welcome

@@ -20,7 +20,7 @@ stays with the adversary.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 from ..mls import treemath as tm
@@ -52,6 +52,7 @@ from ..mls.split_commit import as_commit, path_context
 from ..mls.treekem import (
     OpenedPath,
     TreeKEMError,
+    derive_update_path_from,
     open_update_path_node,
     regenerate_update_path,
     update_path_targets,
@@ -141,6 +142,7 @@ class Derivation:
         sender_device: str | None,
         *,
         tracked: bool,
+        known: Mapping[int, bytes] | None = None,
     ) -> tuple[EpochSecrets | None, str]:
         """init_secret[n-1] + commit_secret (+ PSKs) -> epoch n, checked by the confirmation tag.
         ``tracked``: the adversary holds (or recently held) keys of the group's tree."""
@@ -151,7 +153,14 @@ class Derivation:
         elif prev is not None:
             init = prev.init_secret
         commit_secret, how = self._commit_secret(
-            old, new, content, commit.path, added, learned, worth_opening=init is not None or tracked
+            old,
+            new,
+            content,
+            commit.path,
+            added,
+            learned,
+            worth_opening=init is not None or tracked,
+            known=known or {},
         )
         if init is None or commit_secret is None:
             return None, ""
@@ -179,10 +188,12 @@ class Derivation:
         learned: dict[NodeIndex, KeyPair],
         *,
         worth_opening: bool,
+        known: Mapping[int, bytes],
     ) -> tuple[bytes | None, str]:
         """The commit_secret and how it was had: all zero without a path; else regenerated from
-        the committer's known leaf secret, or opened with a held key (tried only with a known
-        leaf secret or when ``worth_opening``). The path's keys go to ``learned``."""
+        the committer's known leaf secret, opened with a held key (tried only with a known
+        leaf secret or when ``worth_opening``), or derived from a ``known`` path secret (had
+        outside the UpdatePath, how = "pre"). The path's keys go to ``learned``."""
         suite = self.suite
         if path is None:
             return bytes(suite.info.hash_len), "no-path"
@@ -192,14 +203,25 @@ class Derivation:
         committer = self._committer_leaf(new, content)
         if committer is None:
             return None, ""
+        opened: OpenedPath | None = None
+        how = ""
+        shaped = True
         try:
             targets = update_path_targets(new.tree, committer, path, added)
         except MLSError:
+            # not the RFC's shape (one ciphertext per resolution node): only a known secret opens it
+            targets, shaped = [], False
+        nodes = [p for p, _ in new.tree.filtered_direct_path_with_copath(committer)]
+        if known:
+            index = min(known)
+            try:
+                opened = derive_update_path_from(suite, nodes, path, index, known[index])
+                how = "pre"
+            except MLSError:
+                opened = None
+        if opened is None and not shaped:
             return None, ""
-        nodes = [p for p, _, _ in targets]
-        opened: OpenedPath | None = None
-        how = ""
-        if leaf_secret is not None:
+        if opened is None and leaf_secret is not None:
             try:
                 leaf_kp, opened = regenerate_update_path(suite, nodes, path, leaf_secret)
                 learned[NodeIndex(2 * committer)] = leaf_kp

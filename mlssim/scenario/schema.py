@@ -209,21 +209,29 @@ class Scenario(_Model):
         fed = self.federation
         if fed.ordering in ("single", "hub") and fed.topology not in (None, "server"):
             problems.append(f"federation.topology: {fed.ordering} ordering needs server fan-out")
-        if fed.fanout == "split" and (self.mls.handshake != "public" or fed.ordering == "client-fanout"):
-            problems.append("federation.fanout: split needs mls.handshake public and a DS that splits")
-        elif fed.fanout == "split" and fed.ordering == "decentralised":
-            problems.append("federation.fanout: split needs an ordering DS (single or hub) to split commits")
-        if fed.fanout == "split" and fed.topology not in (None, "server"):
-            problems.append("federation.fanout: split needs server topology (the DS splits)")
-        if fed.fanout == "pre" and (
+        splits = fed.fanout in ("split", "pre")
+        if splits and (self.mls.handshake != "public" or fed.ordering == "client-fanout"):
+            problems.append(
+                f"federation.fanout: {fed.fanout} needs mls.handshake public and a DS that splits"
+            )
+        elif splits and fed.ordering == "decentralised":
+            problems.append(
+                f"federation.fanout: {fed.fanout} needs an ordering DS (single or hub) to split commits"
+            )
+        if splits and fed.topology not in (None, "server"):
+            problems.append(f"federation.fanout: {fed.fanout} needs server topology (the DS splits)")
+        if fed.fanout == "pre-join-store" and (
             fed.ordering in ("client-fanout", "decentralised") or fed.topology not in (None, "server")
         ):
             problems.append(
-                "federation.fanout: pre needs an ordering DS and server topology (the DS keeps the store)"
+                "federation.fanout: pre-join-store needs an ordering DS and server topology (the DS keeps "
+                "the store)"
             )
         for i, g in enumerate(self.groups):
-            if g.workload.join_mode == "pre" and fed.fanout != "pre":
-                problems.append(f"groups[{i}].workload.join_mode: pre needs federation.fanout: pre")
+            if g.workload.join_mode == "pre" and fed.fanout != "pre-join-store":
+                problems.append(
+                    f"groups[{i}].workload.join_mode: pre needs federation.fanout: pre-join-store"
+                )
         if fed.ordering == "client-fanout" and fed.topology == "server":
             problems.append("federation.topology: client-fanout means the client sends the copies")
         for i, g in enumerate(self.groups):

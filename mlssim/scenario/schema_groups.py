@@ -59,7 +59,7 @@ class WorkloadSpec(_Model):
             "says; welcome-with-tree / tree-from-ds = a Welcome with the tree, or without it and the tree "
             "downloaded from the DS; external-commit = the joiner fetches GroupInfo and tree and commits; "
             "pre = a small secret from the adder plus GroupInfo, tree and PRE records from the DS "
-            "(needs federation.fanout pre)"
+            "(needs federation.fanout pre-join-store)"
         ),
     )
     start: float = Field(default=0.0, ge=0, description="workload starts (s after the group exists)")

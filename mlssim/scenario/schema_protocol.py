@@ -105,16 +105,27 @@ class FederationSpec(_Model):
             "leaf), or the designated committer removes and re-adds it; ordered designs only"
         ),
     )
-    fanout: Literal["plain", "split", "pre"] = Field(
+    fanout: Literal["plain", "split", "pre", "pre-join-store"] = Field(
         default="plain",
         description=(
             "what each member downloads for a commit: plain = the whole commit; split = "
             "draft-mularczyk-mls-splitcommit: the committer sends an SCommit and the ordering DS "
             "gives each member its IndividualCommit (its own HPKE ciphertext and the public keys it "
             "cannot derive), which the member processes (needs public handshakes and single or hub "
-            "ordering); pre = plain commits, and the DS also keeps the group's node "
+            "ordering); pre = the split draft with path secrets sealed by proxy re-encryption: the "
+            "committer encrypts each path secret once under its own PRE key and the ordering DS "
+            "re-encrypts it for each member with re-encryption keys the members deposited (needs what "
+            "split needs); pre-join-store = plain commits, and the DS also keeps the group's node "
             "secrets under proxy re-encryption, re-encrypting them every epoch, for joins from a small "
-            "secret (join_mode: pre). Both need server topology (docs/bandwidth.md)"
+            "secret (join_mode: pre). All but plain need server topology (docs/bandwidth.md)"
+        ),
+    )
+    pre_key_refresh: Literal["never", "own-commit"] = Field(
+        default="never",
+        description=(
+            "fanout pre only: when a member's PRE keys change (each change makes it deposit a "
+            "re-encryption key to every other member and every other member deposit one to it): never "
+            "(the keys of its join), or own-commit (new keys with each of its own path commits)"
         ),
     )
 

@@ -39,6 +39,7 @@ from ..mls.group_validation import LeafPolicy
 from ..mls.messages import GroupInfo, KeyPackage, MLSMessage, Welcome
 from ..mls.rand import RandomSource
 from ..mls.ratchet_tree import RatchetTree
+from ..mls.split_commit import PathSecretOpener
 from ..scenario.schema import GroupSpec, Scenario
 from . import forks, receiving
 from .delivery import CommitView, DeliveryService
@@ -66,9 +67,8 @@ class ClientObserver(DeviceObserver, Protocol):
 class ClientFanout(Protocol):
     """The fan-out strategy, as a committer meets it (``sim/fanouts/``)."""
 
-    #: the commit framing (``None``: RFC 9420's; ``split``: the split-commit draft's)
-    framing: CommitFraming | None
-
+    def framing_for(self, c: Client, group: str) -> CommitFraming | None: ...
+    def opener_for(self, c: Client, group: str) -> PathSecretOpener | None: ...
     def commit_sizes(
         self, staged: StagedCommit, commit_bytes: int, removed: tuple[str, ...]
     ) -> tuple[int, Mapping[str, int] | None]: ...
@@ -184,7 +184,11 @@ class Client(Device):
         """A commit of ``adds`` and ``removes`` (plus the proposals pending, by reference),
         staged: merged or discarded when the verdict comes (``path=None``: the RFC's default)."""
         return self.groups[group].commit(
-            self.rand, adds=adds, removes=removes, path=path, framing=self.world.fanout.framing
+            self.rand,
+            adds=adds,
+            removes=removes,
+            path=path,
+            framing=self.world.fanout.framing_for(self, group),
         )
 
     def join_external(
@@ -390,11 +394,12 @@ class Client(Device):
         """Process a commit the orderer accepted (``sim/receiving.py``)."""
         receiving.commit(self, group, msg)
 
-    def process_message(self, g: Group, msg: MLSMessage) -> ProcessResult | MLSError:
+    def process_message(self, group: str, g: Group, msg: MLSMessage) -> ProcessResult | MLSError:
         """``g.process(msg)``: the MLS work of a received message (``sim/receiving.py`` runs it
-        as a job), its error returned rather than raised."""
+        as a job), its error returned rather than raised; a split commit's path ciphertext is
+        opened as the fan-out strategy says (``pre``: with this member's PRE key)."""
         try:
-            return g.process(msg, now=None)
+            return g.process(msg, now=None, opener=self.world.fanout.opener_for(self, group))
         except MLSError as exc:
             return exc
 

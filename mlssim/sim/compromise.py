@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import statistics
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Protocol
@@ -81,6 +81,15 @@ FROM_DRAWS = ("randomness", "welcome-randomness")
 HISTORY = 16
 
 
+class CompromiseFanout(Protocol):
+    """The fan-out strategy, as the compromise bookkeeping meets it (``pre``: PRE keys)."""
+
+    def pre_key_held(self, group: str, name: str) -> tuple[str, int] | None: ...
+    def adversary_path_secrets(
+        self, group: str, view: CommitView, held: Sequence[tuple[str, int]], ds_since: int | None
+    ) -> dict[int, bytes]: ...
+
+
 class CompromiseWorld(Protocol):
     """What the compromise bookkeeping needs from the world, and the policy actions it takes."""
 
@@ -97,6 +106,8 @@ class CompromiseWorld(Protocol):
 
     @property
     def clients(self) -> dict[str, Client]: ...
+    @property
+    def fanout(self) -> CompromiseFanout: ...
     def ds_of(self, group: str) -> DeliveryService: ...
     def members_of(self, group: str) -> list[str]: ...
     def new_client(self, provider: str, label: str) -> Client: ...
@@ -127,6 +138,10 @@ class Compromises:
         self.exposed_by_draws: dict[str, dict[int, str]] = {}
         #: PRE records already opened: (group, node, public key)
         self._opened: set[tuple[str, int, bytes]] = set()
+        #: ``fanout: pre``: PRE keys taken from compromised members, per group (member, generation)
+        self.pre_held: dict[str, list[tuple[str, int]]] = {}
+        #: ``fanout: pre``: the group's epoch when its ordering DS was compromised
+        self.ds_since: dict[str, int] = {}
 
     def device_random(self, name: str, base: RandomSource) -> RandomSource:
         """The RandomSource a device gives its MLS core: recorded for the adversary while
@@ -160,6 +175,9 @@ class Compromises:
                 self.adversary.compromise_member(
                     group, w.env.now, rand=victim.rand if self.secret_copied else None
                 )
+                held = w.fanout.pre_key_held(gname, victim.name)
+                if held is not None:
+                    self.pre_held.setdefault(gname, []).append(held)
                 self._replay(gname, group.epoch)
         elif spec.kind == "randomness":
             self.adversary.compromise_randomness(victim.name)
@@ -169,6 +187,8 @@ class Compromises:
             self.ds_compromised.add(provider)
             for gname, owner in w.ds_groups.items():
                 if owner == provider:
+                    rec = w.ds_of(gname).groups.get(gname)
+                    self.ds_since.setdefault(gname, rec.epoch if rec is not None else 0)
                     self.pre_store_seen(gname)
         else:  # as: an insider device, added by the victim (its AS vouches for the credential)
             self._insider(case, victim)
@@ -318,6 +338,12 @@ class Compromises:
 
     def _observe(self, group: str, seen: _Seen, *, late: bool) -> None:
         w = self.world
+        held = self.pre_held.get(group)
+        known = (
+            w.fanout.adversary_path_secrets(group, seen.commit, held, self.ds_since.get(group))
+            if held
+            else None
+        )
         verdict = self.adversary.observe_commit(
             seen.old,
             seen.new,
@@ -325,6 +351,7 @@ class Compromises:
             added=seen.commit.added_leaves,
             welcome=seen.commit.welcome if seen.welcome_sent else None,
             sender_device=seen.sender,
+            path_secrets=known,
         )
         if late and not verdict.exposed:
             return

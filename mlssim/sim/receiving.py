@@ -44,7 +44,7 @@ class ReceivingClient(Protocol):
     @property
     def config(self) -> GroupConfig: ...
     def commit_applied(self, group: str, g: Group, res: CommitApplied) -> None: ...
-    def process_message(self, g: Group, msg: MLSMessage) -> ProcessResult | MLSError: ...
+    def process_message(self, group: str, g: Group, msg: MLSMessage) -> ProcessResult | MLSError: ...
 
 
 def _live(c: ReceivingClient, group: str, g: Group) -> bool:
@@ -61,7 +61,7 @@ def commit(c: ReceivingClient, group: str, msg: MLSMessage) -> None:
         return
 
     def work() -> ProcessResult | MLSError | None:
-        return c.process_message(g, msg) if _live(c, group, g) and group not in c.resyncing else None
+        return c.process_message(group, g, msg) if _live(c, group, g) and group not in c.resyncing else None
 
     def then(res: ProcessResult | MLSError | None) -> None:
         if isinstance(res, MLSError):
@@ -82,7 +82,7 @@ def proposal(c: ReceivingClient, group: str, msg: MLSMessage) -> None:
         return
 
     def work() -> ProcessResult | MLSError | None:
-        return c.process_message(g, msg) if _live(c, group, g) else None
+        return c.process_message(group, g, msg) if _live(c, group, g) else None
 
     def then(res: ProcessResult | MLSError | None) -> None:
         if isinstance(res, MLSError):
@@ -104,7 +104,7 @@ def application(c: ReceivingClient, group: str, msg: MLSMessage, sent_on: bytes)
         return
 
     def decrypt() -> ProcessResult | MLSError:
-        return c.process_message(g, msg)  # a late message may use a kept past epoch: no liveness check
+        return c.process_message(group, g, msg)  # a late message may use a kept past epoch: no liveness check
 
     def then(res: ProcessResult | MLSError) -> None:
         if isinstance(res, MLSError):

@@ -151,6 +151,25 @@ def _pre_summary(w: Finished) -> dict[str, Any]:
     }
 
 
+def _pre_path_summary(w: Finished) -> dict[str, Any] | None:
+    """The ``pre`` strategy's DS work and deposits; ``None`` (no key) under other fan-outs."""
+    reenc = list(w.recorder.of_kind("ds_reencrypt"))
+    deps = list(w.recorder.of_kind("pre_deposits"))
+    if not reenc and not deps:
+        return None
+    return {
+        "commits": len(reenc),
+        "reencryptions": sum(e["reencryptions"] for e in reenc),
+        "reencryptions_per_commit_mean": round(statistics.fmean(e["reencryptions"] for e in reenc), 3)
+        if reenc
+        else 0.0,
+        "kfrags_max": max((e["kfrags"] for e in reenc), default=0),
+        "deposits": sum(e["deposits"] for e in deps),
+        "announcements": sum(e["announcements"] for e in deps),
+        "deposit_bytes": sum(e["bytes"] for e in deps),
+    }
+
+
 def summarise(w: Finished) -> dict[str, Any]:
     """The whole summary, in the key order of ``summary.json``."""
     rec = w.recorder
@@ -160,6 +179,7 @@ def summarise(w: Finished) -> dict[str, Any]:
     branches = {gname: final_branch(w, gname, states.get(gname, [])) for gname in sorted(w.ds_groups)}
     commits, forks, latencies, convergence = _commits_summary(w, branches)
     groups = {gname: w.ordering.group_outcome(w, gname) for gname in sorted(w.ds_groups)}
+    pre_path = _pre_path_summary(w)
     return {
         **_bytes_summary(w),
         "commits": commits,
@@ -175,6 +195,7 @@ def summarise(w: Finished) -> dict[str, Any]:
         "devices": _devices_summary(w),
         "joins": _joins_summary(w),
         "pre": _pre_summary(w),
+        **({"pre_path": pre_path} if pre_path is not None else {}),
         "ds_storage_bytes_mean": round(
             statistics.fmean(v.get("ds_storage_bytes", 0) for v in groups.values()), 3
         )

@@ -79,7 +79,9 @@ class World:
         fed = scenario.federation
         #: the ordering design (sim/orderings/): what happens to every handshake message
         self.ordering = make_ordering(fed)
-        self.fanout = make_fanout(scenario.federation.fanout, self.suite, scenario.crypto.family)
+        self.fanout = make_fanout(
+            fed.fanout, self.suite, scenario.crypto.family, self.streams.mls, fed.pre_key_refresh
+        )
         #: the PRE scheme under ``fanout: pre`` (same family as the cipher suite)
         self.pre: PRE | None = self.fanout.scheme
         self._configs: dict[bool, GroupConfig] = {

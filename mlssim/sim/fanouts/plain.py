@@ -12,7 +12,7 @@ message).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 
 from ...assist.pre import PRE
@@ -21,6 +21,7 @@ from ...mls.codec import encode
 from ...mls.commit_builder import CommitFraming
 from ...mls.group import StagedCommit
 from ...mls.messages import KeyPackage
+from ...mls.split_commit import PathSecretOpener
 from ..client import Client
 from ..delivery import CommitView, DeliveryService, Recipient
 from ..records import GroupRecord
@@ -36,6 +37,26 @@ class Plain:
     framing: CommitFraming | None = None
 
     # -- the committer ----------------------------------------------------------------------
+
+    def framing_for(self, c: Client, group: str) -> CommitFraming | None:
+        """How ``c`` frames its next commit in ``group`` (``pre``: sealed under its PRE key)."""
+        return self.framing
+
+    def opener_for(self, c: Client, group: str) -> PathSecretOpener | None:
+        """How ``c`` opens a split commit's path ciphertext (``None``: HPKE, the default)."""
+        return None
+
+    # -- the adversary (``pre`` only) -------------------------------------------------------
+
+    def pre_key_held(self, group: str, name: str) -> tuple[str, int] | None:
+        """The PRE key a compromise of ``name`` gives the adversary; none here."""
+        return None
+
+    def adversary_path_secrets(
+        self, group: str, view: CommitView, held: Sequence[tuple[str, int]], ds_since: int | None
+    ) -> dict[int, bytes]:
+        """Path secrets of the commit the adversary opens outside its UpdatePath; none here."""
+        return {}
 
     def commit_sizes(
         self, staged: StagedCommit, commit_bytes: int, removed: tuple[str, ...]

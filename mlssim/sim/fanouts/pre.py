@@ -1,5 +1,7 @@
-"""``pre`` fan-out: server assistance by proxy re-encryption (mlssim's reading; see
-``mlssim/assist/pre_store.py`` and ``docs/bandwidth.md``).
+"""``pre-join-store`` fan-out: a DS-held store of node secrets under proxy re-encryption, for joins
+from a small secret (mlssim's reading of the 2019 interim proposal; see
+``mlssim/assist/pre_store.py`` and ``docs/bandwidth.md``). The bandwidth reading of PRE is
+``pre`` (``pre_path.py``).
 
 Members download the plain commit. The committer also uploads its PRE records and re-encryption
 key, which the ordering DS keeps in the group's PRE store and re-encrypts at each epoch; under
@@ -25,7 +27,7 @@ __all__ = ["PREFanout"]
 
 
 class PREFanout(Plain):
-    name = "pre"
+    name = "pre-join-store"
 
     def __init__(self, scheme: PRE) -> None:
         #: the PRE scheme (same family as the cipher suite; the world's ``pre``)
