@@ -104,24 +104,29 @@ class Harness:
                 res = g.process(msg)
                 if getattr(res, "removed_me", False):
                     del self.members[name]
-        if staged.welcome is not None:
-            welcome = roundtrip(staged.welcome).body
-            assert isinstance(welcome, Welcome)
-            for leaf in staged.added:
-                kp_leaf = staged.ratchet_tree.leaf(leaf)
-                name = next(n for n, c in self.clients.items() if c.bundle.key_package.leaf_node == kp_leaf)
-                c = self.clients[name]
-                self.members[name] = Group.join(
-                    self.suite,
-                    welcome,
-                    key_package=c.bundle.key_package,
-                    init_priv=c.bundle.init_priv,
-                    encryption_priv=c.bundle.encryption_priv,
-                    identity=c.identity,
-                    ratchet_tree=staged.ratchet_tree if tree_out_of_band else None,
-                    config=self.config,
-                )
+        self.join_by_welcome(staged, tree_out_of_band=tree_out_of_band)
         self.check()
+
+    def join_by_welcome(self, staged: StagedCommit, *, tree_out_of_band: bool = False) -> None:
+        """The commit's new members join from its Welcome (received as bytes)."""
+        if staged.welcome is None:
+            return
+        welcome = roundtrip(staged.welcome).body
+        assert isinstance(welcome, Welcome)
+        for leaf in staged.added:
+            kp_leaf = staged.ratchet_tree.leaf(leaf)
+            name = next(n for n, c in self.clients.items() if c.bundle.key_package.leaf_node == kp_leaf)
+            c = self.clients[name]
+            self.members[name] = Group.join(
+                self.suite,
+                welcome,
+                key_package=c.bundle.key_package,
+                init_priv=c.bundle.init_priv,
+                encryption_priv=c.bundle.encryption_priv,
+                identity=c.identity,
+                ratchet_tree=staged.ratchet_tree if tree_out_of_band else None,
+                config=self.config,
+            )
 
     def add(self, committer: str, *names: str) -> StagedCommit:
         kps = []

@@ -24,7 +24,6 @@ from mlssim.mls.messages import (
     MLSMessage,
     PublicMessage,
     SCommit,
-    Welcome,
     WireFormat,
     framed_content_tbs,
 )
@@ -78,30 +77,9 @@ def deliver_split(h: Harness, committer: str, staged: StagedCommit, full: Callab
         if getattr(res, "removed_me", False):
             assert not g.active
             del h.members[name]
-    if staged.welcome is not None:
-        join_by_welcome(h, staged)
+    h.join_by_welcome(staged)
     h.check()
     return n
-
-
-def join_by_welcome(h: Harness, staged: StagedCommit) -> None:
-    """The commit's new members join from its Welcome (the joiners of an RFC 9420 commit)."""
-    assert staged.welcome is not None
-    welcome = roundtrip(staged.welcome).body
-    assert isinstance(welcome, Welcome)
-    for leaf in staged.added:
-        kp_leaf = staged.ratchet_tree.leaf(leaf)
-        name = next(n for n, c in h.clients.items() if c.bundle.key_package.leaf_node == kp_leaf)
-        c = h.clients[name]
-        h.members[name] = Group.join(
-            h.suite,
-            welcome,
-            key_package=c.bundle.key_package,
-            init_priv=c.bundle.init_priv,
-            encryption_priv=c.bundle.encryption_priv,
-            identity=c.identity,
-            config=h.config,
-        )
 
 
 def _group(n: int, config: GroupConfig | None = None, seed: int = 1) -> Harness:

@@ -49,6 +49,7 @@ from ..mls.messages.enums import SenderType
 from ..mls.messages.framing import AuthenticatedContent
 from ..mls.messages.tree import HPKECiphertext
 from ..mls.ratchet_tree import TreeView
+from ..mls.split_commit import slots as draft_slots
 from ..mls.treekem import (
     UPDATE_PATH_LABEL,
     PathDecryption,
@@ -219,27 +220,13 @@ def _slot(tree: TreeView, sender: int, member: int, exclude: AbstractSet[int]) -
 
 
 def _slots(tree: TreeView, sender: int, exclude: AbstractSet[int]) -> tuple[dict[LeafIndex, _Slot], int]:
-    """Every recipient's slot in one pass: O(N) over all resolutions."""
-    path = tree.filtered_direct_path_with_copath(sender)
-    resolutions = [tree.resolution(s, exclude) for _, s in path]
-    total = sum(len(r) for r in resolutions)
-    out: dict[LeafIndex, _Slot] = {}
-    offset = 0
-    for k, res in enumerate(resolutions):
-        for j, r in enumerate(res):
-            slot = _Slot(k, offset + j, total)
-            if r & 1 == 0:
-                out[LeafIndex(r >> 1)] = slot
-                continue
-            node = tree.node(r)
-            assert node is not None
-            unmerged = set(node.unmerged_leaves)  # type: ignore[union-attr]
-            lo, hi = subtree_leaves(r)
-            for i in range(lo, hi):
-                if i not in unmerged and i not in exclude and tree.leaf(i) is not None:
-                    out[LeafIndex(i)] = slot
-        offset += len(res)
-    return out, total
+    """Every recipient's slot in one pass, O(N) over all resolutions: the draft's per-node slots
+    (``mls.split_commit.slots``) placed in the one list of all ciphertexts the Merkle tree covers."""
+    sizes = [len(tree.resolution(s, exclude)) for _, s in tree.filtered_direct_path_with_copath(sender)]
+    offsets = [sum(sizes[:k]) for k in range(len(sizes))]
+    total = sum(sizes)
+    placed = draft_slots(tree, sender, exclude)
+    return {leaf: _Slot(sl.k, offsets[sl.k] + sl.position, total) for leaf, sl in placed.items()}, total
 
 
 def download_for(
