@@ -179,9 +179,7 @@ class Run:
             for name in [n for n in self.keys if n not in self.h.members]:
                 del self.keys[name]
         if staged.welcome is not None:
-            from .test_split_draft import join_by_welcome
-
-            join_by_welcome(self.h, staged)
+            self.h.join_by_welcome(staged)
         self.h.check()
         if self.mode == "pre":
             for name in sorted(self.h.members):

@@ -73,6 +73,16 @@ _RULES = [
     "Precedence: a client's profile link replaces `network.client_ds` for that client's links (rates each "
     "way, its latency; loss and retransmission stay the class's); a profile without a link keeps "
     "`network.client_ds`; without a `hardware` section nothing changes (and processing takes no time).",
+    "Precedence (regions): a DS–DS link whose two providers both have a `providers[].region` takes the "
+    "latency matrix's distribution for that pair (`mlssim/scenario/region_latency.json`, source and date in "
+    "the file; within one region its constant) instead of `network.ds_ds.latency`; bandwidth and loss stay "
+    "`network.ds_ds`'s; any link with a provider without a region keeps `network.ds_ds`; without regions "
+    "nothing changes. Every `providers[].region` is a region of the matrix.",
+    "`faults`: the providers a fault names (`providers`, `sides`, `random[].providers`) exist; no provider "
+    "is on two sides of one fault; two scripted `down` faults of one provider do not overlap; a scripted "
+    "fault ends by `duration` (random ones are cut there: the drain is fault-free); `down` names providers, "
+    "`partition` two or more sides, `degrade` providers or sides and `extra_latency` or `loss`. "
+    "`faults.failover` applies to `single` and `hub` only (leaderless designs have no orderer to move).",
     "Each `sweep.grid` key is a path the schema knows (outside `sweep` itself), and each of its values "
     'validates when set alone on the file; `mlssim validate` names a problem `sweep.grid["KEY"]` (the key) '
     'or `sweep.grid["KEY"][i]` (its value i, from 0) at that line. Values valid alone but not together '

@@ -25,9 +25,11 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from .regions import region_names
 from .schema_adversary import AdversarySpec, CompromiseSpec
 from .schema_base import _Model
 from .schema_distributions import Constant, Distribution, Empirical, Exponential, LogNormal, Normal, Uniform
+from .schema_faults import FailoverSpec, FaultEvent, FaultsSpec, RandomFaults, fault_problems
 from .schema_groups import ChurnSpec, GroupSpec, PopulationSpec, ScriptEvent, WorkloadSpec
 from .schema_hardware import DEFAULT_PROFILES, AccessLink, HardwareMix, HardwareProfile, HardwareSpec
 from .schema_network import DEFAULT_LATENCY, LinkSpec, NetworkSpec, ProviderSpec
@@ -64,6 +66,10 @@ __all__ = [
     "PopulationSpec",
     "CompromiseSpec",
     "AdversarySpec",
+    "FaultEvent",
+    "RandomFaults",
+    "FailoverSpec",
+    "FaultsSpec",
     "Scenario",
 ]
 
@@ -142,6 +148,13 @@ class Scenario(_Model):
     adversary: AdversarySpec = Field(
         default_factory=AdversarySpec, description="compromises and healing (ordered designs only)"
     )
+    faults: FaultsSpec | None = Field(
+        default=None,
+        description=(
+            "providers down, partitions, degraded links, scripted or random, and hub failover; "
+            "absent: none, and nothing changes"
+        ),
+    )
     sweep: SweepSpec | None = Field(
         default=None, description="grid and replications for ``mlssim sweep`` (``mlssim run`` ignores it)"
     )
@@ -149,11 +162,12 @@ class Scenario(_Model):
 
     @model_serializer(mode="wrap")
     def _without_absent_hardware(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """A scenario without ``hardware`` dumps exactly as before the key existed, so its
-        run key (a hash of the dump) and its saved scenario.json do not change."""
+        """A scenario without ``hardware`` (or ``faults``) dumps exactly as before the key
+        existed, so its run key (a hash of the dump) and its saved scenario.json do not change."""
         data: dict[str, Any] = handler(self)
-        if self.hardware is None:
-            data.pop("hardware", None)
+        for key in ("hardware", "faults"):
+            if getattr(self, key) is None:
+                data.pop(key, None)
         return data
 
     @model_validator(mode="after")
@@ -181,6 +195,21 @@ class Scenario(_Model):
             for p in self.population.providers or {}:
                 if p not in known:
                     problems.append(f"population.providers: unknown provider {p!r}")
+        regions = set(region_names())
+        for i, prov in enumerate(self.providers):
+            if prov.region is not None and prov.region not in regions:
+                problems.append(
+                    f"providers[{i}].region: {prov.region!r} is not in the latency matrix "
+                    f"(known: {', '.join(region_names())})"
+                )
+        if self.faults is not None:
+            problems.extend(fault_problems(self.faults, known))
+            for i, fev in enumerate(self.faults.events):
+                if fev.at + fev.duration > self.duration:
+                    problems.append(
+                        f"faults.events[{i}].duration: the fault ends at {fev.at + fev.duration:g} s, after "
+                        f"the duration ({self.duration:g}); the drain is fault-free"
+                    )
         if self.hardware is not None:
             for p in self.hardware.mix.providers:
                 if p not in known:

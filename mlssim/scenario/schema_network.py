@@ -7,7 +7,9 @@ defined by the provider services it joins.
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from typing import Any
+
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from .schema_base import _Model
 from .schema_distributions import Distribution, _const
@@ -50,7 +52,10 @@ class NetworkSpec(_Model):
     )
     ds_ds: LinkSpec = Field(
         default_factory=lambda: LinkSpec(latency=_const(DEFAULT_LATENCY["ds_ds"])),
-        description="delivery services of two providers",
+        description=(
+            "delivery services of two providers; when both providers have a ``region``, the region "
+            "matrix's latency replaces this latency for their link (bandwidth and loss stay)"
+        ),
     )
     ds_as: LinkSpec = Field(
         default_factory=lambda: LinkSpec(latency=_const(DEFAULT_LATENCY["ds_as"])),
@@ -65,3 +70,21 @@ class ProviderSpec(_Model):
     mailbox_retention: float = Field(
         default=86400.0, gt=0, description="how long the DS keeps messages for an offline client (s)"
     )
+    region: str | None = Field(
+        default=None,
+        description=(
+            "where the provider's DS runs: a region of the shipped latency matrix "
+            "(mlssim/scenario/region_latency.json: AWS regions such as us-east-1, eu-west-1). "
+            "Precedence: a DS–DS link whose two providers both have a region takes the matrix's "
+            "latency for that pair; any other link takes network.ds_ds.latency. Absent everywhere: "
+            "nothing changes"
+        ),
+    )
+
+    @model_serializer(mode="wrap")
+    def _without_absent_region(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Without a region the provider dumps as before the key existed (run keys unchanged)."""
+        data: dict[str, Any] = handler(self)
+        if self.region is None:
+            data.pop("region", None)
+        return data

@@ -109,11 +109,15 @@ class Device:
         """Client → home DS → (ordering DS): ``then`` runs at the ordering DS."""
         w = self.world
         hops = self._routes.get(group)
-        if hops is None:  # a group's orderer never changes: its route is built once
+        if hops is None:  # built once, and again only after a failover moves the orderer
             home = w.providers[self.provider].ds.node
             up = Hop(self.node, home, "client_ds", "upload")
             hops = self._routes[group] = route(up, Hop(home, f"ds:{w.ds_groups[group]}", "ds_ds", "forward"))
         relay(w.network, hops, size, msg_type, group, then)
+
+    def forget_route(self, group: str) -> None:
+        """The group's orderer moved (a failover, ``sim/faults.py``): build the route anew."""
+        self._routes.pop(group, None)
 
     def go_offline(self) -> None:
         """The connection drops; the home DS notices at once (messages already in flight still

@@ -25,19 +25,35 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import simpy
 from simpy.events import NORMAL
 
-from ..scenario.schema import LinkSpec, NetworkSpec
+from ..scenario.schema import Distribution, LinkSpec, NetworkSpec
 from .distributions import sampler, sampler_many
 from .recorder import Recorder
 from .rng import Streams
 
-__all__ = ["Network", "LINK_CLASSES"]
+if TYPE_CHECKING:
+    import random
+
+__all__ = ["Network", "LINK_CLASSES", "LinkGate"]
 
 LINK_CLASSES = ("client_ds", "ds_ds", "ds_as")
+
+
+class LinkGate(Protocol):
+    """Faults as the network meets them (``sim/faults.py``): when a link is down, cut or
+    degraded, and what a fault delayed (issue 20). Without one, no link ever fails."""
+
+    #: the stream of degraded links' losses
+    rng: random.Random
+
+    def departure(self, src: str, dst: str, t: float) -> tuple[float, int]: ...
+    def cut(self, src: str, dst: str, t0: float, t1: float) -> tuple[float, int] | None: ...
+    def degradation(self, src: str, dst: str, t: float) -> tuple[float, float, int]: ...
+    def affected(self, cause: int, size: int, resent: bool, arrival: float) -> None: ...
 
 
 class _Link(simpy.Event):
@@ -115,6 +131,8 @@ class Network:
         "_base_dir",
         "_draw",
         "_draw_many",
+        "_ds_latency",
+        "_gate",
         "_links",
         "_rng",
         "_specs",
@@ -144,6 +162,20 @@ class Network:
         #: hardware profiles' access links: ``(client node, class spec, upload?) -> spec`` for the
         #: client_ds links (None: every link takes its class's spec)
         self._access: Callable[[str, LinkSpec, bool], LinkSpec] | None = None
+        #: regions (issue 20): ``(src node, dst node) -> latency`` of a ds_ds link, or None for
+        #: the class's
+        self._ds_latency: Callable[[str, str], Distribution | None] | None = None
+        #: faults (issue 20): links that go down, are cut or degraded (None: never)
+        self._gate: LinkGate | None = None
+
+    def use_ds_latency(self, latency: Callable[[str, str], Distribution | None]) -> None:
+        """Give each ds_ds link the latency ``latency`` returns (``sim/faults.py``'s region
+        precedence rule; None keeps ``network.ds_ds``); set before any transmission."""
+        self._ds_latency = latency
+
+    def use_gate(self, gate: LinkGate) -> None:
+        """Send every transmission through ``gate``'s faults (:meth:`_send_gated`)."""
+        self._gate = gate
 
     def use_access_links(self, access: Callable[[str, LinkSpec, bool], LinkSpec]) -> None:
         """Give each client's own links the spec ``access`` returns (``sim/processing.py``'s
@@ -157,6 +189,10 @@ class Network:
             own = self._access(src if upload else dst, spec, upload)
             if own is not spec:  # the client's profile has a link: its latency and rate
                 spec, draw = own, sampler(own.latency, self._base_dir)
+        if self._ds_latency is not None and link == "ds_ds":
+            regional = self._ds_latency(src, dst)
+            if regional is not None:
+                draw = sampler(regional, self._base_dir)
         ln = _Link(self.env, src, dst, link, spec, draw, rngs, self.recorder.recv_time)
         self._links.setdefault(src, {})[dst] = ln
         return ln
@@ -184,6 +220,9 @@ class Network:
         ln = by_dst.get(dst) if by_dst is not None else None
         if ln is None:
             ln = self._new_link(src, dst, link)
+        if self._gate is not None:
+            self._send_gated(self._gate, ln, size, role, msg_type, group, on_receive)
+            return
         env = self.env
         now = env.now
         rec = self.recorder
@@ -240,8 +279,14 @@ class Network:
 
         On a lossy link class each transmission goes through :meth:`send` (losses interleave
         records with later sends); otherwise the batch is recorded with one call."""
-        if self._specs[link].loss > 0 or (self._access is not None and link == "client_ds"):
-            # (access links: each client's link has its own latency distribution)
+        if (
+            self._specs[link].loss > 0
+            or (self._access is not None and link == "client_ds")
+            or (self._ds_latency is not None and link == "ds_ds")
+            or self._gate is not None
+        ):
+            # (access links and regions: each link has its own latency distribution; faults:
+            # each transmission meets them on its own)
             for dst, size, cb in zip(dsts, sizes, on_receive, strict=True):
                 self.send(src, dst, link, size, role=role, msg_type=msg_type, group=group, on_receive=cb)
             return
@@ -270,3 +315,77 @@ class Network:
             ln.queue.append((tid, cb))
             tid += 1
             schedule(ln, NORMAL, arrival - now)
+
+    def _send_gated(
+        self,
+        gate: LinkGate,
+        ln: _Link,
+        size: int,
+        role: str,
+        msg_type: str,
+        group: str,
+        on_receive: Callable[[], Any],
+    ) -> None:
+        """:meth:`send` through the faults (issue 20): the link's own losses first, then each
+        attempt leaves when the link is up (``gate.departure``), may be lost on a degraded link
+        or cut in flight, and is resent after the link's timeout (loss) or at the sender's next
+        try once the link is up (a fault). Lost attempts are recorded as lost, at their send
+        time; the final attempt keeps the transmission's place in the link's FIFO order."""
+        env = self.env
+        now = env.now
+        rec = self.recorder
+        src, dst, link = ln.src, ln.dst, ln.link
+        lost_at: list[float] = []
+        t = now
+        while ln.loss > 0 and ln.loss_rng.random() < ln.loss:
+            lost_at.append(t)
+            t += ln.rto
+        cause, resent = -1, False
+        while True:
+            t2, held_by = gate.departure(src, dst, t)
+            if held_by >= 0:
+                cause, resent, t = held_by, True, t2
+            extra, loss, degraded_by = gate.degradation(src, dst, t)
+            if degraded_by >= 0:
+                cause = degraded_by
+                if loss > 0 and gate.rng.random() < loss:
+                    lost_at.append(t)
+                    t += ln.rto
+                    resent = True
+                    continue
+            start = t
+            if ln.bandwidth is not None:
+                start = max(t, ln.free) + 8.0 * size / ln.bandwidth
+                ln.free = start
+            arrival = start + ln.latency(ln.lat_rng) + extra
+            cut = gate.cut(src, dst, t, arrival)
+            if cut is None:
+                break
+            lost_at.append(t)
+            t, cause, resent = cut[0], cut[1], True
+        arrival = max(arrival, ln.arrival)
+        ln.arrival = arrival
+        if cause >= 0:
+            gate.affected(cause, size, resent, arrival)
+        if not lost_at and t == now:
+            ln.queue.append((rec.transmit(now, src, dst, link, role, msg_type, group, size), on_receive))
+        else:
+            slot: list[Any] = [None, on_receive]
+            ln.queue.append(slot)
+
+            def record_lost(_ev: simpy.Event | None = None) -> None:
+                rec.transmit(env.now, src, dst, link, role, msg_type, group, size, lost=True)
+
+            def send_final(_ev: simpy.Event | None = None) -> None:
+                slot[0] = rec.transmit(env.now, src, dst, link, role, msg_type, group, size)
+
+            for when in lost_at:
+                if when == now:
+                    record_lost()
+                else:
+                    env.timeout(when - now).callbacks.append(record_lost)
+            if t == now:
+                send_final()
+            else:
+                env.timeout(t - now).callbacks.append(send_final)
+        env.schedule(ln, NORMAL, arrival - now)

@@ -71,6 +71,8 @@ class PendingCommit:
     retry: Callable[[PendingCommit], None] | None = None
     #: bytes this attempt put on the network (all copies, forwards and downloads it caused)
     cost: int = 0
+    #: the commit reached a DS ordering its group (a failover redirects only those that did not)
+    delivered: bool = False
 
     @staticmethod
     def next_attempt(prev: PendingCommit | None, now: float) -> tuple[float, int]:

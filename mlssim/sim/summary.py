@@ -14,6 +14,8 @@ from typing import Any, Protocol
 
 from .client import Client
 from .delivery import DeliveryService
+from .fault_summary import faults_summary
+from .faults import Faults
 from .processing import Processing, Queued
 from .recorder import Recorder
 
@@ -51,6 +53,11 @@ class Finished(Protocol):
     def compromises(self) -> _Healing | None: ...
     @property
     def processing(self) -> Processing: ...
+    @property
+    def faults(self) -> Faults | None: ...
+
+    stop_time: float
+
     def ds_of(self, group: str) -> DeliveryService: ...
 
 
@@ -191,6 +198,8 @@ def summarise(w: Finished) -> dict[str, Any]:
         # only under hardware.processing_time: on (without it the summary is as before)
         **({"processing": _processing_summary(w)} if isinstance(w.processing, Queued) else {}),
         "application": _application_summary(rec, branches),
+        # only with a faults section (without one the summary is as before)
+        **({"faults": _faults(w, w.faults, branches)} if w.faults is not None else {}),
         "healing": w.compromises.summary() if w.compromises is not None else {},
         "devices": _devices_summary(w),
         "joins": _joins_summary(w),
@@ -205,6 +214,11 @@ def summarise(w: Finished) -> dict[str, Any]:
         "clients": len(w.clients),
         "all_converged": all(v["converged"] for v in groups.values()),
     }
+
+
+def _faults(w: Finished, faults: Faults, branches: dict[str, dict[int, str]]) -> dict[str, Any]:
+    members = {g: list(w.ds_of(g).groups[g].members.items()) for g in sorted(w.ds_groups)}
+    return faults_summary(faults, w.recorder, w.reached, branches, members, w.stop_time, _percentiles)
 
 
 def _processing_summary(w: Finished) -> dict[str, Any]:

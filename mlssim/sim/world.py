@@ -29,6 +29,7 @@ from .client import AS_LEAF_POLICY, Client
 from .compromise import Compromises
 from .delivery import AuthenticationService, DeliveryService
 from .fanouts import make_fanout
+from .faults import Faults, region_latencies
 from .network import Network
 from .orderings import make_ordering
 from .processing import Hardware, Processing, make_processing
@@ -119,6 +120,13 @@ class World:
         self.processing: Processing = make_processing(
             hw, self.env, self.recorder, scenario.crypto.suite, self.hardware, base_dir or Path(".")
         )
+        #: regions and faults (issue 20, sim/faults.py): without them, none and nothing changes
+        regional = region_latencies(scenario)
+        if regional is not None:
+            self.network.use_ds_latency(regional)
+        self.faults: Faults | None = Faults(self, scenario.faults) if scenario.faults is not None else None
+        if self.faults is not None:
+            self.network.use_gate(self.faults)
         #: compromises and healing, when the scenario has any (sim/compromise.py)
         self.compromises: Compromises | None = Compromises(self) if scenario.adversary.compromises else None
 
@@ -232,6 +240,8 @@ class World:
         for ev in self.scenario.script:
             target = self.initial_members[(ev.group, ev.instance)][ev.member]
             self.env.timeout(ev.at).callbacks.append(partial(workload.scripted, self, target, ev.action))
+        if self.faults is not None:
+            self.faults.start()
 
     # -- key packages --------------------------------------------------------------------------
 

@@ -42,6 +42,8 @@ def view_members(c: Client, group: str) -> list[str]:
 class Leaderless:
     name = "leaderless"
     default_topology = "server"
+    #: no DS decides a commit: nothing to fail over (``sim/faults.py``)
+    decides = False
 
     def __init__(self, topology: str | None, directory: str | None = None) -> None:
         self.topology = topology or self.default_topology

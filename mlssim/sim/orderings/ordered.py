@@ -9,6 +9,7 @@ a group is the subclass's choice (:meth:`Ordered.orderer_of`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ...assist.pre_store import PREUpload
@@ -17,8 +18,9 @@ from ...mls.messages import MLSMessage
 from .. import commits, resync
 from ..client import Client
 from ..context import Sim
-from ..delivery import CommitView
-from ..records import GroupRecord, PendingCommit
+from ..delivery import CommitView, DeliveryService
+from ..records import CONTROL_BYTES, GroupRecord, PendingCommit
+from ..routing import Hop, relay, route
 from ..summary import Finished
 
 __all__ = ["Ordered"]
@@ -26,6 +28,8 @@ __all__ = ["Ordered"]
 
 class Ordered:
     name = "ordered"
+    #: a DS decides every commit (so a failover can move it: ``sim/faults.py``)
+    decides = True
 
     def orderer_of(self, owner: str, providers: list[str]) -> str:
         """The provider whose DS orders a group owned by ``owner``."""
@@ -44,12 +48,31 @@ class Ordered:
     # -- what a member sends and receives ---------------------------------------------------
 
     def send_application(self, c: Client, group: str, msg: MLSMessage, n: int, auth: bytes) -> None:
-        w = c.world
-        c.upload(group, n, "application", lambda: w.ds_of(group).order_application(group, c.name, n, msg))
+        sent_to = c.world.ds_of(group)
+        c.upload(
+            group,
+            n,
+            "application",
+            lambda: _forwarded(
+                c, group, sent_to, n, "application", lambda ds: ds.order_application(group, c.name, n, msg)
+            ),
+        )
 
     def send_proposal(self, c: Client, group: str, msg: MLSMessage, n: int, epoch: int) -> None:
-        ds = c.world.ds_of(group)
-        c.upload(group, n, "proposal:update", lambda: ds.order_proposal(group, epoch, c.name, n, msg))
+        sent_to = c.world.ds_of(group)
+        c.upload(
+            group,
+            n,
+            "proposal:update",
+            lambda: _forwarded(
+                c,
+                group,
+                sent_to,
+                n,
+                "proposal:update",
+                lambda ds: ds.order_proposal(group, epoch, c.name, n, msg),
+            ),
+        )
 
     def committer_uploads(self, c: Client, group: str, staged: StagedCommit) -> tuple[int, PREUpload | None]:
         """What the orderer keeps comes with the commit: GroupInfo, tree, the fan-out's own
@@ -63,12 +86,20 @@ class Ordered:
     def submit_commit(self, c: Client, group: str, epoch: int, total: int, view: CommitView) -> None:
         """Upload ``total`` bytes to the orderer, which accepts or rejects (``order_commit``)."""
         w = c.world
-        c.upload(
-            group,
-            total,
-            f"commit:{view.kind}",
-            lambda: w.ds_of(group).order_commit(group, epoch, c.name, view),
-        )
+        sent_to = w.ds_of(group)
+        p = c.pending[group]
+
+        def at_orderer() -> None:
+            if w.ds_of(group) is sent_to:
+                p.delivered = True
+                sent_to.order_commit(group, epoch, c.name, view)
+            elif c.pending.get(group) is p:  # the orderer moved: this DS tells the committer
+                w.recorder.event(w.env.now, "orderer_moved", group=group, client=c.name, action="reject")
+                sent_to.to_client(c.name, CONTROL_BYTES, "commit_reject", group, lambda: c.on_reject(group))
+            else:  # the committer has redone it at the new orderer already
+                w.recorder.event(w.env.now, "orderer_moved", group=group, client=c.name, action="drop")
+
+        c.upload(group, total, f"commit:{view.kind}", at_orderer)
 
     def receive_commit(self, c: Client, group: str, msg: MLSMessage) -> None:
         c.process_commit(group, msg)
@@ -128,3 +159,29 @@ class Ordered:
             "orphaned": 0,
             "ds_storage_bytes": drec.storage_bytes(),
         }
+
+
+def _forwarded(
+    c: Client,
+    group: str,
+    sent_to: DeliveryService,
+    size: int,
+    msg_type: str,
+    act: Callable[[DeliveryService], None],
+) -> None:
+    """A message reached ``sent_to``, the group's orderer when it was sent: ``act`` there, or,
+    when a failover moved the ordering since (``sim/faults.py``), forward it to the new one."""
+    w = c.world
+    ds = w.ds_of(group)
+    if ds is sent_to:
+        act(ds)
+        return
+    w.recorder.event(w.env.now, "orderer_moved", group=group, client=c.name, action="forward")
+    relay(
+        w.network,
+        route(Hop(sent_to.node, ds.node, "ds_ds", "forward")),
+        size,
+        msg_type,
+        group,
+        lambda: act(ds),
+    )
