@@ -91,6 +91,8 @@ def main() -> int:
             with ThreadPoolExecutor(max_workers=args.jobs) as pool:
                 futures = {}
                 for s, seed, side, tree, out in jobs:
+                    if not (tree / "scenarios" / s.name).is_file():
+                        continue  # a scenario new since the ref: nothing to compare it with
                     kept = [p.parent for p in out.rglob("summary.json")] if side == "base" else []
                     if len(kept) == 1 and all((kept[0] / n).is_file() for n in COMPARED):
                         results[(s.name, seed, side)] = kept[0]
@@ -105,6 +107,13 @@ def main() -> int:
             subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=ROOT, check=False)
         bad = 0
         for s in scenarios:
+            if (s.name, HASH_SEEDS[0], "base") not in results:
+                first, second = (results[(s.name, seed, "work")] for seed in HASH_SEEDS)
+                across = _compare(first, second)
+                bad += bool(across)
+                verdict = "new since the ref" + (": differs between hash seeds" if across else "")
+                print(f"{s.name:36} {verdict}")
+                continue
             diffs = []
             for seed in HASH_SEEDS:
                 diffs += [
@@ -116,7 +125,11 @@ def main() -> int:
             diffs += [f"{n} differs between hash seeds" for n in across]
             bad += bool(diffs)
             print(f"{s.name:36} {'identical' if not diffs else 'DIFFERS: ' + ', '.join(diffs)}")
-        print(f"{len(scenarios) - bad} of {len(scenarios)} scenarios byte-identical to {args.ref}")
+        new = sum((s.name, HASH_SEEDS[0], "base") not in results for s in scenarios)
+        print(
+            f"{len(scenarios) - new - bad} of {len(scenarios) - new} scenarios byte-identical to {args.ref}"
+            + (f"; {new} new since it, each the same under both hash seeds" if new else "")
+        )
         return 1 if bad else 0
 
 
