@@ -95,11 +95,19 @@ def plot(
     categories: list[Any] = []
     for s in data:
         categories += [x for x in s.x if not isinstance(x, int | float) and x not in categories]
+    # a series that is 0 throughout (e.g. the adder's upload of an external join, which has no
+    # adder) has no place on a log axis: it is named in the legend and not drawn
+    zero = [s for s in data if s.mean and all(m == 0 for m in s.mean)]
+    rest = [s for s in data if s not in zero]
+    log_y = not zero_line and _spans_decades([y for s in rest for y in s.mean])
     with plt.style.context(str(STYLE)):
         fig, ax = plt.subplots()
         markers = "osD^v<>p"
         width = min(0.15, 0.6 / max(len(data), 1))  # series side by side, close to their tick
         for i, s in enumerate(data):
+            if log_y and s in zero:
+                ax.plot([], [], linestyle="none", label=f"{s.label}: 0 throughout (not drawn, log axis)")
+                continue
             xs: list[float] = (
                 [categories.index(x) + (i - (len(data) - 1) / 2) * width for x in s.x]
                 if categories
@@ -115,7 +123,7 @@ def plot(
         elif _spans_decades([x for s in data for x in s.x]):
             ax.set_xscale("log")
             ax.xaxis.set_major_formatter(plain)
-        if not zero_line and _spans_decades([y for s in data for y in s.mean]):
+        if log_y:
             ax.set_yscale("log")
             ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))  # 1, 2, 5, 10, ...
             ax.yaxis.set_major_formatter(plain)
