@@ -113,3 +113,11 @@ def test_private_use_suites_are_labelled_in_hex() -> None:
     assert key_value("crypto.suite", "61441") == "0xF001"
     assert key_value("crypto.suite", "1") == "1"
     assert key_value("groups[0].size", "61441") == "61441"
+
+
+def test_a_switch_is_named_after_what_it_switches_in_legends() -> None:
+    from mlssim.report.data import short_key
+
+    assert short_key("faults.failover.enabled") == "failover"
+    assert short_key("adversary.compromises[0].remove_after") == "remove_after"
+    assert short_key("federation.fanout") == "fanout"

@@ -124,8 +124,12 @@ def key_value(key: str, v: str) -> str:
 
 def short_key(key: str) -> str:
     """A grid key's last part, for legends (``adversary.compromises[0].remove_after`` →
-    ``remove_after``); the full keys are in the report's tables and captions."""
-    return key.rsplit(".", 1)[-1]
+    ``remove_after``; a switch names what it switches: ``faults.failover.enabled`` →
+    ``failover``); the full keys are in the report's tables and captions."""
+    parts = key.split(".")
+    if parts[-1] in ("enabled", "on") and len(parts) > 1:
+        return parts[-2].split("[", 1)[0]
+    return parts[-1]
 
 
 def _number(v: str) -> float | None:
