@@ -101,6 +101,7 @@ TESTS: dict[str, list[str]] = {
         "tests/test_group_sharing.py",
     ],
     "mlssim/sim/summary.py": [
+        "tests/test_summary_accounting.py",
         "tests/test_federation.py",
         "tests/test_pre_sim.py",
         "tests/test_devices_sim.py",
