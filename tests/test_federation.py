@@ -9,6 +9,7 @@ import pytest
 
 from mlssim.mls.crypto import get_suite
 from mlssim.scenario.schema import Scenario
+from mlssim.sim.summary import _percentiles
 from mlssim.sim.world import World
 
 from .group_harness import Harness
@@ -103,11 +104,24 @@ def test_leaderless_designs_fork_and_reconverge(ordering: str, seed: int) -> Non
     assert forks["epochs"] == len(noticed) > 0 and forks["switches"] == k["fork_switch"] > 0
     assert any(len(auths) > 1 for auths in w.authenticators.values())
     assert forks["unresolved"] == 0 and forks["resolution_s"]["n"] == forks["epochs"]
+    # each forked epoch resolved from the first member noticing it to the last switch
+    first: dict[tuple[str, int], float] = {}
+    last: dict[tuple[str, int], float] = {}
+    for kind in ("fork_detected", "fork_switch"):
+        for e in w.recorder.of_kind(kind):
+            key = (e["group"], e["epoch"])
+            first[key] = min(first.get(key, e["t"]), e["t"])
+            if kind == "fork_switch":
+                last[key] = max(last.get(key, e["t"]), e["t"])
+    assert last.keys() == first.keys()  # every noticed fork was switched away from
+    assert forks["resolution_s"] == _percentiles([last[k] - first[k] for k in first])
+    assert forks["resolution_s"]["p99"] > 0
     assert s["commits"]["rejected"] == forks["dropped_commits"] == k["commit_dropped"] > 0
     assert k["commit_rejected"] == 0  # no orderer
     assert_commit_accounting(w, s, k)
     assert s["all_converged"], s["groups"]  # ...and the rule resolved every one of them
     assert s["groups"]["x"]["orphaned"] == 0
+    assert s["ds_storage_bytes_mean"] == 0.0  # no DS keeps the group's state
     assert k["process_error"] == 0 and k["join_failed"] == 0
     # each dropped commit was redone (or given up, counted)
     assert s["commits"]["accepted"] + s["commits"]["rejected"] == s["commits"]["sent"]

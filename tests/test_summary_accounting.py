@@ -11,13 +11,25 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from mlssim.scenario.schema import Scenario
-from mlssim.sim.recorder import Transmission
-from mlssim.sim.summary import _percentiles, _stats
+from mlssim.sim.recorder import Recorder, Transmission
+from mlssim.sim.summary import (
+    _application_summary,
+    _bytes_summary,
+    _commit_sizes,
+    _commits_summary,
+    _joins_summary,
+    _percentiles,
+    _pre_summary,
+    _resync_summary,
+    _stats,
+    majority_state,
+)
 from mlssim.sim.world import World
 
 
@@ -224,3 +236,183 @@ def test_percentiles_and_stats_on_fixed_inputs() -> None:
     assert _percentiles([0.1234567]) == {"n": 1, "p50": 0.123457, "p95": 0.123457, "p99": 0.123457}
     assert _stats([]) == {"mean": 0.0, "max": 0, "total": 0}
     assert _stats([3, 0, 4]) == {"mean": 2.333, "max": 4, "total": 7}
+
+
+def _recorded(*events: tuple[str, dict[str, Any]]) -> Any:
+    """A finished world whose record holds only ``events`` (kind, fields), one second apart."""
+    rec = Recorder()
+    for i, (kind, fields) in enumerate(events):
+        rec.event(float(i), kind, **fields)
+    return SimpleNamespace(recorder=rec)
+
+
+def test_resyncs_joins_and_pre_on_fixed_events() -> None:
+    """The counts no small run produces (an abandoned re-sync, a failed join) and means with
+    more than three decimals, on a hand-made record."""
+    w = _recorded(
+        ("resync_started", {}),
+        ("resync_abandoned", {}),
+        ("resync_started", {}),
+        ("resync_done", {"duration": 0.25}),
+        ("commit_fanout", {"op": "resync", "bytes": 700}),
+        ("commit_fanout", {"op": "update", "bytes": 50}),
+    )
+    assert _resync_summary(w) == {
+        "started": 2,
+        "done": 1,
+        "abandoned": 1,
+        "time_s": {"n": 1, "p50": 0.25, "p95": 0.25, "p99": 0.25},
+        "bytes": 700,
+    }
+    cost = {"download": 10, "upload": 1, "adder_upload": 2}
+    w = _recorded(
+        ("join_cost", {**cost, "mode": "welcome", "op": "create"}),
+        ("join_cost", {**cost, "mode": "welcome", "op": "add"}),
+        ("join_cost", {**cost, "mode": "external-commit", "op": "external-join", "download": 11}),
+        ("join_cost", {**cost, "mode": "external-commit", "op": "external-join", "upload": 2}),
+        ("join_cost", {**cost, "mode": "external-commit", "op": "external-join", "adder_upload": 0}),
+        ("join_failed", {}),
+        ("join_failed", {}),
+    )
+    assert _joins_summary(w) == {
+        "count": 4,
+        "download_bytes_mean": 10.25,
+        "adder_upload_bytes_mean": 1.5,
+        "by_mode": {
+            "external-commit": {
+                "count": 3,
+                "download_bytes_mean": 10.333,
+                "upload_bytes_mean": 1.333,
+                "adder_upload_bytes_mean": 1.333,
+            },
+            "welcome": {
+                "count": 1,
+                "download_bytes_mean": 10.0,
+                "upload_bytes_mean": 1.0,
+                "adder_upload_bytes_mean": 2.0,
+            },
+        },
+        "failed": 2,
+    }
+    w = _recorded(
+        ("pre_rekey", {"reencryptions": 1, "records": 2}),
+        ("pre_rekey", {"reencryptions": 1, "records": 2}),
+        ("pre_rekey", {"reencryptions": 2, "records": 3}),
+        ("commit_sent", {"pre_upload_bytes": 100}),
+        ("commit_sent", {"pre_upload_bytes": 0}),
+        ("commit_sent", {"pre_upload_bytes": 101}),
+        ("commit_sent", {"pre_upload_bytes": 101}),
+    )
+    assert _pre_summary(w) == {
+        "epochs": 3,
+        "reencryptions": 4,
+        "reencryptions_per_epoch_mean": 1.333,
+        "records_mean": 2.333,
+        "upload_bytes_mean": 100.667,  # commits without a PRE upload are not averaged in
+    }
+    assert _joins_summary(_recorded())["download_bytes_mean"] == 0.0
+    assert _pre_summary(_recorded())["upload_bytes_mean"] == 0.0
+
+
+def test_the_majority_state_breaks_ties_by_the_later_epoch() -> None:
+    def holder(epoch: int) -> Any:
+        return SimpleNamespace(groups={"g": SimpleNamespace(epoch=epoch, epoch_authenticator=bytes([epoch]))})
+
+    w: Any = SimpleNamespace(
+        clients={"a": holder(3), "b": holder(3), "c": holder(5), "d": holder(5), "e": holder(4)}
+    )
+    assert majority_state(w, "g") == ((5, b"\x05"), ["c", "d"])
+    w.clients["f"] = holder(3)
+    assert majority_state(w, "g") == ((3, b"\x03"), ["a", "b", "f"])
+    assert majority_state(w, "other") == (None, [])
+
+
+def test_commits_forks_and_application_on_fixed_events() -> None:
+    """Five attempts: two accepted (one at the orderer), two rejected elsewhere, one given up;
+    the second accepted commit is not on the branch the group ends on; one fork unresolved."""
+    w = _recorded(
+        *[("commit_sent", {})] * 5,  # t = 0..4
+        ("commit_accepted", {"group": "g", "epoch": 1, "at_orderer": True}),
+        ("commit_accepted", {"group": "g", "epoch": 2, "at_orderer": False}),
+        ("commit_rejected", {"wasted_bytes": 10, "at_orderer": False}),
+        ("commit_rejected", {"wasted_bytes": 11, "at_orderer": False}),
+        ("commit_gave_up", {}),
+        (
+            "commit_merged",
+            {"op": "update", "group": "g", "epoch": 1, "auth": "aa", "latency": 0.5, "digest": "d1"},
+        ),
+        (
+            "commit_merged",
+            {"op": "update", "group": "g", "epoch": 2, "auth": "bb", "latency": 0.25, "digest": "d2"},
+        ),
+        ("fork_unresolved", {}),
+        ("app_sent", {"group": "g", "epoch": 1, "auth": "aa"}),
+        ("app_sent", {"group": "g", "epoch": 2, "auth": "bb"}),
+        ("app_sent", {"group": "g", "epoch": 2, "auth": "bb"}),
+        ("app_predates_join", {}),
+        ("app_not_member", {}),
+        ("app_undecryptable", {}),
+        ("mailbox_expired", {"msg_type": "application"}),
+        ("mailbox_expired", {"msg_type": "commit"}),
+    )
+    w.ordering = SimpleNamespace(accepted_commits=lambda merged, accepted, dropped: accepted)
+    # merged at t = 10 and 11: members reached the epochs 0.75 s and 0.5 s after (to the microsecond)
+    w.reached = {("g", 1, b"\xaa"): {"m": 10.7500004, "n": 10.0}, ("g", 2, b"\xbb"): {"m": 11.5}}
+    branches = {"g": {1: "aa", 2: "cc"}}
+    commits, forks, latencies, convergence = _commits_summary(w, branches)
+    assert commits == {
+        "sent": 5,
+        "accepted": 2,
+        "rejected": 2,
+        "collisions_per_1000_attempts": 400.0,
+        "gave_up": 1,
+        "retries_per_accepted": 1.0,  # (5 - 2 - 1) / 2
+        "download_bytes_mean": 0.0,
+        "upload_bytes_mean": 0.0,
+        "wasted_bytes": 21,
+        "lost_on_losing_branch": 1,
+        "by_distance": {
+            "at_orderer": {"attempts": 1, "rejected": 0, "collisions_per_1000_attempts": 0.0},
+            "elsewhere": {"attempts": 3, "rejected": 2, "collisions_per_1000_attempts": 666.667},
+        },
+    }
+    assert forks == {
+        "epochs": 0,
+        "switches": 0,
+        "dropped_commits": 0,
+        "unresolved": 1,
+        "resolution_s": {"n": 0, "p50": None, "p95": None, "p99": None},
+    }
+    assert latencies == [0.5, 0.25] and convergence == [1.25, 0.75]
+    w.recorder.counts[("app_received", "g")] += 7
+    assert _application_summary(w.recorder, branches) == {
+        "sent": 3,
+        "sent_on_losing_branch": 2,
+        "received": 7,
+        "undecryptable": 1,
+        "predates_join": 1,
+        "not_member": 1,
+        "expired_in_mailbox": 1,
+    }
+
+
+@pytest.mark.parametrize("column", ["role", "receiver"])
+def test_a_record_whose_columns_disagree_is_refused(column: str) -> None:
+    """The transmission record is one list per field; a row missing from one of them is our
+    bug, and the summary says so instead of summing the shorter columns."""
+    rec = Recorder()
+    rec.transmit(0.0, "c:a", "ds:p", "client_ds", "upload", "commit:update", "g", 100)
+    rec.transmit(0.1, "ds:p", "c:b", "client_ds", "download", "commit", "g", 90)
+    w: Any = SimpleNamespace(recorder=rec, clients={"a": None, "b": None})
+    assert _bytes_summary(w)["client_upload_bytes"] == {"mean": 50.0, "max": 100, "total": 100}
+    assert _commit_sizes(w, "download") == [90] and _commit_sizes(w, "upload") == [100]
+    getattr(rec, column).append(getattr(rec, column)[0])
+    with pytest.raises(ValueError, match="zip"):
+        _bytes_summary(w)
+    if column == "role":
+        with pytest.raises(ValueError, match="zip"):
+            _commit_sizes(w, "upload")
+    rec = Recorder()
+    rec.msg_type.append("nack")
+    with pytest.raises(ValueError, match="zip"):
+        _resync_summary(SimpleNamespace(recorder=rec))
