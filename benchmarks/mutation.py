@@ -62,6 +62,7 @@ TESTS: dict[str, list[str]] = {
         "tests/test_group_proposal_kinds.py",
     ],
     "mlssim/mls/tree_validation.py": [
+        "tests/test_tree_validation_rules.py",
         "tests/test_musts_join.py",
         "tests/test_ratchet_tree.py",
         "tests/test_leaf_validation.py",
@@ -99,13 +100,23 @@ TESTS: dict[str, list[str]] = {
         "tests/test_group.py",
         "tests/test_receive_hardening.py",
         "tests/test_group_sharing.py",
+        "tests/test_group_join_edges.py",
     ],
+    # the summary's tests: every figure recomputed from the record, and the simulations whose
+    # summary values the other tests pin (node ids: the rest of those files is slow and checks
+    # other code)
     "mlssim/sim/summary.py": [
-        "tests/test_federation.py",
+        "tests/test_summary_accounting.py",
+        "tests/test_federation.py::test_ordered_designs_never_fork",
+        "tests/test_federation.py::test_leaderless_designs_fork_and_reconverge",
+        "tests/test_federation.py::test_a_member_that_misses_commits_resyncs_into_the_current_epoch",
+        "tests/test_federation.py::test_leaderless_topologies_upload_one_copy_per_provider_or_member",
+        "tests/test_federation.py::test_no_application_message_is_lost_silently",
         "tests/test_pre_sim.py",
         "tests/test_devices_sim.py",
-        "tests/test_healing_sim.py",
-        "tests/test_sim_features.py",
+        "tests/test_sim_features.py::test_update_proposals_are_committed_by_the_designated_committer",
+        "tests/test_sim_features.py::test_external_commit_joins_and_tree_downloads",
+        "tests/test_sim_features.py::test_welcome_without_tree_downloads_it_from_the_ds",
         "tests/test_branch_metrics.py",
         "tests/test_bandwidth.py",
     ],

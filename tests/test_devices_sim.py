@@ -64,8 +64,22 @@ def test_a_new_device_joins_every_group_of_its_user(tmp_path: Path, mode: str) -
         assert set(new.groups) == set(user[0].groups)
     assert s["all_converged"] and s["joins"]["failed"] == 0
     sent = [e for e in w.recorder.of_kind("commit_sent") if e["op"] in ("device-add", "device-update")]
+    # what the adds cost: the committers' uploads (commit, Welcome, public state), from the
+    # transmission record, plus the DS's fan-out of those commits
+    spent = {
+        op: sum(
+            t.bytes for t in w.recorder.transmissions if t.msg_type == f"commit:{op}" and t.role == "upload"
+        )
+        + sum(e["bytes"] for e in w.recorder.of_kind("commit_fanout") if e["op"] == op)
+        for op in ("device-add", "device-update")
+    }
+    assert d["bytes_per_add_mean"] == round((spent["device-add"] + spent["device-update"]) / d["adds"], 3)
+    assert d["deferred_bytes_per_add_mean"] == round(spent["device-update"] / d["adds"], 3)
+    assert d["groups_per_add_mean"] == round(
+        sum(e["groups"] for e in w.recorder.of_kind("device_add")) / d["adds"], 3
+    )
     if mode == "lazy-update":
-        assert d["deferred_bytes_per_add_mean"] > 0
+        assert spent["device-update"] > 0
         assert any(e["op"] == "device-update" for e in sent)
     else:
         assert d["deferred_bytes_per_add_mean"] == 0

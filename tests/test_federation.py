@@ -9,6 +9,7 @@ import pytest
 
 from mlssim.mls.crypto import get_suite
 from mlssim.scenario.schema import Scenario
+from mlssim.sim.summary import _percentiles
 from mlssim.sim.world import World
 
 from .group_harness import Harness
@@ -53,10 +54,31 @@ def run(s: Scenario) -> tuple[World, dict[str, Any], Counter[str]]:
     return w, w.summary(), Counter(e["kind"] for e in w.recorder.events)
 
 
+def assert_commit_accounting(w: World, s: dict[str, Any], k: Counter[str]) -> None:
+    """``commits`` recomputed from the record: each accepted commit (the group's creation
+    included) made one epoch of the chain the group ends on, every other attempt was rejected
+    by the orderer or dropped by a fork switch, and the bytes of those attempts are wasted."""
+    c = s["commits"]
+    accepted = s["groups"]["x"]["epoch"]
+    assert c["sent"] == k["commit_sent"] == accepted + k["commit_rejected"] + k["commit_dropped"]
+    assert c["accepted"] == accepted and c["gave_up"] == k["commit_gave_up"]
+    assert c["retries_per_accepted"] == round(
+        (k["commit_sent"] - accepted - k["commit_gave_up"]) / accepted, 4
+    )
+    assert c["retries_per_accepted"] > 0
+    assert c["collisions_per_1000_attempts"] == round(1000.0 * c["rejected"] / k["commit_sent"], 3)
+    wasted = [
+        e["wasted_bytes"] for kind in ("commit_rejected", "commit_dropped") for e in w.recorder.of_kind(kind)
+    ]
+    assert c["wasted_bytes"] == sum(wasted) and min(wasted) > 0
+
+
 @pytest.mark.parametrize("ordering", ["single", "hub"])
 def test_ordered_designs_never_fork(ordering: str) -> None:
-    w, s, _ = run(concurrent(ordering))
-    assert s["commits"]["rejected"] > 0  # there was concurrency
+    w, s, k = run(concurrent(ordering))
+    # there was concurrency: the orderer rejected attempts, each counted once (none dropped)
+    assert s["commits"]["rejected"] == k["commit_rejected"] > 0 and k["commit_dropped"] == 0
+    assert_commit_accounting(w, s, k)
     forks = {k: v for k, v in s["forks"].items() if k != "resolution_s"}
     assert forks == {"epochs": 0, "switches": 0, "dropped_commits": 0, "unresolved": 0}
     assert s["forks"]["resolution_s"]["n"] == 0
@@ -73,12 +95,33 @@ def test_ordered_designs_never_fork(ordering: str) -> None:
 def test_leaderless_designs_fork_and_reconverge(ordering: str, seed: int) -> None:
     w, s, k = run(concurrent(ordering, seed))
     forks = s["forks"]
-    assert forks["epochs"] > 0 and forks["switches"] > 0  # forks happened...
+    # forks happened: each epoch someone saw forked counted once, each switch once
+    noticed = {
+        (e["group"], e["epoch"])
+        for kind in ("fork_detected", "fork_switch")
+        for e in w.recorder.of_kind(kind)
+    }
+    assert forks["epochs"] == len(noticed) > 0 and forks["switches"] == k["fork_switch"] > 0
     assert any(len(auths) > 1 for auths in w.authenticators.values())
     assert forks["unresolved"] == 0 and forks["resolution_s"]["n"] == forks["epochs"]
-    assert s["commits"]["wasted_bytes"] > 0 and s["commits"]["retries_per_accepted"] > 0
+    # each forked epoch resolved from the first member noticing it to the last switch
+    first: dict[tuple[str, int], float] = {}
+    last: dict[tuple[str, int], float] = {}
+    for kind in ("fork_detected", "fork_switch"):
+        for e in w.recorder.of_kind(kind):
+            key = (e["group"], e["epoch"])
+            first[key] = min(first.get(key, e["t"]), e["t"])
+            if kind == "fork_switch":
+                last[key] = max(last.get(key, e["t"]), e["t"])
+    assert last.keys() == first.keys()  # every noticed fork was switched away from
+    assert forks["resolution_s"] == _percentiles([last[k] - first[k] for k in first])
+    assert forks["resolution_s"]["p99"] > 0
+    assert s["commits"]["rejected"] == forks["dropped_commits"] == k["commit_dropped"] > 0
+    assert k["commit_rejected"] == 0  # no orderer
+    assert_commit_accounting(w, s, k)
     assert s["all_converged"], s["groups"]  # ...and the rule resolved every one of them
     assert s["groups"]["x"]["orphaned"] == 0
+    assert s["ds_storage_bytes_mean"] == 0.0  # no DS keeps the group's state
     assert k["process_error"] == 0 and k["join_failed"] == 0
     # each dropped commit was redone (or given up, counted)
     assert s["commits"]["accepted"] + s["commits"]["rejected"] == s["commits"]["sent"]
@@ -236,13 +279,34 @@ def test_a_member_that_misses_commits_resyncs_into_the_current_epoch(resync: str
     assert s["resyncs"]["started"] == s["resyncs"]["done"] == 1
     (done,) = w.recorder.of_kind("resync_done")
     assert done["client"] == absent.name and 0 < done["duration"] < 5
-    assert s["resyncs"]["bytes"] > 0
+    # what it cost, from the transmission record: the re-sync's own messages (NACK, re-add
+    # request, GroupInfo and tree downloads, the re-sync commit's upload with its Welcome, every
+    # hop) plus the DSes' fan-out of the re-sync commit (and Welcome), sent from its acceptance
+    # until the member is back; no other commit is accepted in that window
+    op = "resync" if resync == "external-commit" else "readd"
+    own = (
+        {"nack", "resync:group_info", "resync:ratchet_tree", "commit:resync"}
+        if op == "resync"
+        else {"nack", "resync_request", "commit:readd"}
+    )
+    wire = [t for t in w.recorder.transmissions if t.msg_type in own]
+    assert {t.msg_type for t in wire} == own
+    (accepted,) = (e for e in w.recorder.of_kind("commit_fanout") if e["op"] == op)
+    fanned = [
+        t
+        for t in w.recorder.transmissions
+        if t.sender.startswith("ds:")
+        and t.msg_type in ("commit", "welcome")
+        and accepted["t"] - 1e-6 <= t.send_time <= done["t"] + 1e-6
+    ]
+    assert sum(t.bytes for t in fanned) == accepted["bytes"]
+    assert s["resyncs"]["bytes"] == sum(t.bytes for t in wire) + sum(t.bytes for t in fanned)
     # back in the current epoch with everyone else, and still a member
     assert s["all_converged"]
     assert absent.name in w.ds_of("g").groups["g"].members
     assert absent.groups["g"].epoch == s["groups"]["g"]["epoch"]
-    assert s["application"]["expired_in_mailbox"] > 0
-    op = "resync" if resync == "external-commit" else "readd"
+    lost_apps = [e for e in w.recorder.of_kind("mailbox_expired") if e["msg_type"] == "application"]
+    assert s["application"]["expired_in_mailbox"] == len(lost_apps) > 0
     assert any(e["op"] == op for e in w.recorder.of_kind("commit_merged"))
 
 

@@ -85,7 +85,18 @@ def test_the_victims_own_path_commit_heals(tmp_path: Path) -> None:
     assert mine, "the policy made the victim commit"
     assert case["healed_epoch"] == mine[0]
     assert 30 <= case["time_s"] < 40
-    assert case["epochs"] == mine[0] - case["epoch"] and case["bytes"] > 0
+    assert case["epochs"] == mine[0] - case["epoch"]
+    # what healing cost: the group's non-application transmissions from the compromise to the
+    # acceptance of the healing commit (its fan-out, sent at that instant, included)
+    healed_at = case["at"] + case["time_s"]
+    spent = [
+        t.bytes
+        for t in w.recorder.transmissions
+        if t.group == "g"
+        and t.msg_type != "application"
+        and case["at"] - 1e-6 <= t.send_time <= healed_at + 1e-6
+    ]
+    assert case["bytes"] == h["bytes_mean"] == sum(spent) > 0
     ex = exposures(w)
     assert all(ex[e]["exposed"] for e in range(case["epoch"] + 1, mine[0]))
     assert not any(v["exposed"] for e, v in ex.items() if e >= mine[0])
@@ -276,6 +287,13 @@ def test_a_later_compromise_adds_only_messages_not_already_exposed(tmp_path: Pat
     w = scenario(tmp_path, {"kind": "member"}, more=[later])
     h = w.summary()["healing"]
     first, second = h["cases"]
+    # each case's count by hand: messages of g sent from its compromise on in an epoch the
+    # adversary reads
+    adv = w.compromises.adversary  # type: ignore[union-attr]
+    sent = [e for e in w.recorder.of_kind("app_sent") if e["group"] == "g"]
+    for case, at in ((first, 40), (second, 60)):
+        assert case["at"] == at
+        assert case["app_exposed"] == sum(1 for e in sent if e["t"] >= at and adv.can_read(b"g", e["epoch"]))
     assert second["app_exposed"] > 0
     assert h["app_exposed"] == first["app_exposed"] < first["app_exposed"] + second["app_exposed"]
     assert h["app_exposed_before"] == first["app_exposed_before"]

@@ -263,6 +263,38 @@ def test_signature_binds_group_and_index(mk: Maker, source: LeafNodeSource) -> N
         )
 
 
+@pytest.mark.parametrize("source", [UPD, CMT])
+@pytest.mark.parametrize("binding", [{"group_id": GROUP}, {"leaf_index": INDEX}, {}])
+def test_update_and_commit_leaves_need_both_halves_of_the_binding(
+    mk: Maker, source: LeafNodeSource, binding: dict[str, object]
+) -> None:
+    """§7.2: an update or commit leaf is signed and verified over group_id *and* leaf_index;
+    with either missing the call is refused, never signed or checked over a partial binding."""
+    leaf = mk.leaf(source)
+    with pytest.raises(
+        LocalProtocolError, match=f"a {source.name} LeafNode is signed with group_id and leaf_index"
+    ):
+        sign_leaf_node(mk.suite, leaf, mk.sig.priv, **binding)  # type: ignore[arg-type]
+    with pytest.raises(
+        LocalProtocolError, match=f"verifying a {source.name} LeafNode needs group_id and leaf_index"
+    ):
+        verify_leaf_node_signature(mk.suite, leaf, **binding)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "binding", [{"group_id": GROUP}, {"leaf_index": INDEX}, {"group_id": GROUP, "leaf_index": 0}]
+)
+def test_a_key_package_leaf_is_signed_without_a_binding(mk: Maker, binding: dict[str, object]) -> None:
+    """§7.2: a key_package leaf has no group yet; signing it with any part of a binding is refused
+    (verifying ignores one: the same signature verifies with or without)."""
+    leaf = mk.leaf(KP)
+    with pytest.raises(
+        LocalProtocolError, match="key_package LeafNode is signed without group_id and leaf_index"
+    ):
+        sign_leaf_node(mk.suite, leaf, mk.sig.priv, **binding)  # type: ignore[arg-type]
+    verify_leaf_node_signature(mk.suite, leaf, **binding)  # type: ignore[arg-type]
+
+
 def test_credential_validator_is_consulted(mk: Maker) -> None:
     seen: list[tuple[Credential, bytes, int]] = []
 

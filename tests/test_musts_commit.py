@@ -22,7 +22,7 @@ from mlssim.mls.group_validation import DuplicatePublicKeyError
 from mlssim.mls.keyschedule import ConfirmationTagError
 from mlssim.mls.leaf_nodes import DuplicateEncryptionKeyError, LeafNodeSignatureError
 from mlssim.mls.messages.enums import LeafNodeSource, PSKType
-from mlssim.mls.messages.framing import Sender
+from mlssim.mls.messages.framing import PublicMessage, Sender
 from mlssim.mls.messages.proposals import GroupContextExtensions, PreSharedKey, Proposal, Remove
 from mlssim.mls.messages.psk_id import PreSharedKeyID
 from mlssim.mls.messages.tree import HPKECiphertext
@@ -36,6 +36,7 @@ from .malicious import (
     ON_SUITES,
     committer_keys,
     forge_commit,
+    forge_external_commit,
     group_of,
     leaf_of,
     patched,
@@ -165,6 +166,20 @@ def test_12_4_2_path_node_key_must_not_be_in_the_tree(suite: CipherSuite) -> Non
     with committer_keys({1: lambda kp: KeyPair(kp.priv, taken)}):
         staged = forge_commit(h, "c1")
     rejected_by_all(h, staged.message, DuplicatePublicKeyError, sender="c1")
+
+
+def test_12_4_2_external_commit_path_key_must_not_be_in_the_tree(suite: CipherSuite) -> None:
+    """§12.4.2 for an external commit: its new leaf's own key is in the new tree (the joiner's
+    leaf is added before the path is merged) and exempt, but no other key may be. The joiner's
+    one path node (the root) takes c3's leaf key; every member refuses with its state unchanged."""
+    h = group_of(suite, 4)
+    taken = _key_of(h, "c3")
+    with committer_keys({1: lambda kp: KeyPair(kp.priv, taken)}):
+        staged = forge_external_commit(h, lambda ps: ps)
+    pm = staged.message.body
+    assert isinstance(pm, PublicMessage) and pm.content.commit is not None
+    assert pm.content.commit.path is not None and pm.content.commit.path.nodes[-1].encryption_key == taken
+    rejected_by_all(h, staged.message, DuplicatePublicKeyError)
 
 
 def test_7_9_2_path_leaf_parent_hash_must_match(suite: CipherSuite) -> None:

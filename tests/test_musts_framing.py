@@ -8,9 +8,12 @@ it, and that each receiver's state, secret-tree ratchets included, is unchanged.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
+
+import pytest
 
 from mlssim.mls.crypto import CipherSuite
-from mlssim.mls.errors import DecodeError
+from mlssim.mls.errors import DecodeError, LocalProtocolError
 from mlssim.mls.extensions import external_senders_extension
 from mlssim.mls.group import CommitterError, UnknownSenderError, WrongEpochError, WrongGroupError
 from mlssim.mls.messages import Credential, ExternalSender, ExternalSenders, MLSMessage
@@ -29,7 +32,10 @@ from mlssim.mls.protect import (
     InvalidSignatureError,
     PublicApplicationError,
     SenderDataError,
+    protect_private,
+    protect_public,
     sign_content,
+    unprotect_public,
 )
 
 from .group_harness import Harness
@@ -317,3 +323,94 @@ def test_6_3_content_auth_data_signature_of_a_private_message_is_verified(suite:
 
     msg = protect(suite, c2.config, c2._st, ac, h.rand)
     rejected_by_all(h, msg, InvalidSignatureError, sender="c2")
+
+
+# ---- the protection API's own checks: a sender's mistakes, a receiver without the key ---------
+
+
+def _signed_remove(suite: CipherSuite, wire_format: WireFormat) -> tuple[Harness, Any]:
+    h = group_of(suite, 2)
+    c1 = h.members["c1"]
+    ac = sign_content(
+        suite,
+        wire_format=wire_format,
+        content=framed(c1, Sender.member(c1.leaf_index), proposal=Remove(removed=1)),
+        signature_priv=c1.identity.signature_priv,
+        context=c1.context,
+    )
+    return h, ac
+
+
+def test_6_2_content_signed_for_private_message_is_not_sent_as_public_message(suite: CipherSuite) -> None:
+    """The wire format is signed (FramedContentTBS): content signed for PrivateMessage cannot
+    be wrapped as a PublicMessage."""
+    h, ac = _signed_remove(suite, WireFormat.PRIVATE_MESSAGE)
+    c1 = h.members["c1"]
+    with pytest.raises(LocalProtocolError, match="another wire format"):
+        protect_public(suite, ac, context=c1.context, membership_key=c1.secrets.membership_key)
+
+
+def test_6_3_content_signed_for_public_message_is_not_sent_as_private_message(suite: CipherSuite) -> None:
+    """The other way round; refused before the sender's ratchet moves."""
+    h, ac = _signed_remove(suite, WireFormat.PUBLIC_MESSAGE)
+    c1 = h.members["c1"]
+    before = c1._st.secret_tree.ratchet_state()
+    with pytest.raises(LocalProtocolError, match="another wire format"):
+        protect_private(
+            suite,
+            ac,
+            secret_tree=c1._st.secret_tree,
+            sender_data_secret=c1.secrets.sender_data_secret,
+            rand=h.rand,
+        )
+    assert c1._st.secret_tree.ratchet_state() == before
+
+
+def test_6_3_2_only_members_send_private_messages(suite: CipherSuite) -> None:
+    h = group_of(suite, 2)
+    c1 = h.members["c1"]
+    ac = sign_content(
+        suite,
+        wire_format=WireFormat.PRIVATE_MESSAGE,
+        content=framed(c1, Sender.new_member_proposal(), proposal=Remove(removed=1)),
+        signature_priv=c1.identity.signature_priv,
+        context=c1.context,
+    )
+    before = c1._st.secret_tree.ratchet_state()
+    with pytest.raises(LocalProtocolError, match="only members"):
+        protect_private(
+            suite,
+            ac,
+            secret_tree=c1._st.secret_tree,
+            sender_data_secret=c1.secrets.sender_data_secret,
+            rand=h.rand,
+        )
+    assert c1._st.secret_tree.ratchet_state() == before
+
+
+def test_6_2_a_members_public_message_needs_the_membership_key(suite: CipherSuite) -> None:
+    h, ac = _signed_remove(suite, WireFormat.PUBLIC_MESSAGE)
+    with pytest.raises(LocalProtocolError, match="needs the membership key"):
+        protect_public(suite, ac, context=h.members["c1"].context, membership_key=None)
+
+
+def test_6_2_a_receiver_without_the_membership_key_refuses_a_members_message(suite: CipherSuite) -> None:
+    """A member's PublicMessage cannot be checked without the membership key: refused as a
+    missing tag, never passed on unchecked (nor a crash)."""
+    h, ac = _signed_remove(suite, WireFormat.PUBLIC_MESSAGE)
+    c1 = h.members["c1"]
+    msg = protect_public(suite, ac, context=c1.context, membership_key=c1.secrets.membership_key)
+    leaf = c1.tree.leaf(c1.leaf_index)
+    assert leaf is not None
+    pub = leaf.signature_key
+    with pytest.raises(InvalidMembershipTagError, match="missing"):
+        unprotect_public(suite, msg, context=c1.context, membership_key=None, signature_pub=pub)
+    # with the key it is accepted: the refusal above is the key's absence alone
+    got = unprotect_public(
+        suite,
+        msg,
+        context=c1.context,
+        membership_key=c1.secrets.membership_key,
+        signature_pub=pub,
+    )
+    assert got == ac

@@ -168,6 +168,23 @@ def test_12_4_3_1_a_reinit_or_branch_psk_must_be_the_only_psk(suite: CipherSuite
     _refused(h, staged, WelcomeError, config=GroupConfig(psk_lookup=lambda _id: b"known"))
 
 
+def test_12_4_3_1_an_application_resumption_psk_may_come_with_others(suite: CipherSuite) -> None:
+    """The only-PSK rule is for reinit and branch PSKs: a Welcome whose GroupSecrets hold an
+    application resumption PSK and an external PSK is joined."""
+    h = group_of(suite, 3)
+    for g in h.members.values():
+        g.config = dataclasses.replace(g.config, psk_lookup=lambda _id: b"known")
+    n = bytes(suite.info.hash_len)
+    application = PreSharedKeyID(
+        psktype=PSKType.RESUMPTION, usage=ResumptionPSKUsage.APPLICATION, psk_group_id=b"old", psk_nonce=n
+    )
+    external = PreSharedKeyID(psktype=PSKType.EXTERNAL, psk_id=b"e", psk_nonce=n)
+    staged = _welcome(h, psks=[application, external])
+    cfg = GroupConfig(psk_lookup=lambda _id: b"known")
+    got = join_verdict(h, h.client("new"), welcome_for(staged), config=cfg)
+    assert got == "joined", got
+
+
 def test_12_4_3_1_a_branch_welcome_must_be_for_epoch_1(suite: CipherSuite) -> None:
     h = group_of(suite, 3)
     for g in h.members.values():

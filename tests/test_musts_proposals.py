@@ -44,6 +44,7 @@ from .malicious import (
     leaf_of,
     member_proposal,
     rejected_by_all,
+    verdicts,
 )
 
 pytestmark = ON_SUITES
@@ -146,6 +147,30 @@ def test_12_1_7_group_extension_unsupported_by_a_member_is_rejected(suite: Ciphe
     c1._st = dataclasses.replace(c1._st, identity=dataclasses.replace(ident, capabilities=caps))
     gce = GroupContextExtensions(extensions=(Extension(extension_type=0xF0F0, extension_data=b"x"),))
     rejected_by_all(h, forge_commit(h, "c1", [gce]).message, GroupExtensionUnsupportedError, sender="c1")
+
+
+def _lists_extension(h: Harness, name: str, ext_type: int) -> None:
+    """``name``'s next leaves (its path leaves) list the GroupContext extension ``ext_type``."""
+    g = h.members[name]
+    ident = g.identity
+    caps = dataclasses.replace(ident.capabilities, extensions=(*ident.capabilities.extensions, ext_type))
+    g._st = dataclasses.replace(g._st, identity=dataclasses.replace(ident, capabilities=caps))
+
+
+def test_12_1_7_only_the_members_the_commit_keeps_must_support_new_extensions(suite: CipherSuite) -> None:
+    """§12.1.7 counts the members after the commit: c4, which does not list 0xF0F0, is removed by
+    the same commit, and c1 (whose current leaf does not list it either) is judged by its path
+    leaf, which does; c2 and c3 list it since their own commits. Everyone accepts."""
+    h = group_of(suite, 4)
+    for name in ("c2", "c3"):
+        _lists_extension(h, name, 0xF0F0)
+        h.deliver(h.members[name].commit(h.rand), name)
+    _lists_extension(h, "c1", 0xF0F0)
+    ext = Extension(extension_type=0xF0F0, extension_data=b"x")
+    staged = h.members["c1"].commit(h.rand, removes=[leaf_of(h, "c4")], extensions=(ext,))
+    got = verdicts(h, staged.message, ["c2", "c3", "c4"])
+    assert got == {"c2": "accepted", "c3": "accepted", "c4": "removed"}, got
+    assert h.members["c2"].context.extensions == (ext,)
 
 
 # ---- §12.2: the list of a regular commit -------------------------------------------------------------

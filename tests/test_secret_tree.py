@@ -16,6 +16,7 @@ from mlssim.mls.secret_tree import (
     GenerationTooOldError,
     KeyConsumedError,
     LeafOutOfRangeError,
+    RatchetExhaustedError,
     RatchetKey,
     RatchetPolicy,
     SecretTree,
@@ -219,3 +220,83 @@ def test_sender_data_sample_is_first_nh_bytes() -> None:
         SUITE.expand_with_label(sds, "key", short, 16),
         SUITE.expand_with_label(sds, "nonce", short, 12),
     )
+
+
+def test_default_window_is_a_thousand_generations_each_way() -> None:
+    """The default :class:`RatchetPolicy`: a message may jump 1000 generations past the next
+    expected one, not 1001; keys more than 1000 generations behind the newest are deleted."""
+    t = SecretTree(SUITE, SECRET, 1)
+    with pytest.raises(GenerationTooFarError, match="the limit is 1000"):
+        t.take(0, APP, 1001)
+    want = in_order(1, 0, APP, 1002)
+    assert t.receive_key(0, APP, 1000) == want[1000]
+    assert t.skipped_key_count == 1000  # 0..999, all inside the window
+    far = SecretTree(SUITE, SECRET, 1, policy=RatchetPolicy(max_forward=2000))
+    assert far.receive_key(0, APP, 1001) == want[1001]
+    with pytest.raises(GenerationTooOldError, match="keys below 1 are deleted"):
+        far.take(0, APP, 0)
+    assert far.receive_key(0, APP, 1) == want[1]
+    with pytest.raises(GenerationTooFarError, match="is 1001 past the next expected 1001; the limit is 1000"):
+        t.take(0, APP, 2002)
+
+
+def test_a_sliding_window_deletes_the_keys_it_leaves_behind() -> None:
+    """§9.2: keys retained for reordering are deleted once the window moves past them; they
+    cannot be taken again."""
+    want = in_order(1, 0, APP, 21)
+    t = SecretTree(SUITE, SECRET, 1, policy=RatchetPolicy(max_forward=100, max_behind=5))
+    t.receive_key(0, APP, 10)  # retains 5..9
+    assert t.ratchet_state() == ((1, 11, 5, (5, 6, 7, 8, 9)),)
+    t.receive_key(0, APP, 20)  # window 15..19: 5..9 deleted, 15..19 retained
+    assert t.ratchet_state() == ((1, 21, 15, (15, 16, 17, 18, 19)),)
+    assert t.skipped_key_count == 5
+    for g in (5, 9, 12):
+        with pytest.raises(GenerationTooOldError):
+            t.take(0, APP, g)
+    assert t.receive_key(0, APP, 15) == want[15]
+
+
+def test_generation_beyond_uint32_is_refused_as_such() -> None:
+    """§6.3.2: ``generation`` is a uint32; 2**32 is refused for that, before the window."""
+    t = SecretTree(SUITE, SECRET, 1)
+    with pytest.raises(GenerationTooFarError, match="not a uint32"):
+        t.take(0, APP, 2**32)
+    assert t.ratchet_state() == ()
+
+
+@pytest.mark.parametrize(("forward", "behind"), [(-1, 0), (0, -1)])
+def test_ratchet_policy_bounds_are_non_negative(forward: int, behind: int) -> None:
+    with pytest.raises(ValueError, match="non-negative"):
+        RatchetPolicy(max_forward=forward, max_behind=behind)
+    assert RatchetPolicy(max_forward=0, max_behind=0).max_forward == 0  # zero is a window
+
+
+def test_a_sender_stops_at_the_last_uint32_generation() -> None:
+    """§6.3.2: a sender whose ratchet has used generation 2**32 - 1 cannot send on it."""
+    t = SecretTree(SUITE, SECRET, 1)
+    t.next_send_key(0, APP)
+    t._ratchets[1].generation = 0xFFFFFFFF  # as after 2**32 - 1 messages
+    assert t.next_send_key(0, APP).generation == 0xFFFFFFFF
+    with pytest.raises(RatchetExhaustedError, match="every uint32 generation"):
+        t.next_send_key(0, APP)
+    assert t.next_send_key(0, HS).generation == 0  # the other ratchet is its own
+
+
+def test_an_unknown_content_type_has_no_ratchet() -> None:
+    """Only application (§9.1: application ratchet) and handshake content (and the split
+    commit's header) have a ratchet; anything else is our bug, not the peer's."""
+    t = SecretTree(SUITE, SECRET, 1)
+    with pytest.raises(InternalError, match="no ratchet"):
+        t.next_send_key(0, 7)  # type: ignore[arg-type]
+    with pytest.raises(InternalError, match="no ratchet"):
+        t.take(0, 0, 0)  # type: ignore[arg-type]
+
+
+def test_a_lost_path_is_our_bug() -> None:
+    """The secret of a leaf's ratchets is derived once and its path secrets deleted (§9); a
+    tree that lost a leaf's ratchets (only a bug of ours can) says so instead of re-deriving."""
+    t = SecretTree(SUITE, SECRET, 4)
+    t.receive_key(1, APP, 0)
+    t._ratchets.clear()  # the bug
+    with pytest.raises(InternalError, match="lost the path to leaf 1"):
+        t.take(1, APP, 1)

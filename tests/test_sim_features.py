@@ -87,14 +87,25 @@ def test_external_commit_joins_and_tree_downloads() -> None:
     k = kinds(w)
     merged = Counter(e["op"] for e in w.recorder.of_kind("commit_merged"))
     assert merged["external-join"] > 0 and merged["add"] == 0
-    # each external joiner downloaded a GroupInfo and a tree per attempt
+    # each external joiner downloaded a GroupInfo and a tree per attempt, and uploaded its commit
     by_type = s["bytes_by_type_and_role"]
-    assert by_type["group_info"]["download"]["count"] >= merged["external-join"]
+    attempts = sum(1 for e in w.recorder.of_kind("commit_sent") if e["op"] == "external-join")
+    assert by_type["group_info"]["download"]["count"] == attempts >= merged["external-join"]
+    assert by_type["commit:external-join"]["upload"]["count"] == attempts
     assert by_type["ratchet_tree"]["download"]["count"] >= merged["external-join"]
     assert k["joined"] >= merged["external-join"]
     # committers upload the GroupInfo the DS serves (and, with private handshakes, the tree)
+    # (each upload on the wire is the commit, its Welcome and that public state)
+    uploads = {
+        (t.sender, round(t.send_time, 6)): t.bytes
+        for t in w.recorder.transmissions
+        if t.role == "upload" and t.msg_type.startswith("commit:")
+    }
     sent = list(w.recorder.of_kind("commit_sent"))
-    assert all(e["public_state_bytes"] > 0 for e in sent)
+    assert len(uploads) == len(sent)
+    for e in sent:
+        wire = uploads[(f"c:{e['client']}", e["t"])]
+        assert e["public_state_bytes"] == wire - e["upload_bytes"] - e["welcome_bytes"] > 0
 
 
 def test_welcome_without_tree_downloads_it_from_the_ds() -> None:
@@ -103,7 +114,7 @@ def test_welcome_without_tree_downloads_it_from_the_ds() -> None:
     s = check_healthy(w)
     by_type = s["bytes_by_type_and_role"]
     joiners = by_type["welcome"]["download"]["count"]
-    assert joiners > 0
+    assert joiners == kinds(w)["joined"] > 0  # every join here is by Welcome
     assert by_type["ratchet_tree"]["download"]["count"] == joiners
 
 
