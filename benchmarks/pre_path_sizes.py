@@ -13,6 +13,8 @@ from __future__ import annotations
 import statistics
 import sys
 
+from bandwidth import member  # benchmarks/bandwidth.py: one way to make a member
+
 from mlssim.assist.pre import get_pre
 from mlssim.assist.pre_path import (
     KfragEntry,
@@ -25,32 +27,19 @@ from mlssim.assist.pre_path import (
 )
 from mlssim.mls.codec import encode
 from mlssim.mls.crypto import get_suite
-from mlssim.mls.group import Group, GroupConfig, MemberIdentity
-from mlssim.mls.key_packages import make_key_package
-from mlssim.mls.messages import Credential, Lifetime, MLSMessage, SCommit
+from mlssim.mls.group import Group, GroupConfig
+from mlssim.mls.messages import Lifetime, MLSMessage, SCommit
 from mlssim.mls.rand import SeededRandom
 from mlssim.mls.split_commit import SPLIT_FRAMING, project_all
 
 FOREVER = Lifetime(not_before=0, not_after=2**63)
 
 
-def member(suite, name: str, rand: SeededRandom):  # type: ignore[no-untyped-def]
-    sig = suite.signature_key_pair(rand)
-    cred = Credential.basic(name.encode())
-    b = make_key_package(suite, credential=cred, signature_key_pair=sig, rand=rand, lifetime=FOREVER)
-    ident = MemberIdentity(
-        credential=cred,
-        signature_priv=sig.priv,
-        signature_key=sig.pub,
-        capabilities=b.key_package.leaf_node.capabilities,
-    )
-    return ident, b
-
-
 def measure(n: int) -> dict[str, float]:
     suite, pre = get_suite(1, "model"), get_pre("model")
     rand = SeededRandom(1, f"bench/{n}")
-    ident, b = member(suite, "m0", rand)
+    m0 = member(suite, "m0", rand)
+    ident, b = m0.identity, m0.bundle
     g = Group.create(
         suite,
         group_id=b"bench",
@@ -60,7 +49,7 @@ def measure(n: int) -> dict[str, float]:
         encryption_priv=b.encryption_priv,
         leaf_node=b.key_package.leaf_node,
     )
-    kps = [member(suite, f"m{i}", rand)[1].key_package for i in range(1, n)]
+    kps = [member(suite, f"m{i}", rand).bundle.key_package for i in range(1, n)]
     g.merge(g.commit(rand, adds=kps, path=False))
     # one empty path commit by m0 (leaf 0), staged three ways from the same state and randomness
     plain = g.commit(SeededRandom(2, "c"))
