@@ -121,3 +121,23 @@ def test_a_switch_is_named_after_what_it_switches_in_legends() -> None:
     assert short_key("faults.failover.enabled") == "failover"
     assert short_key("adversary.compromises[0].remove_after") == "remove_after"
     assert short_key("federation.fanout") == "fanout"
+
+
+def test_a_mix_of_weights_is_labelled_by_its_names() -> None:
+    from mlssim.report.data import key_value
+
+    assert key_value("hardware.mix.clients", '{"phone": 1}') == "phone"
+    assert key_value("hardware.mix.clients", '{"phone": 3, "laptop": 1}') == "phone:3 + laptop:1"
+    assert key_value("groups[0].workload.app_size", '{"dist": "constant", "value": 5}') == "5"
+
+
+def test_the_model_note_follows_the_hardware_section() -> None:
+    from mlssim.report.report import _model_note
+
+    base = {"crypto": {"suite": 1, "family": "model"}, "network": {}}
+    on = {**base, "hardware": {"processing_time": True, "calibration": "default"}}
+    assert "processing time not simulated" in _model_note(base)
+    note = _model_note(on)
+    assert "processing time on" in note and "hardware profiles" in note and "not simulated" not in note
+    varied = _model_note(on, ("hardware.processing_time", "crypto.suite"))
+    assert "on or off per series" in varied and "pure-Python ML-KEM" in varied

@@ -115,10 +115,18 @@ def label_value(v: str) -> str:
 
 def key_value(key: str, v: str) -> str:
     """A grid value of ``key`` as a label: cipher suites from the private-use range (the PQ
-    hybrids) in hex, as their drafts name them (0xF001, not 61441)."""
+    hybrids) in hex, as their drafts name them (0xF001, not 61441); a mix of weights by its
+    names (``phone``, not ``{"phone": 1}``)."""
     text = label_value(v)
     if key == "crypto.suite" and text.isdigit() and int(text) >= 0xF000:
         return f"0x{int(text):04X}"
+    try:
+        d = json.loads(text)
+    except ValueError:
+        return text
+    if isinstance(d, dict) and d and all(isinstance(w, int | float) for w in d.values()):
+        # a mix of weights (``hardware.mix.clients``): its one name, or name:weight pairs
+        return next(iter(d)) if len(d) == 1 else " + ".join(f"{k}:{w:g}" for k, w in d.items())
     return text
 
 

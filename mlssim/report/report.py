@@ -60,10 +60,31 @@ def _model_note(scenario: dict[str, Any], grid: Sequence[str] = ()) -> str:
         if any(k.startswith("network.") for k in grid)
         else ("rate-limited on " + ", ".join(rates) if rates else "without rate limits")
     )
+    hw = scenario.get("hardware")
+    if hw:
+        links = "from the clients' hardware profiles on client–DS links (rates each way), DS–DS " + (
+            "rate-limited" if (net.get("ds_ds") or {}).get("bandwidth") else "without rate limits"
+        )
+    if "hardware.processing_time" in grid:
+        processing = "processing time on or off per series (on: counted work × calibrated cost × cpu_factor)"
+    elif hw and hw.get("processing_time"):
+        cal = hw.get("calibration", "default")
+        processing = (
+            f"processing time on: counted work × calibrated cost (calibration {cal}) "
+            "× the client's cpu_factor; the DS's processing takes no time"
+        )
+    else:
+        processing = "processing time not simulated (a message is processed the instant it arrives)"
+    pq = "crypto.suite" in grid or int(crypto.get("suite") or 0) >= 0xF000
+    if pq and not processing.startswith("processing time not"):
+        processing += (
+            "; a post-quantum KEM is priced at this project's pure-Python ML-KEM "
+            "(docs/model.md: far slower than a native one)"
+        )
     return (
         f"Model: {suite} ({family}); "
         f"links {links}; "
-        "processing time not simulated (a message is processed the instant it arrives); "
+        f"{processing}; "
         "each group's tree is built by one Add commit of all its initial members, then the workload."
     )
 
