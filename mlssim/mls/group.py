@@ -468,9 +468,8 @@ class Group:
     # -- receiving -------------------------------------------------------------------------------
 
     def lookup_psk(self, psk_id: PreSharedKeyID) -> bytes | None:
-        """This group's resumption PSKs (§8.6), then the configured lookup. A joiner of a
-        reinitialised or branched group passes its old group as ``Group.join(resumed_from=...)``
-        (which looks the PSK up there and checks §11.2/§11.3; without it the join is refused)."""
+        """This group's resumption PSKs (§8.6), then the configured lookup. A joiner of a resumed
+        group passes its old group as ``Group.join(resumed_from=...)`` (§11.2/§11.3 checked)."""
         if psk_id.psktype == PSKType.RESUMPTION and psk_id.psk_group_id == self.group_id:
             return self._st.resumption_psks.get(psk_id.psk_epoch)
         if self.config.psk_lookup is not None:
