@@ -235,6 +235,7 @@ class Scenario(_Model):
                 problems.append(f"script[{i}].instance: {ev.group} has {spec.count} group(s)")
             if spec is not None and ev.member >= spec.size:
                 problems.append(f"script[{i}].member: {ev.group} has {spec.size} initial members")
+        problems.extend(_history_problems(self))
         fed = self.federation
         if fed.ordering in ("single", "hub") and fed.topology not in (None, "server"):
             problems.append(f"federation.topology: {fed.ordering} ordering needs server fan-out")
@@ -283,3 +284,29 @@ class Scenario(_Model):
                 ],
             )
         return self
+
+
+def _history_problems(s: Scenario) -> list[str]:
+    """``groups[].steady_state`` moves the run's clock to the end of the history; what is
+    scheduled from t = 0 (faults, compromises, the script, churn, device adds) is not moved
+    with it, so it is refused rather than silently misplaced."""
+    steady = [i for i, g in enumerate(s.groups) if g.steady_state is not None]
+    if not steady:
+        return []
+    clash = [
+        name
+        for name, present in (
+            ("faults", s.faults is not None),
+            ("adversary.compromises", bool(s.adversary.compromises)),
+            ("script", bool(s.script)),
+            ("churn.enabled", s.churn.enabled),
+            ("population.device_add_rate", s.population is not None and s.population.device_add_rate > 0),
+        )
+        if present
+    ]
+    return [
+        f"groups[{i}].steady_state: cannot be combined with {name} (their times count from t = 0, "
+        "before the history)"
+        for i in steady
+        for name in clash
+    ]

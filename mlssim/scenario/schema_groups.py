@@ -8,14 +8,14 @@ cross-section rules (a group's providers exist, a script names a group) are chec
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SerializerFunctionWrapHandler, field_validator, model_serializer, model_validator
 
 from .schema_base import _Model
 from .schema_distributions import Distribution, _const
 
-__all__ = ["ChurnSpec", "WorkloadSpec", "GroupSpec", "ScriptEvent", "PopulationSpec"]
+__all__ = ["ChurnSpec", "WorkloadSpec", "GroupSpec", "ScriptEvent", "PopulationSpec", "SteadyStateSpec"]
 
 
 class ChurnSpec(_Model):
@@ -76,6 +76,27 @@ class WorkloadSpec(_Model):
         return self
 
 
+class SteadyStateSpec(_Model):
+    """Start the run on the tree a long random history leaves (issue 21; ``sim/warmup.py``)."""
+
+    proposals_per_commit: int = Field(
+        default=1,
+        ge=0,
+        description=(
+            "Update proposals (by random members) each commit of the history carries; each blanks "
+            "its proposer's direct path (RFC 9420 §12.1.2)"
+        ),
+    )
+    rounds_per_member: float = Field(
+        default=4.0,
+        gt=0,
+        description=(
+            "length of the history in commits per member (planned on the tree's shape; only the "
+            "commits that shape the final tree, about 0.4 per member, are replayed by the members)"
+        ),
+    )
+
+
 class GroupSpec(_Model):
     """One or more identical groups."""
 
@@ -95,6 +116,24 @@ class GroupSpec(_Model):
         ),
     )
     workload: WorkloadSpec = Field(default_factory=WorkloadSpec, description="what happens in the group")
+    steady_state: SteadyStateSpec | None = Field(
+        default=None,
+        description=(
+            "start on a long-lived group's tree: after the creation commit the members replay a "
+            "random history of Update proposals and commits, unmeasured, and the run's clock "
+            "(duration, workload) starts when every such group is done; default: the tree of the "
+            "creation commit (every parent node blank)"
+        ),
+    )
+
+    @model_serializer(mode="wrap")
+    def _without_absent_history(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """A group without ``steady_state`` dumps exactly as before the key existed (run keys
+        and saved scenarios do not change)."""
+        data: dict[str, Any] = handler(self)
+        if self.steady_state is None:
+            data.pop("steady_state", None)
+        return data
 
     @field_validator("providers")
     @classmethod

@@ -133,11 +133,13 @@ class FederationSpec(_Model):
 class CommitPolicySpec(_Model):
     """Who commits other members' proposals (``workload.update_mode: propose``), and when."""
 
-    committer: Literal["lowest-leaf", "lowest-online-leaf"] = Field(
+    committer: Literal["lowest-leaf", "lowest-online-leaf", "random"] = Field(
         default="lowest-leaf",
         description=(
             "the designated committer: the lowest leaf index other than the proposer's, or the lowest "
-            "among members online and caught up (the DS tells, as it knows who is connected)"
+            "among members online and caught up (the DS tells, as it knows who is connected), or a "
+            "member other than the proposer drawn from the proposal's reference (every member draws "
+            "the same one; the random committers of groups[].steady_state's history)"
         ),
     )
     lazy_timer: float = Field(

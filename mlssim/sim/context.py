@@ -61,6 +61,8 @@ class Sim(Protocol):
     scenario: Scenario
     base_dir: Path | None
     stop_time: float
+    #: when the run's clock starts (after the groups' histories, sim/warmup.py; else 0)
+    origin: float
     #: the ordering design (``sim/orderings/``)
 
     @property

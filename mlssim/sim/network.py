@@ -168,6 +168,10 @@ class Network:
         #: faults (issue 20): links that go down, are cut or degraded (None: never)
         self._gate: LinkGate | None = None
 
+    def idle(self) -> bool:
+        """No transmission is in flight on any link."""
+        return not any(ln.queue for links in self._links.values() for ln in links.values())
+
     def use_ds_latency(self, latency: Callable[[str, str], Distribution | None]) -> None:
         """Give each ds_ds link the latency ``latency`` returns (``sim/faults.py``'s region
         precedence rule; None keeps ``network.ds_ds``); set before any transmission."""

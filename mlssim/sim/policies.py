@@ -23,7 +23,12 @@ def proposal_received(w: Sim, c: Client, group: str, g: Group, res: ProposalRece
             if i != proposer and (m := w.clients.get(leaf.credential.identity.decode())) and m.ready
         ]
         leaves = online or leaves
-    if g.leaf_index != min(leaves):
+    if policy.committer == "random":
+        # every member draws the same committer from the proposal's reference (a hash)
+        designated = leaves[int.from_bytes(res.ref[:8], "big") % len(leaves)]
+    else:
+        designated = min(leaves)
+    if g.leaf_index != designated:
         return
     if policy.lazy_timer > 0 and len(g.pending_proposals) < policy.lazy_batch:
         if (c.name, group) not in w.lazy_timers:

@@ -261,6 +261,25 @@ class Recorder:
         self.lost.extend([False] * n)
         return tid
 
+    def restart(self) -> None:
+        """Forget everything recorded so far (a group's unmeasured history, ``sim/warmup.py``).
+        The columns are emptied in place: links hold ``recv_time``; none may be in flight."""
+        for col in (
+            self.send_time,
+            self.recv_time,
+            self.sender,
+            self.receiver,
+            self.link,
+            self.role,
+            self.msg_type,
+            self.group,
+            self.nbytes,
+            self.lost,
+        ):
+            col.clear()
+        self.events.clear()
+        self.counts.clear()
+
     def event(self, now: float, kind: str, **fields: Any) -> None:
         self.events.append({"t": round(now, 6), "kind": kind, **fields})
 

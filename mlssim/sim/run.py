@@ -161,18 +161,24 @@ def run_warnings(
     ``groups`` maps each group to its ``groups`` entry and initial member count; ``events`` is
     the event record; ``end`` the simulated time the run stopped. A group is created when its
     creation commit is accepted by the orderer (``commit_accepted`` of epoch 1) or merged by
-    its creator (``commit_merged`` with ``op: create``); its workload fired when the group has
+    its creator (``commit_merged`` with ``op: create``), or when its history is replayed
+    (``history_replayed``: times then count from there); its workload fired when the group has
     an ``app_sent``, ``proposal_sent``, ``workload_skipped`` or ``commit_sent`` event of a
     workload operation (not ``create``, ``resync``, ``readd``). Rules: ``docs/metrics.md``."""
     created: dict[str, float] = {}
     create_sent: dict[str, float] = {}
     fired: set[str] = set()
+    origin = 0.0  # the run's clock starts after the groups' histories (sim/warmup.py)
     for e in events:
         kind, group = e["kind"], e.get("group")
+        if kind == "history_replayed":
+            origin = float(e["t"])
         if not isinstance(group, str):
             continue
-        if (kind == "commit_accepted" and e.get("epoch") == 1) or (
-            kind == "commit_merged" and e.get("op") == "create"
+        if (
+            (kind == "commit_accepted" and e.get("epoch") == 1)
+            or (kind == "commit_merged" and e.get("op") == "create")
+            or kind == "history_replayed"  # the run starts after it (sim/warmup.py)
         ):
             created.setdefault(group, float(e["t"]))
         elif kind == "commit_sent" and e.get("op") == "create":
@@ -206,7 +212,7 @@ def run_warnings(
         if not rates or group in fired:
             continue
         begin = created[group] + wl.start
-        stop = wl.stop if wl.stop is not None else scenario.duration
+        stop = origin + (wl.stop if wl.stop is not None else scenario.duration)
         window = max(0.0, stop - begin)
         expected = sum(rate * (members if per else 1) for _, rate, per in rates) * window
         given = ", ".join(f"{name} {rate:g}" for name, rate, _ in rates)

@@ -27,7 +27,7 @@ def pick(mix: dict[str, float], rng: Any) -> str:
 def start(w: Sim, group: str, wl: WorkloadSpec) -> None:
     """Start the workload's processes once the group exists (after ``wl.start`` seconds)."""
     env = w.env
-    stop = wl.stop if wl.stop is not None else w.scenario.duration
+    stop = w.origin + wl.stop if wl.stop is not None else w.stop_time
     for rate, op in (
         (wl.app_rate, _op_app),
         (wl.update_rate, _op_update),

@@ -38,6 +38,7 @@ from .records import CONTROL_BYTES, GroupRecord, PendingCommit
 from .rng import Streams
 from .routing import fetch_key_package
 from .summary import summarise
+from .warmup import Warmup
 from .workload import pick
 
 __all__ = ["World", "Provider"]
@@ -101,6 +102,11 @@ class World:
         self.authenticators: dict[tuple[str, int], set[bytes]] = defaultdict(set)
         self.new_clients = 0
         self.stop_time = scenario.duration
+        #: groups replaying a history before the run (``groups[].steady_state``, sim/warmup.py);
+        #: the run's clock starts at ``origin``, when all are done (0 without any)
+        self.warmups: dict[str, Warmup] = {}
+        self.origin = 0.0
+        self._measured: simpy.Event = self.env.event()
         #: (groups entry name, instance) -> group name
         self.group_names: dict[tuple[str, int], str] = {}
         #: the population's users, each a list of devices, and each device's user
@@ -168,6 +174,8 @@ class World:
         return c
 
     def epoch_reached(self, group: str, client: str, g: Group) -> None:
+        if self.warmups and (wu := self.warmups.get(group)) is not None and not wu.done.triggered:
+            wu.epoch(client, g)
         self.reached[(group, g.epoch, g.epoch_authenticator)][client] = self.env.now
         self.authenticators[(group, g.epoch)].add(g.epoch_authenticator)
         self.recorder.event(self.env.now, "epoch", group=group, client=client, epoch=g.epoch)
@@ -234,6 +242,8 @@ class World:
                 )
                 self.initial_members[(spec.name, k)] = members
                 self.group_names[(spec.name, k)] = gname
+                if spec.steady_state is not None:
+                    self.warmups[gname] = Warmup(self, gname, members, spec.steady_state)
                 self.env.process(self._create_group(gname, members, spec))
         if self.compromises is not None:
             self.compromises.schedule(self.group_names)
@@ -279,6 +289,9 @@ class World:
             ),
         )
         yield self.created[gname]
+        if gname in self.warmups:
+            yield env.process(self.warmups[gname].run())
+            yield self._measured
         yield env.timeout(spec.workload.start)
         workload.start(self, gname, spec.workload)
 
@@ -304,6 +317,9 @@ class World:
         policies.pay_owed_commits(self, c)
 
     def proposal_received(self, c: Client, group: str, g: Group, res: ProposalReceived) -> None:
+        if self.warmups and (wu := self.warmups.get(group)) is not None and not wu.done.triggered:
+            wu.proposal(c.name)  # the history's committer is planned: no policy commits
+            return
         policies.proposal_received(self, c, group, g, res)
 
     def proposal_done(self, c: Client, group: str) -> None:
@@ -346,9 +362,11 @@ class World:
 
     def _run(self, progress: Callable[[float], None] | None) -> None:
         self.build()
-        end = self.scenario.duration
-        step = max(end / 100.0, 1e-3)
-        t = 0.0
+        if self.warmups:
+            self._replay_histories()
+        end = self.origin + self.scenario.duration
+        step = max(self.scenario.duration / 100.0, 1e-3)
+        t = self.origin
         while t < end:
             t = min(end, t + step)
             self.env.run(until=t)
@@ -360,6 +378,31 @@ class World:
         self.env.run(until=end + self.scenario.drain)
         if progress is not None:
             progress(end + self.scenario.drain)
+
+    def _replay_histories(self) -> None:
+        """Run until every group's history is replayed and the network is quiet, then forget
+        it all and start the run's clock (``sim/warmup.py``)."""
+        env = self.env
+        done = simpy.AllOf(env, [wu.done for wu in self.warmups.values()])
+        env.run(until=done)
+        while not self.network.idle():
+            env.step()
+        self.recorder.restart()
+        self.origin = env.now
+        self.stop_time = self.origin + self.scenario.duration
+        for gname, wu in self.warmups.items():
+            assert wu.plan is not None
+            g = wu.members[0].groups[gname]
+            self.recorder.event(
+                env.now,
+                "history_replayed",
+                group=gname,
+                epoch=g.epoch,
+                played=len(wu.plan.played),
+                replayed=len(wu.plan.rounds),
+                filled=len(wu.plan.filled),
+            )
+        self._measured.succeed()
 
     def summary(self) -> dict[str, Any]:
         """The run's results (``sim/summary.py``)."""
