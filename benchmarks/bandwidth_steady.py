@@ -24,6 +24,7 @@ same per-commit means (``reports/bandwidth/``).
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import statistics
 import sys
@@ -38,6 +39,7 @@ from bandwidth import Member, member  # one way to make a member
 
 from mlssim.assist.pre import get_pre
 from mlssim.assist.pre_path import KfragEntry, new_pre_keys, pre_framing, reencrypting_projection
+from mlssim.assist.pre_store import committer_upload
 from mlssim.mls.codec import encode
 from mlssim.mls.crypto import get_suite
 from mlssim.mls.group import Group, GroupConfig, StagedCommit
@@ -53,7 +55,7 @@ from mlssim.sim.tree_history import plan_history
 class SteadyBench:
     """A group of N created by one Add commit; members join on demand and see the planned tree."""
 
-    def __init__(self, n: int, rounds_per_member: float, seed: int) -> None:
+    def __init__(self, n: int, rounds_per_member: float, seed: int, trees: int) -> None:
         self.n = n
         self.suite = get_suite(1, "model")
         self.pre = get_pre("model")
@@ -74,21 +76,25 @@ class SteadyBench:
             self.rand, adds=[m.bundle.key_package for m in self.members[1:]], path=False
         )
         self.g0.merge(self.add)
-        self.plan = plan_history(n, 1, round(rounds_per_member * n), random.Random(f"{seed}/{n}"))
-        self.tree = self._shaped(self.g0.tree)
+        #: ``trees`` independent histories (the cost varies more between trees than within one)
+        self.plans = [
+            plan_history(n, 1, round(rounds_per_member * n), random.Random(f"{seed}/{n}/{t}"))
+            for t in range(trees)
+        ]
+        self.trees = [self._shaped(self.g0.tree, p.filled) for p in self.plans]
         self.pre_keys = {i: new_pre_keys(self.pre, self.rand, 0) for i in range(n)}
 
-    def _shaped(self, tree: RatchetTree) -> RatchetTree:
+    def _shaped(self, tree: RatchetTree, filled: frozenset[int]) -> RatchetTree:
         ed = tree.edit()
-        for x in sorted(self.plan.filled):
+        for x in sorted(filled):
             pub = self.suite.kem_derive_key_pair(self.rand.random_bytes(32)).pub
             ed.set_node(
                 x, ParentNode(encryption_key=pub, parent_hash=self.rand.random_bytes(32), unmerged_leaves=())
             )
         return ed.freeze()
 
-    def handle(self, leaf: int) -> Group:
-        """Member ``leaf``'s state on the planned tree."""
+    def handle(self, leaf: int, tree: RatchetTree) -> Group:
+        """Member ``leaf``'s state on a planned tree."""
         if leaf == 0:
             g = self.g0.copy()
         else:
@@ -108,16 +114,16 @@ class SteadyBench:
         pub = st.public
         g._st = replace(
             st,
-            public=PublicEpoch.make(
-                pub.context, self.tree, pub.interim_transcript_hash, pub.confirmation_tag
-            ),
+            public=PublicEpoch.make(pub.context, tree, pub.interim_transcript_hash, pub.confirmation_tag),
         )
         return g
 
     def sample(self, committer: int, updater: int, k: int) -> dict[str, float]:
-        gc, gu = self.handle(committer), self.handle(updater)
+        tree = self.trees[k % len(self.trees)]
+        gc, gu = self.handle(committer, tree), self.handle(updater, tree)
         gc.process(gu.propose_update(self.rand))
         plain = gc.commit(SeededRandom(k, "commit"))
+        records = len(committer_upload(self.suite, self.pre, gc, plain, self.rand).encoded())
         gc.discard(plain)
         split = gc.commit(SeededRandom(k, "commit"), framing=SPLIT_FRAMING)
         gc.discard(split)
@@ -150,11 +156,13 @@ class SteadyBench:
             "pre_download": statistics.fmean(pre_down),
             "pre_upload": len(pre.message_bytes),
             "pre_reencryptions": proj.reencryptions,
+            "pre-join-store_download": len(plain.message_bytes),
+            "pre-join-store_upload": len(plain.message_bytes) + records,
         }
 
 
-def measure(n: int, samples: int, rounds_per_member: float, seed: int) -> dict[str, float]:
-    b = SteadyBench(n, rounds_per_member, seed)
+def measure(n: int, samples: int, rounds_per_member: float, seed: int, trees: int) -> dict[str, float]:
+    b = SteadyBench(n, rounds_per_member, seed, trees)
     pick = random.Random(f"samples/{seed}/{n}")
     rows = []
     for k in range(samples):
@@ -164,18 +172,180 @@ def measure(n: int, samples: int, rounds_per_member: float, seed: int) -> dict[s
         rows.append(b.sample(c, u, k))
     out = {key: statistics.fmean(r[key] for r in rows) for key in rows[0]}
     out["plain_download_sd"] = statistics.stdev(r["plain_download"] for r in rows) if samples > 1 else 0.0
-    out["filled"] = len(b.plan.filled)
-    out["replayed"] = len(b.plan.rounds)
+    out["filled"] = statistics.fmean(len(p.filled) for p in b.plans)
+    out["replayed"] = statistics.fmean(len(p.rounds) for p in b.plans)
     return out
+
+
+STRATEGIES = ("plain", "split", "pre", "pre-join-store")
+LABEL = {
+    "plain": "plain",
+    "split": "split (draft)",
+    "pre": "pre (bandwidth reading)",
+    "pre-join-store": "pre-join-store",
+}
+
+
+def simulated(runs: Path) -> dict[tuple[str, int, str], list[float]]:
+    """Per (fan-out, N, metric): one value per replication, from the sweep's results.csv."""
+    import csv
+
+    out: dict[tuple[str, int, str], list[float]] = {}
+    with (runs / "results.csv").open() as f:
+        for row in csv.DictReader(f):
+            if row["status"] != "complete":
+                continue
+            for m in ("download", "upload"):
+                key = (row["federation.fanout"], int(row["groups[0].size"]), m)
+                out.setdefault(key, []).append(float(row[f"commits.{m}_bytes_mean"]))
+    return out
+
+
+def figure(out: Path, exact: dict[int, dict[str, float]], runs: Path | None, samples: int) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from mlssim.report.figures import STYLE
+    from mlssim.report.stats import mean_t
+
+    sim = simulated(runs) if runs is not None else {}
+    reps = sorted({len(v) for v in sim.values()})
+    sizes = sorted(exact)
+    out.mkdir(parents=True, exist_ok=True)
+    panels = (
+        ("download", "commit download per member (bytes)", lambda n, r, k: r[f"{k}_download"]),
+        ("upload", "commit upload per committer (bytes)", lambda n, r, k: r[f"{k}_upload"]),
+        (
+            "ds-egress",
+            "DS egress to members per commit (bytes)",
+            lambda n, r, k: (n - 1) * r[f"{k}_download"],
+        ),
+    )
+    for panel, ylabel, value in panels:
+        with plt.style.context(str(STYLE)):
+            fig, ax = plt.subplots()
+            for i, k in enumerate(STRATEGIES):
+                key = "pre-join-store" if k == "pre-join-store" else k
+                ys = [value(n, exact[n], key) for n in sizes]
+                style = "--" if k == "pre-join-store" else "-"  # its download is plain's: dashed on top
+                (line,) = ax.plot(sizes, ys, style, lw=1.2, label=f"{LABEL[k]}, exact encodings")
+                if panel == "ds-egress":
+                    continue
+                pts = sorted((n, v) for (f, n, m), v in sim.items() if f == k and m == panel)
+                if pts:
+                    est = [mean_t(v) for _, v in pts]
+                    xs = [n * (1.0 + 0.04 * (i - 1.5)) for n, _ in pts]  # side by side, near their N
+                    ax.errorbar(
+                        xs,
+                        [e.value for e in est],
+                        yerr=[e.half_width or 0.0 for e in est],
+                        fmt="o",
+                        ms=3.5,
+                        color=line.get_color(),
+                        capsize=2,
+                        label=f"{LABEL[k]}, simulated",
+                    )
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_xlabel("group size N (members)")
+            ax.set_ylabel(ylabel)
+            ax.set_title("Per-commit bytes on steady-state trees")
+            ax.legend(fontsize=7, ncol=1 if panel == "ds-egress" else 2)
+            stem = out / f"steady--{panel}"
+            fig.savefig(stem.with_suffix(".png"), dpi=150, metadata={"Software": None})
+            fig.savefig(stem.with_suffix(".pdf"), metadata={"CreationDate": None, "Producer": None})
+            plt.close(fig)
+        sim_text = (
+            f"Points: simulated means of commits.{panel}_bytes_mean over {', '.join(map(str, reps))} "
+            "paired replications per point (sweep.seeds: common), 95 % t-intervals, from "
+            "`mlssim sweep scenarios/wg-bandwidth.yaml --jobs 2 --out runs` (N = 10 … 1,000, each run "
+            "about 20 measured commits; its committer upload also counts the GroupInfo the DS keeps, "
+            "about 225 B, and rejected attempts). "
+            if sim and panel != "ds-egress"
+            else ""
+        )
+        stem.with_suffix(".caption.txt").write_text(
+            f"WG figure (a) on steady-state trees: {ylabel} vs N. Lines: exact encodings, mean of "
+            f"{samples} commits per N on the tree a random history of 4 N rounds leaves (each round one "
+            "Update proposal by a random member, committed by reference with a path by another random "
+            "member: groups[].steady_state, mlssim/sim/tree_history.py); each measured commit carries "
+            "one such proposal. Model suite 1 (suite-1 sizes) and model PRE (Umbral sizes). "
+            + sim_text
+            + "plain = RFC 9420 commit to every member; split = draft-mularczyk-mls-splitcommit "
+            "IndividualCommit; pre = the PRE bandwidth reading (one PRE ciphertext per path node, "
+            "re-encrypted per member by the DS; its key deposits, N(N-1) at setup, are not in these "
+            "bytes: docs/bandwidth.md); pre-join-store = the plain commit plus the committer's PRE "
+            "records. Processing time off, link rates unset (bytes do not depend on them). "
+            "Regenerate: python benchmarks/bandwidth_steady.py --figure reports/bandwidth "
+            "--runs runs/wg-bandwidth\n"
+        )
+
+
+def ciphertexts_figure(out: Path, exact: dict[int, dict[str, float]], samples: int) -> None:
+    """The path's ciphertexts per commit beside √N and log₂N (the published statement: over √N
+    with one Update proposal per commit; docs/validation.md)."""
+    import math
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from mlssim.report.figures import STYLE
+
+    sizes = sorted(exact)
+    with plt.style.context(str(STYLE)):
+        fig, ax = plt.subplots()
+        ax.plot(sizes, [exact[n]["ciphertexts"] for n in sizes], "o-", ms=3.5, label="steady state, exact")
+        ax.plot(sizes, [math.sqrt(n) for n in sizes], ":", color="0.3", label="√N")
+        ax.plot(sizes, [math.log2(n) for n in sizes], "--", color="0.55", label="log₂ N (a full tree)")
+        ax.plot(sizes, [n - 1 for n in sizes], "-.", color="0.75", label="N − 1 (every parent blank)")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("group size N (members)")
+        ax.set_ylabel("HPKE ciphertexts in the commit's path")
+        ax.set_title("Path ciphertexts per commit, one Update proposal per commit")
+        ax.legend(fontsize=7)
+        stem = out / "steady--ciphertexts"
+        fig.savefig(stem.with_suffix(".png"), dpi=150, metadata={"Software": None})
+        fig.savefig(stem.with_suffix(".pdf"), metadata={"CreationDate": None, "Producer": None})
+        plt.close(fig)
+    stem.with_suffix(".caption.txt").write_text(
+        f"Ciphertexts in a commit's UpdatePath (one per node of each copath child's resolution, RFC "
+        f"9420 §7.6) vs N, mean of {samples} commits per N on the steady-state trees of five random "
+        "histories of 4 N rounds (one Update proposal by a random member, committed by another "
+        "random member), "
+        "beside √N (Auerbach, Cueto Noval, Erol, Pietrzak, CRYPTO 2025: with one update proposal per "
+        "commit the expected cost is already over √N; the paper itself could not be read here, so "
+        "the statement is the hypothesis tested), log₂N (a full tree) and N − 1 (a fresh tree). "
+        "benchmarks/steady_state.py averages 2,000 rounds of one history per N "
+        "(docs/validation.md). Regenerate: "
+        "python benchmarks/bandwidth_steady.py --figure reports/bandwidth --runs runs/wg-bandwidth\n"
+    )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[10, 30, 100, 300, 1000, 10_000, 50_000])
     ap.add_argument("--samples", type=int, default=20, help="commits encoded per N")
+    ap.add_argument(
+        "--trees", type=int, default=5, help="independent histories per N (samples cycle over them)"
+    )
     ap.add_argument("--rounds-per-member", type=float, default=4.0)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--figure", type=Path, help="write the steady-state figures (a) here")
+    ap.add_argument("--runs", type=Path, help="the wg-bandwidth sweep folder, for the simulated points")
+    ap.add_argument(
+        "--json", type=Path, help="write (or, if it exists and --figure is given, read) the table"
+    )
     args = ap.parse_args()
+    if args.figure is not None and args.json is not None and args.json.exists():
+        table = {int(k): v for k, v in json.loads(args.json.read_text()).items()}
+        figure(args.figure, table, args.runs, args.samples)
+        ciphertexts_figure(args.figure, table, args.samples)
+        return
     cols = [
         "ciphertexts",
         "plain_download",
@@ -189,15 +359,22 @@ def main() -> None:
     ]
     print("| N | " + " | ".join(c.replace("_", " ") for c in cols) + " |")
     print("|" + "|".join(" ---: " for _ in range(len(cols) + 1)) + "|")
+    table: dict[int, dict[str, float]] = {}
     for n in args.sizes:
         t0 = time.perf_counter()
-        r = measure(n, args.samples, args.rounds_per_member, args.seed)
+        r = table[n] = measure(n, args.samples, args.rounds_per_member, args.seed, args.trees)
         print("| " + " | ".join([f"{n:,}"] + [f"{r[c]:,.0f}" for c in cols]) + " |", flush=True)
         print(f"# N={n}: {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
     print(
-        f"mean of {args.samples} commits per N (one Update proposal each, by reference, with a path), "
+        f"mean of {args.samples} commits per N on {args.trees} trees (one Update proposal each, by "
+        "reference, with a path), "
         "model suite 1 and model PRE; bytes"
     )
+    if args.json is not None:
+        args.json.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n")
+    if args.figure is not None:
+        figure(args.figure, table, args.runs, args.samples)
+        ciphertexts_figure(args.figure, table, args.samples)
 
 
 if __name__ == "__main__":
