@@ -36,6 +36,7 @@ from .framing import (
     sender_data_aad,
 )
 from .key_package import KeyPackage, key_package_tbs
+from .light import AnnotatedCommit, AnnotatedWelcome, MembershipProof, SenderAuthenticatedMessage
 from .proposals import (
     Add,
     Commit,
@@ -90,6 +91,11 @@ __all__ = [
     "IndividualUpdatePath",
     "SCommit",
     "IndividualCommit",
+    # draft-kiefer-mls-light (not RFC 9420)
+    "MembershipProof",
+    "SenderAuthenticatedMessage",
+    "AnnotatedWelcome",
+    "AnnotatedCommit",
     # enums (§17)
     "ContentType",
     "CredentialType",
