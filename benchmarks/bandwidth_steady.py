@@ -2,8 +2,10 @@
 
 For each N the tree is the one a long random history leaves (``mlssim/sim/tree_history.py``:
 4 N rounds, each one Update proposal by a random member committed with a path by another random
-member). ``--samples`` further rounds are then encoded for real on that tree, each a random
-member's Update proposal committed by reference, with a path, by another random member, framed
+member; ``--trees`` independent histories per N). ``--samples`` further rounds are then
+encoded for real on those trees (cycling over them), each an Update proposal by a member of a
+random pool of ``--pool`` members (they join once: a join at N = 50,000 takes seconds) committed
+by reference, with a path, by another member of the pool, framed
 three ways from the same state and randomness: plain (RFC 9420: every member downloads the
 commit), split (draft-mularczyk-mls-splitcommit: each member downloads its IndividualCommit)
 and pre (the PRE bandwidth reading, ``assist/pre_path.py``: the DS re-encrypts one PRE
@@ -14,8 +16,8 @@ the members that act join it by its Welcome, and the planned history's final sha
 their public trees with fresh HPKE keys on the filled parent nodes (the keys and parent hashes
 of a real history differ; a commit's bytes depend on the shape alone, which
 ``benchmarks/steady_state.py --validate`` checks against real groups). The simulator plays the
-same plan with real members (``groups[].steady_state``), and its runs at N ≤ 1,000 measure the
-same per-commit means (``reports/bandwidth/``).
+same process with real members (``groups[].steady_state``: its own histories, seeded per run),
+and its runs at N ≤ 1,000 are drawn beside these numbers (``reports/bandwidth/steady--*``).
 
     python benchmarks/bandwidth_steady.py                    # N = 10 … 50,000
     python benchmarks/bandwidth_steady.py --sizes 10 100     # quicker
@@ -82,6 +84,7 @@ class SteadyBench:
             for t in range(trees)
         ]
         self.trees = [self._shaped(self.g0.tree, p.filled) for p in self.plans]
+        self.joined: dict[int, Group] = {}
         self.pre_keys = {i: new_pre_keys(self.pre, self.rand, 0) for i in range(n)}
 
     def _shaped(self, tree: RatchetTree, filled: frozenset[int]) -> RatchetTree:
@@ -94,7 +97,20 @@ class SteadyBench:
         return ed.freeze()
 
     def handle(self, leaf: int, tree: RatchetTree) -> Group:
-        """Member ``leaf``'s state on a planned tree."""
+        """Member ``leaf``'s state on a planned tree (joined once: a join at N = 50,000 takes
+        seconds; each use is a copy with the tree set)."""
+        if leaf not in self.joined:
+            self.joined[leaf] = self._join(leaf)
+        g = self.joined[leaf].copy()
+        st = g._st
+        pub = st.public
+        g._st = replace(
+            st,
+            public=PublicEpoch.make(pub.context, tree, pub.interim_transcript_hash, pub.confirmation_tag),
+        )
+        return g
+
+    def _join(self, leaf: int) -> Group:
         if leaf == 0:
             g = self.g0.copy()
         else:
@@ -110,12 +126,6 @@ class SteadyBench:
                 ratchet_tree=self.add.ratchet_tree,
                 config=self.config,
             )
-        st = g._st
-        pub = st.public
-        g._st = replace(
-            st,
-            public=PublicEpoch.make(pub.context, tree, pub.interim_transcript_hash, pub.confirmation_tag),
-        )
         return g
 
     def sample(self, committer: int, updater: int, k: int) -> dict[str, float]:
@@ -161,14 +171,17 @@ class SteadyBench:
         }
 
 
-def measure(n: int, samples: int, rounds_per_member: float, seed: int, trees: int) -> dict[str, float]:
+def measure(
+    n: int, samples: int, rounds_per_member: float, seed: int, trees: int, pool: int
+) -> dict[str, float]:
+    """``samples`` commits, each by a member of a random pool of ``pool`` members with another
+    pool member's Update proposal, cycling over ``trees`` independent histories."""
     b = SteadyBench(n, rounds_per_member, seed, trees)
     pick = random.Random(f"samples/{seed}/{n}")
+    members = pick.sample(range(n), min(pool, n))
     rows = []
     for k in range(samples):
-        c = pick.randrange(n)
-        u = pick.randrange(n - 1)
-        u += u >= c
+        c, u = pick.sample(members, 2)
         rows.append(b.sample(c, u, k))
     out = {key: statistics.fmean(r[key] for r in rows) for key in rows[0]}
     out["plain_download_sd"] = statistics.stdev(r["plain_download"] for r in rows) if samples > 1 else 0.0
@@ -333,6 +346,7 @@ def main() -> None:
     ap.add_argument(
         "--trees", type=int, default=5, help="independent histories per N (samples cycle over them)"
     )
+    ap.add_argument("--pool", type=int, default=12, help="members that commit and propose, per N")
     ap.add_argument("--rounds-per-member", type=float, default=4.0)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--figure", type=Path, help="write the steady-state figures (a) here")
@@ -362,7 +376,7 @@ def main() -> None:
     table: dict[int, dict[str, float]] = {}
     for n in args.sizes:
         t0 = time.perf_counter()
-        r = table[n] = measure(n, args.samples, args.rounds_per_member, args.seed, args.trees)
+        r = table[n] = measure(n, args.samples, args.rounds_per_member, args.seed, args.trees, args.pool)
         print("| " + " | ".join([f"{n:,}"] + [f"{r[c]:,.0f}" for c in cols]) + " |", flush=True)
         print(f"# N={n}: {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
     print(
