@@ -32,6 +32,7 @@ from .schema_distributions import Constant, Distribution, Empirical, Exponential
 from .schema_faults import FailoverSpec, FaultEvent, FaultsSpec, RandomFaults, fault_problems
 from .schema_groups import ChurnSpec, GroupSpec, PopulationSpec, ScriptEvent, WorkloadSpec
 from .schema_hardware import DEFAULT_PROFILES, AccessLink, HardwareMix, HardwareProfile, HardwareSpec
+from .schema_misbehaviour import CheckSpec, MisbehaviourEvent, MisbehaviourSpec, misbehaviour_problems
 from .schema_network import DEFAULT_LATENCY, LinkSpec, NetworkSpec, ProviderSpec
 from .schema_protocol import CommitPolicySpec, CryptoSpec, FederationSpec, MLSSpec, RetrySpec
 
@@ -70,6 +71,9 @@ __all__ = [
     "RandomFaults",
     "FailoverSpec",
     "FaultsSpec",
+    "MisbehaviourSpec",
+    "MisbehaviourEvent",
+    "CheckSpec",
     "Scenario",
 ]
 
@@ -155,6 +159,13 @@ class Scenario(_Model):
             "absent: none, and nothing changes"
         ),
     )
+    ds_misbehaviour: MisbehaviourSpec | None = Field(
+        default=None,
+        description=(
+            "a DS that drops, delays, reorders, replays, withholds or equivocates, and the epoch "
+            "authenticator check; absent: none, and nothing changes"
+        ),
+    )
     sweep: SweepSpec | None = Field(
         default=None, description="grid and replications for ``mlssim sweep`` (``mlssim run`` ignores it)"
     )
@@ -165,7 +176,7 @@ class Scenario(_Model):
         """A scenario without ``hardware`` (or ``faults``) dumps exactly as before the key
         existed, so its run key (a hash of the dump) and its saved scenario.json do not change."""
         data: dict[str, Any] = handler(self)
-        for key in ("hardware", "faults"):
+        for key in ("hardware", "faults", "ds_misbehaviour"):
             if getattr(self, key) is None:
                 data.pop(key, None)
         return data
@@ -210,6 +221,8 @@ class Scenario(_Model):
                         f"faults.events[{i}].duration: the fault ends at {fev.at + fev.duration:g} s, after "
                         f"the duration ({self.duration:g}); the drain is fault-free"
                     )
+        if self.ds_misbehaviour is not None:
+            problems.extend(misbehaviour_problems(self.ds_misbehaviour, self))
         if self.hardware is not None:
             for p in self.hardware.mix.providers:
                 if p not in known:

@@ -64,6 +64,12 @@ class ClientObserver(DeviceObserver, Protocol):
     def joined(self, c: Client, group: str, g: Group) -> None: ...
 
 
+class Checks(receiving.MemberChecks, Protocol):
+    """The authenticator check, as a sender meets it (``sim/misbehaviour.py``)."""
+
+    def check_data(self, client: str, group: str, g: Group) -> bytes: ...
+
+
 class ClientFanout(Protocol):
     """The fan-out strategy, as a committer meets it (``sim/fanouts/``)."""
 
@@ -109,6 +115,8 @@ class ClientWorld(DeviceWorld, Protocol):
     def clients(self) -> Mapping[str, Client]: ...
     @property
     def compromises(self) -> ClientObserver | None: ...
+    @property
+    def misbehaviour(self) -> Checks | None: ...
     def ds_of(self, group: str) -> DeliveryService: ...
     def config_for(self, group: str) -> GroupConfig: ...
     def needs_public_state(self, group: str) -> bool: ...
@@ -218,10 +226,10 @@ class Client(Device):
 
     def send_application(self, group: str, size: int) -> None:
         g = self.groups[group]
-        data = bytes(size)
-        msg = g.encrypt_application(data, self.rand)
-        n = len(encode(msg))
         w = self.world
+        aad = w.misbehaviour.check_data(self.name, group, g) if w.misbehaviour is not None else b""
+        msg = g.encrypt_application(bytes(size), self.rand, aad)  # aad: the check (§8.7)
+        n = len(encode(msg))
         w.recorder.event(
             w.env.now,
             "app_sent",

@@ -141,6 +141,21 @@ class _Provider(Protocol):
     def ds(self) -> DeliveryService: ...
 
 
+Step = Callable[[Recipient], tuple[int, Callable[[], None]]]
+
+
+class DSMisbehaviour(Protocol):
+    """A misbehaving DS's windows, asked at each delivery and verdict (``sim/misbehaviour.py``)."""
+
+    def intercept(
+        self, ds: DeliveryService, client: str, size: int, msg_type: str, group: str, call: Callable[[], None]
+    ) -> bool: ...
+    def equivocates(
+        self, ds: DeliveryService, group: str, rec: GroupRecord, epoch: int, sender: str, view: CommitView
+    ) -> bool: ...
+    def tag_step(self, step: Step, view: CommitView) -> Step: ...
+
+
 class DeliveryWorld(Protocol):
     """What a DS needs from the world around it."""
 
@@ -162,6 +177,8 @@ class DeliveryWorld(Protocol):
     def providers(self) -> Mapping[str, _Provider]: ...
     @property
     def compromises(self) -> CommitObserver | None: ...
+    @property
+    def misbehaviour(self) -> DSMisbehaviour | None: ...
     def config_for(self, group: str) -> GroupConfig: ...
     def needs_public_state(self, group: str) -> bool: ...
 
@@ -203,6 +220,9 @@ class DeliveryService:
     def order_commit(self, group: str, epoch: int, sender: str, commit: CommitView) -> None:
         rec = self.groups[group]
         w = self.world
+        mb = w.misbehaviour
+        if mb is not None and mb.equivocates(self, group, rec, epoch, sender, commit):
+            return  # accepted as a second commit for an epoch already decided
         if not w.ordering.accepts_commit(rec, epoch):
             w.recorder.event(
                 w.env.now,
@@ -236,9 +256,10 @@ class DeliveryService:
             rec.members.pop(name, None)
         fanout = w.fanout
         wire = commit.wire or commit.commit_bytes
-        fanned = self.fan_out_each(
-            receivers, "commit", group, wire, partial(fanout.commit_for, group, commit)
-        )
+        step: Step = partial(fanout.commit_for, group, commit)
+        if mb is not None:
+            step = mb.tag_step(step, commit)
+        fanned = self.fan_out_each(receivers, "commit", group, wire, step)
         self.to_client(
             sender, CONTROL_BYTES, "commit_accept", group, lambda: w.clients[sender].on_accept(group)
         )
@@ -403,7 +424,17 @@ class DeliveryService:
     def deliver_local(
         self, client: str, size: int, msg_type: str, group: str, deliver: Callable[[], None]
     ) -> None:
-        """To one of this DS's clients: over its link when connected, else into its mailbox."""
+        """To one of this DS's clients: over its link when connected, else into its mailbox
+        (unless a misbehaving DS takes it)."""
+        mb = self.world.misbehaviour
+        if mb is not None and mb.intercept(self, client, size, msg_type, group, deliver):
+            return
+        self.deliver_now(client, size, msg_type, group, deliver)
+
+    def deliver_now(
+        self, client: str, size: int, msg_type: str, group: str, deliver: Callable[[], None]
+    ) -> None:
+        """:meth:`deliver_local` without asking a misbehaving DS (what it delivers late)."""
         w = self.world
         if client not in self.connected:
             self.mailboxes.setdefault(client, deque()).append((w.env.now, deliver, size, msg_type, group))
@@ -429,6 +460,18 @@ class DeliveryService:
     ) -> None:
         """:meth:`deliver_local` to each of ``members`` in order (``sizes[i]`` bytes, then
         ``deliver[i]()`` on arrival), the connected ones in one network batch."""
+        mb = self.world.misbehaviour
+        if mb is not None:
+            kept = [
+                i
+                for i, c in enumerate(members)
+                if not mb.intercept(self, c.name, sizes[i], msg_type, group, deliver[i])
+            ]
+            members = [members[i] for i in kept]
+            sizes = [sizes[i] for i in kept]
+            deliver = [deliver[i] for i in kept]
+            if not members:
+                return
         connected = self.connected
         nodes: list[str]
         if all(c.name in connected for c in members):

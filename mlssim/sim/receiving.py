@@ -19,12 +19,24 @@ from .recorder import Recorder
 __all__ = ["commit", "proposal", "application", "ReceivingWorld", "ReceivingClient"]
 
 
+class MemberChecks(Protocol):
+    """A misbehaving DS's bookkeeping of what members detect (``sim/misbehaviour.py``)."""
+
+    def commit_rejected(self, client: str, group: str, g: Group, msg: MLSMessage) -> bool: ...
+    def app_received(
+        self, client: str, group: str, g: Group, msg: MLSMessage, err: MLSError | None, kept: int
+    ) -> None: ...
+
+
 class ReceivingWorld(Protocol):
     """The world, as a receiving client meets it."""
 
     env: simpy.Environment
     recorder: Recorder
     processing: Processing
+
+    @property
+    def misbehaviour(self) -> MemberChecks | None: ...
 
     def start_resync(self, c: Any, group: str, reason: str) -> None: ...
     def proposal_received(self, c: Any, group: str, g: Group, res: ProposalReceived) -> None: ...
@@ -66,6 +78,9 @@ def commit(c: ReceivingClient, group: str, msg: MLSMessage) -> None:
     def then(res: ProcessResult | MLSError | None) -> None:
         if isinstance(res, MLSError):
             w.recorder.event(w.env.now, "process_error", group=group, client=c.name, error=type(res).__name__)
+            mb = w.misbehaviour
+            if mb is not None and mb.commit_rejected(c.name, group, g, msg):
+                return  # an old epoch's commit (replayed, late): dropped, state unchanged (§12.4.2)
             w.start_resync(c, group, type(res).__name__)
         elif res is not None:
             assert isinstance(res, CommitApplied)
@@ -107,6 +122,10 @@ def application(c: ReceivingClient, group: str, msg: MLSMessage, sent_on: bytes)
         return c.process_message(group, g, msg)  # a late message may use a kept past epoch: no liveness check
 
     def then(res: ProcessResult | MLSError) -> None:
+        mb = w.misbehaviour
+        if mb is not None:
+            err = res if isinstance(res, MLSError) else None
+            mb.app_received(c.name, group, g, msg, err, c.config.keep_past_epochs)
         if isinstance(res, MLSError):
             _undecryptable(c, group, g, msg, sent_on, res)
         else:

@@ -55,6 +55,8 @@ class Finished(Protocol):
     def processing(self) -> Processing: ...
     @property
     def faults(self) -> Faults | None: ...
+    @property
+    def misbehaviour(self) -> _Healing | None: ...
 
     stop_time: float
 
@@ -200,6 +202,8 @@ def summarise(w: Finished) -> dict[str, Any]:
         "application": _application_summary(rec, branches),
         # only with a faults section (without one the summary is as before)
         **({"faults": _faults(w, w.faults, branches)} if w.faults is not None else {}),
+        # only with a ds_misbehaviour section (without one the summary is as before)
+        **({"ds_misbehaviour": w.misbehaviour.summary()} if w.misbehaviour is not None else {}),
         "healing": w.compromises.summary() if w.compromises is not None else {},
         "devices": _devices_summary(w),
         "joins": _joins_summary(w),

@@ -30,6 +30,7 @@ from .compromise import Compromises
 from .delivery import AuthenticationService, DeliveryService
 from .fanouts import make_fanout
 from .faults import Faults, region_latencies
+from .misbehaviour import Misbehaviour
 from .network import Network
 from .orderings import make_ordering
 from .processing import Hardware, Processing, make_processing
@@ -133,6 +134,11 @@ class World:
         self.faults: Faults | None = Faults(self, scenario.faults) if scenario.faults is not None else None
         if self.faults is not None:
             self.network.use_gate(self.faults)
+        #: a misbehaving DS and the authenticator check (sim/misbehaviour.py): without, none
+        mis = scenario.ds_misbehaviour
+        self.misbehaviour: Misbehaviour | None = None
+        if mis is not None:
+            self.misbehaviour = Misbehaviour(self, mis, scenario.groups[0].name)
         #: compromises and healing, when the scenario has any (sim/compromise.py)
         self.compromises: Compromises | None = Compromises(self) if scenario.adversary.compromises else None
 
@@ -179,6 +185,8 @@ class World:
         self.reached[(group, g.epoch, g.epoch_authenticator)][client] = self.env.now
         self.authenticators[(group, g.epoch)].add(g.epoch_authenticator)
         self.recorder.event(self.env.now, "epoch", group=group, client=client, epoch=g.epoch)
+        if self.misbehaviour is not None:
+            self.misbehaviour.epoch_reached(client, group, g)
         c = self.clients[client]
         if self.scenario.federation.acks and c.online:
             self.network.send(
@@ -252,6 +260,8 @@ class World:
             self.env.timeout(ev.at).callbacks.append(partial(workload.scripted, self, target, ev.action))
         if self.faults is not None:
             self.faults.start()
+        if self.misbehaviour is not None:
+            self.misbehaviour.start()
 
     # -- key packages --------------------------------------------------------------------------
 
