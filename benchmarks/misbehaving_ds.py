@@ -24,6 +24,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.ticker import NullFormatter
 
 from mlssim.scenario import load_scenario
 
@@ -149,6 +150,9 @@ def main() -> None:
         top.set_ylabel("median time from the misbehaviour (s)")
         top.legend(fontsize=7)
         bottom.set_xscale("log")
+        for ax in (top, bottom):  # the swept rates as ticks, without overlapping minor labels
+            ax.set_xticks(sorted(rates), [f"{r:g}" for r in sorted(rates)])
+            ax.xaxis.set_minor_formatter(NullFormatter())
         bottom.set_ylim(-0.05, 1.05)
         bottom.set_xlabel("application messages per member per second")
         bottom.set_ylabel("share of runs detected")

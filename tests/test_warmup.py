@@ -108,6 +108,10 @@ def test_a_group_without_history_dumps_as_before() -> None:
         ({"churn": {"enabled": True}}, "churn.enabled"),
         ({"script": [{"at": 1, "action": "offline", "group": "g", "member": 1}]}, "script"),
         ({"faults": {"events": [{"kind": "down", "providers": ["a"], "at": 1, "duration": 2}]}}, "faults"),
+        (
+            {"ds_misbehaviour": {"events": [{"kind": "drop", "provider": "a", "at": 1, "duration": 2}]}},
+            "ds_misbehaviour",
+        ),
     ],
 )
 def test_times_from_t0_are_refused_with_a_history(extra: dict[str, Any], key: str) -> None:

@@ -301,7 +301,7 @@ class Scenario(_Model):
 
 def _history_problems(s: Scenario) -> list[str]:
     """``groups[].steady_state`` moves the run's clock to the end of the history; what is
-    scheduled from t = 0 (faults, compromises, the script, churn, device adds) is not moved
+    scheduled from t = 0 (faults, DS misbehaviour, compromises, the script, churn, device adds) is not moved
     with it, so it is refused rather than silently misplaced."""
     steady = [i for i, g in enumerate(s.groups) if g.steady_state is not None]
     if not steady:
@@ -310,6 +310,7 @@ def _history_problems(s: Scenario) -> list[str]:
         name
         for name, present in (
             ("faults", s.faults is not None),
+            ("ds_misbehaviour", s.ds_misbehaviour is not None),
             ("adversary.compromises", bool(s.adversary.compromises)),
             ("script", bool(s.script)),
             ("churn.enabled", s.churn.enabled),
