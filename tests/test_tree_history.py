@@ -3,50 +3,24 @@
 from __future__ import annotations
 
 import random
-from dataclasses import replace
+import sys
+from pathlib import Path
 
 import pytest
 
-from mlssim.mls.crypto import get_suite
-from mlssim.mls.messages import Capabilities, Credential, LeafNode, LeafNodeSource, Lifetime
-from mlssim.mls.ratchet_tree import RatchetTree
 from mlssim.sim.tree_history import plan_history
 
-SUITE = get_suite(1, "model")
-TEMPLATE = LeafNode(
-    encryption_key=b"",
-    signature_key=b"",
-    credential=Credential.basic(b"x"),
-    capabilities=Capabilities(versions=(1,), cipher_suites=(1,), credentials=(1,)),
-    leaf_node_source=LeafNodeSource.KEY_PACKAGE,
-    lifetime=Lifetime(not_before=0, not_after=2**63),
-    signature=b"",
-)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+# the RatchetTree replay of benchmarks/steady_state.py (itself checked against real groups by
+# its --validate): the core's own blanking, filtering and resolutions
+from steady_state import Structural
 
 
-class CoreTree:
+class CoreTree(Structural):
     """The same rounds on the core's ``RatchetTree``: Updates, then the committer's path."""
 
-    def __init__(self, n: int, rng: random.Random) -> None:
-        self.rng = rng
-        nodes: list[LeafNode | None] = []
-        for _ in range(n):
-            nodes.extend([self._leaf(), None])
-        self.tree = RatchetTree.from_nodes(SUITE, nodes[:-1])
-
-    def _leaf(self) -> LeafNode:
-        return replace(TEMPLATE, encryption_key=self.rng.randbytes(32), signature_key=self.rng.randbytes(32))
-
     def play(self, committer: int, updaters: tuple[int, ...]) -> int:
-        ed = self.tree.edit()
-        for u in updaters:
-            ed.update_leaf(u, self._leaf())
-        path = ed.filtered_direct_path_with_copath(committer)
-        cost = sum(len(ed.resolution(s)) for _, s in path)
-        ed.apply_path(committer, [self.rng.randbytes(32) for _ in path])
-        ed.set_node(2 * committer, self._leaf())
-        self.tree = ed.freeze()
-        return cost
+        return self.commit(committer, list(updaters), [], 0)
 
     def filled(self) -> frozenset[int]:
         return frozenset(x for x in range(1, self.tree.width, 2) if self.tree.node(x) is not None)
