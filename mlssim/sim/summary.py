@@ -303,7 +303,8 @@ def _bytes_summary(w: Finished) -> dict[str, Any]:
 
 def majority_state(w: Finished, gname: str) -> tuple[tuple[int, bytes] | None, list[str]]:
     """The state most holders of the group end in (ties: the later epoch) and its holders."""
-    holders = {n: g for n, c in w.clients.items() if (g := c.state_in(gname)) is not None}
+    # full members only: light members exist only under an orderer, where there is one branch
+    holders = {n: g for n, c in w.clients.items() if (g := c.groups.get(gname)) is not None}
     if not holders:
         return None, []
     tally = Counter((g.epoch, g.epoch_authenticator) for g in holders.values())
