@@ -15,6 +15,7 @@ PLACEHOLDER = {
     "client_bytes_by_type": "<type>",
     "groups": "<group>",
     "by_mode": "<mode>",
+    "by_kind": "<kind>",
 }
 ROLE_LEVEL = {"bytes_by_type_and_role"}
 

@@ -114,7 +114,8 @@ def test_validate_cli_reports_the_grid_as_file_line_key_message(tmp_path: Path) 
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert result.output.splitlines() == [
         f"{f}:13: sweep.grid[\"groups[0].sise\"]: unknown key 'sise'; did you mean 'size'? "
-        "(allowed: name, count, size, providers, owner, devices_per_user, from_population, workload)",
+        "(allowed: name, count, size, providers, owner, devices_per_user, from_population, workload, "
+        "steady_state, light_share)",
         f"{f}:14: sweep.grid[\"federation.fanout\"][1]: federation.fanout: must be 'plain', 'split', 'pre' "
         "or 'pre-join-store' (got 'spilt')",
     ]
@@ -169,9 +170,10 @@ def test_shipped_sweep_validates_and_expands_to_the_same_runs(tmp_path: Path) ->
 
     base, specs = expand(shipped)
     grid = base.sweep.grid if base.sweep is not None else {}
-    assert len(specs) == 4 * 5 * 2
+    reps = base.sweep.replications if base.sweep is not None else 0
+    assert reps == 20 and len(specs) == 4 * 5 * reps
     points = [tuple(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())]
-    assert [(s.point, s.replication) for s in specs] == [(p, r) for p in points for r in (0, 1)]
+    assert [(s.point, s.replication) for s in specs] == [(p, r) for p in points for r in range(reps)]
     for spec in specs:  # the same seeds and scenarios as loading each point with overrides
         assert spec.seed == derive_seed(base.seed, (), spec.replication)  # sweep.seeds: common
         overrides = {**dict(spec.point), "seed": spec.seed, "sweep": None}

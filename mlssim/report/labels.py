@@ -71,6 +71,9 @@ FAMILIES = {
     "processing.seconds.proposal": "time to process a proposal (s)",
     "processing.seconds.application": "time to decrypt an application message (s)",
     "processing.seconds.welcome": "time to join from a Welcome (s)",
+    "processing.seconds.light_commit": "time for a light member to process a commit (s)",
+    "processing.seconds.light_application": "time for a light member to read an application message (s)",
+    "processing.seconds.light_welcome": "time to join as a light member (s)",
     "processing.waited_s": "queueing delay before a job (s)",
     "processing.busy_s_per_client_mean": "busy time per client (s)",
     "faults.count": "faults (count)",
@@ -151,6 +154,33 @@ FAMILIES = {
     "devices.deferred_bytes_per_add_mean": "deferred bytes per device add",
     "devices.completion_s": "device add → in all groups (s)",
 }
+#: per member kind (groups[].light_share): ``light_members.by_kind.<kind>.<key>``
+_BY_KIND = {
+    "members": "members at the end",
+    "joins": "joins",
+    "join_download_bytes_mean": "download per join (bytes)",
+    "commit_downloads": "commit downloads",
+    "commit_download_bytes_mean": "download per commit (bytes)",
+    "kept_state_bytes_mean": "kept state, encoded (bytes)",
+    "kept_state_bytes_max": "kept state, encoded, max (bytes)",
+    "processing_s_per_commit_mean": "processing per commit (s)",
+}
+FAMILIES.update(
+    {
+        f"light_members.by_kind.{kind}.{key}": f"{kind} member {text}"
+        for kind in ("full", "light")
+        for key, text in _BY_KIND.items()
+    }
+)
+FAMILIES.update(
+    {
+        "light_members.ds_annotations.commits": "commits the DS annotated",
+        "light_members.ds_annotations.annotated_commits": "AnnotatedCommits built by the DS",
+        "light_members.ds_annotations.annotated_commit_bytes": "AnnotatedCommit bytes built by the DS",
+        "light_members.ds_annotations.annotated_welcomes": "AnnotatedWelcomes built by the DS",
+        "light_members.ds_annotations.messages": "application messages the DS annotated",
+    }
+)
 #: grid key → axis label with its unit
 GRID = {
     "network.ds_ds.latency": "DS–DS one-way latency (s)",

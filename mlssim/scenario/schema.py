@@ -249,6 +249,7 @@ class Scenario(_Model):
             if spec is not None and ev.member >= spec.size:
                 problems.append(f"script[{i}].member: {ev.group} has {spec.size} initial members")
         problems.extend(_history_problems(self))
+        problems.extend(_light_problems(self))
         fed = self.federation
         if fed.ordering in ("single", "hub") and fed.topology not in (None, "server"):
             problems.append(f"federation.topology: {fed.ordering} ordering needs server fan-out")
@@ -324,3 +325,55 @@ def _history_problems(s: Scenario) -> list[str]:
         for i in steady
         for name in clash
     ]
+
+
+def _light_problems(s: Scenario) -> list[str]:
+    """``groups[].light_share``: what the simulator's light members need (docs/light-clients.md,
+    "In the simulator"); every other combination is refused by the key that clashes."""
+    out: list[str] = []
+    fed = s.federation
+    for i, g in enumerate(s.groups):
+        if g.light_share is None:
+            continue
+        where = f"groups[{i}]"
+        if g.light_count(g.size) > g.size - 1:
+            out.append(
+                f"{where}.light_share: {g.light_count(g.size)} of {g.size} members would be light; the "
+                "creator (and at least one committer) must be full"
+            )
+        if fed.fanout != "plain":
+            out.append(
+                f"{where}.light_share: needs federation.fanout plain, not {fed.fanout} (the draft's "
+                "Light + Split and light members under PRE are not implemented)"
+            )
+        if fed.ordering not in ("single", "hub"):
+            out.append(
+                f"{where}.light_share: needs federation.ordering single or hub (an ordering DS that "
+                "keeps the tree annotates), not {fed.ordering}"
+            )
+        wl = g.workload
+        if not (
+            wl.join_mode == "tree-from-ds"
+            or (wl.join_mode == "welcome" and not s.mls.ratchet_tree_in_welcome)
+        ):
+            out.append(
+                f"{where}.workload.join_mode: a group with light members joins by Welcome without the "
+                "tree (choice L8): tree-from-ds, or welcome with mls.ratchet_tree_in_welcome false"
+            )
+        if wl.update_mode != "commit":
+            out.append(
+                f"{where}.workload.update_mode: a group with light members needs commit (a light "
+                "member cannot commit the Update proposals the commit policy may give it)"
+            )
+        if g.steady_state is not None:
+            out.append(
+                f"{where}.steady_state: cannot be combined with light_share (its history has random "
+                "committers)"
+            )
+        for j, cp in enumerate(s.adversary.compromises):
+            if cp.group == g.name:
+                out.append(
+                    f"adversary.compromises[{j}].group: {g.name} has light members, whose keys the "
+                    "compromise bookkeeping does not track"
+                )
+    return out

@@ -126,14 +126,35 @@ class GroupSpec(_Model):
         ),
     )
 
+    light_share: float | None = Field(
+        default=None,
+        gt=0,
+        lt=1,
+        description=(
+            "share of the members that are light clients (draft-kiefer-mls-light, docs/light-clients.md): "
+            "round(share × initial members) of the initial members other than the creator, drawn at "
+            "random, and each joiner the workload adds while the light members are fewer than this "
+            "share; light members join by the DS's AnnotatedWelcome, follow by its AnnotatedCommits, "
+            "send and receive application messages and never commit or propose. Needs "
+            "federation.fanout plain, ordering single or hub, workload.join_mode tree-from-ds (or "
+            "welcome with mls.ratchet_tree_in_welcome false) and update_mode commit; "
+            "default: every member is full"
+        ),
+    )
+
     @model_serializer(mode="wrap")
     def _without_absent_history(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """A group without ``steady_state`` dumps exactly as before the key existed (run keys
-        and saved scenarios do not change)."""
+        """A group without ``steady_state`` (or ``light_share``) dumps exactly as before the key
+        existed (run keys and saved scenarios do not change)."""
         data: dict[str, Any] = handler(self)
-        if self.steady_state is None:
-            data.pop("steady_state", None)
+        for key in ("steady_state", "light_share"):
+            if getattr(self, key) is None:
+                data.pop(key, None)
         return data
+
+    def light_count(self, members: int) -> int:
+        """How many of ``members`` initial members are light (``light_share``; 0 without it)."""
+        return 0 if self.light_share is None else round(self.light_share * members)
 
     @field_validator("providers")
     @classmethod

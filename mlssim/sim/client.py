@@ -36,6 +36,7 @@ from ..mls.credentials import DefaultCredentialValidator
 from ..mls.errors import MLSError
 from ..mls.group import CommitApplied, Group, GroupConfig, ProcessResult, ProposalReceived, StagedCommit
 from ..mls.group_validation import LeafPolicy
+from ..mls.light_group import LightGroup
 from ..mls.messages import GroupInfo, KeyPackage, MLSMessage, Welcome
 from ..mls.rand import RandomSource
 from ..mls.ratchet_tree import RatchetTree
@@ -121,7 +122,7 @@ class ClientWorld(DeviceWorld, Protocol):
     def config_for(self, group: str) -> GroupConfig: ...
     def needs_public_state(self, group: str) -> bool: ...
     # what the client reports to the policies
-    def epoch_reached(self, group: str, client: str, g: Group) -> None: ...
+    def epoch_reached(self, group: str, client: str, g: Group | LightGroup) -> None: ...
     def schedule_retry(self, c: Client, group: str, p: PendingCommit) -> None: ...
     def start_resync(self, c: Client, group: str, reason: str) -> None: ...
     def resync_done(self, c: Client, group: str) -> None: ...
@@ -143,6 +144,8 @@ class Client(Device):
         #: application messages sent per group since this client's last own update
         self.sent_since_update: dict[str, int] = {}
         self.groups: dict[str, Group] = {}
+        #: groups where this client is a light member (``sim/light_members.py``), not in ``groups``
+        self.light: dict[str, LightGroup] = {}
         self.pending: dict[str, PendingCommit] = {}
         #: epoch of this client's outstanding Update proposal, per group
         self.proposed: dict[str, int] = {}
@@ -223,6 +226,11 @@ class Client(Device):
         return seal_join_secret(self.world.suite, pre, staged, kp, self.rand)
 
     # -- sending ---------------------------------------------------------------------------
+
+    def state_in(self, group: str) -> Group | LightGroup | None:
+        """This client's state of ``group``, as a full or a light member."""
+        g = self.groups.get(group)
+        return g if g is not None else self.light.get(group)
 
     def send_application(self, group: str, size: int) -> None:
         g = self.groups[group]

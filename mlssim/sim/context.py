@@ -33,6 +33,7 @@ class SimFanout(Protocol):
     def join_secrets(
         self, adder: Client, staged: StagedCommit, kp: KeyPackage, mode: str
     ) -> tuple[PREJoinSecret, ...]: ...
+    def joiner(self, group: str, name: str, members: list[str]) -> None: ...
 
 
 class SimOrdering(Protocol):

@@ -127,6 +127,9 @@ class DSFanout(Protocol):
     def commit_for(self, group: str, view: CommitView, m: Recipient) -> tuple[int, Callable[[], None]]: ...
     def at_ds(self, ds: DeliveryService, group: str, rec: GroupRecord, view: CommitView) -> None: ...
     def to_joiners(self, ds: DeliveryService, group: str, rec: GroupRecord, view: CommitView) -> int: ...
+    def message_step(
+        self, ds: DeliveryService, group: str, sender: str, msg: MLSMessage, size: int
+    ) -> Callable[[Recipient], tuple[int, Callable[[], None]]] | None: ...
 
 
 class Orderer(Protocol):
@@ -302,6 +305,10 @@ class DeliveryService:
         w = self.world
         receivers = [m for m in rec.members if m != sender]
         w.recorder.event(w.env.now, "app_fanout", group=group, client=sender, receivers=len(receivers))
+        step = w.fanout.message_step(self, group, sender, msg, size)  # light members: §7 proofs
+        if step is not None:
+            self.fan_out_each(receivers, "application", group, size, step)
+            return
         self.fan_out(
             receivers,
             "application",

@@ -33,6 +33,12 @@ class SummaryOrdering(Protocol):
     def group_outcome(self, w: Finished, gname: str) -> dict[str, Any]: ...
 
 
+class SummaryFanout(Protocol):
+    """The fan-out strategy, as the summary asks it (``light``: the section per member kind)."""
+
+    def members_by_kind(self, w: Any) -> dict[str, Any] | None: ...
+
+
 class Finished(Protocol):
     """A world whose run is over, as the summary reads it."""
 
@@ -40,6 +46,8 @@ class Finished(Protocol):
 
     @property
     def ordering(self) -> SummaryOrdering: ...
+    @property
+    def fanout(self) -> SummaryFanout: ...
 
     ds_groups: dict[str, str]
 
@@ -189,6 +197,7 @@ def summarise(w: Finished) -> dict[str, Any]:
     commits, forks, latencies, convergence = _commits_summary(w, branches)
     groups = {gname: w.ordering.group_outcome(w, gname) for gname in sorted(w.ds_groups)}
     pre_path = _pre_path_summary(w)
+    by_kind = w.fanout.members_by_kind(w)
     return {
         **_bytes_summary(w),
         "commits": commits,
@@ -209,6 +218,8 @@ def summarise(w: Finished) -> dict[str, Any]:
         "joins": _joins_summary(w),
         "pre": _pre_summary(w),
         **({"pre_path": pre_path} if pre_path is not None else {}),
+        # only with light members (groups[].light_share; without them the summary is as before)
+        **({"light_members": by_kind} if by_kind is not None else {}),
         "ds_storage_bytes_mean": round(
             statistics.fmean(v.get("ds_storage_bytes", 0) for v in groups.values()), 3
         )
@@ -296,6 +307,7 @@ def _bytes_summary(w: Finished) -> dict[str, Any]:
 
 def majority_state(w: Finished, gname: str) -> tuple[tuple[int, bytes] | None, list[str]]:
     """The state most holders of the group end in (ties: the later epoch) and its holders."""
+    # full members only: light members exist only under an orderer, where there is one branch
     holders = {n: g for n, c in w.clients.items() if (g := c.groups.get(gname)) is not None}
     if not holders:
         return None, []

@@ -17,6 +17,7 @@ from typing import Any
 import simpy
 
 from ..mls.group import Group
+from ..mls.light_group import LightGroup
 from ..scenario.schema_groups import SteadyStateSpec
 from . import commits
 from .client import Client
@@ -50,7 +51,7 @@ class Warmup:
 
     # -- what World reports ----------------------------------------------------------------
 
-    def epoch(self, client: str, g: Group) -> None:
+    def epoch(self, client: str, g: Group | LightGroup) -> None:
         if g.epoch >= self._epoch:
             self._reached.add(client)
             self._check()

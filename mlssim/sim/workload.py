@@ -7,7 +7,7 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 from ..scenario.schema import WorkloadSpec
-from . import commits, joins
+from . import commits, joins, light_members
 from .client import Client
 from .context import Sim
 from .distributions import sample
@@ -62,18 +62,24 @@ def poisson(
         op(w, group, rng)
 
 
-def candidates(w: Sim, group: str) -> list[Client]:
+def candidates(w: Sim, group: str, *, senders: bool = False) -> list[Client]:
     """The members free to act in ``group`` now (``Client.free_in``, inlined: it runs over
-    every member for every workload event)."""
+    every member for every workload event). Light members (``Client.light``) never commit or
+    propose: they are candidates only as ``senders`` of application messages."""
     clients = w.clients
     out = []
     for name in w.ds_of(group).groups[group].members:
         c = clients[name]
         if c.online and c.synced and group not in c.pending and group not in c.resyncing:
             g = c.groups.get(group)
-            if g is not None and g.active:
+            if (g is not None and g.active) or (senders and _light_active(c, group)):
                 out.append(c)
     return out
+
+
+def _light_active(c: Client, group: str) -> bool:
+    lg = c.light.get(group)
+    return lg is not None and lg.active
 
 
 def skipped(w: Sim, group: str, op: str) -> None:
@@ -83,13 +89,17 @@ def skipped(w: Sim, group: str, op: str) -> None:
 
 
 def _op_app(w: Sim, group: str, rng: Any) -> None:
-    cands = candidates(w, group)
+    cands = candidates(w, group, senders=True)
     if not cands:
         skipped(w, group, "app")
         return
     c = cands[rng.randrange(len(cands))]
     size = int(sample(w.group_specs[group].workload.app_size, rng, w.base_dir))
-    if c.groups[group].pending_proposals:
+    g = c.groups.get(group)
+    if g is None:
+        light_members.send_application(c, group, size)  # a light member (groups[].light_share)
+        return
+    if g.pending_proposals:
         return  # §12.4: commit first; the workload skips this message
     c.send_application(group, size)
 
@@ -116,6 +126,7 @@ def _op_add(w: Sim, group: str, rng: Any) -> None:
     mix = spec.providers or {p.name: 1.0 for p in w.scenario.providers}
     w.new_clients += 1
     newbie = w.new_client(pick(mix, rng), f"{group}-new{w.new_clients}")
+    w.fanout.joiner(group, newbie.name, w.members_of(group))  # light or full (groups[].light_share)
     if spec.workload.join_mode == "external-commit":
         joins.request_group_info(w, newbie, group, None)
         return

@@ -22,6 +22,7 @@ from ..mls.crypto import CipherSuite, get_suite
 from ..mls.crypto.counting import CountingSuite
 from ..mls.group import EpochCache, Group, GroupConfig
 from ..mls.group_state import ProposalReceived
+from ..mls.light_group import LightGroup
 from ..mls.messages import KeyPackage, WireFormat
 from ..scenario.schema import GroupSpec, Scenario
 from . import commits, devices, policies, resync, retry, workload
@@ -83,7 +84,12 @@ class World:
         #: the ordering design (sim/orderings/): what happens to every handshake message
         self.ordering = make_ordering(fed)
         self.fanout = make_fanout(
-            fed.fanout, self.suite, scenario.crypto.family, self.streams.mls, fed.pre_key_refresh
+            fed.fanout,
+            self.suite,
+            scenario.crypto.family,
+            self.streams.mls,
+            fed.pre_key_refresh,
+            light=any(g.light_share is not None for g in scenario.groups),
         )
         #: the PRE scheme under ``fanout: pre`` (same family as the cipher suite)
         self.pre: PRE | None = self.fanout.scheme
@@ -179,7 +185,7 @@ class World:
             self.env.process(workload.churn(self, c))
         return c
 
-    def epoch_reached(self, group: str, client: str, g: Group) -> None:
+    def epoch_reached(self, group: str, client: str, g: Group | LightGroup) -> None:
         if self.warmups and (wu := self.warmups.get(group)) is not None and not wu.done.triggered:
             wu.epoch(client, g)
         self.reached[(group, g.epoch, g.epoch_authenticator)][client] = self.env.now
@@ -249,6 +255,9 @@ class World:
                     ]
                 )
                 self.initial_members[(spec.name, k)] = members
+                if spec.light_share is not None:
+                    rng_light = self.streams.stream(f"group/{gname}/light")
+                    self.fanout.place_light(gname, [m.name for m in members], spec.light_share, rng_light)
                 self.group_names[(spec.name, k)] = gname
                 if spec.steady_state is not None:
                     self.warmups[gname] = Warmup(self, gname, members, spec.steady_state)

@@ -8,12 +8,13 @@ from collections.abc import Callable
 from ...assist.pre import get_pre
 from ...mls.crypto import CipherSuite
 from ...mls.rand import SeededRandom
+from .light import Light
 from .plain import Plain
 from .pre import PREFanout
 from .pre_path import PREPath
 from .split import Split
 
-__all__ = ["PREFanout", "PREPath", "Plain", "Split", "make_fanout"]
+__all__ = ["Light", "PREFanout", "PREPath", "Plain", "Split", "make_fanout"]
 
 
 def make_fanout(
@@ -22,11 +23,14 @@ def make_fanout(
     family: str,
     streams: Callable[[str], SeededRandom] | None = None,
     pre_key_refresh: str = "never",
+    *,
+    light: bool = False,
 ) -> Plain:
     """The strategy ``name``; ``pre`` and ``pre-join-store`` use the PRE scheme of the suite's
-    ``family``; ``pre`` draws its PRE keys from ``streams`` (the world's named MLS streams)."""
+    ``family``; ``pre`` draws its PRE keys from ``streams`` (the world's named MLS streams);
+    ``plain`` with ``light`` members in some group is :class:`Light`."""
     if name == "plain":
-        return Plain()
+        return Light() if light else Plain()
     if name == "split":
         return Split()
     if name == "pre":

@@ -14,13 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
+from random import Random
+from typing import Any
 
 from ...assist.pre import PRE
 from ...assist.pre_store import PREJoinSecret, PREUpload
 from ...mls.codec import encode
 from ...mls.commit_builder import CommitFraming
 from ...mls.group import StagedCommit
-from ...mls.messages import KeyPackage
+from ...mls.messages import KeyPackage, MLSMessage
 from ...mls.split_commit import PathSecretOpener
 from ..client import Client
 from ..delivery import CommitView, DeliveryService, Recipient
@@ -87,9 +89,37 @@ class Plain:
     def at_ds(self, ds: DeliveryService, group: str, rec: GroupRecord, view: CommitView) -> None:
         """What the DS keeps from an accepted commit besides the public state; nothing here."""
 
+    def message_step(
+        self, ds: DeliveryService, group: str, sender: str, msg: MLSMessage, size: int
+    ) -> Callable[[Recipient], tuple[int, Callable[[], None]]] | None:
+        """A per-recipient step for an application message (``light``: a proof for light
+        members); ``None``: every receiver gets ``msg`` as it is."""
+        return None
+
+    # -- which members are light (``light`` only) ---------------------------------------------
+
+    def place_light(self, group: str, members: Sequence[str], share: float | None, rng: Random) -> None:
+        """Draw a group's light initial members; every member is full here."""
+
+    def joiner(self, group: str, name: str, members: Sequence[str]) -> None:
+        """A joiner the workload adds: full here."""
+
+    def is_light(self, group: str, name: str) -> bool:
+        return False
+
+    def members_by_kind(self, w: Any) -> dict[str, Any] | None:
+        """The summary's section per member kind (``light`` only); none here."""
+        return None
+
     def to_joiners(self, ds: DeliveryService, group: str, rec: GroupRecord, view: CommitView) -> int:
         """The Welcome, and the tree when the Welcome omits it, to each joiner; returns the
         bytes put on the network."""
+        return self.welcome_to(ds, group, rec, view, view.added)
+
+    def welcome_to(
+        self, ds: DeliveryService, group: str, rec: GroupRecord, view: CommitView, joiners: Sequence[str]
+    ) -> int:
+        """:meth:`to_joiners` for ``joiners`` (some of the commit's)."""
         w = ds.world
         if view.welcome is None:
             return 0
@@ -97,7 +127,7 @@ class Plain:
         wsize = len(encode(view.welcome))
         welcome = view.welcome
         tree = None if w.config_for(group).ratchet_tree_in_welcome else view.tree
-        joiners = list(view.added)
+        joiners = list(joiners)
         mode = "welcome-with-tree" if tree is None else "tree-from-ds"
         for name in joiners:
             w.recorder.event(

@@ -147,7 +147,7 @@ class Ordered:
         states = set()
         held = 0
         for m in drec.members:
-            g = w.clients[m].groups.get(gname)
+            g = w.clients[m].state_in(gname)
             if g is not None:
                 held += 1
                 states.add((g.epoch, g.epoch_authenticator))
