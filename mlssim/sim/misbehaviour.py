@@ -22,6 +22,7 @@ import simpy
 
 from ..mls.errors import MLSError
 from ..mls.group import Group
+from ..mls.light_group import LightGroup
 from ..mls.messages import MLSMessage, PrivateMessage, PublicMessage
 from ..scenario.schema import MisbehaviourEvent, MisbehaviourSpec
 from .delivery import CommitView, DeliveryService
@@ -349,7 +350,7 @@ class Misbehaviour:
 
     # -- what members report ------------------------------------------------------------------
 
-    def epoch_reached(self, client: str, group: str, g: Group) -> None:
+    def epoch_reached(self, client: str, group: str, g: Group | LightGroup) -> None:
         self.history.setdefault((client, group), {})[g.epoch] = (g.epoch_authenticator, self.world.env.now)
 
     def check_data(self, client: str, group: str, g: Group) -> bytes:
