@@ -10,10 +10,12 @@ error naming the file and key before anything runs.
 
 ``run_sweep`` runs what is not complete yet: a run folder whose manifest says ``complete`` is
 skipped, a partial or failed one is redone; runs go to the executor (a process pool by default,
-or a Dask client's ``get_executor()``); a failing run records its exception in its manifest and
-does not stop the others. ``results.csv`` is then rebuilt from the run folders alone, one row per
-run in grid order and one column per summary key, so it never holds a run twice and is
-identical whatever the executor.
+or a Dask client's ``get_executor()``) with absolute paths, since a cluster's workers do not run in
+the client's folder; a failing run records its exception in its manifest and does not stop the
+others, and a run a worker finished but this machine cannot see (an output folder the workers do
+not share, ``docs/cluster.md``) counts as failed. ``results.csv`` is then rebuilt from the run
+folders alone, one row per run in grid order and one column per summary key, so it never
+holds a run twice and is identical whatever the executor.
 """
 
 from __future__ import annotations
@@ -165,11 +167,15 @@ def run_sweep(
     done = 0
     if progress is not None:
         progress(done, len(todo))
+    # absolute paths: a cluster's workers do not share the client's working directory
+    out_abs, base_abs = out.resolve(), base_dir.resolve()
     futures: list[Future[tuple[str, str]]] = [
-        executor.submit(_run_one, spec.scenario, out, base_dir, redo) for spec, redo in todo
+        executor.submit(_run_one, spec.scenario, out_abs, base_abs, redo) for spec, redo in todo
     ]
     for fut in as_completed(futures):
-        _, status = fut.result()
+        where, status = fut.result()
+        if status == "complete" and _status(Path(where)) != "complete":
+            status = "missing"  # written where this machine cannot see it (an output folder not shared)
         counts["complete" if status == "complete" else "failed"] += 1
         done += 1
         if progress is not None:
