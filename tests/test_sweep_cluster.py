@@ -206,7 +206,9 @@ def test_dask_sweep_survives_a_killed_worker(tmp_path: Path, cluster: Cluster) -
             time.sleep(0.02)
         with Client(cluster.address, timeout=STARTUP_S) as client:
             names = {a: w["name"] for a, w in client.scheduler_info(n_workers=-1)["workers"].items()}
-            busy = sorted(names[a] for a, tasks in client.processing().items() if tasks)
+            busy: list[str] = []
+            while not busy and proc.poll() is None:  # a worker may be between two runs
+                busy = sorted(names[a] for a, tasks in client.processing().items() if tasks)
             assert busy, "no worker was running a run when the trigger fired"
             victim = busy[0]
             cluster.kill(cluster.workers[victim])
