@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import tempfile
 import time
@@ -72,14 +73,26 @@ def run_times(path: Path, out: Path) -> tuple[list[float], list[float]]:
     return [wall[id(s)] for s in specs], [wall[id(s)] for s in ordered]
 
 
-def timed(path: Path, out: Path, executor: Executor) -> tuple[float, int, bytes]:
-    """Wall seconds of one sweep into ``out`` (executor start-up included), its runs, results.csv."""
+def cpu_s(who: int) -> float:
+    r = resource.getrusage(who)
+    return r.ru_utime + r.ru_stime
+
+
+def timed(
+    path: Path, out: Path, executor: Executor, cpu: list[float] | None = None
+) -> tuple[float, int, bytes]:
+    """Wall seconds of one sweep into ``out`` (executor start-up included), its runs, results.csv;
+    appends to ``cpu`` the CPU seconds of this process and its reaped children (a process pool's
+    workers, once it is shut down) during the sweep."""
     from mlssim.runner.sweep import run_sweep
 
+    c0 = cpu_s(resource.RUSAGE_SELF) + cpu_s(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     with executor:
         results, specs, counts = run_sweep(path, out, executor)
     wall = time.perf_counter() - start
+    if cpu is not None:
+        cpu.append(cpu_s(resource.RUSAGE_SELF) + cpu_s(resource.RUSAGE_CHILDREN) - c0)
     assert counts["failed"] == 0 and counts["complete"] == len(specs), counts
     return wall, len(specs), results.read_bytes()
 
@@ -91,6 +104,7 @@ class Result:
     runs: int = 0
     one: list[float] = field(default_factory=list)
     two: list[float] = field(default_factory=list)
+    cpu: dict[int, list[float]] = field(default_factory=lambda: {1: [], 2: []})
     dask: float | None = None
     dask_start: float | None = None
     grid_order: list[float] = field(default_factory=list)  # per-run seconds, grid order
@@ -124,9 +138,8 @@ def measure(
         for k in range(repeat):
             for jobs, into in ((1, res.one), (2, res.two)):
                 note(f"sweep {scenario.name} --jobs {jobs}, repeat {k + 1}/{repeat} ({load()})")
-                wall, res.runs, csv = timed(
-                    path, root / f"j{jobs}-{k}", ProcessPoolExecutor(max_workers=jobs)
-                )
+                pool = ProcessPoolExecutor(max_workers=jobs)
+                wall, res.runs, csv = timed(path, root / f"j{jobs}-{k}", pool, res.cpu[jobs])
                 assert ref is None or csv == ref, "results.csv differs between executors"
                 ref = csv
                 into.append(wall)
@@ -163,6 +176,9 @@ def measure(
         f"  per run           {min(res.grid_order):.2f}–{max(res.grid_order):.2f} s (manifests of --jobs 1), "
         f"Σ {total:.2f} s; --jobs 1 wall − Σ runs = {res.one[0] - total:.2f} s (start-up, expansion, "
         "result collection, run folders)",
+        f"  CPU seconds       {statistics.median(res.cpu[1]):8.2f} s   --jobs 1, "
+        f"{statistics.median(res.cpu[2]):.2f} s --jobs 2 (this process and the pool's workers: "
+        "what two workers do beyond one's work shows here, waiting for a core does not)",
         f"  schedule bound    {total / makespan(res.grid_order):8.2f} ×   in grid order, "
         f"{total / makespan(res.submitted):.2f}× longest first (as submitted): Σ runs / the 2-worker "
         "makespan of these run times, i.e. the speed-up on 2 idle cores without any overhead",
