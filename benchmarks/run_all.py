@@ -492,7 +492,8 @@ def section_sweep(mode: Mode, targets: Targets) -> None:
             f"{res.dask_overhead:.3f} s",
             "(printed)",
             "-",
-            f"over --jobs 2; + {res.dask_start or 0:.1f} s cluster start",
+            f"over --jobs 2; round trip {1e3 * (res.dask_task or 0):.1f} ms/task; "
+            f"+ {res.dask_start or 0:.1f} s cluster start",
         )
 
 

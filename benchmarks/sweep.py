@@ -18,6 +18,7 @@ The machine must be otherwise idle for the speed-up to mean anything (every line
 from __future__ import annotations
 
 import argparse
+import operator
 import os
 import resource
 import statistics
@@ -27,6 +28,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -46,6 +48,23 @@ def reduced(src: Path, replications: int, dest: Path) -> Path:
     out = dest / src.name
     out.write_text(yaml.safe_dump(data, sort_keys=False))
     return out
+
+
+def round_trip(client: Any, path: Path, tasks: int = 200) -> float:
+    """Dask's own cost per task, load-robust (no run in it): seconds per no-op task that carries
+    one run's scenario there and a result back, submitted and gathered as the sweep does."""
+    from concurrent.futures import as_completed
+
+    from mlssim.runner.sweep import expand
+
+    _, specs = expand(path)
+    ex = client.get_executor()
+    start = time.perf_counter()
+    # a stdlib function, so that workers unpickle it whatever imported this module
+    futures = [ex.submit(operator.truth, specs[i % len(specs)].scenario) for i in range(tasks)]
+    for f in as_completed(futures):
+        f.result()
+    return (time.perf_counter() - start) / tasks
 
 
 def makespan(times: list[float], workers: int = 2) -> float:
@@ -107,6 +126,7 @@ class Result:
     cpu: dict[int, list[float]] = field(default_factory=lambda: {1: [], 2: []})
     dask: float | None = None
     dask_start: float | None = None
+    dask_task: float | None = None  # seconds per task of a no-op carrying a run's scenario
     grid_order: list[float] = field(default_factory=list)  # per-run seconds, grid order
     submitted: list[float] = field(default_factory=list)  # the same, in submission order
     lines: list[str] = field(default_factory=list)
@@ -160,6 +180,7 @@ def measure(
             ):
                 res.dask_start = time.perf_counter() - start
                 res.dask, _, csv = timed(path, root / "dask", c.get_executor())
+                res.dask_task = round_trip(c, path)
             assert csv == ref, "results.csv differs between the pool and Dask"
     one, two = statistics.median(res.one), statistics.median(res.two)
     walls = {j: ", ".join(f"{x:.2f}" for x in xs) for j, xs in ((1, res.one), (2, res.two))}
@@ -187,7 +208,9 @@ def measure(
         res.lines += [
             f"  dask local (2)    {res.dask:8.2f} s   {res.dask / res.runs:6.3f} s/run   "
             f"(+ {res.dask_start or 0:.2f} s cluster start)",
-            f"  dask overhead     {res.dask_overhead:8.3f} s per run over --jobs 2",
+            f"  dask overhead     {res.dask_overhead:8.3f} s per run over --jobs 2 (wall difference: noisy)",
+            f"  dask round trip   {1e3 * (res.dask_task or 0):8.2f} ms per task (no-op tasks carrying a "
+            "run's scenario, 2 workers: Dask's own cost, which load hardly moves)",
         ]
     return res
 
