@@ -1,4 +1,4 @@
-"""Every performance number of issue 10 in one run, side by side with its target.
+"""Every performance number of issues 10 and 23 in one run, side by side with its target.
 
 Usage: ``python benchmarks/run_all.py [--quick] [--only SECTIONS] [--budget MIN] [--profile F]``.
 ``--quick`` is a smoke test (small N, about a minute); the full run takes about 13 minutes on an
@@ -19,6 +19,11 @@ comma-separated subset):
   diagnostic beside the target, the same bare loop making the engine run's number of
   application-message ``process`` calls per event (Python runs slower right after each MLS call,
   in both), once.
+* ``sweep`` — ``--jobs 2`` over ``--jobs 1`` on ``scenarios/wg-federation.yaml`` with its
+  replications cut to 2 (32 runs; ``--quick``: 1), alternating, median of 3
+  (``benchmarks/sweep.py``, which says what is timed); the schedule bound (Σ runs ÷ the
+  2-worker makespan of the same run times: the speed-up 2 idle cores could give); Dask's
+  overhead per run over the pool (a ``LocalCluster`` of 2).
 * ``scaling`` — the big-group scenario below at N = 1k, 2k, 5k, 10k (model suite, a few
   commits): exponents of time and memory in N, and the projection to N = 50,000.
 * ``big-model-all`` — 50,000 members, model suite 1: KeyPackages, an add-all commit, every
@@ -87,18 +92,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import engine as eng
 import group_ops as go
+import sweep as sweep_bench
 
 from mlssim.mls.codec import encode
 from mlssim.mls.crypto import get_suite
 from mlssim.mls.group import EpochCache, GroupConfig
 from mlssim.mls.rand import SeededRandom
 
-SECTIONS = ("floor", "mlsrs", "engine", "scaling", "big-model", "big-model-all", "big-real")
+SECTIONS = ("floor", "mlsrs", "engine", "sweep", "scaling", "big-model", "big-model-all", "big-real")
 
 #: (family, suite id) of the floor section, labelled as in the tables
 FLOOR_SUITES = (("real", 1), ("real", 2), ("model", 1))
 TARGET_FLOOR = 1.5  # process <= 1.5 x floor
 TARGET_ENGINE = 2.0  # bare simpy events/s <= 2 x engine events/s
+TARGET_SWEEP = sweep_bench.TARGET_SPEEDUP  # --jobs 2 over --jobs 1 >= 1.9x on 2 cores (issue 23)
 TARGET_RS = {"create": 1.0, "process": 1.0, "add": 1.0, "join": 3.0}
 GIB = 2**30
 
@@ -116,6 +123,7 @@ class Mode:
             self.rs_sizes: tuple[int, ...] = (30, 100, 300)
             self.engine = (3, 50, 120.0, 3)  # groups, members, simulated s, repeats
             self.interleaved = 5_000  # events of the interleaved diagnostic loop
+            self.sweep = (1, 1)  # replications of wg-federation's 16 points, alternating repeats
             self.scaling: tuple[int, ...] = (200, 400, 800)
             self.scaling_commits = 3
             # N, commits, members instantiated (None: all), wall target, RSS target
@@ -128,6 +136,7 @@ class Mode:
             self.rs_sizes = (100, 1_000, 10_000)
             self.engine = (10, 100, 300.0, 3)
             self.interleaved = 50_000
+            self.sweep = (2, 3)
             self.scaling = (1_000, 2_000, 5_000, 10_000)
             self.scaling_commits = 5
             self.big_model = (50_000, 100, 2_000, 10 * 60.0, 8 * GIB)
@@ -457,6 +466,35 @@ def section_engine(mode: Mode, targets: Targets) -> None:
         "diag.",
         f"{e:,.0f} vs {i_rate:,.0f} events/s; not the target's measure",
     )
+
+
+# ---- sweep -------------------------------------------------------------------------------------
+
+
+def section_sweep(mode: Mode, targets: Targets) -> None:
+    """Issue 23 item 3: --jobs 2 over --jobs 1 on a shipped WG sweep, and Dask's cost per run."""
+    reps, repeat = mode.sweep
+    res = sweep_bench.measure(replications=reps, repeat=repeat, note=progress)
+    print(f"\n4. Sweep (benchmarks/sweep.py): {load()}")
+    print("\n".join(res.lines))
+    sp = res.speedup
+    bound = sum(res.grid_order) / sweep_bench.makespan(res.submitted)
+    targets.add(
+        f"sweep --jobs 2 / --jobs 1 (wg-federation, {res.runs} runs)",
+        f"{sp:.2f}x",
+        f">= {TARGET_SWEEP:g}x",
+        "met" if sp >= TARGET_SWEEP else "MISSED",
+        f"median of {repeat}; schedule bound {bound:.2f}x",
+    )
+    if res.dask_overhead is not None:
+        targets.add(
+            "Dask (LocalCluster of 2) overhead per run",
+            f"{res.dask_overhead:.3f} s",
+            "(printed)",
+            "-",
+            f"over --jobs 2; round trip {1e3 * (res.dask_task or 0):.1f} ms/task; "
+            f"+ {res.dask_start or 0:.1f} s cluster start",
+        )
 
 
 # ---- big groups: the child process -------------------------------------------------------------
@@ -1093,7 +1131,7 @@ def main() -> None:
         from importlib.metadata import version
 
         rs_version = f"agentvault-mls-rs-uniffi {version('agentvault-mls-rs-uniffi')}"
-    print(f"mlssim performance, all of issue 10 (benchmarks/run_all.py{' --quick' if args.quick else ''})")
+    print(f"mlssim performance, issues 10 and 23 (benchmarks/run_all.py{' --quick' if args.quick else ''})")
     print(f"machine: {go.machine()}")
     print(f"python {sys.version.split()[0]}, mls-rs: {rs_version}; mlssim {code_version()}")
     print(f"{load()} at start (1/5/15 min)")
@@ -1105,6 +1143,8 @@ def main() -> None:
         guarded("mlsrs", lambda: section_mlsrs(ops, targets))
     if "engine" in chosen:
         guarded("engine", lambda: section_engine(mode, targets))
+    if "sweep" in chosen:
+        guarded("sweep", lambda: section_sweep(mode, targets))
     fits: dict[str, tuple[float, float]] = {}
     if "scaling" in chosen:
         guarded("scaling", lambda: fits.update(section_scaling(mode, budget)))
@@ -1135,6 +1175,13 @@ def main() -> None:
     if args.profile or "profile" in chosen:
         guarded("profile", lambda: section_profile(mode, args.profile or "model"))
     print(f"\nTargets (not asserted; {load()} at the end, total wall {fmt_s(time.perf_counter() - _T0)})")
+    targets.add(
+        "WG figure set: quick tier / full tier",
+        "-",
+        "<= 30 min / a night",
+        "n/a",
+        "issue 23 item 5: measured in reports/README.md, not here",
+    )
     go.table(["what", "value", "target", "", "note"], targets.rows, left=1)
 
 

@@ -267,6 +267,12 @@ def sweep(file: Path, jobs: int | None, dask_address: str | None, out: Path, pro
         f"{counts['failed']} failed (see their manifest.json)"
     )
     click.echo(f"results: {results}")
+    if counts["failed"] and dask_address is not None and ",missing," in results.read_text():
+        click.echo(
+            "runs marked missing have no folder under --out here: on a cluster, --out must be a "
+            "folder every worker shares at the same path (docs/cluster.md)",
+            err=True,
+        )
     sys.exit(1 if counts["failed"] else 0)
 
 

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from mlssim.cli import main
-from mlssim.runner.sweep import derive_seed, expand, run_sweep
+from mlssim.runner.sweep import derive_seed, estimated_cost, expand, run_sweep
 from mlssim.sim.world import World
 
 SWEEP = """\
@@ -81,6 +81,23 @@ def test_results_are_identical_across_executors_and_repeats(tmp_path: Path) -> N
     assert all(o == outs[0] for o in outs)
     rows = outs[0].decode().splitlines()
     assert len(rows) == 1 + 8 and all(",complete," in r for r in rows[1:])
+
+
+def test_longest_runs_are_submitted_first_and_rows_stay_in_grid_order(tmp_path: Path) -> None:
+    sizes: list[int] = []
+
+    class Recording(ThreadPoolExecutor):
+        def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
+            sizes.append(args[0].groups[0].size)
+            return super().submit(fn, *args, **kwargs)
+
+    f = write(tmp_path)
+    with Recording(max_workers=1) as ex:
+        results, specs, _ = run_sweep(f, tmp_path / "out", ex)
+    assert sizes == [5, 5, 5, 5, 3, 3, 3, 3]
+    assert estimated_cost(specs[4].scenario) > estimated_cost(specs[0].scenario)
+    rows = [row["groups[0].size"] for row in csv.DictReader(results.open())]
+    assert rows == ["3", "3", "3", "3", "5", "5", "5", "5"]
 
 
 def test_rerun_skips_complete_runs(tmp_path: Path) -> None:

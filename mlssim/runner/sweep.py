@@ -10,10 +10,13 @@ error naming the file and key before anything runs.
 
 ``run_sweep`` runs what is not complete yet: a run folder whose manifest says ``complete`` is
 skipped, a partial or failed one is redone; runs go to the executor (a process pool by default,
-or a Dask client's ``get_executor()``); a failing run records its exception in its manifest and
-does not stop the others. ``results.csv`` is then rebuilt from the run folders alone, one row per
-run in grid order and one column per summary key, so it never holds a run twice and is
-identical whatever the executor.
+or a Dask client's ``get_executor()``) longest first (:func:`estimated_cost`), with absolute
+paths, since a cluster's workers do not run in the client's folder; a failing run records its
+exception in its manifest and does not stop the others, and a run a worker finished but this
+machine cannot see (an output folder the workers do not share, ``docs/cluster.md``) counts as
+failed. ``results.csv`` is then rebuilt from the run folders alone, one row per run in grid
+order and one column per summary key, so it never holds a run twice and is identical whatever
+the executor or the order the runs ran in.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from .summaries import flatten
 __all__ = [
     "RunSpec",
     "derive_seed",
+    "estimated_cost",
     "point_seed",
     "expand",
     "run_sweep",
@@ -123,6 +127,23 @@ def expand(path: Path) -> tuple[Scenario, list[RunSpec]]:
     return base, specs
 
 
+def estimated_cost(scenario: Scenario) -> float:
+    """A run's rough relative cost, so that a sweep submits its longest runs first.
+
+    Deliveries dominate a run: each group's messages per second (application messages and path
+    updates per member, updates, adds and removes per group) times its members times the
+    simulated time, plus its members' joins (each about linear in the group size). Only the
+    order matters: the last run to start bounds the sweep, and a long one started last leaves
+    the other workers idle (issue 23)."""
+    t = scenario.duration + scenario.drain
+    cost = 0.0
+    for g in scenario.groups:
+        w, n = g.workload, g.size
+        per_s = n * (w.app_rate + w.update_rate) + w.update_group_rate + w.add_rate + w.remove_rate
+        cost += n * (per_s * t + n)
+    return cost
+
+
 def _run_one(scenario: Scenario, out: Path, base_dir: Path, force: bool) -> tuple[str, str]:
     """In a worker: run, and report (folder, status); the manifest holds any exception."""
     try:
@@ -165,11 +186,17 @@ def run_sweep(
     done = 0
     if progress is not None:
         progress(done, len(todo))
+    # absolute paths: a cluster's workers do not share the client's working directory
+    out_abs, base_abs = out.resolve(), base_dir.resolve()
+    # longest first (a stable sort: ties keep grid order); results.csv is in grid order anyway
+    todo.sort(key=lambda item: -estimated_cost(item[0].scenario))
     futures: list[Future[tuple[str, str]]] = [
-        executor.submit(_run_one, spec.scenario, out, base_dir, redo) for spec, redo in todo
+        executor.submit(_run_one, spec.scenario, out_abs, base_abs, redo) for spec, redo in todo
     ]
     for fut in as_completed(futures):
-        _, status = fut.result()
+        where, status = fut.result()
+        if status == "complete" and _status(Path(where)) != "complete":
+            status = "missing"  # written where this machine cannot see it (an output folder not shared)
         counts["complete" if status == "complete" else "failed"] += 1
         done += 1
         if progress is not None:

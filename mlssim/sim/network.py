@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Sequence
+from heapq import heappush
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -121,7 +122,7 @@ class _Link(simpy.Event):
     def _arrive(self, _ev: simpy.Event) -> None:
         self.callbacks = self._cbs
         tid, callback = self.queue.popleft()
-        self._recv[tid] = self.env.now
+        self._recv[tid] = self.env._now  # the property's value, without its frame
         callback()
 
 
@@ -296,7 +297,9 @@ class Network:
             return
         env = self.env
         now = env.now
-        schedule = env.schedule
+        # env.schedule(ln, NORMAL, arrival - now), inlined (one frame less per transmission):
+        # the same heap entry, time computed as simpy computes it, ids from simpy's own counter
+        queue, eid = env._queue, env._eid
         by_dst = self._links.get(src)
         if by_dst is None:
             by_dst = self._links[src] = {}
@@ -318,7 +321,7 @@ class Network:
             ln.arrival = arrival
             ln.queue.append((tid, cb))
             tid += 1
-            schedule(ln, NORMAL, arrival - now)
+            heappush(queue, (now + (arrival - now), NORMAL, next(eid), ln))
 
     def _send_gated(
         self,
