@@ -84,3 +84,51 @@ def test_removed_leaf_has_no_key() -> None:
     leaf = h.members["c3"].leaf_index
     h.deliver(h.members["c1"].commit(h.rand, removes=[leaf]), "c1")
     assert signature_current(h.members["c1"].public, leaf, stolen.signature_key) is None
+
+
+@pytest.mark.parametrize("new_suite", [3, 0xF001])
+def test_reinit_migrates_to_another_suite(new_suite: int) -> None:
+    """§11.2 across suites (the building block of a suite migration): a ReInit to ``new_suite``
+    is committed, the old group goes inactive, the new group's Welcome is joined by every member
+    with the reinit resumption PSK of the old group, and all agree on the epoch authenticator."""
+    from mlssim.mls.crypto import real_available
+    from mlssim.mls.group import Group
+    from mlssim.mls.messages import Welcome
+    from mlssim.mls.messages.proposals import ReInit
+
+    from .group_harness import fresh_key_package, make_client
+
+    if new_suite >= 0xF000 and not real_available(new_suite):
+        pytest.skip("no PQ KEM in this environment")
+    h = group_of(get_suite(1), 3)
+    target = get_suite(new_suite)
+    ri = ReInit(group_id=b"migrated", version=1, cipher_suite=new_suite, extensions=())
+    h.deliver(h.members["c2"].commit(h.rand, reinit=ri), "c2")
+    assert not any(g.active for g in h.members.values())
+    # each member's client in the new suite: keys of the new suite (suites 1, 3 and 0xF001 all
+    # sign with Ed25519, so the creator keeps its identity, as Group.reinit does)
+    clients = {n: make_client(target, n, h.rand) for n in ("c2", "c3")}
+    kps = {n: fresh_key_package(target, c, h.rand) for n, c in clients.items()}
+    old = h.members["c1"]
+    with pytest.raises(LocalProtocolError):  # the new suite must be passed
+        old.reinit(h.rand, key_packages=[k.bundle.key_package for k in kps.values()])
+    new, staged = old.reinit(
+        h.rand,
+        key_packages=[k.bundle.key_package for k in kps.values()],
+        suite=target,
+    )
+    new.merge(staged)
+    welcome = roundtrip(staged.welcome).body  # type: ignore[union-attr]
+    assert isinstance(welcome, Welcome)
+    for n, k in kps.items():
+        g = Group.join(
+            target,
+            welcome,
+            key_package=k.bundle.key_package,
+            init_priv=k.bundle.init_priv,
+            encryption_priv=k.bundle.encryption_priv,
+            identity=k.identity,
+            resumed_from=h.members[n],
+        )
+        assert g.suite.suite_id == new_suite and g.group_id == b"migrated"
+        assert g.epoch_authenticator == new.epoch_authenticator
