@@ -30,7 +30,6 @@ draft's framing and receiving in ``split_commit`` and ``split_process``.
 from __future__ import annotations
 
 from collections.abc import Container, Sequence
-from typing import Any
 
 from .commit_builder import CommitFraming, build_commit
 from .crypto.suite import CipherSuite
@@ -38,12 +37,13 @@ from .errors import LocalProtocolError
 from .group_join import external_join_states, join_state, new_group_state
 from .group_process import process_commit, unprotect_message
 from .group_proposals import proposals_to_commit, receive_proposal
-from .group_resume import branch_group, reinit_group, resumed_group
+from .group_resume import reinit_target, resumed_config
 from .group_send import (
     application_message,
     group_info_message,
     member_committer,
     proposal_message,
+    resumption_psk_id,
 )
 from .group_state import (
     ApplicationMessage,
@@ -68,7 +68,7 @@ from .group_state import (
 )
 from .keyschedule import EpochSecrets
 from .messages.common import Extension, GroupContext
-from .messages.enums import ContentType, LeafNodeSource, PSKType
+from .messages.enums import ContentType, LeafNodeSource, PSKType, ResumptionPSKUsage
 from .messages.framing import MLSMessage, Sender
 from .messages.key_package import KeyPackage
 from .messages.proposals import Add, GroupContextExtensions, PreSharedKey, Proposal, ReInit, Remove, Update
@@ -404,8 +404,23 @@ class Group:
         """A signed GroupInfo of the current epoch (for external joins, §12.4.3.2)."""
         return group_info_message(self.suite, self.config, self._st, with_tree=with_tree)
 
-    def _resumed_group(self, rand: RandomSource, **kw: Any) -> tuple[Group, StagedCommit]:
-        return resumed_group(self, rand, **kw)
+    def _resumed_group(
+        self,
+        rand: RandomSource,
+        *,
+        usage: ResumptionPSKUsage,
+        suite: CipherSuite,
+        group_id: bytes,
+        extensions: tuple[Extension, ...],
+        key_packages: Sequence[KeyPackage],
+        config: GroupConfig | None,
+    ) -> tuple[Group, StagedCommit]:
+        cfg = resumed_config(config or self.config, self.lookup_psk)
+        new = Group.create(
+            suite, group_id=group_id, identity=self._st.identity, rand=rand, extensions=extensions, config=cfg
+        )
+        psk = resumption_psk_id(suite, usage, self.group_id, self.epoch, rand)
+        return new, new.commit(rand, adds=key_packages, resumption_psk=psk)
 
     def reinit(
         self,
@@ -417,8 +432,17 @@ class Group:
     ) -> tuple[Group, StagedCommit]:
         """§11.2 step 3: after a commit carrying a ReInit, the new group with the ReInit's
         parameters and its staged first commit adding ``key_packages`` with a ``reinit``
-        resumption PSK (``group_resume.reinit_group``; merge it, send the Welcome)."""
-        return reinit_group(self, rand, key_packages=key_packages, suite=suite, config=config)
+        resumption PSK (checks in ``group_resume``; merge it, send the Welcome)."""
+        reinit, suite = reinit_target(self._st.reinit, self.suite, suite)
+        return self._resumed_group(
+            rand,
+            usage=ResumptionPSKUsage.REINIT,
+            suite=suite,
+            group_id=reinit.group_id,
+            extensions=reinit.extensions,
+            key_packages=key_packages,
+            config=config,
+        )
 
     def branch(
         self,
@@ -428,9 +452,17 @@ class Group:
         key_packages: Sequence[KeyPackage],
         config: GroupConfig | None = None,
     ) -> tuple[Group, StagedCommit]:
-        """§11.3: a subgroup linked by a ``branch`` resumption PSK (``group_resume``)."""
+        """§11.3: a subgroup with this group's parameters, linked by a ``branch`` resumption PSK."""
         self._require_active()
-        return branch_group(self, rand, group_id=group_id, key_packages=key_packages, config=config)
+        return self._resumed_group(
+            rand,
+            usage=ResumptionPSKUsage.BRANCH,
+            suite=self.suite,
+            group_id=group_id,
+            extensions=self.context.extensions,
+            key_packages=key_packages,
+            config=config,
+        )
 
     # -- receiving -------------------------------------------------------------------------------
 

@@ -1,103 +1,44 @@
-"""Resuming a group in a new one (RFC 9420 §11.2 reinitialisation, §11.3 branching).
+"""Resuming a group in a new one (RFC 9420 §11.2 reinitialisation, §11.3 branching): the
+checks and parameters that ``Group.reinit`` and ``Group.branch`` take from here, so that the
+state machine in ``group.py`` stays one screenful of rules.
 
 Both create a new group whose first commit adds the members with a resumption PSK of the old
 group (§8.6); they differ in the PSK's usage and in where the new group's parameters come
 from: the committed ReInit's (its group id, version, cipher suite and extensions) or the old
-group's. Kept out of ``group.py`` so that the state machine stays one screenful of rules.
+group's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from .crypto.suite import CipherSuite
 from .errors import LocalProtocolError
-from .group_send import resumption_psk_id
-from .group_state import GroupConfig, StagedCommit
-from .messages.common import Extension
-from .messages.enums import ResumptionPSKUsage
-from .messages.key_package import KeyPackage
+from .group_state import GroupConfig
+from .messages.proposals import ReInit
+from .messages.psk_id import PreSharedKeyID
 from .psk import chained_lookup
-from .rand import RandomSource
 
-if TYPE_CHECKING:
-    from .group import Group
-
-__all__ = ["resumed_group", "reinit_group", "branch_group"]
+__all__ = ["reinit_target", "resumed_config"]
 
 
-def resumed_group(
-    old: Group,
-    rand: RandomSource,
-    *,
-    usage: ResumptionPSKUsage,
-    suite: CipherSuite,
-    group_id: bytes,
-    extensions: tuple[Extension, ...],
-    key_packages: Sequence[KeyPackage],
-    config: GroupConfig | None,
-) -> tuple[Group, StagedCommit]:
-    """A new group created by ``old``'s member, its first commit adding ``key_packages`` with a
-    resumption PSK of ``old``'s current epoch (§11.2, §11.3); the old group's resumption PSKs
-    stay reachable through the new group's PSK lookup."""
-    base = config or old.config
-    cfg = replace(base, psk_lookup=chained_lookup(old.lookup_psk, base.psk_lookup))
-    new = type(old).create(
-        suite, group_id=group_id, identity=old.identity, rand=rand, extensions=extensions, config=cfg
-    )
-    psk = resumption_psk_id(suite, usage, old.group_id, old.epoch, rand)
-    return new, new.commit(rand, adds=key_packages, resumption_psk=psk)
-
-
-def reinit_group(
-    old: Group,
-    rand: RandomSource,
-    *,
-    key_packages: Sequence[KeyPackage],
-    suite: CipherSuite | None,
-    config: GroupConfig | None,
-) -> tuple[Group, StagedCommit]:
-    """§11.2 step 3: the new group with the committed ReInit's parameters (``suite`` must be
+def reinit_target(
+    reinit: ReInit | None, current: CipherSuite, suite: CipherSuite | None
+) -> tuple[ReInit, CipherSuite]:
+    """§11.2 step 3: the committed ReInit and the suite of the new group (``suite`` must be
     given when the ReInit changes the cipher suite, and match it)."""
-    reinit = old.committed_reinit
     if reinit is None:
         raise LocalProtocolError("no committed ReInit in this group")
     if suite is None:
-        if reinit.cipher_suite != old.suite.suite_id:
+        if reinit.cipher_suite != current.suite_id:
             raise LocalProtocolError("the ReInit changes the cipher suite: pass the new suite")
-        suite = old.suite
+        suite = current
     if suite.suite_id != reinit.cipher_suite:
         raise LocalProtocolError("suite does not match the ReInit's cipher suite")
-    return resumed_group(
-        old,
-        rand,
-        usage=ResumptionPSKUsage.REINIT,
-        suite=suite,
-        group_id=reinit.group_id,
-        extensions=reinit.extensions,
-        key_packages=key_packages,
-        config=config,
-    )
+    return reinit, suite
 
 
-def branch_group(
-    old: Group,
-    rand: RandomSource,
-    *,
-    group_id: bytes,
-    key_packages: Sequence[KeyPackage],
-    config: GroupConfig | None,
-) -> tuple[Group, StagedCommit]:
-    """§11.3: a subgroup with ``old``'s parameters, linked by a ``branch`` resumption PSK."""
-    return resumed_group(
-        old,
-        rand,
-        usage=ResumptionPSKUsage.BRANCH,
-        suite=old.suite,
-        group_id=group_id,
-        extensions=old.context.extensions,
-        key_packages=key_packages,
-        config=config,
-    )
+def resumed_config(base: GroupConfig, old_lookup: Callable[[PreSharedKeyID], bytes | None]) -> GroupConfig:
+    """The new group's config: the old group's resumption PSKs stay reachable (§11.2, §11.3)."""
+    return replace(base, psk_lookup=chained_lookup(old_lookup, base.psk_lookup))
