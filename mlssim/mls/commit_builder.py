@@ -85,6 +85,14 @@ class Committer:
     wire_format: WireFormat
     #: turns the signed commit into the message sent (PublicMessage or PrivateMessage)
     protect: Callable[[AuthenticatedContent], MLSMessage]
+    #: a new signature key for the path's leaf (§12.1.2, §7.3: a member may rotate it); the
+    #: commit itself is still signed with the old one, which the receivers know (§6.1)
+    next_identity: MemberIdentity | None = None
+
+    @property
+    def leaf_identity(self) -> MemberIdentity:
+        """Who the committer is in the new epoch: its path leaf, GroupInfo and next state."""
+        return self.next_identity or self.identity
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,11 +167,13 @@ def build_commit(
     )
     if path_required(committed) and not with_path:
         raise LocalProtocolError("these proposals require an UpdatePath (§12.4)")
+    if committer.next_identity is not None and not with_path:
+        raise LocalProtocolError("a new signature key travels in the UpdatePath's leaf (§12.4.1)")
     leaf = committer.leaf
     if leaf is None:  # a placeholder holds the joiner's leaf until the path's leaf replaces it
         leaf = applied.editor.add_leaf(fresh_leaf(suite, committer.identity, rand)[1])
     path = (
-        _update_path(suite, applied, old.context, leaf, committer.identity, rand, framing)
+        _update_path(suite, applied, old.context, leaf, committer.leaf_identity, rand, framing)
         if with_path
         else None
     )
@@ -188,7 +198,7 @@ def build_commit(
     new_state = MemberState(
         public=signed.public,
         leaf=leaf,
-        identity=committer.identity,
+        identity=committer.leaf_identity,
         path_keys=path_keys,
         secrets=signed.secrets,
         secret_tree=new_secret_tree(suite, signed.secrets.encryption_secret, new_tree.n_leaves, cfg),
@@ -343,7 +353,7 @@ def _group_info(
         signed.public,
         signed.secrets,
         leaf,
-        committer.identity.signature_priv,
+        committer.leaf_identity.signature_priv,  # verified against the new tree's leaf
         with_tree=with_tree,
         external_pub=cfg.external_pub_in_group_info,
     )

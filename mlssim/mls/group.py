@@ -30,7 +30,6 @@ draft's framing and receiving in ``split_commit`` and ``split_process``.
 from __future__ import annotations
 
 from collections.abc import Container, Sequence
-from dataclasses import replace
 
 from .commit_builder import CommitFraming, build_commit
 from .crypto.suite import CipherSuite
@@ -38,6 +37,7 @@ from .errors import LocalProtocolError
 from .group_join import external_join_states, join_state, new_group_state
 from .group_process import process_commit, unprotect_message
 from .group_proposals import proposals_to_commit, receive_proposal
+from .group_resume import reinit_target, resumed_config
 from .group_send import (
     application_message,
     group_info_message,
@@ -76,7 +76,6 @@ from .messages.psk_id import PreSharedKeyID
 from .messages.split import IndividualCommit, SCommit
 from .messages.tree import LeafNode
 from .messages.welcome import GroupInfo, Welcome
-from .psk import chained_lookup
 from .rand import RandomSource
 from .ratchet_tree import RatchetTree
 from .sharing import EpochCache
@@ -292,13 +291,19 @@ class Group:
         return self._propose(reinit, rand, b"")[0]
 
     def propose_update(
-        self, rand: RandomSource, authenticated_data: bytes = b"", *, now: int | None = None
+        self,
+        rand: RandomSource,
+        authenticated_data: bytes = b"",
+        *,
+        now: int | None = None,
+        new_identity: MemberIdentity | None = None,
     ) -> MLSMessage:
-        """§12.1.2: a fresh leaf key without a path (a 'lazy' update, committed by another member)."""
+        """§12.1.2: a fresh leaf key without a path (a 'lazy' update, committed by another member);
+        ``new_identity`` (``rotated_identity``): the leaf carries its new signature key too."""
         kp = self.suite.kem_generate_key_pair(rand)
         leaf = sign_leaf(
             self.suite,
-            self._st.identity,
+            new_identity or self._st.identity,
             encryption_key=kp.pub,
             source=LeafNodeSource.UPDATE,
             group_id=self.group_id,
@@ -306,6 +311,8 @@ class Group:
         )
         msg, ref = self._propose(Update(leaf_node=leaf), rand, authenticated_data, now)
         self._st.pending_updates[ref] = kp.priv
+        if new_identity is not None:
+            self._st.pending_identities[new_identity.signature_key] = new_identity
         return msg
 
     # -- committing ------------------------------------------------------------------------------
@@ -326,12 +333,14 @@ class Group:
         now: int | None = None,
         resumption_psk: PreSharedKeyID | None = None,
         framing: CommitFraming | None = None,
+        new_identity: MemberIdentity | None = None,
     ) -> StagedCommit:
         """§12.4.1: build a commit of the given proposals (by value) plus cached ones (by
         reference). ``path=None`` includes an UpdatePath (the RFC's default); ``False``
         omits it where the proposals allow. ``framing``: RFC 9420's by default, or
         ``split_commit.SPLIT_FRAMING`` for a splittable commit. The group does not change
-        until ``merge``."""
+        until ``merge``. ``new_identity`` (``rotated_identity``): the path's leaf carries its new
+        signature key, with which the member signs from the new epoch on (§12.1.2, §7.3)."""
         self._require_active()
         st = self._st
         usage = None
@@ -355,7 +364,7 @@ class Group:
             self.suite,
             self.config,
             st.public,
-            member_committer(self.suite, self.config, st, self.lookup_psk, rand),
+            member_committer(self.suite, self.config, st, self.lookup_psk, rand, new_identity),
             committed,
             with_path=True if path is None else path,
             rand=rand,
@@ -406,8 +415,7 @@ class Group:
         key_packages: Sequence[KeyPackage],
         config: GroupConfig | None,
     ) -> tuple[Group, StagedCommit]:
-        base = config or self.config
-        cfg = replace(base, psk_lookup=chained_lookup(self.lookup_psk, base.psk_lookup))
+        cfg = resumed_config(config or self.config, self.lookup_psk)
         new = Group.create(
             suite, group_id=group_id, identity=self._st.identity, rand=rand, extensions=extensions, config=cfg
         )
@@ -422,19 +430,10 @@ class Group:
         suite: CipherSuite | None = None,
         config: GroupConfig | None = None,
     ) -> tuple[Group, StagedCommit]:
-        """§11.2 step 3: after a commit carrying a ReInit, create the new group with the
-        ReInit's parameters, add ``key_packages`` with a ``reinit`` resumption PSK, and
-        return it with its staged first commit (merge it to reach epoch 1; the Welcome goes
-        to the members). ``suite`` must be given when the ReInit changes the cipher suite."""
-        reinit = self._st.reinit
-        if reinit is None:
-            raise LocalProtocolError("no committed ReInit in this group")
-        if suite is None:
-            if reinit.cipher_suite != self.suite.suite_id:
-                raise LocalProtocolError("the ReInit changes the cipher suite: pass the new suite")
-            suite = self.suite
-        if suite.suite_id != reinit.cipher_suite:
-            raise LocalProtocolError("suite does not match the ReInit's cipher suite")
+        """§11.2 step 3: after a commit carrying a ReInit, the new group with the ReInit's
+        parameters and its staged first commit adding ``key_packages`` with a ``reinit``
+        resumption PSK (checks in ``group_resume``; merge it, send the Welcome)."""
+        reinit, suite = reinit_target(self._st.reinit, self.suite, suite)
         return self._resumed_group(
             rand,
             usage=ResumptionPSKUsage.REINIT,

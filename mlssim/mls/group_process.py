@@ -32,6 +32,7 @@ from .group_state import (
     WrongGroupError,
     keep_psks,
     new_secret_tree,
+    next_identity,
 )
 from .keyschedule import EpochSecrets, verify_confirmation_tag
 from .leaf_nodes import LeafNodeLifetimeError
@@ -318,7 +319,7 @@ def _next_epoch_state(
     return MemberState(
         public=outcome.public,
         leaf=st.leaf,
-        identity=st.identity,
+        identity=next_identity(st, new_tree),
         path_keys=path_keys,
         secrets=secrets,
         secret_tree=new_secret_tree(suite, secrets.encryption_secret, new_tree.n_leaves, cfg),

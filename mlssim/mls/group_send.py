@@ -15,7 +15,7 @@ from .commit_builder import Committer
 from .crypto.suite import CipherSuite
 from .errors import LocalProtocolError, RemoteProtocolError
 from .group_proposals import validate_proposal
-from .group_state import GroupConfig, MemberState, RejectedProposalError, make_group_info
+from .group_state import GroupConfig, MemberIdentity, MemberState, RejectedProposalError, make_group_info
 from .messages.enums import ContentType, PSKType, ResumptionPSKUsage, WireFormat
 from .messages.framing import (
     AuthenticatedContent,
@@ -136,8 +136,10 @@ def member_committer(
     st: MemberState,
     psk_lookup: Callable[[PreSharedKeyID], bytes | None],
     rand: RandomSource,
+    next_identity: MemberIdentity | None = None,
 ) -> Committer:
-    """This member as the committer of a commit in its current epoch (§12.4.1)."""
+    """This member as the committer of a commit in its current epoch (§12.4.1); with
+    ``next_identity``, its path leaf carries that identity's new signature key."""
     return Committer(
         identity=st.identity,
         leaf=st.leaf,
@@ -147,6 +149,7 @@ def member_committer(
         psk_lookup=psk_lookup,
         wire_format=cfg.handshake_wire_format,
         protect=lambda ac: protect(suite, cfg, st, ac, rand),
+        next_identity=next_identity,
     )
 
 

@@ -78,6 +78,8 @@ __all__ = [
     "sign_leaf",
     "fresh_leaf",
     "make_group_info",
+    "next_identity",
+    "rotated_identity",
     "EXTERNAL_INIT_LABEL",
 ]
 
@@ -297,6 +299,8 @@ class MemberState:
     proposals: dict[bytes, CommittedProposal] = field(default_factory=dict)
     #: ProposalRef of this member's own Update -> the new leaf's private key
     pending_updates: dict[bytes, bytes] = field(default_factory=dict)
+    #: new signature key -> the identity of this member's own Update that rotates it (§12.1.2)
+    pending_identities: dict[bytes, MemberIdentity] = field(default_factory=dict)
     resumption_psks: dict[int, bytes] = field(default_factory=dict)
     active: bool = True
     reinit: ReInit | None = None
@@ -395,6 +399,22 @@ def sign_leaf(
     )
     tbs = leaf_node_tbs(leaf, group_id, leaf_index)
     return replace(leaf, signature=suite.sign_with_label(identity.signature_priv, "LeafNodeTBS", tbs))
+
+
+def rotated_identity(suite: CipherSuite, identity: MemberIdentity, rand: RandomSource) -> MemberIdentity:
+    """The same credential with a fresh signature key pair: what an Update or a commit's path
+    leaf may carry (§7.3, §12.1.2), so that a stolen signature key stops verifying (§6.1)."""
+    kp = suite.signature_key_pair(rand)
+    return replace(identity, signature_priv=kp.priv, signature_key=kp.pub)
+
+
+def next_identity(st: MemberState, tree: RatchetTree) -> MemberIdentity:
+    """This member's identity in the epoch of ``tree``: the one of its own committed Update if
+    that Update rotated the signature key, else the current one."""
+    if not st.pending_identities:
+        return st.identity
+    leaf = tree.leaf(st.leaf) if st.leaf < tree.n_leaves else None
+    return st.identity if leaf is None else st.pending_identities.get(leaf.signature_key, st.identity)
 
 
 def fresh_leaf(suite: CipherSuite, identity: MemberIdentity, rand: RandomSource) -> tuple[KeyPair, LeafNode]:

@@ -31,6 +31,7 @@ from .group_state import (
     PublicEpoch,
     keep_psks,
     new_secret_tree,
+    next_identity,
 )
 from .keyschedule import EpochSecrets
 from .messages.enums import ContentType, SenderType
@@ -202,7 +203,7 @@ def process_split_commit(
     next_state = MemberState(
         public=outcome.public,
         leaf=st.leaf,
-        identity=st.identity,
+        identity=next_identity(st, tree),
         path_keys=path_keys.pruned(tree).with_nodes(new_nodes),
         secrets=secrets,
         secret_tree=new_secret_tree(suite, secrets.encryption_secret, tree.n_leaves, cfg),

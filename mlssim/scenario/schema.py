@@ -240,6 +240,8 @@ class Scenario(_Model):
                 problems.append(f"{where}.duration: a randomness compromise needs a window > 0")
             if self.federation.ordering in ("client-fanout", "decentralised"):
                 problems.append(f"{where}: compromises are measured for ordered designs (single, hub) only")
+            if cp.impersonate is not None and cp.kind != "member":
+                problems.append(f"{where}.impersonate: only a member compromise steals a signature key")
         for i, ev in enumerate(self.script):
             spec = specs.get(ev.group)
             if spec is None:

@@ -6,13 +6,25 @@ module only describes the events and defences, which ``Scenario`` checks against
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
 
 from .schema_base import _Model
 
-__all__ = ["CompromiseSpec", "AdversarySpec"]
+__all__ = ["CompromiseSpec", "AdversarySpec", "ImpersonateSpec"]
+
+
+class ImpersonateSpec(_Model):
+    """The active adversary: after a member compromise it sends as the victim
+    (docs/security-model.md, "The active adversary")."""
+
+    app_rate: float = Field(
+        gt=0,
+        description="forged application messages per second, each signed with the stolen signature key "
+        "and sealed with the group key of the adversary's latest epoch, injected through the victim's DS",
+    )
+    app_size: int = Field(default=100, ge=0, description="bytes of each forged message's content")
 
 
 class CompromiseSpec(_Model):
@@ -48,6 +60,19 @@ class CompromiseSpec(_Model):
         ge=0,
         description="policy: another member removes the compromised device this long after the compromise",
     )
+    impersonate: ImpersonateSpec | None = Field(
+        default=None,
+        description="member only: the adversary then sends application messages as the victim; absent: "
+        "passive",
+    )
+
+    @model_serializer(mode="wrap")
+    def _without_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Without ``impersonate`` a compromise dumps exactly as before the key existed."""
+        data: dict[str, Any] = handler(self)
+        if self.impersonate is None:
+            data.pop("impersonate", None)
+        return data
 
 
 class AdversarySpec(_Model):
@@ -65,3 +90,17 @@ class AdversarySpec(_Model):
         description="a member-state compromise also copies the mixing secret (false: the secret lives in a "
         "store the compromise does not reach, e.g. a hardware key store)",
     )
+    signature_rotation: Literal["never", "on-update"] = Field(
+        default="never",
+        description="never = a member keeps its signature key across updates; on-update = each of its "
+        "updates (a path-update commit or an Update proposal) carries a new signature key (RFC 9420 "
+        "§12.1.2, §7.3), so a stolen key stops verifying (§6.1)",
+    )
+
+    @model_serializer(mode="wrap")
+    def _without_default_rotation(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """With ``signature_rotation: never`` the section dumps exactly as before the key existed."""
+        data: dict[str, Any] = handler(self)
+        if self.signature_rotation == "never":
+            data.pop("signature_rotation", None)
+        return data

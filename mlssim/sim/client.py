@@ -35,6 +35,7 @@ from ..mls.commit_builder import CommitFraming
 from ..mls.credentials import DefaultCredentialValidator
 from ..mls.errors import MLSError
 from ..mls.group import CommitApplied, Group, GroupConfig, ProcessResult, ProposalReceived, StagedCommit
+from ..mls.group_state import MemberIdentity, rotated_identity
 from ..mls.group_validation import LeafPolicy
 from ..mls.light_group import LightGroup
 from ..mls.messages import GroupInfo, KeyPackage, MLSMessage, Welcome
@@ -118,6 +119,8 @@ class ClientWorld(DeviceWorld, Protocol):
     def compromises(self) -> ClientObserver | None: ...
     @property
     def misbehaviour(self) -> Checks | None: ...
+    @property
+    def forgeries(self) -> receiving.Forgeries | None: ...
     def ds_of(self, group: str) -> DeliveryService: ...
     def config_for(self, group: str) -> GroupConfig: ...
     def needs_public_state(self, group: str) -> bool: ...
@@ -191,16 +194,26 @@ class Client(Device):
         adds: Sequence[KeyPackage] = (),
         removes: Sequence[int] = (),
         path: bool | None = None,
+        rotate: bool = False,
     ) -> StagedCommit:
         """A commit of ``adds`` and ``removes`` (plus the proposals pending, by reference),
-        staged: merged or discarded when the verdict comes (``path=None``: the RFC's default)."""
-        return self.groups[group].commit(
+        staged: merged or discarded when the verdict comes (``path=None``: the RFC's default);
+        ``rotate``: an update, whose path leaf takes a new signature key under on-update."""
+        g = self.groups[group]
+        return g.commit(
             self.rand,
             adds=adds,
             removes=removes,
             path=path,
             framing=self.world.fanout.framing_for(self, group),
+            new_identity=self.new_identity(g) if rotate else None,
         )
+
+    def new_identity(self, g: Group) -> MemberIdentity | None:
+        """Under ``adversary.signature_rotation: on-update``, a new signature key for an update."""
+        if self.world.scenario.adversary.signature_rotation != "on-update":
+            return None
+        return rotated_identity(self.world.suite, g.identity, self.rand)
 
     def join_external(
         self, group: str, gi: GroupInfo, tree: RatchetTree, *, resync_remove: int | None, config: GroupConfig
@@ -347,7 +360,7 @@ class Client(Device):
     def send_update_proposal(self, group: str) -> None:
         g = self.groups[group]
         w = self.world
-        msg = g.propose_update(self.rand)
+        msg = g.propose_update(self.rand, new_identity=self.new_identity(g))
         n = len(encode(msg))
         epoch = g.epoch
         self.proposed[group] = epoch

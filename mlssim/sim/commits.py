@@ -48,7 +48,7 @@ def update(w: Sim, c: Client, group: str, prev: PendingCommit | None, kind: str 
         w,
         c,
         group,
-        lambda: c.stage_commit(group),
+        lambda: c.stage_commit(group, rotate=kind == "update"),
         lambda staged: c.send_commit(
             group, kind, staged, retry=lambda prev: retry(w, c, group, prev), prev=prev
         ),

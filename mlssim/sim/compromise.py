@@ -35,12 +35,13 @@ from ..assist.pre import PRE
 from ..assist.pre_store import PRE_EPOCH_LABEL, epoch_pre_keys
 from ..mls.crypto import CipherSuite
 from ..mls.errors import CryptoError
-from ..mls.group import Group
+from ..mls.group import Group, GroupConfig
 from ..mls.group_state import PublicEpoch
 from ..mls.rand import RandomSource
 from ..scenario.schema import CompromiseSpec, GroupSpec, Scenario
 from .client import Client
 from .delivery import CommitView, DeliveryService
+from .impersonation import ForgeryOrdering, Impersonations
 from .recorder import Recorder
 from .rng import Streams
 
@@ -108,6 +109,9 @@ class CompromiseWorld(Protocol):
     def clients(self) -> dict[str, Client]: ...
     @property
     def fanout(self) -> CompromiseFanout: ...
+    @property
+    def ordering(self) -> ForgeryOrdering: ...
+    def config_for(self, group: str) -> GroupConfig: ...
     def ds_of(self, group: str) -> DeliveryService: ...
     def members_of(self, group: str) -> list[str]: ...
     def new_client(self, provider: str, label: str) -> Client: ...
@@ -142,6 +146,12 @@ class Compromises:
         self.pre_held: dict[str, list[tuple[str, int]]] = {}
         #: ``fanout: pre``: the group's epoch when its ordering DS was compromised
         self.ds_since: dict[str, int] = {}
+        #: the active adversary, when a compromise impersonates its victim (sim/impersonation.py)
+        self.impersonation = (
+            Impersonations(world, self.adversary, self.public)
+            if any(c.impersonate is not None for c in adv.compromises)
+            else None
+        )
 
     def device_random(self, name: str, base: RandomSource) -> RandomSource:
         """The RandomSource a device gives its MLS core: recorded for the adversary while
@@ -179,6 +189,8 @@ class Compromises:
                 if held is not None:
                     self.pre_held.setdefault(gname, []).append(held)
                 self._replay(gname, group.epoch)
+            if spec.impersonate is not None and self.impersonation is not None:
+                self.impersonation.start(self.cases.index(case), spec.impersonate, case.group, victim)
         elif spec.kind == "randomness":
             self.adversary.compromise_randomness(victim.name)
             self._at(w.env.now + spec.duration, lambda: self.adversary.restore_randomness(victim.name))
@@ -335,6 +347,8 @@ class Compromises:
         hist = self.history.setdefault(group, deque(maxlen=HISTORY))
         hist.append(seen)
         self._observe(group, seen, late=False)
+        if self.impersonation is not None:
+            self.impersonation.commit_accepted(group)
 
     def _observe(self, group: str, seen: _Seen, *, late: bool) -> None:
         w = self.world
@@ -422,6 +436,8 @@ class Compromises:
             "app_exposed_before": self._readable_count(apps, first_at, after=False),
             "epochs_exposed": sum(1 for e in rec.of_kind("epoch_exposure") if e["exposed"]),
             "cases": cases,
+            # only with an impersonating compromise (without one the summary is as before)
+            **({"impersonation": self.impersonation.summary()} if self.impersonation is not None else {}),
         }
 
     def _case_summary(

@@ -28,6 +28,13 @@ class MemberChecks(Protocol):
     ) -> None: ...
 
 
+class Forgeries(Protocol):
+    """The active adversary's bookkeeping of its forged messages (``sim/impersonation.py``)."""
+
+    def is_forged(self, msg: MLSMessage) -> bool: ...
+    def received(self, client: str, group: str, msg: MLSMessage, res: ProcessResult | MLSError) -> None: ...
+
+
 class ReceivingWorld(Protocol):
     """The world, as a receiving client meets it."""
 
@@ -37,6 +44,8 @@ class ReceivingWorld(Protocol):
 
     @property
     def misbehaviour(self) -> MemberChecks | None: ...
+    @property
+    def forgeries(self) -> Forgeries | None: ...
 
     def start_resync(self, c: Any, group: str, reason: str) -> None: ...
     def proposal_received(self, c: Any, group: str, g: Group, res: ProposalReceived) -> None: ...
@@ -122,6 +131,10 @@ def application(c: ReceivingClient, group: str, msg: MLSMessage, sent_on: bytes)
         return c.process_message(group, g, msg)  # a late message may use a kept past epoch: no liveness check
 
     def then(res: ProcessResult | MLSError) -> None:
+        fg = w.forgeries
+        if fg is not None and fg.is_forged(msg):  # counted apart from the honest messages
+            fg.received(c.name, group, msg, res)
+            return
         mb = w.misbehaviour
         if mb is not None:
             err = res if isinstance(res, MLSError) else None

@@ -147,6 +147,8 @@ class World:
             self.misbehaviour = Misbehaviour(self, mis, scenario.groups[0].name)
         #: compromises and healing, when the scenario has any (sim/compromise.py)
         self.compromises: Compromises | None = Compromises(self) if scenario.adversary.compromises else None
+        #: the active adversary's forged messages, when a compromise impersonates (sim/impersonation.py)
+        self.forgeries = self.compromises.impersonation if self.compromises is not None else None
 
     # -- lookups -------------------------------------------------------------------------------
 
