@@ -281,18 +281,22 @@ def figure(out: Path, exact: dict[int, dict[str, float]], runs: Path | None, sam
         )
         stem.with_suffix(".caption.txt").write_text(
             f"WG figure (a) on steady-state trees: {ylabel} vs N. Lines: exact encodings, mean of "
-            f"{samples} commits per N on the tree a random history of 4 N rounds leaves (each round one "
-            "Update proposal by a random member, committed by reference with a path by another random "
-            "member: groups[].steady_state, mlssim/sim/tree_history.py); each measured commit carries "
-            "one such proposal. Model suite 1 (suite-1 sizes) and model PRE (Umbral sizes). "
+            f"{samples} commits per N on the trees of ten independent random histories of 4 N rounds "
+            "(each round one Update proposal by a random member, committed by reference with a path "
+            "by another random member: groups[].steady_state, mlssim/sim/tree_history.py); "
+            "each measured commit carries one such proposal. Model suite 1 (suite-1 sizes) and model "
+            "PRE (Umbral sizes). "
             + sim_text
-            + "plain = RFC 9420 commit to every member; split = draft-mularczyk-mls-splitcommit "
+            + "The simulated members' names, group id and handshake framing (mls.handshake) differ from "
+            "the benchmark's, which moves every message by a constant of a few tens of bytes (visible on "
+            "split and pre). Upload: the split SCommit carries every ciphertext, so its line lies on "
+            "plain's. " + "plain = RFC 9420 commit to every member; split = draft-mularczyk-mls-splitcommit "
             "IndividualCommit; pre = the PRE bandwidth reading (one PRE ciphertext per path node, "
             "re-encrypted per member by the DS; its key deposits, N(N-1) at setup, are not in these "
             "bytes: docs/bandwidth.md); pre-join-store = the plain commit plus the committer's PRE "
             "records. Processing time off, link rates unset (bytes do not depend on them). "
-            "Regenerate: python benchmarks/bandwidth_steady.py --figure reports/bandwidth "
-            "--runs runs/wg-bandwidth\n"
+            "Regenerate: python benchmarks/bandwidth_steady.py --json reports/bandwidth/steady.json "
+            "--figure reports/bandwidth --runs runs/wg-bandwidth\n"
         )
 
 
@@ -327,7 +331,7 @@ def ciphertexts_figure(out: Path, exact: dict[int, dict[str, float]], samples: i
         plt.close(fig)
     stem.with_suffix(".caption.txt").write_text(
         f"Ciphertexts in a commit's UpdatePath (one per node of each copath child's resolution, RFC "
-        f"9420 §7.6) vs N, mean of {samples} commits per N on the steady-state trees of five random "
+        f"9420 §7.6) vs N, mean of {samples} commits per N on the steady-state trees of ten random "
         "histories of 4 N rounds (one Update proposal by a random member, committed by another "
         "random member), "
         "beside √N (Auerbach, Cueto Noval, Erol, Pietrzak, CRYPTO 2025: with one update proposal per "
@@ -342,9 +346,9 @@ def ciphertexts_figure(out: Path, exact: dict[int, dict[str, float]], samples: i
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[10, 30, 100, 300, 1000, 10_000, 50_000])
-    ap.add_argument("--samples", type=int, default=20, help="commits encoded per N")
+    ap.add_argument("--samples", type=int, default=40, help="commits encoded per N")
     ap.add_argument(
-        "--trees", type=int, default=5, help="independent histories per N (samples cycle over them)"
+        "--trees", type=int, default=10, help="independent histories per N (samples cycle over them)"
     )
     ap.add_argument("--pool", type=int, default=12, help="members that commit and propose, per N")
     ap.add_argument("--rounds-per-member", type=float, default=4.0)

@@ -81,12 +81,19 @@ def _model_note(scenario: dict[str, Any], grid: Sequence[str] = ()) -> str:
             "; a post-quantum KEM is priced at this project's pure-Python ML-KEM "
             "(docs/model.md: far slower than a native one)"
         )
-    return (
-        f"Model: {suite} ({family}); "
-        f"links {links}; "
-        f"{processing}; "
-        "each group's tree is built by one Add commit of all its initial members, then the workload."
-    )
+    steady = [g.get("steady_state") for g in scenario.get("groups", []) if g.get("steady_state")]
+    if steady:
+        st = steady[0]
+        tree = (
+            "each group starts on a steady-state tree: after its creation commit the members replay, "
+            "unmeasured, the rounds that shape the tree of a random history of "
+            f"{st.get('rounds_per_member', 4.0):g} N rounds ({st.get('proposals_per_commit', 1)} Update "
+            "proposal(s) by random members per commit by another random member; groups[].steady_state), "
+            "then the workload is measured."
+        )
+    else:
+        tree = "each group's tree is built by one Add commit of all its initial members, then the workload."
+    return f"Model: {suite} ({family}); links {links}; {processing}; {tree}"
 
 
 def _runs_note(sweep: Sweep, paired: bool) -> str:
