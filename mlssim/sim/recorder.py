@@ -261,10 +261,9 @@ class Recorder:
         self.lost.extend([False] * n)
         return tid
 
-    def restart(self) -> None:
-        """Forget everything recorded so far (a group's unmeasured history, ``sim/warmup.py``).
-        The columns are emptied in place: links hold ``recv_time``; none may be in flight."""
-        for col in (
+    def _columns(self) -> tuple[list[Any], ...]:
+        """The transmission columns, in ``TRANSMISSION_FIELDS`` order after the id."""
+        return (
             self.send_time,
             self.recv_time,
             self.sender,
@@ -275,7 +274,12 @@ class Recorder:
             self.group,
             self.nbytes,
             self.lost,
-        ):
+        )
+
+    def restart(self) -> None:
+        """Forget everything recorded so far (a group's unmeasured history, ``sim/warmup.py``).
+        The columns are emptied in place: links hold ``recv_time``; none may be in flight."""
+        for col in self._columns():
             col.clear()
         self.events.clear()
         self.counts.clear()
@@ -296,19 +300,7 @@ class Recorder:
         with path.open("w", newline="") as f:
             w = csv.writer(f, lineterminator="\n")
             w.writerow(TRANSMISSION_FIELDS)
-            cols = zip(
-                self.send_time,
-                self.recv_time,
-                self.sender,
-                self.receiver,
-                self.link,
-                self.role,
-                self.msg_type,
-                self.group,
-                self.nbytes,
-                self.lost,
-                strict=True,
-            )
+            cols = zip(*self._columns(), strict=True)
             w.writerows(_csv_row(i, *row) for i, row in enumerate(cols))
 
     def write_events(self, path: Path) -> None:
