@@ -47,6 +47,9 @@ class Warmup:
         self._reached: set[str] = set()
         self._proposals = 0
         self._held: dict[str, int] = {}
+        #: members holding ``_proposals`` proposals (kept as they arrive: one O(1) step per
+        #: member per proposal, not a scan of all members)
+        self._holding = 0
         self._wake: simpy.Event | None = None
 
     # -- what World reports ----------------------------------------------------------------
@@ -57,7 +60,9 @@ class Warmup:
             self._check()
 
     def proposal(self, client: str) -> None:
-        self._held[client] = self._held.get(client, 0) + 1
+        held = self._held[client] = self._held.get(client, 0) + 1
+        if held == self._proposals:
+            self._holding += 1
         self._check()
 
     def _check(self) -> None:
@@ -66,7 +71,7 @@ class Warmup:
             return
         if len(self._reached) < n:
             return
-        if self._proposals and sum(1 for k in self._held.values() if k >= self._proposals) < n:
+        if self._proposals and self._holding < n:
             return
         self._wake.succeed()
 
@@ -76,6 +81,7 @@ class Warmup:
             c.name for c in self.members if (g := c.groups.get(self.group)) is not None and g.epoch >= epoch
         }
         self._proposals = proposals
+        self._holding = sum(1 for k in self._held.values() if k >= proposals)
         self._wake = self.w.env.event()
         self._check()
         return self._wake
