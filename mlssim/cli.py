@@ -312,19 +312,11 @@ def report(
     folders; the same runs always give byte-identical files. An unknown --metric or --x is an
     error that lists what the sweep has.
     """
-    from .report.report import write_report
+    from .report.report import report_command, write_report
 
     if not (sweep_dir / "results.csv").is_file():
         raise click.UsageError(f"{sweep_dir}: no results.csv (run `mlssim sweep` first)")
-    # a caption names the command, never a path of this machine
-    where = f"runs/{sweep_dir.name}" if sweep_dir.is_absolute() else sweep_dir.as_posix()
-    command = " ".join(
-        [f"mlssim report {where}"]
-        + ([f"--x {x_key}"] if x_key else [])
-        + [f"--metric {m}" for m in metrics]
-        + ([f"--stat {stat}"] if stat != "mean" else [])
-        + (["--survival"] if survival else [])
-    )
+    command = report_command(sweep_dir, x_key, metrics, stat, survival)
     try:
         path = write_report(
             sweep_dir,
@@ -406,6 +398,83 @@ def calibrate(out: Path, suites: str | None, repeat: int, progress: bool | None)
         f"machine: {calibration.machine.cpu_model} ({calibration.machine.cpu_count} CPUs), {calibration.date}"
     )
     click.echo(f"calibration: {out}")
+
+
+@main.command()
+@click.argument("manifest", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--tier",
+    type=click.Choice(["quick", "full"]),
+    default="quick",
+    show_default=True,
+    help="quick: each sweep reduced as the manifest says; full: every run (>= 20 replications).",
+)
+@click.option("--only", multiple=True, help="A figure (its folder name in the manifest; repeatable).")
+@click.option("--jobs", "-j", type=int, default=None, help="Worker processes (default: the manifest's).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder of the runs (default: runs for the full tier, runs-quick for the quick one).",
+)
+@click.option(
+    "--reports",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the figures go (default: reports/ for full, OUT/quick-reports for quick).",
+)
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
+def figures(
+    manifest: Path,
+    tier: str,
+    only: tuple[str, ...],
+    jobs: int | None,
+    out: Path | None,
+    reports: Path | None,
+    progress: bool | None,
+) -> None:
+    """Regenerate the WG figure set of MANIFEST (reports/figure-set.yaml) in one tier.
+
+    Resumable (complete runs are skipped); prints each figure's wall time beside its budget and
+    writes them to OUT/figure-set-TIER.json.
+    """
+    from .report.figure_set import run_figure_set
+    from .scenario import ScenarioError
+
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = None
+    if show:
+        from tqdm import tqdm
+
+        bar = tqdm(unit="run", leave=False)
+
+    def tick(done: int, total: int) -> None:
+        if bar is not None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+    try:
+        times = run_figure_set(
+            manifest,
+            "quick" if tier == "quick" else "full",
+            out or Path("runs-quick" if tier == "quick" else "runs"),
+            only=only,
+            jobs=jobs,
+            reports=reports,
+            say=click.echo,
+            progress=tick,
+        )
+    except ScenarioError as err:
+        for issue in err.issues:
+            click.echo(str(issue), err=True)
+        sys.exit(2)
+    except ValueError as err:
+        raise click.UsageError(str(err)) from None
+    finally:
+        if bar is not None:
+            bar.close()
+    sys.exit(1 if any(t.failed for t in times.values()) else 0)
 
 
 if __name__ == "__main__":

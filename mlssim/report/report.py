@@ -22,7 +22,7 @@ from .figures import DEFAULT_METRICS, label_of, note_of, plot
 from .stats import BOOTSTRAP_RESAMPLES
 from .survival import healing_survival
 
-__all__ = ["write_report", "QUICK"]
+__all__ = ["report_command", "write_report", "QUICK"]
 
 #: replications per point below which a figure is a quick set (the WG figures use at least 20)
 QUICK = 20
@@ -129,6 +129,21 @@ def _paired_seeds(sweep: Sweep) -> bool:
     return bool(sweep.grid) and all(len(v) == 1 for v in seeds.values())
 
 
+def report_command(
+    sweep_dir: Path, x_key: str | None, metrics: Sequence[str], stat: str, survival: bool
+) -> str:
+    """The ``mlssim report`` command line for these options, as a caption names it (never a
+    path of this machine)."""
+    where = f"runs/{sweep_dir.name}" if sweep_dir.is_absolute() else sweep_dir.as_posix()
+    return " ".join(
+        [f"mlssim report {where}"]
+        + ([f"--x {x_key}"] if x_key else [])
+        + [f"--metric {m}" for m in metrics]
+        + ([f"--stat {stat}"] if stat != "mean" else [])
+        + (["--survival"] if survival else [])
+    )
+
+
 def write_report(
     sweep_dir: Path,
     out_dir: Path,
@@ -138,8 +153,12 @@ def write_report(
     stat: str = "mean",
     survival: bool = False,
     command: str = "",
+    regenerate: str = "",
 ) -> Path:
-    """Figures, caption files and ``<name>.md`` for the sweep in ``sweep_dir``."""
+    """Figures, caption files and ``<name>.md`` for the sweep in ``sweep_dir``.
+
+    Captions end with how to regenerate the figure: ``regenerate`` when given (the figure set's
+    command), else the sweep and this report's ``command``."""
     sweep = load_sweep(sweep_dir)
     if not sweep.rows:
         raise ValueError(f"{sweep_dir / 'results.csv'}: no complete runs")
@@ -175,7 +194,9 @@ def write_report(
     source = (
         f"scenarios/{sweep.name}.yaml" if Path("scenarios", f"{sweep.name}.yaml").is_file() else "<scenario>"
     )
-    regen = f"mlssim sweep {source} --jobs 2 --out runs; " + (command or f"mlssim report runs/{sweep.name}")
+    regen = regenerate or (
+        f"mlssim sweep {source} --jobs 2 --out runs; " + (command or f"mlssim report runs/{sweep.name}")
+    )
     for metric in chosen:
         label = label_of(metric)
         if x is None:

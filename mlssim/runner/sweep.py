@@ -14,9 +14,11 @@ or a Dask client's ``get_executor()``) longest first (:func:`estimated_cost`), w
 paths, since a cluster's workers do not run in the client's folder; a failing run records its
 exception in its manifest and does not stop the others, and a run a worker finished but this
 machine cannot see (an output folder the workers do not share, ``docs/cluster.md``) counts as
-failed. ``results.csv`` is then rebuilt from the run folders alone, one row per run in grid
-order and one column per summary key, so it never holds a run twice and is identical whatever
-the executor or the order the runs ran in.
+failed. ``reduced`` (a :class:`Reduction`) runs a subset of the grid and the first replications
+only: the quick tier of the figure set (``report/figure_set.py``); each of its runs is the same
+run, with the same key and seed, as in the full sweep. ``results.csv`` is then rebuilt from the
+run folders alone, one row per run in grid order and one column per summary key, so it never
+holds a run twice and is identical whatever the executor or the order the runs ran in.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from ..sim.run import RunExistsError, run_key, run_scenario
 from .summaries import flatten
 
 __all__ = [
+    "Reduction",
     "RunSpec",
     "derive_seed",
     "estimated_cost",
@@ -100,7 +103,32 @@ def point_seed(base: Scenario, point: tuple[tuple[str, Any], ...], replication: 
     return derive_seed(base.seed, point if sweep.seeds == "independent" else (), replication)
 
 
-def expand(path: Path) -> tuple[Scenario, list[RunSpec]]:
+@dataclass(frozen=True)
+class Reduction:
+    """Fewer runs of a sweep: the first ``replications`` only, and of the grid keys in
+    ``values`` only the listed values (each must be one of the grid's)."""
+
+    replications: int | None = None
+    values: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+
+    def apply(self, path: Path, grid: dict[str, list[Any]], reps: int) -> tuple[dict[str, list[Any]], int]:
+        """The reduced grid and replication count; a key or value the sweep lacks is an error."""
+        grid = dict(grid)
+        for key, keep in self.values:
+            if key not in grid:
+                raise ValueError(f"{path}: sweep.grid has no key {key!r} (it has: {', '.join(grid)})")
+            missing = [v for v in keep if v not in grid[key]]
+            if missing:
+                raise ValueError(
+                    f"{path}: sweep.grid.{key} has no value {missing[0]!r} (it has: {grid[key]})"
+                )
+            grid[key] = [v for v in grid[key] if v in keep]
+        if self.replications is not None:
+            reps = min(reps, self.replications)
+        return grid, reps
+
+
+def expand(path: Path, reduced: Reduction | None = None) -> tuple[Scenario, list[RunSpec]]:
     """The base scenario and every run of its sweep (a scenario without ``sweep:`` is one run).
 
     Loading the base checks each grid key and value alone; a point whose values do not go
@@ -109,6 +137,8 @@ def expand(path: Path) -> tuple[Scenario, list[RunSpec]]:
     sweep = base.sweep
     grid = sweep.grid if sweep is not None else {}
     reps = sweep.replications if sweep is not None else 1
+    if reduced is not None:
+        grid, reps = reduced.apply(path, grid, reps)
     keys = list(grid)
     specs: list[RunSpec] = []
     issues: list[ScenarioIssue] = []
@@ -168,11 +198,13 @@ def run_sweep(
     executor: Executor,
     *,
     progress: Callable[[int, int], None] | None = None,
+    reduced: Reduction | None = None,
 ) -> tuple[Path, list[RunSpec], dict[str, int]]:
-    """Run every incomplete run of ``path``'s sweep on ``executor``; write ``results.csv``.
+    """Run every incomplete run of ``path``'s sweep (``reduced``: of its subset) on ``executor``;
+    write ``results.csv``.
 
     Returns the results file, the runs, and counts of ``skipped`` / ``complete`` / ``failed``."""
-    base, specs = expand(path)
+    base, specs = expand(path, reduced)
     base_dir = path.parent
     counts = {"skipped": 0, "complete": 0, "failed": 0}
     todo: list[tuple[RunSpec, bool]] = []
