@@ -38,7 +38,7 @@ class ImpersonateSpec(_Model):
     @model_validator(mode="after")
     def _forges_something(self) -> ImpersonateSpec:
         if self.app_rate == 0 and self.commit_rate == 0:
-            raise ValueError("app_rate and commit_rate are both 0: nothing to forge")
+            raise ValueError("nothing to forge: app_rate and commit_rate are both 0")
         return self
 
     @model_serializer(mode="wrap")
