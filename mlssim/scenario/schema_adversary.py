@@ -85,8 +85,8 @@ class CompromiseSpec(_Model):
     )
     impersonate: ImpersonateSpec | None = Field(
         default=None,
-        description="member only: the adversary then sends application messages as the victim; absent: "
-        "passive",
+        description="member only: the adversary then sends application messages and commits as the victim; "
+        "absent: passive",
     )
 
     @model_serializer(mode="wrap")
