@@ -12,6 +12,14 @@ A forged message needs two things, and RFC 9420 checks both (docs/security-model
   the member's leaf carries another one: a rotation (an Update or a commit's path leaf with a
   new signature key, §12.1.2, §7.3) or its removal.
 
+The same holds for a forged **commit** (:meth:`Forger.commit`): the smallest commit that
+changes the epoch, no proposals and a full UpdatePath (§12.4), built by ``Group.commit`` itself
+on that state. Creating a path needs no TreeKEM private key (§7.4: fresh path secrets, encrypted
+to the copath's public keys); the commit needs the epoch's ``init_secret`` for the key schedule
+and its ``membership_key`` for the PublicMessage's membership tag (§6.2), both in the epoch
+secrets the adversary derives, and the stolen key for the signature (§6.1). Having chosen the
+path secrets, the adversary holds the new epoch and the private keys of the victim's new path.
+
 The message is built by the core's own sending code on a member state the adversary assembles
 from what it holds: nothing here re-implements MLS, and the receivers' verdict is the core's.
 """
@@ -19,15 +27,23 @@ from what it holds: nothing here re-implements MLS, and the receivers' verdict i
 from __future__ import annotations
 
 from mlssim.mls.crypto.suite import CipherSuite
+from mlssim.mls.group import Group
 from mlssim.mls.group_send import application_message
-from mlssim.mls.group_state import GroupConfig, MemberIdentity, MemberState, PublicEpoch, new_secret_tree
+from mlssim.mls.group_state import (
+    GroupConfig,
+    MemberIdentity,
+    MemberState,
+    PublicEpoch,
+    StagedCommit,
+    new_secret_tree,
+)
 from mlssim.mls.keyschedule import EpochSecrets
 from mlssim.mls.messages import ContentType, MLSMessage
 from mlssim.mls.rand import RandomSource
 from mlssim.mls.treekem_keys import PathKeys
 from mlssim.mls.treemath import LeafIndex
 
-__all__ = ["Forger", "signature_current"]
+__all__ = ["Forger", "signature_current", "leaf_with_key"]
 
 
 def signature_current(public: PublicEpoch, leaf: int, signature_key: bytes) -> bool | None:
@@ -38,6 +54,13 @@ def signature_current(public: PublicEpoch, leaf: int, signature_key: bytes) -> b
     if node is None:
         return None
     return node.signature_key == signature_key
+
+
+def leaf_with_key(public: PublicEpoch, signature_key: bytes) -> int | None:
+    """The leaf of this epoch's tree that carries ``signature_key`` (the victim's, wherever a
+    re-join put it; §7.3: no two leaves share a signature key), if any."""
+    leaf = public.tree.find_signature_key(signature_key)
+    return None if leaf is None else int(leaf)
 
 
 class Forger:
@@ -78,3 +101,9 @@ class Forger:
         msg = application_message(self.suite, self.config, self._st, data, rand, authenticated_data)
         self.generation += 1
         return msg
+
+    def commit(self, rand: RandomSource) -> StagedCommit:
+        """A path commit as the member (§12.4.1: no proposals, a full UpdatePath) by
+        ``Group.commit`` on the assembled state; its staged state is the new epoch as the
+        adversary now holds it (secrets, and the private keys of the path it chose)."""
+        return Group(self.suite, self._st, self.config).commit(rand, include_cached=False)

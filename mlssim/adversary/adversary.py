@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from ..mls.codec import decode, encode
 from ..mls.crypto.suite import CipherSuite, KeyPair
-from ..mls.group import Group, PublicEpoch
+from ..mls.group import Group, PublicEpoch, StagedCommit
 from ..mls.key_packages import KeyPackageBundle
 from ..mls.keyschedule import EpochSecrets, confirmation_tag
 from ..mls.messages.framing import AuthenticatedContent, MLSMessage
@@ -46,6 +46,7 @@ HOW = (
     "welcome",  # joiner_secret from a Welcome, with a held KeyPackage init key
     "welcome-randomness",  # joiner_secret from a Welcome, replaying the committer's HPKE draws
     "created",  # epoch 0 regenerated from the creator's known draws
+    "forged",  # the adversary made it: a forged commit with a stolen signature key (sim/forged_commits.py)
 )
 
 
@@ -90,6 +91,9 @@ class Adversary:
         #: exposed verdicts by (group_id, epoch, encoded GroupContext): a repeated observation
         #: of the same commit returns the first one
         self._verdicts: dict[tuple[bytes, int, bytes], EpochExposure] = {}
+        #: epochs the adversary made itself (forged commits the DS accepted): (group_id, epoch,
+        #: encoded GroupContext)
+        self._authored: set[tuple[bytes, int, bytes]] = set()
         #: what one commit or Welcome gives, with the keys above
         self._derivation = Derivation(suite, self.knowledge, self._leaf_secrets)
 
@@ -128,6 +132,20 @@ class Adversary:
         if rand is not None:
             self.compromise_device(rand)
         self._tracked.add(gid)
+
+    def authored_commit(self, staged: StagedCommit) -> None:
+        """A commit the adversary built (a forgery as a member whose signature key it stole,
+        ``active.Forger.commit``) was accepted: it chose the path secrets, so it holds the new
+        epoch's secrets and the private keys of the committer's new leaf and path — which later
+        commits encrypt to until a commit replaces them. Call before :meth:`observe_commit` of
+        the same commit (whose verdict is then ``forged``)."""
+        public = staged.public
+        gid, n = public.context.group_id, public.context.epoch
+        self.knowledge.store_epoch(gid, n, public.context_bytes, staged.secrets)
+        self._authored.add((gid, n, public.context_bytes))
+        pk = staged.path_keys
+        privs = [pk.leaf_priv, *(kp.priv for kp in pk.nodes.values())]
+        self.learn_tree_keys(gid, privs)
 
     def learn_tree_keys(self, group_id: bytes, privs: Iterable[bytes]) -> int:
         """HPKE private keys of nodes in a group's current tree, obtained elsewhere (e.g. PRE
@@ -283,7 +301,7 @@ class Adversary:
             done = self._verdicts.get((gid, n, new.context_bytes))
             if done is not None:
                 return done
-        how = "held" if secrets is not None else ""
+        how = "" if secrets is None else "forged" if (gid, n, new.context_bytes) in self._authored else "held"
         learned: dict[NodeIndex, KeyPair] = {}
         added_leaves = frozenset(int(a) for a in added)
 

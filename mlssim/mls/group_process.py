@@ -27,6 +27,7 @@ from .group_state import (
     CommitterError,
     GroupConfig,
     MemberState,
+    PublicEpoch,
     UnknownSenderError,
     WrongEpochError,
     WrongGroupError,
@@ -50,7 +51,7 @@ from .messages.key_package import KeyPackage
 from .messages.proposals import Add, Update
 from .messages.psk_id import PreSharedKeyID
 from .proposal_list import CommittedProposal
-from .protect import unprotect_private, unprotect_public
+from .protect import unprotect_private, unprotect_public, verify_content
 from .psk import psk_secret as compute_psk_secret
 from .psk import resolve_psks
 from .sharing import tables_of
@@ -60,6 +61,7 @@ from .treemath import LeafIndex
 __all__ = [
     "check_epoch",
     "signature_key",
+    "verify_public_signature",
     "unprotect_message",
     "process_commit",
     "check_added_lifetimes",
@@ -78,14 +80,40 @@ def check_epoch(st: MemberState, group_id: bytes, epoch: int) -> None:
 
 def signature_key(st: MemberState, sender: Sender, content: FramedContent) -> bytes:
     """§6.1: the key that signs ``content`` from ``sender`` in this epoch."""
+    return _sender_key(st.public, sender, content)
+
+
+def verify_public_signature(suite: CipherSuite, public: PublicEpoch, message: MLSMessage) -> None:
+    """§6.2, what anyone holding a group's public state (its ordering DS) can check of a
+    PublicMessage: the group and epoch, the sender's signature key in the tree (§6.1) and the
+    signature. Not the membership tag: it needs the epoch's membership key. Raises what a
+    member would for the same failures."""
+    body = message.body
+    if not isinstance(body, PublicMessage):
+        raise LocalProtocolError("only a PublicMessage's signature can be checked without the epoch's keys")
+    content = body.content
+    ctx = public.context
+    if content.group_id != ctx.group_id:
+        raise WrongGroupError("message for another group")
+    if content.epoch != ctx.epoch:
+        raise WrongEpochError(f"message for epoch {content.epoch}, group is in epoch {ctx.epoch}")
+    verify_content(
+        suite,
+        body.authenticated_content(),
+        signature_pub=_sender_key(public, content.sender, content),
+        context=public.context_bytes,
+    )
+
+
+def _sender_key(public: PublicEpoch, sender: Sender, content: FramedContent) -> bytes:
     if sender.sender_type == SenderType.MEMBER:
-        tree = st.public.tree
+        tree = public.tree
         leaf = tree.leaf(LeafIndex(sender.index)) if sender.index < tree.n_leaves else None
         if leaf is None:
             raise UnknownSenderError(f"sender leaf {sender.index} is blank or outside the tree")
         return leaf.signature_key
     if sender.sender_type == SenderType.EXTERNAL:
-        data = find_extension(st.public.context.extensions, ExtensionType.EXTERNAL_SENDERS)
+        data = find_extension(public.context.extensions, ExtensionType.EXTERNAL_SENDERS)
         if data is None:
             raise UnknownSenderError("external sender, but the group has no external_senders extension")
         senders = decode(ExternalSenders, data).senders

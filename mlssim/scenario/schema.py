@@ -26,7 +26,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from .regions import region_names
-from .schema_adversary import AdversarySpec, CompromiseSpec
+from .schema_adversary import AdversarySpec, CompromiseSpec, forged_commit_problems
 from .schema_base import _Model
 from .schema_distributions import Constant, Distribution, Empirical, Exponential, LogNormal, Normal, Uniform
 from .schema_faults import FailoverSpec, FaultEvent, FaultsSpec, RandomFaults, fault_problems
@@ -253,6 +253,14 @@ class Scenario(_Model):
         problems.extend(_history_problems(self))
         problems.extend(_light_problems(self))
         fed = self.federation
+        problems.extend(
+            forged_commit_problems(
+                self.adversary,
+                handshake=self.mls.handshake,
+                fanout=fed.fanout,
+                misbehaving_ds=self.ds_misbehaviour is not None,
+            )
+        )
         if fed.ordering in ("single", "hub") and fed.topology not in (None, "server"):
             problems.append(f"federation.topology: {fed.ordering} ordering needs server fan-out")
         splits = fed.fanout in ("split", "pre")

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from .schema_base import _Model
 
-__all__ = ["CompromiseSpec", "AdversarySpec", "ImpersonateSpec"]
+__all__ = ["CompromiseSpec", "AdversarySpec", "ImpersonateSpec", "forged_commit_problems"]
 
 
 class ImpersonateSpec(_Model):
@@ -20,11 +20,34 @@ class ImpersonateSpec(_Model):
     (docs/security-model.md, "The active adversary")."""
 
     app_rate: float = Field(
-        gt=0,
+        ge=0,
         description="forged application messages per second, each signed with the stolen signature key "
-        "and sealed with the group key of the adversary's latest epoch, injected through the victim's DS",
+        "and sealed with the group key of the adversary's latest epoch, injected through the victim's DS "
+        "(0: none; app_rate and commit_rate cannot both be 0)",
     )
     app_size: int = Field(default=100, ge=0, description="bytes of each forged message's content")
+    commit_rate: float = Field(
+        default=0.0,
+        ge=0,
+        description="forged commits per second (exponential gaps; 0: none): a path commit as the victim "
+        "(no proposals, a full UpdatePath, RFC 9420 §12.4) for the adversary's latest epoch, built by the "
+        "core's own commit code and submitted to the ordering DS through the victim's DS; needs "
+        "mls.handshake public, federation.fanout plain and no ds_misbehaviour",
+    )
+
+    @model_validator(mode="after")
+    def _forges_something(self) -> ImpersonateSpec:
+        if self.app_rate == 0 and self.commit_rate == 0:
+            raise ValueError("nothing to forge: app_rate and commit_rate are both 0")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _without_default_commits(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Without forged commits the spec dumps exactly as before ``commit_rate`` existed."""
+        data: dict[str, Any] = handler(self)
+        if self.commit_rate == 0:
+            data.pop("commit_rate", None)
+        return data
 
 
 class CompromiseSpec(_Model):
@@ -62,8 +85,8 @@ class CompromiseSpec(_Model):
     )
     impersonate: ImpersonateSpec | None = Field(
         default=None,
-        description="member only: the adversary then sends application messages as the victim; absent: "
-        "passive",
+        description="member only: the adversary then sends application messages and commits as the victim; "
+        "absent: passive",
     )
 
     @model_serializer(mode="wrap")
@@ -104,3 +127,24 @@ class AdversarySpec(_Model):
         if self.signature_rotation == "never":
             data.pop("signature_rotation", None)
         return data
+
+
+def forged_commit_problems(
+    adversary: AdversarySpec, *, handshake: str, fanout: str, misbehaving_ds: bool
+) -> list[str]:
+    """``impersonate.commit_rate`` needs what a forged commit's path assumes (sim/forged_commits.py):
+    the ordering DS checks its signature against the public tree, which it can read only in a
+    PublicMessage (§6.2); it is a plain RFC 9420 commit (no split or PRE framing); and no
+    misbehaving DS decides commits meanwhile (its equivocation answers the sender's device)."""
+    problems = []
+    for i, cp in enumerate(adversary.compromises):
+        if cp.impersonate is None or cp.impersonate.commit_rate == 0:
+            continue
+        where = f"adversary.compromises[{i}].impersonate.commit_rate"
+        if handshake != "public":
+            problems.append(f"{where}: needs mls.handshake public (the ordering DS checks the signature)")
+        if fanout != "plain":
+            problems.append(f"{where}: needs federation.fanout plain, not {fanout}")
+        if misbehaving_ds:
+            problems.append(f"{where}: cannot be combined with ds_misbehaviour")
+    return problems

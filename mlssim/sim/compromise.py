@@ -346,6 +346,8 @@ class Compromises:
         seen = _Seen(epoch, old, new, commit, welcome_sent, sender)
         hist = self.history.setdefault(group, deque(maxlen=HISTORY))
         hist.append(seen)
+        if self.impersonation is not None:  # a forged commit's epoch is the adversary's own
+            self.impersonation.before_observe(commit)
         self._observe(group, seen, late=False)
         if self.impersonation is not None:
             self.impersonation.commit_accepted(group)

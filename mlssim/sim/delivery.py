@@ -81,6 +81,9 @@ class CommitView:
     #: under ``fanout: pre``: the committer's PRE upload, and the small secrets for its joiners
     pre_upload: PREUpload | None = None
     pre_join: tuple[PREJoinSecret, ...] = ()
+    #: a forged commit (``sim/forged_commits.py``): the verdict goes to the connection that sent
+    #: it, not to the impersonated member's device, which receives the commit like every member
+    reply_to: Callable[[bool], None] | None = None
 
     @property
     def tree(self) -> RatchetTree:
@@ -236,6 +239,9 @@ class DeliveryService:
                 wasted_bytes=commit.upload_bytes + CONTROL_BYTES,
                 at_orderer=w.clients[sender].provider == self.provider,
             )
+            if commit.reply_to is not None:
+                commit.reply_to(False)
+                return
             self.to_client(
                 sender, CONTROL_BYTES, "commit_reject", group, lambda: w.clients[sender].on_reject(group)
             )
@@ -254,7 +260,8 @@ class DeliveryService:
             at_orderer=w.clients[sender].provider == self.provider,
         )
         # removed members receive the commit too: it tells them they are out
-        receivers = [m for m in rec.members if m != sender]
+        forged = commit.reply_to is not None
+        receivers = list(rec.members) if forged else [m for m in rec.members if m != sender]
         for name in commit.removed:
             rec.members.pop(name, None)
         fanout = w.fanout
@@ -263,9 +270,12 @@ class DeliveryService:
         if mb is not None:
             step = mb.tag_step(step, commit)
         fanned = self.fan_out_each(receivers, "commit", group, wire, step)
-        self.to_client(
-            sender, CONTROL_BYTES, "commit_accept", group, lambda: w.clients[sender].on_accept(group)
-        )
+        if commit.reply_to is not None:
+            commit.reply_to(True)
+        else:
+            self.to_client(
+                sender, CONTROL_BYTES, "commit_accept", group, lambda: w.clients[sender].on_accept(group)
+            )
         for name in commit.added:
             rec.members[name] = w.clients[name].provider
         if w.needs_public_state(group):

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 import simpy
 
 from ..adversary import Adversary
-from ..adversary.active import Forger, signature_current
+from ..adversary.active import Forger, leaf_with_key, signature_current
 from ..mls.codec import encode
 from ..mls.crypto import CipherSuite
 from ..mls.errors import MLSError
@@ -34,7 +34,10 @@ from ..mls.group import GroupConfig, MemberIdentity, ProcessResult, PublicEpoch
 from ..mls.messages import MLSMessage
 from ..scenario.schema import Scenario
 from ..scenario.schema_adversary import ImpersonateSpec
+from .delivery import CommitView, DeliveryService
+from .forged_commits import ForgedCommits
 from .recorder import Recorder
+from .records import GroupRecord
 from .rng import Streams
 
 __all__ = ["ForgeryOrdering", "Impersonations"]
@@ -44,6 +47,7 @@ class ForgeryOrdering(Protocol):
     """The ordering design, as a forgery leaves the victim's device."""
 
     def send_application(self, c: Any, group: str, msg: MLSMessage, n: int, auth: bytes) -> None: ...
+    def accepts_commit(self, rec: GroupRecord, epoch: int) -> bool: ...
 
 
 class ImpersonationWorld(Protocol):
@@ -53,12 +57,14 @@ class ImpersonationWorld(Protocol):
     scenario: Scenario
     suite: CipherSuite
     stop_time: float
+    ds_groups: dict[str, str]
 
     @property
     def ordering(self) -> ForgeryOrdering: ...
     @property
     def clients(self) -> Any: ...
     def config_for(self, group: str) -> GroupConfig: ...
+    def ds_of(self, group: str) -> DeliveryService: ...
 
 
 @dataclass
@@ -101,6 +107,8 @@ class Impersonations:
         #: the adversary reads from the sender data and must not reuse (§9.2)
         self._victim_sent: Counter[tuple[str, str, int]] = Counter()
         self._scanned = 0
+        #: forged commits (``commit_rate``), when any impersonation sends them
+        self.commits = ForgedCommits(world, adversary, public)
 
     def start(self, index: int, spec: ImpersonateSpec, group: str, victim: Any) -> None:
         """A member compromise of ``victim`` with ``impersonate``: the key is stolen now."""
@@ -112,7 +120,10 @@ class Impersonations:
         self.cases.append(case)
         w.recorder.event(w.env.now, "impersonation_started", group=group, client=victim.name, epoch=g.epoch)
         self._check_end(case)
-        self._schedule(case)
+        if spec.app_rate > 0:
+            self._schedule(case)
+        if spec.commit_rate > 0:
+            self.commits.start(case)
 
     def _schedule(self, case: _Case) -> None:
         w = self.world
@@ -126,6 +137,7 @@ class Impersonations:
         self._schedule(case)
         public = self.public[case.group]
         epoch = public.context.epoch
+        self._locate(case, public)
         secrets = self.adversary.epoch_secrets(case.group.encode(), epoch)
         if secrets is None or signature_current(public, case.leaf, case.stolen.signature_key) is None:
             case.not_sealed += 1  # no group key for the epoch, or no leaf to send as
@@ -162,6 +174,14 @@ class Impersonations:
 
     def is_forged(self, msg: MLSMessage) -> bool:
         return id(msg) in self._forged
+
+    def commit_received(
+        self, client: str, group: str, msg: MLSMessage, res: ProcessResult | MLSError
+    ) -> None:
+        self.commits.commit_received(client, group, msg, res)
+
+    def before_observe(self, view: CommitView) -> None:
+        self.commits.before_observe(view)
 
     def received(self, client: str, group: str, msg: MLSMessage, res: ProcessResult | MLSError) -> None:
         """A member processed a forged message: the core accepted it or raised ``res``."""
@@ -203,6 +223,7 @@ class Impersonations:
         if public is None:
             return
         epoch = public.context.epoch
+        self._locate(case, public)
         current = signature_current(public, case.leaf, case.stolen.signature_key)
         if current is None:
             cause = "removed"
@@ -217,6 +238,13 @@ class Impersonations:
         w.recorder.event(
             w.env.now, "impersonation_ended", group=case.group, client=case.victim, epoch=epoch, cause=cause
         )
+
+    @staticmethod
+    def _locate(case: _Case, public: PublicEpoch) -> None:
+        """Follow the victim's leaf: a re-join (a re-sync after a forged commit) may move it."""
+        leaf = leaf_with_key(public, case.stolen.signature_key)
+        if leaf is not None:
+            case.leaf = leaf
 
     def summary(self) -> dict[str, Any]:
         cases: list[dict[str, Any]] = [
@@ -234,10 +262,25 @@ class Impersonations:
                 "duration_s": round(c.ended_at - c.at, 6) if c.ended_at is not None else None,
                 "end_cause": c.end_cause,
                 "end_epoch": c.end_epoch,
+                # only with forged commits (without them the summary is as before)
+                **({"commits": self.commits.case_summary(c)} if c.spec.commit_rate > 0 else {}),
             }
             for c in self.cases
         ]
+        with_commits = [c["commits"] for c in cases if "commits" in c]
+        totals = (
+            {
+                "commits_sent": sum(c["sent"] for c in with_commits),
+                "commits_won": sum(c["won"] for c in with_commits),
+                "commits_lost": sum(c["lost"] for c in with_commits),
+                "commits_refused": sum(sum(c["refused"].values()) for c in with_commits),
+                "commit_victim_detections": sum(c["victim_detections"] for c in with_commits),
+            }
+            if with_commits
+            else {}
+        )
         return {
+            **totals,
             "forged_sent": sum(c["forged_sent"] for c in cases),
             "forged_accepted": sum(c["forged_accepted"] for c in cases),
             "receptions_accepted": sum(c["receptions_accepted"] for c in cases),

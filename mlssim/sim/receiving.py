@@ -33,6 +33,9 @@ class Forgeries(Protocol):
 
     def is_forged(self, msg: MLSMessage) -> bool: ...
     def received(self, client: str, group: str, msg: MLSMessage, res: ProcessResult | MLSError) -> None: ...
+    def commit_received(
+        self, client: str, group: str, msg: MLSMessage, res: ProcessResult | MLSError
+    ) -> None: ...
 
 
 class ReceivingWorld(Protocol):
@@ -85,6 +88,9 @@ def commit(c: ReceivingClient, group: str, msg: MLSMessage) -> None:
         return c.process_message(group, g, msg) if _live(c, group, g) and group not in c.resyncing else None
 
     def then(res: ProcessResult | MLSError | None) -> None:
+        fg = w.forgeries
+        if fg is not None and res is not None:  # a forged commit's verdicts are counted too
+            fg.commit_received(c.name, group, msg, res)
         if isinstance(res, MLSError):
             w.recorder.event(w.env.now, "process_error", group=group, client=c.name, error=type(res).__name__)
             mb = w.misbehaviour
