@@ -188,14 +188,9 @@ class Client(Device):
         return g
 
     def stage_commit(
-        self,
-        group: str,
-        *,
-        adds: Sequence[KeyPackage] = (),
-        removes: Sequence[int] = (),
-        path: bool | None = None,
-        rotate: bool = False,
-    ) -> StagedCommit:
+        self, group: str, *, adds: Sequence[KeyPackage] = (), removes: Sequence[int] = (),
+        path: bool | None = None, rotate: bool = False,
+    ) -> StagedCommit:  # fmt: skip
         """A commit of ``adds`` and ``removes`` (plus the proposals pending, by reference),
         staged: merged or discarded when the verdict comes (``path=None``: the RFC's default);
         ``rotate``: an update, whose path leaf takes a new signature key under on-update."""
@@ -219,11 +214,13 @@ class Client(Device):
         self, group: str, gi: GroupInfo, tree: RatchetTree, *, resync_remove: int | None, config: GroupConfig
     ) -> StagedCommit:
         """Join ``group`` by external commit (§12.4.3.2), removing ``resync_remove`` (this
-        client's old leaf, when it re-syncs) in the same commit."""
+        client's old leaf, when it re-syncs) in the same commit. A re-sync keeps the signature
+        key this client has in the group (a rotated one, not the device's first)."""
+        old = self.groups.get(group)
         g, staged = Group.external_join(
             self.world.suite,
             gi,
-            identity=self.identity,
+            identity=self.identity if old is None else old.identity,
             rand=self.rand,
             ratchet_tree=tree,
             resync_remove=resync_remove,
