@@ -8,14 +8,11 @@ combination the simulator does not model is refused rather than run wrongly.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from pydantic import Field, field_validator
 
 from .schema_base import _Model
-
-if TYPE_CHECKING:
-    from .schema import Scenario
 
 __all__ = ["ReinitSpec", "reinit_problems"]
 
@@ -57,9 +54,10 @@ class ReinitSpec(_Model):
         return suite
 
 
-def reinit_problems(s: Scenario) -> list[str]:
+def reinit_problems(s: Any) -> list[str]:
     """What ``groups[].reinit`` cannot be combined with, each by the key that clashes
-    (``docs/model.md``, "Re-initialisation"), and its bounds against the rest of the scenario."""
+    (``docs/model.md``, "Re-initialisation"), and its bounds against the rest of the scenario
+    ``s`` (a ``Scenario``, untyped here: ``schema`` imports this module)."""
     from ..mls.crypto import suite_available
 
     out: list[str] = []
