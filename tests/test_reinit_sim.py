@@ -308,3 +308,29 @@ def test_the_shipped_scenario_is_the_same_under_any_hash_seed() -> None:
     summary = json.loads(outs.pop().rsplit(" ", 2)[0])
     ri = summary["reinit"]["team"]
     assert ri["late_joins"] == 3 and ri["never_joined"] == 0 and summary["all_converged"]
+
+
+@pytest.mark.parametrize(
+    ("mls", "family", "size"),
+    [({"ratchet_tree_in_welcome": False, "handshake": "private"}, "model", 12), ({}, "real", 4)],
+    ids=["tree-from-ds-private", "real-crypto"],
+)
+def test_the_migration_works_without_the_tree_in_the_welcome_and_with_real_crypto(
+    mls: dict[str, Any], family: str, size: int
+) -> None:
+    """Members download the new group's tree from the DS when the Welcome lacks it; with the
+    real suites, every member holds the new group in real ML-KEM-768 + X25519."""
+    if family == "real":
+        from mlssim.mls.crypto import suite_available
+
+        if not suite_available(PQ, "real"):
+            pytest.skip("no PQ KEM in this environment")
+    s = scenario({"size": size}, mls=mls, crypto={"suite": 1, "family": family}, duration=30)
+    w, summary = run(s)
+    ri = summary["reinit"]["g"]
+    assert ri["joined"] == ri["members"] == size - 1 and summary["all_converged"]
+    trees = [t for t in w.recorder.transmissions if t.msg_type == "ratchet_tree" and t.group == "g/reinit1"]
+    assert bool(trees) == (mls.get("ratchet_tree_in_welcome") is False)
+    assert {type(w.clients[m].groups["g/reinit1"].suite).__name__ for m in w.members_of("g/reinit1")} == {
+        "ModelSuite" if family == "model" else type(get_suite(PQ)).__name__
+    }
