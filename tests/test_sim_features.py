@@ -234,10 +234,15 @@ def _dist_name(t: type[BaseModel]) -> str:
 
 
 def test_every_key_scenario_uses_every_key() -> None:
-    """every-key.yaml, plus every-key-steady.yaml and every-key-forge.yaml for the keys it cannot
-    be combined with."""
+    """every-key.yaml, plus every-key-steady.yaml, every-key-forge.yaml and every-key-reinit.yaml
+    for the keys it cannot be combined with."""
     files = sorted((ROOT / "scenarios").glob("every-key*.yaml"))
-    assert [f.name for f in files] == ["every-key-forge.yaml", "every-key-steady.yaml", "every-key.yaml"]
+    assert [f.name for f in files] == [
+        "every-key-forge.yaml",
+        "every-key-reinit.yaml",
+        "every-key-steady.yaml",
+        "every-key.yaml",
+    ]
     used: set[str] = set()
     for f in files:
         used |= _data_keys(yaml.safe_load(f.read_text()), Scenario)

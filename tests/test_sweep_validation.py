@@ -115,7 +115,7 @@ def test_validate_cli_reports_the_grid_as_file_line_key_message(tmp_path: Path) 
     assert result.output.splitlines() == [
         f"{f}:13: sweep.grid[\"groups[0].sise\"]: unknown key 'sise'; did you mean 'size'? "
         "(allowed: name, count, size, providers, owner, devices_per_user, from_population, workload, "
-        "steady_state, light_share)",
+        "steady_state, light_share, reinit)",
         f"{f}:14: sweep.grid[\"federation.fanout\"][1]: federation.fanout: must be 'plain', 'split', 'pre' "
         "or 'pre-join-store' (got 'spilt')",
     ]

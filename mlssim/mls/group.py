@@ -414,10 +414,16 @@ class Group:
         extensions: tuple[Extension, ...],
         key_packages: Sequence[KeyPackage],
         config: GroupConfig | None,
+        identity: MemberIdentity | None = None,
     ) -> tuple[Group, StagedCommit]:
         cfg = resumed_config(config or self.config, self.lookup_psk)
         new = Group.create(
-            suite, group_id=group_id, identity=self._st.identity, rand=rand, extensions=extensions, config=cfg
+            suite,
+            group_id=group_id,
+            identity=identity or self._st.identity,
+            rand=rand,
+            extensions=extensions,
+            config=cfg,
         )
         psk = resumption_psk_id(suite, usage, self.group_id, self.epoch, rand)
         return new, new.commit(rand, adds=key_packages, resumption_psk=psk)
@@ -429,10 +435,13 @@ class Group:
         key_packages: Sequence[KeyPackage],
         suite: CipherSuite | None = None,
         config: GroupConfig | None = None,
+        identity: MemberIdentity | None = None,
     ) -> tuple[Group, StagedCommit]:
         """§11.2 step 3: after a commit carrying a ReInit, the new group with the ReInit's
         parameters and its staged first commit adding ``key_packages`` with a ``reinit``
-        resumption PSK (checks in ``group_resume``; merge it, send the Welcome)."""
+        resumption PSK (checks in ``group_resume``; merge it, send the Welcome).
+        ``identity``: the creator's credential and signature key in the new group (default: its
+        current one); a new suite whose signature scheme differs needs a key of that scheme."""
         reinit, suite = reinit_target(self._st.reinit, self.suite, suite)
         return self._resumed_group(
             rand,
@@ -442,6 +451,7 @@ class Group:
             extensions=reinit.extensions,
             key_packages=key_packages,
             config=config,
+            identity=identity,
         )
 
     def branch(

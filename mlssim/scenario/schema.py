@@ -35,6 +35,7 @@ from .schema_hardware import DEFAULT_PROFILES, AccessLink, HardwareMix, Hardware
 from .schema_misbehaviour import CheckSpec, MisbehaviourEvent, MisbehaviourSpec, misbehaviour_problems
 from .schema_network import DEFAULT_LATENCY, LinkSpec, NetworkSpec, ProviderSpec
 from .schema_protocol import CommitPolicySpec, CryptoSpec, FederationSpec, MLSSpec, RetrySpec
+from .schema_reinit import ReinitSpec, reinit_problems
 
 __all__ = [
     "Constant",
@@ -60,6 +61,7 @@ __all__ = [
     "CommitPolicySpec",
     "WorkloadSpec",
     "GroupSpec",
+    "ReinitSpec",
     "FederationSpec",
     "ScriptEvent",
     "SweepSpec",
@@ -252,6 +254,7 @@ class Scenario(_Model):
                 problems.append(f"script[{i}].member: {ev.group} has {spec.size} initial members")
         problems.extend(_history_problems(self))
         problems.extend(_light_problems(self))
+        problems.extend(reinit_problems(self))
         fed = self.federation
         problems.extend(
             forged_commit_problems(

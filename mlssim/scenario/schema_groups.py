@@ -14,6 +14,7 @@ from pydantic import Field, SerializerFunctionWrapHandler, field_validator, mode
 
 from .schema_base import _Model
 from .schema_distributions import Distribution, _const
+from .schema_reinit import ReinitSpec
 
 __all__ = ["ChurnSpec", "WorkloadSpec", "GroupSpec", "ScriptEvent", "PopulationSpec", "SteadyStateSpec"]
 
@@ -142,12 +143,22 @@ class GroupSpec(_Model):
         ),
     )
 
+    reinit: ReinitSpec | None = Field(
+        default=None,
+        description=(
+            "re-initialise the group during the run (RFC 9420 §11.2): a member commits a ReInit, "
+            "creates the new group (e.g. in a post-quantum suite) with every member's KeyPackage "
+            "of that suite, and the members join it by Welcome; the workload moves to the new "
+            'group (docs/model.md, "Re-initialisation"); default: never'
+        ),
+    )
+
     @model_serializer(mode="wrap")
     def _without_absent_history(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """A group without ``steady_state`` (or ``light_share``) dumps exactly as before the key
-        existed (run keys and saved scenarios do not change)."""
+        """A group without ``steady_state`` (or ``light_share``, ``reinit``) dumps exactly as
+        before the key existed (run keys and saved scenarios do not change)."""
         data: dict[str, Any] = handler(self)
-        for key in ("steady_state", "light_share"):
+        for key in ("steady_state", "light_share", "reinit"):
             if getattr(self, key) is None:
                 data.pop(key, None)
         return data

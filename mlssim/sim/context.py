@@ -84,6 +84,8 @@ class Sim(Protocol):
     repropose_attempts: dict[tuple[str, str], int]
     #: clients the add workload has created so far (names them)
     new_clients: int
+    #: groups whose workload has moved to the group that re-initialised them (``sim/reinit.py``)
+    ended_workloads: set[str]
 
     def ds_of(self, group: str) -> DeliveryService: ...
     def join_mode(self, group: str) -> str: ...

@@ -65,6 +65,8 @@ class Finished(Protocol):
     def faults(self) -> Faults | None: ...
     @property
     def misbehaviour(self) -> _Healing | None: ...
+    @property
+    def reinits(self) -> _Healing | None: ...
 
     stop_time: float
 
@@ -213,6 +215,8 @@ def summarise(w: Finished) -> dict[str, Any]:
         **({"faults": _faults(w, w.faults, branches)} if w.faults is not None else {}),
         # only with a ds_misbehaviour section (without one the summary is as before)
         **({"ds_misbehaviour": w.misbehaviour.summary()} if w.misbehaviour is not None else {}),
+        # only with groups[].reinit (without it the summary is as before)
+        **({"reinit": w.reinits.summary()} if w.reinits is not None else {}),
         "healing": w.compromises.summary() if w.compromises is not None else {},
         "devices": _devices_summary(w),
         "joins": _joins_summary(w),

@@ -57,7 +57,7 @@ def poisson(
         n = len(w.ds_of(group).groups[group].members) if per_member else 1
         total = rate * max(n, 1)
         yield env.timeout(rng.expovariate(total))
-        if env.now >= stop:
+        if env.now >= stop or group in w.ended_workloads:  # ended: moved by a ReInit (sim/reinit.py)
             return
         op(w, group, rng)
 

@@ -37,6 +37,7 @@ from .orderings import make_ordering
 from .processing import Hardware, Processing, make_processing
 from .recorder import Recorder
 from .records import CONTROL_BYTES, GroupRecord, PendingCommit
+from .reinit import Reinits
 from .rng import Streams
 from .routing import fetch_key_package
 from .summary import summarise
@@ -149,6 +150,10 @@ class World:
         self.compromises: Compromises | None = Compromises(self) if scenario.adversary.compromises else None
         #: the active adversary's forged messages, when a compromise impersonates (sim/impersonation.py)
         self.forgeries = self.compromises.impersonation if self.compromises is not None else None
+        #: re-initialisations (``groups[].reinit``, sim/reinit.py): without any, none
+        self.reinits: Reinits | None = Reinits(self) if any(g.reinit for g in scenario.groups) else None
+        #: groups whose workload has moved to the group that re-initialised them
+        self.ended_workloads: set[str] = set()
 
     # -- lookups -------------------------------------------------------------------------------
 
@@ -207,6 +212,8 @@ class World:
                 group=group,
                 on_receive=lambda: None,
             )
+        if self.reinits is not None:
+            self.reinits.epoch_reached(group, client, g)
 
     # -- re-sync ---------------------------------------------------------------------------------
 
@@ -264,6 +271,8 @@ class World:
                 if spec.steady_state is not None:
                     self.warmups[gname] = Warmup(self, gname, members, spec.steady_state)
                 self.env.process(self._create_group(gname, members, spec))
+                if spec.reinit is not None and self.reinits is not None:
+                    self.reinits.schedule(gname, spec.reinit, members)
         if self.compromises is not None:
             self.compromises.schedule(self.group_names)
         for ev in self.scenario.script:
@@ -329,6 +338,8 @@ class World:
         retry.schedule_retry(self, c, group, p)
 
     def start_resync(self, c: Client, group: str, reason: str) -> None:
+        if self.reinits is not None and self.reinits.closed(c, group, reason):
+            return  # the group was re-initialised: over, nothing to re-sync to (sim/reinit.py)
         self.ordering.start_resync(self, c, group, reason)
 
     def resync_done(self, c: Client, group: str) -> None:
