@@ -416,14 +416,9 @@ class Group:
         config: GroupConfig | None,
         identity: MemberIdentity | None = None,
     ) -> tuple[Group, StagedCommit]:
-        cfg = resumed_config(config or self.config, self.lookup_psk)
+        cfg, who = resumed_config(config or self.config, self.lookup_psk), identity or self._st.identity
         new = Group.create(
-            suite,
-            group_id=group_id,
-            identity=identity or self._st.identity,
-            rand=rand,
-            extensions=extensions,
-            config=cfg,
+            suite, group_id=group_id, identity=who, rand=rand, extensions=extensions, config=cfg
         )
         psk = resumption_psk_id(suite, usage, self.group_id, self.epoch, rand)
         return new, new.commit(rand, adds=key_packages, resumption_psk=psk)
@@ -444,15 +439,9 @@ class Group:
         current one); a new suite whose signature scheme differs needs a key of that scheme."""
         reinit, suite = reinit_target(self._st.reinit, self.suite, suite)
         return self._resumed_group(
-            rand,
-            usage=ResumptionPSKUsage.REINIT,
-            suite=suite,
-            group_id=reinit.group_id,
-            extensions=reinit.extensions,
-            key_packages=key_packages,
-            config=config,
-            identity=identity,
-        )
+            rand, usage=ResumptionPSKUsage.REINIT, suite=suite, group_id=reinit.group_id,
+            extensions=reinit.extensions, key_packages=key_packages, config=config, identity=identity,
+        )  # fmt: skip
 
     def branch(
         self,
