@@ -38,7 +38,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SerializerFunctionWrapHandler, field_validator, model_serializer, model_validator
 
 from .schema_base import _Model
 from .schema_distributions import Distribution, _const
@@ -181,6 +181,17 @@ class HardwareSpec(_Model):
             "on the calibration machine; mlssim/calibration/native_pq.py)"
         ),
     )
+
+    @model_serializer(mode="wrap")
+    def _without_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Without ``ds`` and with the measured KEM cost the section dumps exactly as before the
+        keys existed (run keys and saved scenario.json unchanged)."""
+        data: dict[str, Any] = handler(self)
+        if self.ds is None:
+            data.pop("ds", None)
+        if self.kem_cost == "measured":
+            data.pop("kem_cost", None)
+        return data
 
     def ds_cpu_factor(self) -> float:
         """The precedence rule: ``ds.cpu_factor`` when given, else the ``server`` profile's."""
