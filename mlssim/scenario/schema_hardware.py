@@ -123,7 +123,9 @@ class HardwareMix(_Model):
 class DSCapacity(_Model):
     """Every DS's processing capacity (with processing_time on): the DS is a queue of jobs —
     each message it orders, its fan-out built and copied — served by ``workers`` in parallel
-    (docs/model.md)."""
+    (docs/model.md). One precedence rule: a DS computes at ``cpu_factor`` when given, else at
+    the ``server`` profile's (``hardware.profiles.server``, built in at 1); ``mix`` never
+    applies to a DS."""
 
     workers: int = Field(default=1, ge=1, description="jobs a DS handles at once (servers of its queue)")
     cpu_factor: float | None = Field(
