@@ -376,6 +376,7 @@ def calibrate(out: Path, suites: str | None, repeat: int, progress: bool | None,
     """
     import time
 
+    from .assist.pre import reencrypt_bench
     from .calibration import (
         CalibrationError,
         load_calibration,
@@ -389,7 +390,7 @@ def calibrate(out: Path, suites: str | None, repeat: int, progress: bool | None,
     if add_ds is not None:
         start = time.perf_counter()
         try:
-            calibration = with_ds_costs(load_calibration(add_ds), repeat)
+            calibration = with_ds_costs(load_calibration(add_ds), reencrypt_bench(), repeat)
         except (CalibrationError, ValueError) as err:
             raise click.UsageError(str(err)) from None
         save_calibration(calibration, out)
@@ -423,7 +424,7 @@ def calibrate(out: Path, suites: str | None, repeat: int, progress: bool | None,
 
     start = time.perf_counter()
     try:
-        calibration = measure(ids, repeat, progress=tick)
+        calibration = measure(ids, repeat, progress=tick, pre=reencrypt_bench())
     finally:
         if bar is not None:
             bar.close()

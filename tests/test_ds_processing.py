@@ -13,15 +13,21 @@ from typing import Any
 
 import pytest
 import simpy
+from click.testing import CliRunner
 
 from mlssim.calibration import (
+    DEFAULT_PATH,
+    GROUP_OPS,
     PrimitiveCost,
     cost_of,
     default_calibration,
     ds_cost_of,
+    load_calibration,
+    machine_description,
     native_pq_calibration,
 )
 from mlssim.calibration.native_pq import MLKEM_OPS_PER_SECOND
+from mlssim.cli import main
 from mlssim.mls.crypto import get_suite
 from mlssim.mls.crypto.counting import CountingSuite, WorkCounts, counting
 from mlssim.scenario import ScenarioError, load_scenario
@@ -391,3 +397,35 @@ def test_the_every_key_dsq_scenario_runs_and_its_summary_keys_are_documented() -
     paths = [p for p in key_paths(s) if p.startswith("processing.ds")]
     missing = sorted(p for p in paths if f"`{p}`" not in doc and not _covered(p, doc))
     assert paths and not missing, f"docs/metrics.md lacks: {missing}"
+
+
+# ---- the calibration's DS section ---------------------------------------------------------------
+
+
+def test_the_shipped_calibration_prices_the_ds_and_the_curve_halves() -> None:
+    assert CAL.ds is not None and CAL.group_ops is not None
+    assert CAL.ds.pre_scheme == "umbral-secp256k1-xchacha20poly1305"  # measured with umbral-pre
+    for name, c in {**CAL.ds.costs(), **CAL.group_ops}.items():
+        assert 0 < c.per_call < 1e-2, name
+    assert CAL.ds.costs()["copy"].per_byte > 0 and CAL.ds.costs()["pre_reencrypt"].per_byte == 0
+    assert set(CAL.group_ops) == set(GROUP_OPS)
+
+
+def test_calibrate_add_ds_measures_only_the_new_primitives(tmp_path: Path) -> None:
+    import json
+
+    data = json.loads(DEFAULT_PATH.read_text())
+    data["machine"] = machine_description().model_dump()
+    del data["ds"], data["group_ops"]
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(data))
+    out = tmp_path / "new.json"
+    r = CliRunner().invoke(main, ["calibrate", "--add-ds", str(old), "--out", str(out), "--repeat", "1"])
+    assert r.exit_code == 0, r.output
+    before, after = load_calibration(old), load_calibration(out)
+    assert after.suites == before.suites and after.date == before.date and after.machine == before.machine
+    assert after.ds is not None and after.group_ops is not None and before.ds is None
+    data["machine"]["cpu_model"] = "elsewhere"
+    old.write_text(json.dumps(data))
+    r = CliRunner().invoke(main, ["calibrate", "--add-ds", str(old), "--out", str(out), "--repeat", "1"])
+    assert r.exit_code != 0 and "another machine" in r.output

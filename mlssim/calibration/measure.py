@@ -21,8 +21,9 @@ and costs milliseconds where native code takes tens of microseconds: calibrated 
 
 The DS's primitives (:func:`measure_ds`): ``copy`` is ``bytearray(data)`` (one memory copy),
 ``encode`` a ``codec.encode`` of an opaque-carrying struct (as ``decode``), both fitted over
-three sizes; ``pre_reencrypt`` one re-encryption of the real PRE scheme (Umbral, ``umbral-pre``)
-when it is installed, else of the model twin (the file names which). :func:`measure_group_ops`
+three sizes; ``pre_reencrypt`` one re-encryption handed in by the caller (``mlssim calibrate``
+uses ``assist.pre.reencrypt_bench``: Umbral when ``umbral-pre`` is installed, else the model
+twin; the file names which). :func:`measure_group_ops`
 times the elliptic-curve halves of the hybrid KEMs (keygen: a scalar times the base point from
 a private scalar; dh: one shared secret) with ``cryptography``. Both can be added to an
 existing file without re-measuring its suites (``mlssim calibrate --add-ds``).
@@ -49,6 +50,7 @@ from ..mls.rand import SeededRandom
 from .model import FORMAT, GROUP_OPS, Calibration, DSCosts, Machine, PrimitiveCost, SuiteCosts
 
 __all__ = [
+    "PREBench",
     "real_suite_ids",
     "measure",
     "measure_ds",
@@ -276,19 +278,13 @@ def _now() -> str:
     return datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat()
 
 
-def _pre_scheme() -> Any:
-    """Umbral when ``umbral-pre`` is installed, else the model twin."""
-    from ..assist.pre import get_pre
-
-    try:
-        import umbral_pre  # noqa: F401
-    except ImportError:
-        return get_pre("model")
-    return get_pre("real")
+#: a PRE re-encryption ready to time: the scheme's name and one call (``assist.pre.reencrypt_bench``;
+#: passed in, since ``assist/`` sits beside this package, not below it)
+PREBench = tuple[str, Callable[[], object]]
 
 
-def measure_ds(repeat: int = 31) -> DSCosts:
-    """Time the DS's primitives (module docstring) on this machine."""
+def measure_ds(pre: PREBench, repeat: int = 31) -> DSCosts:
+    """Time the DS's primitives (module docstring) on this machine; ``pre`` the re-encryption."""
     if repeat < 1:
         raise ValueError(f"repeat must be ≥ 1, got {repeat}")
     copy_points = []
@@ -299,20 +295,13 @@ def measure_ds(repeat: int = 31) -> DSCosts:
     for size in SIZES["encode"]:
         struct = ExternalPub(external_pub=bytes(size))
         encode_points.append((len(encode(struct)), _median_seconds(partial(encode, struct), repeat, None)))
-    pre = _pre_scheme()
-    rand = SeededRandom(b"mlssim calibration", "pre")
-    alice, bob, signer = pre.generate_key_pair(rand), pre.generate_key_pair(rand), pre.signer_key_pair(rand)
-    capsule, _ = pre.encrypt(alice.pub, bytes(32), rand)
-    (kfrag,) = pre.generate_kfrags(alice.priv, bob.pub, signer.priv, rand)
-    reencrypt = partial(
-        pre.reencrypt, capsule, kfrag, signer_pub=signer.pub, delegating_pub=alice.pub, receiving_pub=bob.pub
-    )
+    scheme, reencrypt = pre
     return DSCosts(
         date=_now(),
         copy=_fit(copy_points),
         encode=_fit(encode_points),
         pre_reencrypt=PrimitiveCost(per_call=max(_MIN_PER_CALL, _median_seconds(reencrypt, repeat, None))),
-        pre_scheme=pre.info.name,
+        pre_scheme=scheme,
     )
 
 
@@ -337,20 +326,26 @@ def measure_group_ops(repeat: int = 31) -> dict[str, PrimitiveCost]:
     }
 
 
-def with_ds_costs(calibration: Calibration, repeat: int = 31) -> Calibration:
+def with_ds_costs(calibration: Calibration, pre: PREBench, repeat: int = 31) -> Calibration:
     """``calibration`` with the DS's primitives and the group operations measured here now
     (its suites' costs kept as they are); ValueError on another machine than the file's."""
     here = machine_description()
     if here != calibration.machine:
         raise ValueError(f"the file was measured on another machine: {calibration.machine} (here: {here})")
-    return calibration.model_copy(update={"ds": measure_ds(repeat), "group_ops": measure_group_ops(repeat)})
+    return calibration.model_copy(
+        update={"ds": measure_ds(pre, repeat), "group_ops": measure_group_ops(repeat)}
+    )
 
 
 def measure(
-    suite_ids: Iterable[int] | None = None, repeat: int = 31, progress: Progress | None = None
+    suite_ids: Iterable[int] | None = None,
+    repeat: int = 31,
+    progress: Progress | None = None,
+    pre: PREBench | None = None,
 ) -> Calibration:
     """Time every primitive of every suite in ``suite_ids`` (default: :func:`real_suite_ids`)
-    on this machine; ``progress(label)`` is called after each primitive (a progress bar)."""
+    on this machine; ``progress(label)`` is called after each primitive (a progress bar). With
+    ``pre`` (a re-encryption to time) the DS's primitives and the curve operations too."""
     if repeat < 1:
         raise ValueError(f"repeat must be ≥ 1, got {repeat}")
     ids = tuple(real_suite_ids() if suite_ids is None else suite_ids)
@@ -374,6 +369,6 @@ def measure(
         date=_now(),
         repeat=repeat,
         suites=suites,
-        ds=measure_ds(repeat),
-        group_ops=measure_group_ops(repeat),
+        ds=measure_ds(pre, repeat) if pre is not None else None,
+        group_ops=measure_group_ops(repeat) if pre is not None else None,
     )
