@@ -226,6 +226,7 @@ class DeliveryService:
     # -- ordering (this DS owns the group) ---------------------------------------------------
 
     def order_commit(self, group: str, epoch: int, sender: str, commit: CommitView) -> None:
+        """A commit reached its orderer: handled now, or in turn as a job (``hardware.ds``)."""
         if self.queue is not None:
             job = partial(self._order_commit, group, epoch, sender, commit)
             self.queue.handle(self, group, "commit", commit.commit_bytes, job)
