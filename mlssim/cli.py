@@ -350,18 +350,47 @@ def report(
     "--repeat", type=click.IntRange(min=1), default=31, show_default=True, help="Samples per primitive."
 )
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
-def calibrate(out: Path, suites: str | None, repeat: int, progress: bool | None) -> None:
+@click.option(
+    "--add-ds",
+    "add_ds",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Keep this file's suite costs; measure only the DS's primitives and the curve operations.",
+)
+def calibrate(out: Path, suites: str | None, repeat: int, progress: bool | None, add_ds: Path | None) -> None:
     """Measure this machine's cost of every counted primitive and write a calibration file.
 
     Times each primitive of each real cipher suite (the median of --repeat samples; byte-counted
-    ones at three input sizes, fitted to a cost per call plus a cost per byte) and records the
-    machine and the date. Scenarios name the file in `hardware.calibration`; the shipped
-    default is mlssim/calibration/default.json, made by this command.
+    ones at three input sizes, fitted to a cost per call plus a cost per byte), the DS's own
+    primitives (copy, encode, PRE re-encryption) and the curve operations of the hybrid KEMs,
+    and records the machine and the date. Scenarios name the file in `hardware.calibration`;
+    the shipped default is mlssim/calibration/default.json, made by this command.
     """
     import time
 
-    from .calibration import measure, real_suite_ids, save_calibration
+    from .assist.pre import reencrypt_bench
+    from .calibration import (
+        CalibrationError,
+        load_calibration,
+        measure,
+        real_suite_ids,
+        save_calibration,
+        with_ds_costs,
+    )
     from .mls.crypto.counting import PRIMITIVES
+
+    if add_ds is not None:
+        start = time.perf_counter()
+        try:
+            calibration = with_ds_costs(load_calibration(add_ds), reencrypt_bench(), repeat)
+        except (CalibrationError, ValueError) as err:
+            raise click.UsageError(str(err)) from None
+        save_calibration(calibration, out)
+        click.echo(
+            f"DS primitives and curve operations, repeat {repeat}: {time.perf_counter() - start:.1f} s"
+        )
+        click.echo(f"calibration: {out}")
+        return
 
     ids = real_suite_ids()
     if suites is not None:
@@ -387,7 +416,7 @@ def calibrate(out: Path, suites: str | None, repeat: int, progress: bool | None)
 
     start = time.perf_counter()
     try:
-        calibration = measure(ids, repeat, progress=tick)
+        calibration = measure(ids, repeat, progress=tick, pre=reencrypt_bench())
     finally:
         if bar is not None:
             bar.close()

@@ -16,6 +16,7 @@ PLACEHOLDER = {
     "groups": "<group>",
     "by_mode": "<mode>",
     "by_kind": "<kind>",
+    "by_ds": "<provider>",
 }
 ROLE_LEVEL = {"bytes_by_type_and_role"}
 

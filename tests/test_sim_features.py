@@ -234,10 +234,11 @@ def _dist_name(t: type[BaseModel]) -> str:
 
 
 def test_every_key_scenario_uses_every_key() -> None:
-    """every-key.yaml, plus every-key-steady.yaml, every-key-forge.yaml and every-key-reinit.yaml
-    for the keys it cannot be combined with."""
+    """every-key.yaml, plus an every-key-<topic>.yaml for the keys it cannot be combined with
+    (steady state, forged commits, ReInit, the DS as a queue)."""
     files = sorted((ROOT / "scenarios").glob("every-key*.yaml"))
     assert [f.name for f in files] == [
+        "every-key-dsq.yaml",
         "every-key-forge.yaml",
         "every-key-reinit.yaml",
         "every-key-steady.yaml",

@@ -17,11 +17,24 @@ This module holds :func:`get_pre`, which picks a family by name, and re-exports 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
+from ..mls.rand import SeededRandom
 from .pre_model import ModelPRE
 from .pre_scheme import PRE, PREInfo
 from .pre_umbral import PRE_EXTRA, UMBRAL_INFO, UmbralPRE
 
-__all__ = ["PRE", "PREInfo", "UMBRAL_INFO", "UmbralPRE", "ModelPRE", "get_pre", "PRE_EXTRA"]
+__all__ = [
+    "PRE",
+    "PREInfo",
+    "UMBRAL_INFO",
+    "UmbralPRE",
+    "ModelPRE",
+    "get_pre",
+    "PRE_EXTRA",
+    "reencrypt_bench",
+]
 
 
 def get_pre(family: str = "real") -> PRE:
@@ -32,3 +45,22 @@ def get_pre(family: str = "real") -> PRE:
     if family == "model":
         return ModelPRE()
     raise ValueError(f"unknown PRE family {family!r} (expected 'real' or 'model')")
+
+
+def reencrypt_bench() -> tuple[str, Callable[[], bytes]]:
+    """One re-encryption ready to time (``mlssim calibrate``): the real scheme (Umbral) when
+    ``umbral-pre`` is installed, else the model twin, and the scheme's name."""
+    try:
+        import umbral_pre  # noqa: F401
+    except ImportError:
+        pre = get_pre("model")
+    else:
+        pre = get_pre("real")
+    rand = SeededRandom(b"mlssim calibration", "pre")
+    alice, bob, signer = pre.generate_key_pair(rand), pre.generate_key_pair(rand), pre.signer_key_pair(rand)
+    capsule, _ = pre.encrypt(alice.pub, bytes(32), rand)
+    (kfrag,) = pre.generate_kfrags(alice.priv, bob.pub, signer.priv, rand)
+    call = partial(
+        pre.reencrypt, capsule, kfrag, signer_pub=signer.pub, delegating_pub=alice.pub, receiving_pub=bob.pub
+    )
+    return pre.info.name, call

@@ -16,7 +16,17 @@ Costs that are not a suite's: ``decode`` (a top-level ``codec.decode``) is timed
 opaque-carrying struct, and given to every suite. ``hpke_setup`` is not a method of the suite:
 it is timed as ``hpke_export`` minus one ``kdf_expand``, which is how ``CountingSuite`` counts
 an export. The real post-quantum ``kem_encap`` is pure Python here (``mls/crypto/mlkem.py``)
-and costs milliseconds where native code takes tens of microseconds: calibrated as it runs.
+and costs milliseconds where native code takes tens of microseconds: calibrated as it runs
+(``hardware.kem_cost: native`` prices it at published native numbers, ``native_pq.py``).
+
+The DS's primitives (:func:`measure_ds`): ``copy`` is ``bytearray(data)`` (one memory copy),
+``encode`` a ``codec.encode`` of an opaque-carrying struct (as ``decode``), both fitted over
+three sizes; ``pre_reencrypt`` one re-encryption handed in by the caller (``mlssim calibrate``
+uses ``assist.pre.reencrypt_bench``: Umbral when ``umbral-pre`` is installed, else the model
+twin; the file names which). :func:`measure_group_ops`
+times the elliptic-curve halves of the hybrid KEMs (keygen: a scalar times the base point from
+a private scalar; dh: one shared secret) with ``cryptography``. Both can be added to an
+existing file without re-measuring its suites (``mlssim calibrate --add-ds``).
 """
 
 from __future__ import annotations
@@ -37,14 +47,26 @@ from ..mls.crypto.counting import BYTE_COUNTED, PRIMITIVES
 from ..mls.crypto.suite import CipherSuite
 from ..mls.messages.welcome import ExternalPub
 from ..mls.rand import SeededRandom
-from .model import FORMAT, Calibration, Machine, PrimitiveCost, SuiteCosts
+from .model import FORMAT, GROUP_OPS, Calibration, DSCosts, Machine, PrimitiveCost, SuiteCosts
 
-__all__ = ["real_suite_ids", "measure", "machine_description", "SIZES"]
+__all__ = [
+    "PREBench",
+    "real_suite_ids",
+    "measure",
+    "measure_ds",
+    "measure_group_ops",
+    "with_ds_costs",
+    "machine_description",
+    "SIZES",
+]
 
 #: input sizes (bytes) at which byte-counted primitives are timed; hpke_setup's input is the
 #: HPKE ``info`` (an EncryptContext: a label and the GroupContext, 100–2000 bytes)
 SIZES: dict[str, tuple[int, ...]] = {name: (64, 1024, 8192) for name in BYTE_COUNTED}
 SIZES["hpke_setup"] = (32, 512, 2048)
+#: the DS's byte-counted primitives: a control message up to a large commit's copy
+SIZES["copy"] = (64, 8192, 131072)
+SIZES["encode"] = (64, 1024, 8192)
 #: a batch of warm calls lasts about this long (s), so timer resolution does not matter
 _BATCH_SECONDS = 1e-3
 _MIN_PER_CALL = 1e-9
@@ -252,11 +274,78 @@ def _decode_cost(repeat: int) -> PrimitiveCost:
     return _fit(points)
 
 
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat()
+
+
+#: a PRE re-encryption ready to time: the scheme's name and one call (``assist.pre.reencrypt_bench``;
+#: passed in, since ``assist/`` sits beside this package, not below it)
+PREBench = tuple[str, Callable[[], object]]
+
+
+def measure_ds(pre: PREBench, repeat: int = 31) -> DSCosts:
+    """Time the DS's primitives (module docstring) on this machine; ``pre`` the re-encryption."""
+    if repeat < 1:
+        raise ValueError(f"repeat must be ≥ 1, got {repeat}")
+    copy_points = []
+    for size in SIZES["copy"]:
+        data = bytes(size)
+        copy_points.append((size, _median_seconds(partial(bytearray, data), repeat, None)))
+    encode_points = []
+    for size in SIZES["encode"]:
+        struct = ExternalPub(external_pub=bytes(size))
+        encode_points.append((len(encode(struct)), _median_seconds(partial(encode, struct), repeat, None)))
+    scheme, reencrypt = pre
+    return DSCosts(
+        date=_now(),
+        copy=_fit(copy_points),
+        encode=_fit(encode_points),
+        pre_reencrypt=PrimitiveCost(per_call=max(_MIN_PER_CALL, _median_seconds(reencrypt, repeat, None))),
+        pre_scheme=scheme,
+    )
+
+
+def measure_group_ops(repeat: int = 31) -> dict[str, PrimitiveCost]:
+    """Time X25519, P-256 and P-384 key generation from a private scalar and one DH."""
+    from cryptography.hazmat.primitives.asymmetric import ec, x25519
+
+    x_priv = x25519.X25519PrivateKey.from_private_bytes(bytes(range(1, 33)))
+    x_peer = x25519.X25519PrivateKey.from_private_bytes(bytes(range(2, 34))).public_key()
+    calls: dict[str, Callable[[], object]] = {
+        "x25519_keygen": lambda: x25519.X25519PrivateKey.from_private_bytes(bytes(range(1, 33))).public_key(),
+        "x25519_dh": partial(x_priv.exchange, x_peer),
+    }
+    for name, curve in (("p256", ec.SECP256R1()), ("p384", ec.SECP384R1())):
+        priv = ec.derive_private_key(12345, curve)
+        peer = ec.derive_private_key(67890, curve).public_key()
+        calls[f"{name}_keygen"] = partial(lambda c: ec.derive_private_key(12345, c).public_key(), curve)
+        calls[f"{name}_dh"] = partial(priv.exchange, ec.ECDH(), peer)
+    return {
+        op: PrimitiveCost(per_call=max(_MIN_PER_CALL, _median_seconds(calls[op], repeat, None)))
+        for op in GROUP_OPS
+    }
+
+
+def with_ds_costs(calibration: Calibration, pre: PREBench, repeat: int = 31) -> Calibration:
+    """``calibration`` with the DS's primitives and the group operations measured here now
+    (its suites' costs kept as they are); ValueError on another machine than the file's."""
+    here = machine_description()
+    if here != calibration.machine:
+        raise ValueError(f"the file was measured on another machine: {calibration.machine} (here: {here})")
+    return calibration.model_copy(
+        update={"ds": measure_ds(pre, repeat), "group_ops": measure_group_ops(repeat)}
+    )
+
+
 def measure(
-    suite_ids: Iterable[int] | None = None, repeat: int = 31, progress: Progress | None = None
+    suite_ids: Iterable[int] | None = None,
+    repeat: int = 31,
+    progress: Progress | None = None,
+    pre: PREBench | None = None,
 ) -> Calibration:
     """Time every primitive of every suite in ``suite_ids`` (default: :func:`real_suite_ids`)
-    on this machine; ``progress(label)`` is called after each primitive (a progress bar)."""
+    on this machine; ``progress(label)`` is called after each primitive (a progress bar). With
+    ``pre`` (a re-encryption to time) the DS's primitives and the curve operations too."""
     if repeat < 1:
         raise ValueError(f"repeat must be ≥ 1, got {repeat}")
     ids = tuple(real_suite_ids() if suite_ids is None else suite_ids)
@@ -277,7 +366,9 @@ def measure(
     return Calibration(
         format=FORMAT,
         machine=machine_description(),
-        date=datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat(),
+        date=_now(),
         repeat=repeat,
         suites=suites,
+        ds=measure_ds(pre, repeat) if pre is not None else None,
+        group_ops=measure_group_ops(repeat) if pre is not None else None,
     )

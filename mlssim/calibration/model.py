@@ -3,9 +3,12 @@ a tally of counted work (issue 19).
 
 Processing time is ``Σ calls × per_call + bytes × per_byte`` over the primitives of a
 :class:`~mlssim.mls.crypto.counting.WorkCounts` tally, times the ``cpu_factor`` of the hardware
-that did the work (:func:`cost_of`). The costs are measured on one machine (``measure.py``) and
-kept in a JSON file with that machine's description and the date, so a result can say whose
-seconds it counts; ``default.json`` beside this module is the shipped one.
+that did the work (:func:`cost_of`). A delivery service's work (issue 19 item 4) is priced the
+same way with the primitives of :data:`DS_PRIMITIVES` from the file's optional ``ds`` section
+(:func:`ds_cost_of`); the ``group_ops`` section holds this machine's elliptic-curve operations,
+the traditional halves of the hybrid KEMs (``native_pq.py``). The costs are measured on one
+machine (``measure.py``) and kept in a JSON file with that machine's description and the date,
+so a result can say whose seconds it counts; ``default.json`` beside this module is the shipped one.
 
 A file is checked on load against this model (pydantic, unknown keys refused) and a bad one
 raises :class:`CalibrationError` naming the file and the field, because a calibration that
@@ -39,6 +42,11 @@ __all__ = [
     "save_calibration",
     "default_calibration",
     "cost_of",
+    "ds_cost_of",
+    "DSCosts",
+    "DS_PRIMITIVES",
+    "DS_BYTE_COUNTED",
+    "GROUP_OPS",
 ]
 
 #: version of the file layout; a file of another version is refused, never guessed at
@@ -99,6 +107,42 @@ class SuiteCosts(_Frozen):
         return costs
 
 
+#: what a DS's job counts besides the suite's primitives (``sim/ds_processing.py``):
+#:
+#: * ``copy`` (bytes): one transmission written out (a recipient's copy, a DS–DS copy, a
+#:   control message) — a memory copy of its bytes;
+#: * ``encode`` (bytes): one message the DS builds and serializes (an IndividualCommit, an
+#:   AnnotatedCommit, a SenderAuthenticatedMessage), timed as ``codec.encode``;
+#: * ``pre_reencrypt`` (calls): one PRE re-encryption (a kfrag applied to a capsule).
+DS_PRIMITIVES = ("copy", "encode", "pre_reencrypt")
+DS_BYTE_COUNTED = ("copy", "encode")
+#: elliptic-curve operations timed on this machine: the traditional half of each hybrid KEM
+GROUP_OPS = ("x25519_keygen", "x25519_dh", "p256_keygen", "p256_dh", "p384_keygen", "p384_dh")
+
+
+class DSCosts(_Frozen):
+    """The DS's own primitives (:data:`DS_PRIMITIVES`), measured on the file's machine at
+    ``date`` (added later than the suites' costs, without re-measuring them)."""
+
+    date: str = Field(min_length=1, description="when these were measured (ISO 8601, UTC)")
+    copy_: PrimitiveCost = Field(alias="copy", description="one transmission written: per call, per byte")
+    encode: PrimitiveCost = Field(description="one message serialized (codec.encode): per call, per byte")
+    pre_reencrypt: PrimitiveCost = Field(description="one PRE re-encryption, of scheme pre_scheme")
+    pre_scheme: str = Field(min_length=1, description="the PRE scheme timed (Umbral when installed)")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("pre_reencrypt")
+    @classmethod
+    def _flat(cls, v: PrimitiveCost) -> PrimitiveCost:
+        if v.per_byte != 0:
+            raise ValueError("per_byte for a primitive counted by calls only")
+        return v
+
+    def costs(self) -> dict[str, PrimitiveCost]:
+        return {"copy": self.copy_, "encode": self.encode, "pre_reencrypt": self.pre_reencrypt}
+
+
 class Calibration(_Frozen):
     """Costs per primitive per real suite, measured on ``machine`` at ``date``."""
 
@@ -107,6 +151,20 @@ class Calibration(_Frozen):
     date: str = Field(min_length=1, description="when it was measured (ISO 8601, UTC)")
     repeat: int = Field(ge=1, description="timed samples per primitive and size (median kept)")
     suites: dict[int, SuiteCosts] = Field(min_length=1)
+    ds: DSCosts | None = Field(default=None, description="the DS's primitives (needed by hardware.ds)")
+    group_ops: dict[str, PrimitiveCost] | None = Field(
+        default=None, description="elliptic-curve operations (needed by hardware.kem_cost: native)"
+    )
+
+    @field_validator("group_ops")
+    @classmethod
+    def _every_group_op(cls, v: dict[str, PrimitiveCost] | None) -> dict[str, PrimitiveCost] | None:
+        if v is not None:
+            missing = [p for p in GROUP_OPS if p not in v]
+            unknown = sorted(set(v) - set(GROUP_OPS))
+            if missing or unknown:
+                raise ValueError(f"needs exactly {', '.join(GROUP_OPS)}")
+        return v
 
     @field_validator("format")
     @classmethod
@@ -177,7 +235,7 @@ def load_calibration(path: str | os.PathLike[str]) -> Calibration:
 
 def save_calibration(calibration: Calibration, path: str | os.PathLike[str]) -> None:
     """Write ``calibration`` as indented JSON with sorted suites (stable diffs)."""
-    data = calibration.model_dump(mode="json")
+    data = calibration.model_dump(mode="json", by_alias=True, exclude_none=True)
     data["suites"] = {str(k): data["suites"][str(k)] for k in sorted(calibration.suites)}
     Path(path).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
@@ -198,15 +256,36 @@ def cost_of(
     work). The sum is exactly rounded (``math.fsum``), so it does not depend on the order the
     tally was filled in. A name that is no primitive raises ValueError: it would cost nothing.
     """
+    return _price(counts, calibration.suite(suite_id).costs, BYTE_COUNTED, cpu_factor)
+
+
+def ds_cost_of(
+    counts: Mapping[str, int], calibration: Calibration, suite_id: int, cpu_factor: float = 1.0
+) -> float:
+    """:func:`cost_of` for a DS's job: its tally may also hold :data:`DS_PRIMITIVES` (priced by
+    the file's ``ds`` section; CalibrationError when it has none)."""
+    if calibration.ds is None:
+        raise CalibrationError(
+            "calibration", [("ds", "no costs for the DS's primitives (rerun `mlssim calibrate`)")]
+        )
+    costs = {**calibration.suite(suite_id).costs, **calibration.ds.costs()}
+    return _price(counts, costs, BYTE_COUNTED + DS_BYTE_COUNTED, cpu_factor)
+
+
+def _price(
+    counts: Mapping[str, int],
+    costs: Mapping[str, PrimitiveCost],
+    by_bytes: tuple[str, ...],
+    cpu_factor: float,
+) -> float:
     if not (cpu_factor > 0 and math.isfinite(cpu_factor)):
         raise ValueError(f"cpu_factor must be a positive number, got {cpu_factor}")
-    costs = calibration.suite(suite_id).costs
     terms: list[float] = []
     for name, n in counts.items():
-        if name.endswith("_bytes") and name[: -len("_bytes")] in BYTE_COUNTED:
+        if name.endswith("_bytes") and name[: -len("_bytes")] in by_bytes:
             terms.append(n * costs[name[: -len("_bytes")]].per_byte)
         elif name in costs:
             terms.append(n * costs[name].per_call)
         else:
-            raise ValueError(f"unknown primitive {name!r} in the tally (known: {', '.join(PRIMITIVES)})")
+            raise ValueError(f"unknown primitive {name!r} in the tally (known: {', '.join(costs)})")
     return cpu_factor * math.fsum(terms)

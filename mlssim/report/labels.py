@@ -76,6 +76,13 @@ FAMILIES = {
     "processing.seconds.light_welcome": "time to join as a light member (s)",
     "processing.waited_s": "queueing delay before a job (s)",
     "processing.busy_s_per_client_mean": "busy time per client (s)",
+    "processing.ds.jobs": "DS jobs processed (count)",
+    "processing.ds.seconds.commit": "DS time to order and fan out a commit (s)",
+    "processing.ds.seconds.commit_rejected": "DS time to reject a commit (s)",
+    "processing.ds.seconds.proposal": "DS time to order and fan out a proposal (s)",
+    "processing.ds.seconds.proposal_rejected": "DS time to reject a proposal (s)",
+    "processing.ds.seconds.application": "DS time to fan out an application message (s)",
+    "processing.ds.waited_s": "queueing delay before a DS job (s)",
     "faults.count": "faults (count)",
     "faults.duration_s": "time under faults, summed over faults (s)",
     "faults.availability": "availability: share of time a member could commit",
@@ -209,6 +216,9 @@ GRID = {
     "faults.failover.enabled": "hub failover",
     "federation.fanout": "fan-out strategy",
     "crypto.suite": "cipher suite",
+    "hardware.ds.workers": "DS workers",
+    "hardware.ds.cpu_factor": "DS cpu factor (× the calibration machine)",
+    "hardware.kem_cost": "post-quantum KEM cost",
 }
 _STAT = re.compile(r"^(?P<family>.+)\.(?P<stat>p50|p95|p99|n|mean|max|total)$")
 

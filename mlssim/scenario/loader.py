@@ -112,6 +112,12 @@ def _calibration_issues(scenario: Scenario, base: Path, ctx: _Context) -> list[S
     if suite not in calibration.suites:
         label = str(suite) if suite < 0xF000 else f"0x{suite:04X}"
         return [_issue(ctx, path, f"{hw.calibration} has no costs for cipher suite {label} (crypto.suite)")]
+    if hw.ds is not None and calibration.ds is None:
+        why = "has no costs for the DS's primitives (hardware.ds); rerun `mlssim calibrate`"
+        return [_issue(ctx, path, f"{hw.calibration} {why}")]
+    if hw.kem_cost == "native" and calibration.group_ops is None:
+        why = "has no curve timings (hardware.kem_cost: native); rerun `mlssim calibrate`"
+        return [_issue(ctx, path, f"{hw.calibration} {why}")]
     return []
 
 

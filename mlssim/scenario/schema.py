@@ -31,7 +31,14 @@ from .schema_base import _Model
 from .schema_distributions import Constant, Distribution, Empirical, Exponential, LogNormal, Normal, Uniform
 from .schema_faults import FailoverSpec, FaultEvent, FaultsSpec, RandomFaults, fault_problems
 from .schema_groups import ChurnSpec, GroupSpec, PopulationSpec, ScriptEvent, WorkloadSpec
-from .schema_hardware import DEFAULT_PROFILES, AccessLink, HardwareMix, HardwareProfile, HardwareSpec
+from .schema_hardware import (
+    DEFAULT_PROFILES,
+    AccessLink,
+    DSCapacity,
+    HardwareMix,
+    HardwareProfile,
+    HardwareSpec,
+)
 from .schema_misbehaviour import CheckSpec, MisbehaviourEvent, MisbehaviourSpec, misbehaviour_problems
 from .schema_network import DEFAULT_LATENCY, LinkSpec, NetworkSpec, ProviderSpec
 from .schema_protocol import CommitPolicySpec, CryptoSpec, FederationSpec, MLSSpec, RetrySpec
@@ -53,6 +60,7 @@ __all__ = [
     "HardwareProfile",
     "HardwareMix",
     "HardwareSpec",
+    "DSCapacity",
     "DEFAULT_PROFILES",
     "CryptoSpec",
     "MLSSpec",

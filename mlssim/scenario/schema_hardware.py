@@ -26,19 +26,24 @@ a scenario that cares should give its own. CPU factors are assumptions, not meas
 stored source compares a phone's crypto speed with the calibration machine): a mid-range
 phone core 4× slower than the machine of ``mlssim/calibration/default.json`` (a server core),
 a laptop 1.5×, a server 1×. Measure with ``mlssim calibrate`` on the device when it matters.
+
+A delivery service is a queue too when ``ds`` is given (``sim/ds_processing.py``): ``workers``
+servers per DS, each job priced with the DS's ``cpu_factor`` — one precedence rule: ``ds.cpu_factor``
+when given, else the ``server`` profile's. ``kem_cost: native`` prices the post-quantum KEMs at
+published native numbers (``mlssim/calibration/native_pq.py``) instead of this project's ML-KEM.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SerializerFunctionWrapHandler, field_validator, model_serializer, model_validator
 
 from .schema_base import _Model
 from .schema_distributions import Distribution, _const
 
-__all__ = ["AccessLink", "HardwareProfile", "HardwareMix", "HardwareSpec", "DEFAULT_PROFILES"]
+__all__ = ["AccessLink", "DSCapacity", "HardwareProfile", "HardwareMix", "HardwareSpec", "DEFAULT_PROFILES"]
 
 _NAME = r"^[A-Za-z0-9_.-]+$"
 
@@ -115,6 +120,25 @@ class HardwareMix(_Model):
         return v
 
 
+class DSCapacity(_Model):
+    """Every DS's processing capacity (with processing_time on): the DS is a queue of jobs —
+    each message it orders, its fan-out built and copied — served by ``workers`` in parallel
+    (docs/model.md). One precedence rule: a DS computes at ``cpu_factor`` when given, else at
+    the ``server`` profile's (``hardware.profiles.server``, built in at 1); ``mix`` never
+    applies to a DS."""
+
+    workers: int = Field(default=1, ge=1, description="jobs a DS handles at once (servers of its queue)")
+    cpu_factor: float | None = Field(
+        default=None,
+        gt=0,
+        allow_inf_nan=False,
+        description=(
+            "a DS's processing time relative to the calibration's machine; null: the `server` "
+            "profile's cpu_factor"
+        ),
+    )
+
+
 class HardwareSpec(_Model):
     """Processing time and access links by hardware profile: a profile's link replaces
     network.client_ds for its clients; with processing_time on, each client is a queue whose
@@ -143,6 +167,39 @@ class HardwareSpec(_Model):
         ),
     )
     mix: HardwareMix = Field(default_factory=HardwareMix, description="which client gets which profile")
+    ds: DSCapacity | None = Field(
+        default=None,
+        description=(
+            "with processing_time on: every DS is a queue whose jobs (ordering a message, building "
+            "and copying its fan-out) take counted work × calibrated cost × its cpu_factor; null: "
+            "a DS's work takes no time"
+        ),
+    )
+    kem_cost: Literal["measured", "native"] = Field(
+        default="measured",
+        description=(
+            "post-quantum suites' KEM cost: `measured` (the calibration, this project's pure-Python "
+            "ML-KEM encapsulation) or `native` (published native ML-KEM plus the curve half timed "
+            "on the calibration machine; mlssim/calibration/native_pq.py)"
+        ),
+    )
+
+    @model_serializer(mode="wrap")
+    def _without_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Without ``ds`` and with the measured KEM cost the section dumps exactly as before the
+        keys existed (run keys and saved scenario.json unchanged)."""
+        data: dict[str, Any] = handler(self)
+        if self.ds is None:
+            data.pop("ds", None)
+        if self.kem_cost == "measured":
+            data.pop("kem_cost", None)
+        return data
+
+    def ds_cpu_factor(self) -> float:
+        """The precedence rule: ``ds.cpu_factor`` when given, else the ``server`` profile's."""
+        if self.ds is not None and self.ds.cpu_factor is not None:
+            return self.ds.cpu_factor
+        return self.profiles["server"].cpu_factor
 
     @field_validator("profiles", mode="before")
     @classmethod

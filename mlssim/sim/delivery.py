@@ -43,6 +43,7 @@ from ..mls.group_state import PublicEpoch
 from ..mls.messages import MLSMessage
 from ..mls.ratchet_tree import RatchetTree
 from ..mls.treemath import LeafIndex
+from .ds_processing import DSQueue, Outbox
 from .network import Network
 from .recorder import Recorder
 from .records import CONTROL_BYTES, GroupRecord
@@ -220,15 +221,28 @@ class DeliveryService:
         #: A client that comes back online is connected only once its mailbox fetch arrives,
         #: so nothing new overtakes what waited for it.
         self.connected: set[str] = set()
+        #: ``hardware.ds``: this DS's queue of jobs, and the outbox of the job being handled
+        #: (``sim/ds_processing.py``); None: the DS's work takes no time
+        self.queue: DSQueue | None = None
+        self.held: Outbox | None = None
 
     # -- ordering (this DS owns the group) ---------------------------------------------------
 
     def order_commit(self, group: str, epoch: int, sender: str, commit: CommitView) -> None:
+        """A commit reached its orderer: handled now, or in turn as a job (``hardware.ds``)."""
+        if self.queue is not None:
+            job = partial(self._order_commit, group, epoch, sender, commit)
+            self.queue.handle(self, group, "commit", commit.commit_bytes, job)
+            return
+        self._order_commit(group, epoch, sender, commit)
+
+    def _order_commit(self, group: str, epoch: int, sender: str, commit: CommitView) -> bool:
+        """Accept (and fan out) or reject the commit; whether it was fanned out."""
         rec = self.groups[group]
         w = self.world
         mb = w.misbehaviour
         if mb is not None and mb.equivocates(self, group, rec, epoch, sender, commit):
-            return  # accepted as a second commit for an epoch already decided
+            return True  # accepted as a second commit for an epoch already decided
         if not w.ordering.accepts_commit(rec, epoch):
             w.recorder.event(
                 w.env.now,
@@ -245,7 +259,7 @@ class DeliveryService:
             self.to_client(
                 sender, CONTROL_BYTES, "commit_reject", group, lambda: w.clients[sender].on_reject(group)
             )
-            return
+            return False
         rec.epoch += 1
         if w.compromises is not None:
             w.compromises.commit_accepted(group, rec.epoch, sender, commit, welcome_sent=not commit.pre_join)
@@ -285,8 +299,17 @@ class DeliveryService:
         fanout.at_ds(self, group, rec, commit)
         fanned += fanout.to_joiners(self, group, rec, commit)
         w.recorder.event(w.env.now, "commit_fanout", group=group, client=sender, op=commit.kind, bytes=fanned)
+        return True
 
     def order_proposal(self, group: str, epoch: int, sender: str, size: int, msg: MLSMessage) -> None:
+        if self.queue is not None:
+            self.queue.handle(
+                self, group, "proposal", size, partial(self._order_proposal, group, epoch, sender, size, msg)
+            )
+            return
+        self._order_proposal(group, epoch, sender, size, msg)
+
+    def _order_proposal(self, group: str, epoch: int, sender: str, size: int, msg: MLSMessage) -> bool:
         rec = self.groups[group]
         w = self.world
         if not w.ordering.accepts_proposal(rec, epoch):
@@ -298,7 +321,7 @@ class DeliveryService:
                 group,
                 lambda: w.clients[sender].on_proposal_reject(group, epoch),
             )
-            return
+            return False
         w.recorder.event(w.env.now, "proposal_accepted", group=group, client=sender, epoch=epoch)
         self.fan_out(
             [m for m in rec.members if m != sender],
@@ -309,8 +332,17 @@ class DeliveryService:
             "on_proposal",
             (group, msg),
         )
+        return True
 
     def order_application(self, group: str, sender: str, size: int, msg: MLSMessage) -> None:
+        if self.queue is not None:
+            self.queue.handle(
+                self, group, "application", size, partial(self._order_application, group, sender, size, msg)
+            )
+            return
+        self._order_application(group, sender, size, msg)
+
+    def _order_application(self, group: str, sender: str, size: int, msg: MLSMessage) -> None:
         rec = self.groups[group]
         w = self.world
         receivers = [m for m in rec.members if m != sender]
@@ -400,7 +432,10 @@ class DeliveryService:
         wire_size: int,
     ) -> int:
         """Deliver ``sizes[i]`` bytes to each ``members[i]`` (then ``calls[i]()``): this DS's own
-        clients directly, each other provider's through one ``ds_ds`` copy of ``wire_size``."""
+        clients directly, each other provider's through one ``ds_ds`` copy of ``wire_size`` (held
+        until its job's work is done when this DS is a queue, ``sim/ds_processing.py``)."""
+        if self.held is not None:
+            return self.held.fan_out(self, members, sizes, calls, msg_type, group, wire_size)
         w = self.world
         by_home: dict[str, tuple[list[Recipient], list[int], list[Callable[[], None]]]] = {}
         for c, size, call in zip(members, sizes, calls, strict=True):
@@ -433,6 +468,9 @@ class DeliveryService:
         self, client: str, size: int, msg_type: str, group: str, deliver: Callable[[], None]
     ) -> None:
         """From this (ordering) DS to a client, through the client's home DS."""
+        if self.held is not None:
+            self.held.to_client(self, client, size, msg_type, group, deliver)
+            return
         w = self.world
         ds = w.providers[w.clients[client].provider].ds
         then = partial(ds.deliver_local, client, size, msg_type, group, deliver)

@@ -17,7 +17,9 @@ Two strategies own how a client's work relates to simulated time:
 A client's hardware profile (``hardware.mix``) gives its ``cpu_factor`` and, when the profile
 has a link, its access link, which replaces ``network.client_ds`` for its traffic (one rule:
 :meth:`Hardware.access_link`). The DS's own processing is not modelled yet (its splitting and
-re-encryption work is recorded as events, ``ds_split`` and ``pre_rekey``).
+re-encryption work is recorded as events, ``ds_split`` and ``pre_rekey``) unless ``hardware.ds``
+makes each DS a queue too (``sim/ds_processing.py``). ``hardware.kem_cost: native`` prices the
+post-quantum KEMs at published native numbers (:func:`calibration_of`).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from typing import Any, Protocol, TypeVar
 
 import simpy
 
-from ..calibration import Calibration, cost_of, default_calibration, load_calibration
+from ..calibration import Calibration, cost_of, default_calibration, load_calibration, native_pq_calibration
 from ..mls.crypto.counting import WorkCounts, counting
 from ..scenario.schema import HardwareProfile, HardwareSpec, LinkSpec
 from .recorder import Recorder
@@ -160,10 +162,13 @@ def _draw(weights: dict[str, float], name: str) -> str:
 
 
 def calibration_of(spec: HardwareSpec, base_dir: Any) -> Calibration:
-    """The scenario's calibration: the shipped default, or its file (checked on load)."""
+    """The scenario's calibration: the shipped default, or its file (checked on load); under
+    ``kem_cost: native`` its post-quantum KEMs priced natively (``calibration/native_pq.py``)."""
     if spec.calibration == "default":
-        return default_calibration()
-    return load_calibration(base_dir / spec.calibration)
+        cal = default_calibration()
+    else:
+        cal = load_calibration(base_dir / spec.calibration)
+    return native_pq_calibration(cal) if spec.kem_cost == "native" else cal
 
 
 def make_processing(

@@ -12,8 +12,11 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+import simpy
+
 from .client import Client
 from .delivery import DeliveryService
+from .ds_processing import DSQueue, ds_summary
 from .fault_summary import faults_summary
 from .faults import Faults
 from .processing import Processing, Queued
@@ -61,6 +64,14 @@ class Finished(Protocol):
     def compromises(self) -> _Healing | None: ...
     @property
     def processing(self) -> Processing: ...
+    @property
+    def ds_queue(self) -> DSQueue | None: ...
+    @property
+    def providers(self) -> Mapping[str, Any]: ...
+
+    origin: float
+    env: simpy.Environment
+
     @property
     def faults(self) -> Faults | None: ...
     @property
@@ -250,12 +261,17 @@ def _processing_summary(w: Finished) -> dict[str, Any]:
         by_op.setdefault(e["op"], []).append(e["seconds"])
         busy[e["client"]] += e["seconds"]
         waited.append(e["waited"])
-    return {
+    out: dict[str, Any] = {
         "jobs": len(waited),
         "seconds": {op: _percentiles(v) for op, v in sorted(by_op.items())},
         "waited_s": _percentiles(waited),
         "busy_s_per_client_mean": round(math.fsum(busy.values()) / max(len(w.clients), 1), 6),
     }
+    if w.ds_queue is not None:  # only with hardware.ds (sim/ds_processing.py)
+        span = w.env.now - w.origin
+        events = w.recorder.of_kind("ds_processing")
+        out["ds"] = ds_summary(events, list(w.providers), w.ds_queue.workers, span)
+    return out
 
 
 def _bytes_summary(w: Finished) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from . import commits, devices, policies, resync, retry, workload
 from .client import AS_LEAF_POLICY, Client
 from .compromise import Compromises
 from .delivery import AuthenticationService, DeliveryService
+from .ds_processing import DSQueue, make_ds_queue
 from .fanouts import make_fanout
 from .faults import Faults, region_latencies
 from .misbehaviour import Misbehaviour
@@ -134,6 +135,12 @@ class World:
         self.processing: Processing = make_processing(
             hw, self.env, self.recorder, scenario.crypto.suite, self.hardware, base_dir or Path(".")
         )
+        #: every DS a queue of jobs (``hardware.ds``, sim/ds_processing.py); None: DS work is instant
+        self.ds_queue: DSQueue | None = make_ds_queue(
+            hw, self.env, self.recorder, scenario.crypto.suite, self.fanout, base_dir or Path(".")
+        )
+        for p in self.providers.values():
+            p.ds.queue = self.ds_queue
         #: regions and faults (issue 20, sim/faults.py): without them, none and nothing changes
         regional = region_latencies(scenario)
         if regional is not None:

@@ -16,7 +16,8 @@ Model choices, written down:
   (by name, as the ordering DS knows membership) and whether the commit has a path (the
   committer's leaf changed: RFC 9420 §12.4.2 replaces it exactly when there is a path).
 - The annotation work is recorded (``ds_light`` events per commit and per light joiner, and
-  the ``ds_light_messages`` count); the DS's processing time is not modelled (as for ``split``).
+  the ``ds_light_messages`` count) and charged to the DS (an ``encode`` per annotated message:
+  its time under ``hardware.ds``, ``sim/ds_processing.py``).
 - A DS–DS copy is counted as the plain message (the per-member proofs are added by the
   ordering DS before its own clients' downloads, and at the other providers' DSs as if they
   annotated too: each provider's DS keeps the public tree it is sent).
@@ -153,6 +154,8 @@ class Light(Plain):
         anns = self._annotations(group, view)
         if anns:
             w = ds.world
+            built = sum(len(encode(a)) for a in anns.values())
+            self.charge_ds(encodes=len(anns), encode_bytes=built)
             w.recorder.event(
                 w.env.now,
                 "ds_light",
@@ -160,7 +163,7 @@ class Light(Plain):
                 epoch=rec.epoch,
                 what="commit",
                 annotations=len(anns),
-                bytes=sum(len(encode(a)) for a in anns.values()),
+                bytes=built,
             )
         self._trees.setdefault(group, _Trees()).add(rec.epoch, view.tree)
 
@@ -196,6 +199,8 @@ class Light(Plain):
                 upload=0,
                 adder_upload=wsize,
             )
+        built = sum(s for s, _ in steps.values())
+        self.charge_ds(encodes=len(steps), encode_bytes=built)
         w.recorder.event(
             w.env.now,
             "ds_light",
@@ -203,7 +208,7 @@ class Light(Plain):
             epoch=rec.epoch,
             what="welcome",
             annotations=len(steps),
-            bytes=sum(s for s, _ in steps.values()),
+            bytes=built,
         )
         return fanned + ds.fan_out_each(light, "welcome", group, wsize, lambda m: steps[m.name])
 
@@ -225,6 +230,8 @@ class Light(Plain):
             sam = sender_authenticated(trees.by_epoch[epoch], msg, names[sender])
             w.recorder.counts[("ds_light_messages", group)] += 1
         sam_size = len(encode(sam)) if sam is not None else size
+        if sam is not None:
+            self.charge_ds(encodes=1, encode_bytes=sam_size)
 
         def step(m: Recipient) -> tuple[int, Callable[[], None]]:
             assert isinstance(m, Client)

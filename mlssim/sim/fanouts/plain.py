@@ -7,7 +7,9 @@ A fan-out strategy owns three steps of a commit's path: what the committer uploa
 it (:meth:`Plain.at_ds`, :meth:`Plain.commit_for` for each recipient, :meth:`Plain.to_joiners`),
 and what a joiner receives. ``commit_for`` is the per-recipient hook: one group can mix
 recipients of different kinds (full members next to members that receive a split or annotated
-message).
+message). What the ordering DS builds for a message beyond copying it (split and PRE
+IndividualCommits, re-encryptions, light annotations) the strategy reports with
+:meth:`Plain.charge_ds`, which a DS that is a queue (``sim/ds_processing.py``) drains per job.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from ...assist.pre import PRE
 from ...assist.pre_store import PREJoinSecret, PREUpload
 from ...mls.codec import encode
 from ...mls.commit_builder import CommitFraming
+from ...mls.crypto.counting import WorkCounts
 from ...mls.group import StagedCommit
 from ...mls.messages import KeyPackage, MLSMessage
 from ...mls.split_commit import PathSecretOpener
@@ -37,6 +40,23 @@ class Plain:
     scheme: PRE | None = None
     #: how members frame their commits (``None``: RFC 9420's; ``split``: the draft's)
     framing: CommitFraming | None = None
+    #: the ordering DS's building work since it was last taken (:meth:`charge_ds`)
+    _ds_work: WorkCounts | None = None
+
+    # -- the DS's work (``sim/ds_processing.py``) ---------------------------------------------
+
+    def charge_ds(self, *, encodes: int = 0, encode_bytes: int = 0, reencryptions: int = 0) -> None:
+        """The ordering DS built ``encodes`` messages of ``encode_bytes`` bytes in all and made
+        ``reencryptions`` PRE re-encryptions (the numbers its ``ds_*`` events record)."""
+        work = self._ds_work
+        if work is None:
+            work = self._ds_work = WorkCounts()
+        work.merge({"encode": encodes, "encode_bytes": encode_bytes, "pre_reencrypt": reencryptions})
+
+    def take_ds_work(self) -> WorkCounts:
+        """The work charged since the last call (zero counts dropped), and start afresh."""
+        work, self._ds_work = self._ds_work, None
+        return WorkCounts({k: n for k, n in (work or {}).items() if n})
 
     # -- the committer ----------------------------------------------------------------------
 

@@ -49,6 +49,7 @@ class PREFanout(Plain):
         if rec.pre_store is None:
             rec.pre_store = PREStore(self.scheme)
         work = rec.pre_store.apply(view.pre_upload, view.tree)
+        self.charge_ds(reencryptions=work)
         w.recorder.event(
             w.env.now,
             "pre_rekey",
@@ -74,10 +75,12 @@ class PREFanout(Plain):
         sent = 0
         for name, secret in zip(view.added, view.pre_join, strict=True):
             download = rec.pre_store.download_for(tree, by_leaf[name], view.committer)
+            records = len(download.encoded())
+            self.charge_ds(encodes=1, encode_bytes=records)
             parts = (
                 ("group_info", gi_size),
                 ("ratchet_tree", tree_size),
-                ("pre_records", len(download.encoded())),
+                ("pre_records", records),
                 ("pre_join_secret", len(secret.encoded())),
             )
             for i, (msg_type, size) in enumerate(parts):

@@ -378,6 +378,8 @@ class PREPath(Split):
         if isinstance(view.message.body, SCommit):
             by_name, _, reencryptions, _ = self._project(group, view)
             members = len(names)
+            built = sum(len(encode(m)) for m in by_name.values())
+            self.charge_ds(encodes=len(by_name), encode_bytes=built, reencryptions=reencryptions)
             w.recorder.event(
                 w.env.now,
                 "ds_reencrypt",
@@ -385,7 +387,7 @@ class PREPath(Split):
                 epoch=rec.epoch,
                 downloads=len(by_name),
                 reencryptions=reencryptions,
-                bytes=sum(len(encode(m)) for m in by_name.values()),
+                bytes=built,
                 expected_bytes=sum(view.download(n) for n in by_name),
                 scommit_bytes=view.commit_bytes,
                 kfrags=members * (members - 1),

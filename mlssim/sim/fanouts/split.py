@@ -74,17 +74,19 @@ class Split(Plain):
         return self._last[1], self._last[2]
 
     def at_ds(self, ds: DeliveryService, group: str, rec: GroupRecord, view: CommitView) -> None:
-        """Record the ordering DS's splitting work for this commit (what processing time will
-        charge it): the IndividualCommits it built and their bytes."""
+        """Record the ordering DS's splitting work for this commit, and charge it (what a DS
+        that is a queue takes time for): the IndividualCommits it built and their bytes."""
         projected, _ = self._projections(view)
         w = ds.world
+        built = sum(len(encode(m)) for m in projected.values())
+        self.charge_ds(encodes=len(projected), encode_bytes=built)
         w.recorder.event(
             w.env.now,
             "ds_split",
             group=group,
             epoch=rec.epoch,
             downloads=len(projected),
-            bytes=sum(len(encode(m)) for m in projected.values()),
+            bytes=built,
             scommit_bytes=view.commit_bytes,
         )
 
