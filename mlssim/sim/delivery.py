@@ -255,7 +255,7 @@ class DeliveryService:
             )
             if commit.reply_to is not None:
                 commit.reply_to(False)
-                return
+                return False
             self.to_client(
                 sender, CONTROL_BYTES, "commit_reject", group, lambda: w.clients[sender].on_reject(group)
             )
