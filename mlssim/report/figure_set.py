@@ -76,6 +76,7 @@ class Budget(_Model):
 
 class FigureSpec(_Model):
     scenario: str
+    folder: str | None = Field(default=None, description="its folder under reports/ (default: its name)")
     report: ReportSpec | None = None
     extra: list[ExtraSpec] = Field(default_factory=list)
     quick: QuickSpec
@@ -173,7 +174,7 @@ def run_figure_set(
             took = FigureTime(0.0, budget, counts["complete"], counts["skipped"])
             if counts["failed"]:
                 took.failed.append(f"{counts['failed']} runs failed (see their manifest.json)")
-            sweep_dir, folder = results.parent, reports / name
+            sweep_dir, folder = results.parent, reports / (spec.folder or name)
             if spec.report is not None:
                 r = spec.report
                 command = report_command(sweep_dir, r.x, tuple(r.metrics), r.stat, r.survival)
