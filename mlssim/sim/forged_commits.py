@@ -74,11 +74,16 @@ class _Case(Protocol):
     ended_at: float | None
 
 
-class _Orderer(Protocol):
+class ForgeryOrdering(Protocol):
+    """The ordering design, as a forgery leaves the victim's device."""
+
+    def send_application(self, c: Any, group: str, msg: MLSMessage, n: int, auth: bytes) -> None: ...
     def accepts_commit(self, rec: GroupRecord, epoch: int) -> bool: ...
 
 
 class ForgedCommitWorld(Protocol):
+    """What forgeries need of the world (``sim/impersonation.py`` too)."""
+
     env: simpy.Environment
     recorder: Recorder
     streams: Streams
@@ -88,7 +93,7 @@ class ForgedCommitWorld(Protocol):
     ds_groups: dict[str, str]
 
     @property
-    def ordering(self) -> _Orderer: ...
+    def ordering(self) -> ForgeryOrdering: ...
     @property
     def clients(self) -> Any: ...
     def config_for(self, group: str) -> GroupConfig: ...

@@ -21,50 +21,22 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Protocol
-
-import simpy
+from typing import Any
 
 from ..adversary import Adversary
 from ..adversary.active import Forger, leaf_with_key, signature_current
 from ..mls.codec import encode
-from ..mls.crypto import CipherSuite
 from ..mls.errors import MLSError
-from ..mls.group import GroupConfig, MemberIdentity, ProcessResult, PublicEpoch
+from ..mls.group import MemberIdentity, ProcessResult, PublicEpoch
 from ..mls.messages import MLSMessage
-from ..scenario.schema import Scenario
 from ..scenario.schema_adversary import ImpersonateSpec
-from .delivery import CommitView, DeliveryService
-from .forged_commits import ForgedCommits
-from .recorder import Recorder
-from .records import GroupRecord
-from .rng import Streams
+from .delivery import CommitView
+from .forged_commits import ForgedCommits, ForgedCommitWorld, ForgeryOrdering
 
 __all__ = ["ForgeryOrdering", "Impersonations"]
 
-
-class ForgeryOrdering(Protocol):
-    """The ordering design, as a forgery leaves the victim's device."""
-
-    def send_application(self, c: Any, group: str, msg: MLSMessage, n: int, auth: bytes) -> None: ...
-    def accepts_commit(self, rec: GroupRecord, epoch: int) -> bool: ...
-
-
-class ImpersonationWorld(Protocol):
-    env: simpy.Environment
-    recorder: Recorder
-    streams: Streams
-    scenario: Scenario
-    suite: CipherSuite
-    stop_time: float
-    ds_groups: dict[str, str]
-
-    @property
-    def ordering(self) -> ForgeryOrdering: ...
-    @property
-    def clients(self) -> Any: ...
-    def config_for(self, group: str) -> GroupConfig: ...
-    def ds_of(self, group: str) -> DeliveryService: ...
+#: what forgeries need of the world: the same for application messages and commits
+ImpersonationWorld = ForgedCommitWorld
 
 
 @dataclass
