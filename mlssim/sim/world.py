@@ -31,6 +31,7 @@ from .compromise import Compromises
 from .delivery import AuthenticationService, DeliveryService
 from .fanouts import make_fanout
 from .faults import Faults, region_latencies
+from .free import Candidates, Changes
 from .misbehaviour import Misbehaviour
 from .network import Network
 from .orderings import make_ordering
@@ -59,6 +60,9 @@ class World:
         self.env = simpy.Environment()
         self.streams = Streams(scenario.seed)
         self.recorder = Recorder()
+        #: what makes a member free to act, and the workload's candidate lists (sim/free.py)
+        self.changes = Changes()
+        self.free = Candidates(self.changes)
         self.network = Network(self.env, self.streams, scenario.network, self.recorder, base_dir)
         self.base_dir = base_dir
         self.suite: CipherSuite = get_suite(scenario.crypto.suite, scenario.crypto.family)
@@ -188,6 +192,7 @@ class World:
         return c
 
     def epoch_reached(self, group: str, client: str, g: Group | LightGroup) -> None:
+        self.changes.n += 1  # a new epoch may have made the state inactive (sim/free.py)
         if self.warmups and (wu := self.warmups.get(group)) is not None and not wu.done.triggered:
             wu.epoch(client, g)
         self.reached[(group, g.epoch, g.epoch_authenticator)][client] = self.env.now
