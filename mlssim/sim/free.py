@@ -8,11 +8,12 @@ re-syncing G (``Client.resyncing``) and holds an active state of G (``Client.gro
 The list is in the ordering DS's membership order (``GroupRecord.members``): the draw picks
 by index.
 
-The cache is exact because one counter, :class:`Changes`, moves whenever an input of that rule
-may have changed: the clients' dicts above are :class:`WatchedDict`\\ s, ``online`` and
-``synced`` are properties that bump it, a state's ``active`` changes only when the state
-reaches a new epoch (``World.epoch_reached`` bumps it), and the membership is a
-:class:`MembersDict` with its own version. A list is reused only while the counter, the DS's
+The cache is exact because counters, :class:`Changes`, move whenever an input of that rule
+may have changed: the clients' dicts above are :class:`WatchedDict`\\ s (a change of their
+entry for G counts for G), ``online`` and ``synced`` are properties that count for every
+group, a state's ``active`` changes only when the state reaches a new epoch
+(``World.epoch_reached`` counts it for its group), and the membership is a
+:class:`MembersDict` with its own version. A list is reused only while the counters, the DS's
 record and the membership's version are those it was built under; anything else rebuilds it
 with the full scan. With ``Candidates.check`` on (the tests' fixture), every call also scans
 and compares.
@@ -28,21 +29,26 @@ from ..mls.light_group import LightGroup
 
 __all__ = ["Candidates", "Changes", "MembersDict", "WatchedDict"]
 
-K = TypeVar("K")
 V = TypeVar("V")
 
 
 class Changes:
-    """A counter of changes to what makes a member free (one per world)."""
+    """Counters of changes to what makes a member free (one set per world): ``of[group]`` for
+    a change that concerns one group, ``n`` for one that may concern all of a client's."""
 
-    __slots__ = ("n",)
+    __slots__ = ("n", "of")
 
     def __init__(self) -> None:
         self.n = 0
+        self.of: dict[str, int] = {}
+
+    def group(self, group: str) -> None:
+        self.of[group] = self.of.get(group, 0) + 1
 
 
-class WatchedDict(dict[K, V]):
-    """A dict that bumps ``changes`` on every mutation (reads are plain dict reads)."""
+class WatchedDict(dict[str, V]):
+    """A client's dict keyed by group name that counts each mutation as a change of that group
+    (``changes.of``), or of every group when the keys are not known (reads are plain dict reads)."""
 
     __slots__ = ("_changes",)
 
@@ -50,24 +56,24 @@ class WatchedDict(dict[K, V]):
         super().__init__()
         self._changes = changes
 
-    def __setitem__(self, key: K, value: V) -> None:
-        self._changes.n += 1
+    def __setitem__(self, key: str, value: V) -> None:
+        self._changes.group(key)
         super().__setitem__(key, value)
 
-    def __delitem__(self, key: K) -> None:
-        self._changes.n += 1
+    def __delitem__(self, key: str) -> None:
+        self._changes.group(key)
         super().__delitem__(key)
 
-    def pop(self, *args: Any) -> Any:
-        self._changes.n += 1
-        return super().pop(*args)
+    def pop(self, key: str, *default: Any) -> Any:
+        self._changes.group(key)
+        return super().pop(key, *default)
 
-    def popitem(self) -> tuple[K, V]:
+    def popitem(self) -> tuple[str, V]:
         self._changes.n += 1
         return super().popitem()
 
-    def setdefault(self, key: K, default: Any = None) -> Any:
-        self._changes.n += 1
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        self._changes.group(key)
         return super().setdefault(key, default)
 
     def update(self, *args: Any, **kwargs: Any) -> None:
@@ -78,7 +84,7 @@ class WatchedDict(dict[K, V]):
         self._changes.n += 1
         super().clear()
 
-    def __ior__(self, other: Any) -> WatchedDict[K, V]:  # type: ignore[override,misc]
+    def __ior__(self, other: Any) -> WatchedDict[V]:  # type: ignore[override,misc]
         self._changes.n += 1
         super().update(other)
         return self
@@ -173,27 +179,29 @@ class Candidates:
 
     def __init__(self, changes: Changes) -> None:
         self.changes = changes
-        #: (group, senders) -> (counter, record's membership, its version, list)
-        self._lists: dict[tuple[str, bool], tuple[int, MembersDict, int, list[Any]]] = {}
+        #: (group, senders) -> (counters n and of[group], record's membership, its version, list)
+        self._lists: dict[tuple[str, bool], tuple[int, int, MembersDict, int, list[Any]]] = {}
 
     def get(self, members: Mapping[str, str], clients: Mapping[str, M], group: str, senders: bool) -> list[M]:
         """The members free to act in ``group`` (``senders``: light members count), in
         ``members``' order. The caller must not change the list."""
         key = (group, senders)
         hit = self._lists.get(key)
-        n = self.changes.n
+        ch = self.changes
+        n, of = ch.n, ch.of.get(group, 0)
         if (
             hit is not None
             and hit[0] == n
-            and hit[1] is members
+            and hit[1] == of
+            and hit[2] is members
             and isinstance(members, MembersDict)
-            and hit[2] == members.version
+            and hit[3] == members.version
         ):
-            out: list[M] = hit[3]
+            out: list[M] = hit[4]
         else:
             out = scan(members, clients, group, senders)
             if isinstance(members, MembersDict):
-                self._lists[key] = (n, members, members.version, out)
+                self._lists[key] = (n, of, members, members.version, out)
         if self.check:
             fresh = scan(members, clients, group, senders)
             if fresh != out:

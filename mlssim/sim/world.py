@@ -192,7 +192,7 @@ class World:
         return c
 
     def epoch_reached(self, group: str, client: str, g: Group | LightGroup) -> None:
-        self.changes.n += 1  # a new epoch may have made the state inactive (sim/free.py)
+        self.changes.group(group)  # a new epoch may have made the state inactive (sim/free.py)
         if self.warmups and (wu := self.warmups.get(group)) is not None and not wu.done.triggered:
             wu.epoch(client, g)
         self.reached[(group, g.epoch, g.epoch_authenticator)][client] = self.env.now
