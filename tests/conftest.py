@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from mlssim.sim.free import Candidates
 from mlssim.vectors import default_vector_dir
 
 WHERE = (
@@ -28,3 +29,11 @@ def vectors_path() -> Path:
             pytest.fail(WHERE + " (CI=true: a missing vector folder is a failure)")
         pytest.skip(WHERE)
     return d
+
+
+@pytest.fixture(autouse=True)
+def check_candidates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every simulated run in the tests also scans the workload's candidates on each draw and
+    fails if the kept list differs (``sim/free.py``): a change to what makes a member free that
+    does not move ``World.changes`` shows up here."""
+    monkeypatch.setattr(Candidates, "check", True)

@@ -4,6 +4,7 @@ one ``send`` per transmission, and a record that reads back as rows."""
 from __future__ import annotations
 
 import csv
+import math
 import random
 from pathlib import Path
 from typing import Any
@@ -105,6 +106,22 @@ def test_sampler_many_draws_what_sampler_draws(dist: Distribution) -> None:
     expected = [one(a) for _ in range(50)]
     assert many(b, 20) + many(b, 30) == expected
     assert a.random() == b.random()  # both streams are left in the same state
+
+
+def test_lognormal_batch_is_gauss_call_for_call() -> None:
+    """The inlined Box-Muller of ``sampler_many`` (lognormal) keeps ``Random.gauss``'s spare
+    normal across batches of odd sizes and single draws in between, bit for bit."""
+    dist = LogNormal(dist="lognormal", median=0.04, sigma=0.5)
+    one, many = sampler(dist), sampler_many(dist)
+    a, b = random.Random(5), random.Random(5)
+    got: list[float] = []
+    for k in (1, 3, 0, 7, 2, 5):
+        got += many(b, k)
+        got.append(one(b))  # a single draw between batches takes the spare one
+    expected = [0.04 * math.exp(a.gauss(0.0, 0.5)) for _ in range(len(got))]
+    assert got == expected
+    assert a.gauss(0.0, 1.0) == b.gauss(0.0, 1.0)  # the spare normal is left as gauss leaves it
+    assert a.random() == b.random()
 
 
 def test_record_reads_back_as_rows(tmp_path: Path) -> None:

@@ -46,6 +46,7 @@ from ..scenario.schema import GroupSpec, Scenario
 from . import forks, receiving
 from .delivery import CommitView, DeliveryService
 from .device import Device, DeviceObserver, DeviceWorld
+from .free import WatchedDict
 from .processing import Processing
 from .records import CONTROL_BYTES, PendingCommit
 
@@ -146,10 +147,10 @@ class Client(Device):
         super().__init__(world, name, provider)
         #: application messages sent per group since this client's last own update
         self.sent_since_update: dict[str, int] = {}
-        self.groups: dict[str, Group] = {}
+        self.groups: dict[str, Group] = WatchedDict(self._changes)  # watched: sim/free.py
         #: groups where this client is a light member (``sim/light_members.py``), not in ``groups``
-        self.light: dict[str, LightGroup] = {}
-        self.pending: dict[str, PendingCommit] = {}
+        self.light: dict[str, LightGroup] = WatchedDict(self._changes)
+        self.pending: dict[str, PendingCommit] = WatchedDict(self._changes)
         #: epoch of this client's outstanding Update proposal, per group
         self.proposed: dict[str, int] = {}
         #: trees downloaded ahead of a Welcome that omits them
@@ -160,7 +161,7 @@ class Client(Device):
         #: leaderless designs: applied commits, checkpoints and buffered commits per group
         self.forks: dict[str, forks.ForkState] = {}
         #: groups this client is re-syncing: start time and bytes spent so far
-        self.resyncing: dict[str, dict[str, float]] = {}
+        self.resyncing: dict[str, dict[str, float]] = WatchedDict(self._changes)
         #: the epoch at which this client joined each group
         self.joined_epoch: dict[str, int] = {}
         #: groups where a commit of this client is being created (queued under processing time)
@@ -478,10 +479,8 @@ class Client(Device):
     def on_tree(self, group: str, tree: RatchetTree) -> None:
         self.trees[group] = tree
 
-    def on_application(self, group: str, msg: MLSMessage, sent_on: bytes = b"") -> None:
-        """``sent_on`` is the sender's epoch authenticator (simulator metadata, not sent): it
-        tells a message from another fork branch apart from a failure (``sim/applications.py``)."""
-        receiving.application(self, group, msg, sent_on)
+    #: ``on_application(group, msg, sent_on=b"")`` is receiving's function: no frame of its own
+    on_application = receiving.application
 
     def on_welcome(self, group: str, msg: MLSMessage) -> None:
         welcome = msg.body

@@ -19,6 +19,7 @@ from ..mls.messages import KeyPackage
 from ..scenario.schema import GroupSpec, Scenario
 from .client import Client
 from .delivery import DeliveryService
+from .free import Candidates
 from .processing import Processing
 from .recorder import Recorder
 from .records import PendingCommit
@@ -60,6 +61,8 @@ class Sim(Protocol):
     processing: Processing
     streams: Streams
     scenario: Scenario
+    #: the workload's candidate lists (``sim/free.py``)
+    free: Candidates
     base_dir: Path | None
     stop_time: float
     #: when the run's clock starts (after the groups' histories, sim/warmup.py; else 0)

@@ -31,6 +31,7 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
+from operator import attrgetter
 from typing import Any, Protocol
 
 import simpy
@@ -50,6 +51,8 @@ from .records import CONTROL_BYTES, GroupRecord
 from .routing import Hop, relay, route
 
 __all__ = ["AuthenticationService", "CommitView", "DeliveryService", "Recipient"]
+
+_name = attrgetter("name")
 
 
 @dataclass(frozen=True)
@@ -529,7 +532,7 @@ class DeliveryService:
                 return
         connected = self.connected
         nodes: list[str]
-        if all(c.name in connected for c in members):
+        if connected.issuperset(map(_name, members)):
             nodes = [c.node for c in members]
         else:
             now = self.world.env.now

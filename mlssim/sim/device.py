@@ -19,6 +19,7 @@ from ..mls.key_packages import KeyPackageBundle, make_key_package
 from ..mls.messages import Credential, Lifetime
 from ..mls.rand import RandomSource
 from .delivery import AuthenticationService, DeliveryService
+from .free import Changes
 from .network import Network
 from .recorder import Recorder
 from .records import CONTROL_BYTES
@@ -52,6 +53,8 @@ class DeviceWorld(Protocol):
     streams: Streams
     suite: CipherSuite
     ds_groups: dict[str, str]
+    #: moves whenever what makes a member free to act may have changed (sim/free.py)
+    changes: Changes
 
     @property
     def providers(self) -> Mapping[str, _Provider]: ...
@@ -66,12 +69,11 @@ class Device:
 
     def __init__(self, world: DeviceWorld, name: str, provider: str) -> None:
         self.world = world
+        self._changes = world.changes
         self.name = name
         self.provider = provider
         self.node = f"c:{name}"
-        self.online = True
-        #: caught up with the mailbox since coming online (see ``DeliveryService.flush_mailbox``)
-        self.synced = True
+        self._online = self._synced = True
         #: held offline by the scenario's script (churn does not bring it back)
         self.held = False
         #: group -> the hops of an upload to its orderer
@@ -128,6 +130,26 @@ class Device:
         self.synced = False
         self.world.providers[self.provider].ds.connected.discard(self.name)
         self.world.recorder.event(self.world.env.now, "offline", client=self.name)
+
+    @property
+    def online(self) -> bool:
+        """Connected (a setter: every change moves ``world.changes``, sim/free.py)."""
+        return self._online
+
+    @online.setter
+    def online(self, value: bool) -> None:
+        self._online = value
+        self._changes.n += 1
+
+    @property
+    def synced(self) -> bool:
+        """Caught up with the mailbox since coming online (see ``DeliveryService.flush_mailbox``)."""
+        return self._synced
+
+    @synced.setter
+    def synced(self, value: bool) -> None:
+        self._synced = value
+        self._changes.n += 1
 
     @property
     def ready(self) -> bool:

@@ -40,13 +40,40 @@ def sampler_many(
     """``dist`` compiled into a function ``(rng, n)`` returning ``n`` draws: the same draws, in
     the same order, as ``n`` calls of :func:`sampler`'s function."""
     if isinstance(dist, LogNormal) and dist.sigma:
-        median, sigma, exp = dist.median, dist.sigma, math.exp
-        return lambda rng, n: [median * exp(rng.gauss(0.0, sigma)) for _ in range(n)]
+        return _lognormal_many(dist.median, dist.sigma)
     if isinstance(dist, Uniform):
         low, high = dist.low, dist.high
         return lambda rng, n: [rng.uniform(low, high) for _ in range(n)]
     one = sampler(dist, base_dir)
     return lambda rng, n: [one(rng) for _ in range(n)]
+
+
+def _lognormal_many(median: float, sigma: float) -> Callable[[random.Random, int], list[float]]:
+    """``n`` calls of ``median * exp(rng.gauss(0.0, sigma))`` in one loop (a DS fan-out draws
+    one latency per member): CPython's ``Random.gauss`` inlined — Box-Muller on two
+    ``random()`` draws, the second normal kept in ``rng.gauss_next`` for the next call — so the
+    floats and the stream's state afterwards are exactly those of the calls
+    (``tests/test_sim_network.py`` checks it against ``gauss`` itself)."""
+    exp, log, sqrt, cos, sin, two_pi = math.exp, math.log, math.sqrt, math.cos, math.sin, math.tau
+
+    def draw(rng: random.Random, n: int) -> list[float]:
+        uniform = rng.random
+        z: float | None = rng.gauss_next  # type: ignore[attr-defined]
+        out: list[float] = []
+        append = out.append
+        for _ in range(n):
+            if z is None:
+                x2pi = uniform() * two_pi
+                g2rad = sqrt(-2.0 * log(1.0 - uniform()))
+                append(median * exp(0.0 + cos(x2pi) * g2rad * sigma))
+                z = sin(x2pi) * g2rad
+            else:
+                append(median * exp(0.0 + z * sigma))
+                z = None
+        rng.gauss_next = z  # type: ignore[attr-defined]
+        return out
+
+    return draw
 
 
 def sample(dist: Distribution, rng: random.Random, base_dir: Path | None = None) -> float:

@@ -44,6 +44,10 @@ T = TypeVar("T")
 class Processing(Protocol):
     """How a client's work takes time."""
 
+    #: work takes no simulated time: ``run(client, kind, compute, then)`` is exactly
+    #: ``then(compute())``, which a hot path (one call per delivery) may call itself
+    instant: bool
+
     def run(self, client: str, kind: str, compute: Callable[[], T], then: Callable[[T], None]) -> None:
         """Do ``compute`` as ``client``'s next job of ``kind``, then ``then(result)``."""
         ...
@@ -56,6 +60,8 @@ class Processing(Protocol):
 class Instant:
     """Work takes no simulated time."""
 
+    instant = True
+
     def run(self, client: str, kind: str, compute: Callable[[], T], then: Callable[[T], None]) -> None:
         then(compute())
 
@@ -65,6 +71,8 @@ class Instant:
 
 class Queued:
     """One job at a time per client, each costing its counted work (module docstring)."""
+
+    instant = False
 
     def __init__(
         self,

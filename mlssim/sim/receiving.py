@@ -5,6 +5,7 @@ decrypt, the reason why (``app_undecryptable``'s reasons, docs/events.md)."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Protocol
 
 import simpy
@@ -124,33 +125,48 @@ def proposal(c: ReceivingClient, group: str, msg: MLSMessage) -> None:
     w.processing.run(c.name, "proposal", work, then)
 
 
-def application(c: ReceivingClient, group: str, msg: MLSMessage, sent_on: bytes) -> None:
-    """``sent_on`` is the sender's epoch authenticator (simulator metadata, not sent): it tells
-    a message from another fork branch apart from a failure."""
+def application(c: ReceivingClient, group: str, msg: MLSMessage, sent_on: bytes = b"") -> None:
+    """A received application message (``Client.on_application`` is this function: the DS's
+    fan-out calls it on arrival, one frame from the link). ``sent_on`` is the sender's epoch
+    authenticator (simulator metadata, not sent): it tells a message from another fork branch
+    apart from a failure. A late message may use a kept past epoch: no liveness check."""
     w = c.world
     g = c.groups.get(group)
     if g is None:
         w.recorder.event(w.env.now, "app_not_member", group=group, client=c.name)
         return
-
-    def decrypt() -> ProcessResult | MLSError:
-        return c.process_message(group, g, msg)  # a late message may use a kept past epoch: no liveness check
-
-    def then(res: ProcessResult | MLSError) -> None:
-        fg = w.forgeries
-        if fg is not None and fg.is_forged(msg):  # counted apart from the honest messages
-            fg.received(c.name, group, msg, res)
-            return
-        mb = w.misbehaviour
-        if mb is not None:
-            err = res if isinstance(res, MLSError) else None
-            mb.app_received(c.name, group, g, msg, err, c.config.keep_past_epochs)
-        if isinstance(res, MLSError):
-            _undecryptable(c, group, g, msg, sent_on, res)
+    processing = w.processing
+    if processing.instant:  # its run(compute, then) is then(compute()): skip the two partials
+        res = c.process_message(group, g, msg)
+        if w.forgeries is None and w.misbehaviour is None and not isinstance(res, MLSError):
+            w.recorder.counts[("app_received", group)] += 1  # _decrypted's common case, inlined
         else:
-            w.recorder.counts[("app_received", group)] += 1
+            _decrypted(c, group, g, msg, sent_on, res)
+        return
+    processing.run(
+        c.name,
+        "application",
+        partial(c.process_message, group, g, msg),
+        partial(_decrypted, c, group, g, msg, sent_on),
+    )
 
-    w.processing.run(c.name, "application", decrypt, then)
+
+def _decrypted(
+    c: ReceivingClient, group: str, g: Group, msg: MLSMessage, sent_on: bytes, res: ProcessResult | MLSError
+) -> None:
+    w = c.world
+    fg = w.forgeries
+    if fg is not None and fg.is_forged(msg):  # counted apart from the honest messages
+        fg.received(c.name, group, msg, res)
+        return
+    mb = w.misbehaviour
+    if mb is not None:
+        err = res if isinstance(res, MLSError) else None
+        mb.app_received(c.name, group, g, msg, err, c.config.keep_past_epochs)
+    if isinstance(res, MLSError):
+        _undecryptable(c, group, g, msg, sent_on, res)
+    else:
+        w.recorder.counts[("app_received", group)] += 1
 
 
 def _undecryptable(

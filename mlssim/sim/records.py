@@ -16,6 +16,7 @@ from ..mls.codec import encode
 from ..mls.group import StagedCommit
 from ..mls.messages import MLSMessage
 from ..mls.ratchet_tree import RatchetTree
+from .free import MembersDict
 
 __all__ = ["CONTROL_BYTES", "GroupRecord", "PendingCommit"]
 
@@ -30,13 +31,18 @@ class GroupRecord:
     name: str
     owner: str
     epoch: int = 0
-    members: dict[str, str] = field(default_factory=dict)  # client name -> provider
+    #: client name -> provider (versioned: the workload's candidate lists follow it, sim/free.py)
+    members: dict[str, str] = field(default_factory=MembersDict)
     #: the current epoch's signed GroupInfo and public tree, when joiners need them
     group_info: MLSMessage | None = None
     tree: RatchetTree | None = None
     _tree_bytes: int | None = None
     #: under ``fanout: pre``: the group's PRE-encrypted node secrets (ciphertexts only)
     pre_store: PREStore | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.members, MembersDict):
+            self.members = MembersDict(self.members)
 
     def tree_bytes(self) -> int:
         """Size of the encoded ratchet tree (computed once per epoch, on first download)."""

@@ -63,23 +63,11 @@ def poisson(
 
 
 def candidates(w: Sim, group: str, *, senders: bool = False) -> list[Client]:
-    """The members free to act in ``group`` now (``Client.free_in``, inlined: it runs over
-    every member for every workload event). Light members (``Client.light``) never commit or
-    propose: they are candidates only as ``senders`` of application messages."""
-    clients = w.clients
-    out = []
-    for name in w.ds_of(group).groups[group].members:
-        c = clients[name]
-        if c.online and c.synced and group not in c.pending and group not in c.resyncing:
-            g = c.groups.get(group)
-            if (g is not None and g.active) or (senders and _light_active(c, group)):
-                out.append(c)
-    return out
-
-
-def _light_active(c: Client, group: str) -> bool:
-    lg = c.light.get(group)
-    return lg is not None and lg.active
+    """The members free to act in ``group`` now (``Client.free_in``'s rule, kept between
+    workload events by ``sim/free.py``). Light members (``Client.light``) never commit or
+    propose: they are candidates only as ``senders`` of application messages. The list is
+    shared: callers only read it."""
+    return w.free.get(w.ds_of(group).groups[group].members, w.clients, group, senders)
 
 
 def skipped(w: Sim, group: str, op: str) -> None:

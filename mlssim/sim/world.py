@@ -32,6 +32,7 @@ from .delivery import AuthenticationService, DeliveryService
 from .ds_processing import DSQueue, make_ds_queue
 from .fanouts import make_fanout
 from .faults import Faults, region_latencies
+from .free import Candidates, Changes
 from .misbehaviour import Misbehaviour
 from .network import Network
 from .orderings import make_ordering
@@ -61,6 +62,9 @@ class World:
         self.env = simpy.Environment()
         self.streams = Streams(scenario.seed)
         self.recorder = Recorder()
+        #: what makes a member free to act, and the workload's candidate lists (sim/free.py)
+        self.changes = Changes()
+        self.free = Candidates(self.changes)
         self.network = Network(self.env, self.streams, scenario.network, self.recorder, base_dir)
         self.base_dir = base_dir
         self.suite: CipherSuite = get_suite(scenario.crypto.suite, scenario.crypto.family)
@@ -200,6 +204,7 @@ class World:
         return c
 
     def epoch_reached(self, group: str, client: str, g: Group | LightGroup) -> None:
+        self.changes.group(group)  # a new epoch may have made the state inactive (sim/free.py)
         if self.warmups and (wu := self.warmups.get(group)) is not None and not wu.done.triggered:
             wu.epoch(client, g)
         self.reached[(group, g.epoch, g.epoch_authenticator)][client] = self.env.now
@@ -390,17 +395,25 @@ class World:
 
         The run creates millions of long-lived records (transmissions, epoch states) and almost
         no reference cycles, so the cyclic garbage collector's full passes over them are pure
-        overhead: its thresholds are raised for the run and restored after (no effect on
-        results, only on time)."""
+        overhead: its thresholds are raised for the run and restored after, and what exists
+        once the world is built and again once every group is created (clients, trees, keys)
+        is frozen (``gc.freeze``: never traversed again) until the run ends — unless the caller
+        froze objects of its own, which the run then leaves alone. No effect on results, only
+        on time."""
         thresholds = gc.get_threshold()
         gc.set_threshold(100_000, 50, 1000)
+        freeze = gc.get_freeze_count() == 0
         try:
-            self._run(progress)
+            self._run(progress, freeze)
         finally:
             gc.set_threshold(*thresholds)
+            if freeze:
+                gc.unfreeze()
 
-    def _run(self, progress: Callable[[float], None] | None) -> None:
+    def _run(self, progress: Callable[[float], None] | None, freeze: bool = False) -> None:
         self.build()
+        if freeze:
+            gc.freeze()
         if self.warmups:
             self._replay_histories()
         end = self.origin + self.scenario.duration
@@ -409,6 +422,9 @@ class World:
         while t < end:
             t = min(end, t + step)
             self.env.run(until=t)
+            if freeze and all(e.triggered for e in self.created.values()):
+                gc.freeze()  # the groups are built (checked between steps: no simulated event)
+                freeze = False
             if progress is not None:
                 progress(t)
         for c in self.clients.values():
