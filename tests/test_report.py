@@ -104,7 +104,10 @@ def test_the_model_note_names_a_varied_suite_instead_of_one_runs_suite() -> None
     varied = _model_note(scenario, ("crypto.suite", "groups[0].size"))
     assert "suite 1" not in varied and "crypto.suite varies" in varied
     rated = _model_note(scenario, ("network.client_ds.bandwidth",))
-    assert "link rates as the grid sets them" in rated
+    assert "links with the rates the grid sets" in rated
+    # a grid of latencies does not vary the rates: the base scenario's are stated
+    timed = _model_note(scenario, ("network.ds_ds.latency.value",))
+    assert "links without rate limits" in timed and "grid sets" not in timed
 
 
 def test_private_use_suites_are_labelled_in_hex() -> None:

@@ -157,6 +157,9 @@ def run_figure_set(
     out = out.resolve()
     reports = (reports or (root / "reports" if tier == "full" else out / "quick-reports")).resolve()
     names = [n for n in manifest.figures if not only or n in only]
+    # a caption names the manifest from the root, never by a path of this machine
+    where = manifest_path.resolve()
+    shown = where.relative_to(root).as_posix() if where.is_relative_to(root) else where.name
     times: dict[str, FigureTime] = {}
     with ProcessPoolExecutor(max_workers=jobs or manifest.jobs) as pool:
         for name in names:
@@ -178,7 +181,7 @@ def run_figure_set(
             if spec.report is not None:
                 r = spec.report
                 command = report_command(sweep_dir, r.x, tuple(r.metrics), r.stat, r.survival)
-                quick_cmd = f"mlssim figures {manifest_path.name} --tier quick --only {name}"
+                quick_cmd = f"mlssim figures {shown} --tier quick --only {name}"
                 regenerate = quick_cmd if tier == "quick" else ""
                 write_report(
                     sweep_dir, folder, x_key=r.x, metrics=r.metrics or None, stat=r.stat,

@@ -56,8 +56,8 @@ def _model_note(scenario: dict[str, Any], grid: Sequence[str] = ()) -> str:
     )
     family = "crypto.family varies" if "crypto.family" in grid else f"{crypto.get('family')} family"
     links = (
-        "link rates as the grid sets them"
-        if any(k.startswith("network.") for k in grid)
+        "with the rates the grid sets"
+        if any(k.startswith("network.") and "bandwidth" in k for k in grid)
         else ("rate-limited on " + ", ".join(rates) if rates else "without rate limits")
     )
     hw = scenario.get("hardware")
