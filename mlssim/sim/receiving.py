@@ -77,18 +77,47 @@ def _live(c: ReceivingClient, group: str, g: Group) -> bool:
     return c.groups.get(group) is g and g.active
 
 
+def _arrival_state(c: ReceivingClient, group: str) -> tuple[bool, Group | None]:
+    """Whether to handle a message of ``group`` now, and this client's state of it. Without a
+    state the message is dropped, unless the client has jobs queued: under processing time a
+    Welcome may still be in processing, and the message is handled after it, in turn."""
+    g = c.groups.get(group)
+    return (g is not None or c.world.processing.busy(c.name)), g
+
+
+class _Turn:
+    """The state a queued job works on: the one at arrival, or (after a queued join) the one
+    found when the job's turn comes."""
+
+    __slots__ = ("c", "group", "g")
+
+    def __init__(self, c: ReceivingClient, group: str, g: Group | None) -> None:
+        self.c, self.group, self.g = c, group, g
+
+    def find(self) -> Group | None:
+        if self.g is None:
+            self.g = self.c.groups.get(self.group)
+        return self.g
+
+
 def commit(c: ReceivingClient, group: str, msg: MLSMessage) -> None:
     """Process a commit the orderer accepted; a failure means the client cannot follow the
     group any more: it re-syncs."""
     w = c.world
-    g = c.groups.get(group)
-    if g is None or not g.active or group in c.resyncing:
+    handle, g = _arrival_state(c, group)
+    if not handle or (g is not None and (not g.active or group in c.resyncing)):
         return
+    state = _Turn(c, group, g)
 
     def work() -> ProcessResult | MLSError | None:
-        return c.process_message(group, g, msg) if _live(c, group, g) and group not in c.resyncing else None
+        g = state.find()
+        live = g is not None and _live(c, group, g) and group not in c.resyncing
+        return c.process_message(group, g, msg) if g is not None and live else None
 
     def then(res: ProcessResult | MLSError | None) -> None:
+        g = state.g
+        if g is None:  # no state even in its turn: dropped, as on arrival
+            return
         fg = w.forgeries
         if fg is not None and res is not None:  # a forged commit's verdicts are counted too
             fg.commit_received(c.name, group, msg, res)
@@ -108,14 +137,19 @@ def commit(c: ReceivingClient, group: str, msg: MLSMessage) -> None:
 def proposal(c: ReceivingClient, group: str, msg: MLSMessage) -> None:
     """Validate and cache a proposal the orderer accepted."""
     w = c.world
-    g = c.groups.get(group)
-    if g is None or not g.active:
+    handle, g = _arrival_state(c, group)
+    if not handle or (g is not None and not g.active):
         return
+    state = _Turn(c, group, g)
 
     def work() -> ProcessResult | MLSError | None:
-        return c.process_message(group, g, msg) if _live(c, group, g) else None
+        g = state.find()
+        return c.process_message(group, g, msg) if g and _live(c, group, g) else None
 
     def then(res: ProcessResult | MLSError | None) -> None:
+        g = state.g
+        if g is None:
+            return
         if isinstance(res, MLSError):
             w.recorder.event(w.env.now, "process_error", group=group, client=c.name, error=type(res).__name__)
         elif res is not None:
@@ -132,10 +166,13 @@ def application(c: ReceivingClient, group: str, msg: MLSMessage, sent_on: bytes 
     apart from a failure. A late message may use a kept past epoch: no liveness check."""
     w = c.world
     g = c.groups.get(group)
+    processing = w.processing
+    if g is None and processing.busy(c.name):  # a Welcome may be in processing: in turn
+        _application_in_turn(c, group, msg, sent_on)
+        return
     if g is None:
         w.recorder.event(w.env.now, "app_not_member", group=group, client=c.name)
         return
-    processing = w.processing
     if processing.instant:  # its run(compute, then) is then(compute()): skip the two partials
         res = c.process_message(group, g, msg)
         if w.forgeries is None and w.misbehaviour is None and not isinstance(res, MLSError):
@@ -149,6 +186,25 @@ def application(c: ReceivingClient, group: str, msg: MLSMessage, sent_on: bytes 
         partial(c.process_message, group, g, msg),
         partial(_decrypted, c, group, g, msg, sent_on),
     )
+
+
+def _application_in_turn(c: ReceivingClient, group: str, msg: MLSMessage, sent_on: bytes) -> None:
+    """An application message that arrived while the client had no state of the group but jobs
+    queued: decrypted with the state it has when the job's turn comes."""
+    w = c.world
+    state = _Turn(c, group, None)
+
+    def work() -> ProcessResult | MLSError | None:
+        g = state.find()
+        return c.process_message(group, g, msg) if g is not None else None
+
+    def then(res: ProcessResult | MLSError | None) -> None:
+        if state.g is None or res is None:
+            w.recorder.event(w.env.now, "app_not_member", group=group, client=c.name)
+        else:
+            _decrypted(c, group, state.g, msg, sent_on, res)
+
+    w.processing.run(c.name, "application", work, then)
 
 
 def _decrypted(
