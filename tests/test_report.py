@@ -144,3 +144,16 @@ def test_the_model_note_follows_the_hardware_section() -> None:
     assert "processing time on" in note and "hardware profiles" in note and "not simulated" not in note
     varied = _model_note(on, ("hardware.processing_time", "crypto.suite"))
     assert "on or off per series" in varied and "pure-Python ML-KEM" in varied
+
+
+def test_the_model_note_names_the_ds_queue_and_the_native_kem_price() -> None:
+    from mlssim.report.report import _model_note
+
+    base = {"crypto": {"suite": 0xF001, "family": "model"}, "network": {}}
+    plain = {**base, "hardware": {"processing_time": True}}
+    note = _model_note(plain)
+    assert "the DS's processing takes no time" in note and "pure-Python ML-KEM" in note
+    queued = {**base, "hardware": {"processing_time": True, "ds": {"workers": 4}, "kem_cost": "native"}}
+    note = _model_note(queued)
+    assert "each DS a queue of 4 worker(s)" in note and "takes no time" not in note
+    assert "published native ML-KEM" in note and "pure-Python" not in note

@@ -71,14 +71,25 @@ def _model_note(scenario: dict[str, Any], grid: Sequence[str] = ()) -> str:
         cal = hw.get("calibration", "default")
         processing = (
             f"processing time on: counted work × calibrated cost (calibration {cal}) "
-            "× the client's cpu_factor; the DS's processing takes no time"
+            "× the client's cpu_factor"
         )
     else:
         processing = "processing time not simulated (a message is processed the instant it arrives)"
+    if not processing.startswith("processing time not"):
+        ds = (hw or {}).get("ds")
+        processing += (
+            f"; each DS a queue of {ds.get('workers', 1)} worker(s) whose jobs (ordering, building and "
+            "copying the fan-out) cost counted work (hardware.ds)"
+            if ds
+            else "; the DS's processing takes no time"
+        )
     pq = "crypto.suite" in grid or int(crypto.get("suite") or 0) >= 0xF000
     if pq and not processing.startswith("processing time not"):
         processing += (
-            "; a post-quantum KEM is priced at this project's pure-Python ML-KEM "
+            "; a post-quantum KEM is priced at a published native ML-KEM (hardware.kem_cost: native, "
+            "mlssim/calibration/native_pq.py)"
+            if (hw or {}).get("kem_cost") == "native"
+            else "; a post-quantum KEM is priced at this project's pure-Python ML-KEM "
             "(docs/model.md: far slower than a native one)"
         )
     steady = [g.get("steady_state") for g in scenario.get("groups", []) if g.get("steady_state")]
