@@ -171,3 +171,21 @@ def test_the_shipped_manifest_loads_and_its_reductions_fit_the_sweeps() -> None:
         grid, reps = Reduction(spec.quick.replications, values).apply(root / spec.scenario, sweep.grid, 20)
         assert reps < 20 and math.prod(len(v) for v in grid.values()) >= 1, name
     assert sum(s.budget_s.quick for s in manifest.figures.values()) <= 1800  # the quick tier's target
+
+
+def test_a_figure_whose_report_fails_is_counted_and_the_rest_go_on(tmp_path: Path) -> None:
+    bad = MANIFEST.replace("metrics: [commits.accepted]", "metrics: [no.such.metric]").replace(
+        "figures:\n",
+        "figures:\n  first:\n    scenario: sweep.yaml\n    report: {x: nope}\n"
+        "    quick: {replications: 1}\n    budget_s: {quick: 1, full: 1}\n",
+        1,
+    )
+    m = _files(tmp_path, bad)
+    result = CliRunner().invoke(main, ["figures", str(m), "--out", str(tmp_path / "q"), "--no-progress"])
+    assert result.exit_code == 1, result.output
+    assert "[first]" in result.output and "unknown x key (a grid key of this sweep) 'nope'" in result.output
+    assert "[tiny]" in result.output and "unknown metric 'no.such.metric'" in result.output
+    record = json.loads((tmp_path / "q" / "figure-set-quick.json").read_text())
+    assert set(record["figures"]) == {"first", "tiny"} and all(
+        f["failed"] for f in record["figures"].values()
+    )

@@ -183,10 +183,13 @@ def run_figure_set(
                 command = report_command(sweep_dir, r.x, tuple(r.metrics), r.stat, r.survival)
                 quick_cmd = f"mlssim figures {shown} --tier quick --only {name}"
                 regenerate = quick_cmd if tier == "quick" else ""
-                write_report(
-                    sweep_dir, folder, x_key=r.x, metrics=r.metrics or None, stat=r.stat,
-                    survival=r.survival, command=command, regenerate=regenerate,
-                )  # fmt: skip
+                try:
+                    write_report(
+                        sweep_dir, folder, x_key=r.x, metrics=r.metrics or None, stat=r.stat,
+                        survival=r.survival, command=command, regenerate=regenerate,
+                    )  # fmt: skip
+                except ValueError as err:  # an unknown metric or x: this figure fails, the rest go on
+                    took.failed.append(str(err))
             for extra in spec.extra:
                 todo = extra.command if tier == "full" or extra.quick is True else extra.quick
                 if isinstance(todo, str) and todo:
