@@ -176,3 +176,19 @@ def test_an_orderer_used_by_the_sweep_is_not_ignored(tmp_path: Path) -> None:
     assert any("federation.orderer" in i.key for i in scenario_warnings(f))
     f.write_text(hub + "sweep:\n  grid:\n    federation.ordering: [hub, single]\n")
     assert not scenario_warnings(f)
+
+
+def test_hardware_keys_without_processing_time_warn(tmp_path: Path) -> None:
+    """``hardware.ds`` and ``kem_cost: native`` price work: with processing time off they do
+    nothing, unless the sweep also runs processing time on."""
+    off = CLEAN + "hardware:\n  processing_time: off\n  kem_cost: native\n  ds: {workers: 2}\n"
+    f = tmp_path / "off.yaml"
+    f.write_text(off)
+    warned = {i.key: (i.line, i.message) for i in scenario_warnings(f)}
+    assert set(warned) == {"hardware.ds", "hardware.kem_cost"}
+    assert all("no effect with hardware.processing_time off" in m for _, m in warned.values())
+    assert warned["hardware.kem_cost"][0] == off.splitlines().index("  kem_cost: native") + 1
+    f.write_text(off.replace("processing_time: off", "processing_time: on"))
+    assert not scenario_warnings(f)
+    f.write_text(off + "sweep:\n  grid:\n    hardware.processing_time: [true, false]\n")
+    assert not scenario_warnings(f)

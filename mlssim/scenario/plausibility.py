@@ -13,7 +13,10 @@ it an error). The rules, documented in ``docs/metrics.md`` ("Plausibility warnin
   verdict); per groups entry, a workload whose ``start`` pushes it past its window's end;
 * **orderer ignored**: ``federation.orderer`` under ``ordering: hub`` (the default), where each
   group's owner orders it and ``orderer`` has no effect — unless the file's sweep also runs a
-  design that uses it (``single``, or the leaderless designs' directory).
+  design that uses it (``single``, or the leaderless designs' directory);
+* **hardware keys without processing time**: ``hardware.ds`` or ``hardware.kem_cost: native``
+  while ``hardware.processing_time`` is off (nothing is priced) — unless the file's sweep also
+  runs it on.
 
 A ``sweep:`` grid's values are checked one at a time on the base file, as the loader checks
 them for errors, and a warning the base does not have (or one about the grid key itself) is
@@ -98,9 +101,12 @@ def _has_rates(scenario: Scenario, i: int) -> bool:
     )
 
 
-def warnings_of(scenario: Scenario, base: Path, *, orderer_swept: bool = False) -> list[Finding]:
+def warnings_of(
+    scenario: Scenario, base: Path, *, orderer_swept: bool = False, processing_swept: bool = False
+) -> list[Finding]:
     """Every plausibility warning of ``scenario`` (sample files relative to ``base``).
-    ``orderer_swept``: the file's sweep also runs designs that use ``federation.orderer``."""
+    ``orderer_swept``: the file's sweep also runs designs that use ``federation.orderer``;
+    ``processing_swept``: it also runs ``hardware.processing_time: on``."""
     found: list[Finding] = []
     for link in LINK_CLASSES:
         typical = typical_latency(getattr(scenario.network, link).latency, base)
@@ -145,6 +151,17 @@ def warnings_of(scenario: Scenario, base: Path, *, orderer_swept: bool = False) 
                 "decentralised",
             )
         )
+    hw = scenario.hardware
+    if hw is not None and not hw.processing_time and not processing_swept:
+        for key, is_set in (("ds", hw.ds is not None), ("kem_cost", hw.kem_cost != "measured")):
+            if is_set:
+                found.append(
+                    (
+                        ("hardware", key),
+                        "has no effect with hardware.processing_time off (nothing is priced: work takes "
+                        "no simulated time)",
+                    )
+                )
     return found
 
 
@@ -168,7 +185,9 @@ def scenario_warnings(path: str | os.PathLike[str], scenario: Scenario | None = 
     grid = scenario.sweep.grid if scenario.sweep is not None else {}
     # a sweep over the ordering that also runs single (or a leaderless design) uses the orderer
     swept = any(v != "hub" for v in grid.get("federation.ordering", []))
-    own = warnings_of(scenario, base, orderer_swept=swept)
+    # a sweep that also runs processing time on uses hardware.ds and kem_cost at those points
+    timed = any(v is True for v in grid.get("hardware.processing_time", []))
+    own = warnings_of(scenario, base, orderer_swept=swept, processing_swept=timed)
     issues = [ScenarioIssue(name, _line_of(ctx, p), format_path(p), f"warning: {m}") for p, m in own]
     warned = {p for p, _ in own}
     for key, values in grid.items():
@@ -179,7 +198,7 @@ def scenario_warnings(path: str | os.PathLike[str], scenario: Scenario | None = 
             except ScenarioError:
                 continue  # the loader names a bad value; a warning adds nothing
             where: KeyPath = ("sweep", "grid", key, i)
-            for p, m in warnings_of(trial, base, orderer_swept=swept):
+            for p, m in warnings_of(trial, base, orderer_swept=swept, processing_swept=timed):
                 if p in warned and p[: len(varied)] != varied[: len(p)]:
                     continue  # the base's own warning, unchanged in kind by this value
                 msg = f"warning: at sweep point {key}={_value_text(value)}: {format_path(p)}: {m}"
