@@ -75,6 +75,8 @@ class _DS(Protocol):
 class _Builder(Protocol):
     """The fan-out strategy's report of what the DS built (``sim/fanouts/plain.py``)."""
 
+    charges_ds: bool
+
     def take_ds_work(self) -> WorkCounts: ...
 
 
@@ -149,6 +151,7 @@ class DSQueue:
         self.cpu_factor = cpu_factor
         self.workers = workers
         self.builder = builder
+        builder.charges_ds = True  # the strategy keeps its building work for this queue
         #: per DS (provider name): the jobs waiting for a worker, and the workers busy
         self._waiting: dict[str, deque[_Job]] = {}
         self._busy: dict[str, int] = {}

@@ -77,45 +77,29 @@ def _live(c: ReceivingClient, group: str, g: Group) -> bool:
     return c.groups.get(group) is g and g.active
 
 
-def _arrival_state(c: ReceivingClient, group: str) -> tuple[bool, Group | None]:
-    """Whether to handle a message of ``group`` now, and this client's state of it. Without a
-    state the message is dropped, unless the client has jobs queued: under processing time a
-    Welcome may still be in processing, and the message is handled after it, in turn."""
-    g = c.groups.get(group)
-    return (g is not None or c.world.processing.busy(c.name)), g
-
-
-class _Turn:
-    """The state a queued job works on: the one at arrival, or (after a queued join) the one
-    found when the job's turn comes."""
-
-    __slots__ = ("c", "group", "g")
-
-    def __init__(self, c: ReceivingClient, group: str, g: Group | None) -> None:
-        self.c, self.group, self.g = c, group, g
-
-    def find(self) -> Group | None:
-        if self.g is None:
-            self.g = self.c.groups.get(self.group)
-        return self.g
+def _dropped(c: ReceivingClient, g: Group | None) -> bool:
+    """A message for a group the client has no state of is dropped, unless the client has jobs
+    queued: under processing time a Welcome may still be in processing, and the message is
+    handled after it, in turn (its job looks the state up then)."""
+    return g is None and not c.world.processing.busy(c.name)
 
 
 def commit(c: ReceivingClient, group: str, msg: MLSMessage) -> None:
     """Process a commit the orderer accepted; a failure means the client cannot follow the
     group any more: it re-syncs."""
     w = c.world
-    handle, g = _arrival_state(c, group)
-    if not handle or (g is not None and (not g.active or group in c.resyncing)):
+    g = c.groups.get(group)
+    if _dropped(c, g) or (g is not None and (not g.active or group in c.resyncing)):
         return
-    state = _Turn(c, group, g)
 
     def work() -> ProcessResult | MLSError | None:
-        g = state.find()
+        nonlocal g
+        if g is None:  # a Welcome queued before it has given the state now, or not
+            g = c.groups.get(group)
         live = g is not None and _live(c, group, g) and group not in c.resyncing
         return c.process_message(group, g, msg) if g is not None and live else None
 
     def then(res: ProcessResult | MLSError | None) -> None:
-        g = state.g
         if g is None:  # no state even in its turn: dropped, as on arrival
             return
         fg = w.forgeries
@@ -137,17 +121,17 @@ def commit(c: ReceivingClient, group: str, msg: MLSMessage) -> None:
 def proposal(c: ReceivingClient, group: str, msg: MLSMessage) -> None:
     """Validate and cache a proposal the orderer accepted."""
     w = c.world
-    handle, g = _arrival_state(c, group)
-    if not handle or (g is not None and not g.active):
+    g = c.groups.get(group)
+    if _dropped(c, g) or (g is not None and not g.active):
         return
-    state = _Turn(c, group, g)
 
     def work() -> ProcessResult | MLSError | None:
-        g = state.find()
-        return c.process_message(group, g, msg) if g and _live(c, group, g) else None
+        nonlocal g
+        if g is None:  # a Welcome queued before it has given the state now, or not
+            g = c.groups.get(group)
+        return c.process_message(group, g, msg) if g is not None and _live(c, group, g) else None
 
     def then(res: ProcessResult | MLSError | None) -> None:
-        g = state.g
         if g is None:
             return
         if isinstance(res, MLSError):
@@ -192,17 +176,18 @@ def _application_in_turn(c: ReceivingClient, group: str, msg: MLSMessage, sent_o
     """An application message that arrived while the client had no state of the group but jobs
     queued: decrypted with the state it has when the job's turn comes."""
     w = c.world
-    state = _Turn(c, group, None)
+    g: Group | None = None
 
     def work() -> ProcessResult | MLSError | None:
-        g = state.find()
+        nonlocal g
+        g = c.groups.get(group)
         return c.process_message(group, g, msg) if g is not None else None
 
     def then(res: ProcessResult | MLSError | None) -> None:
-        if state.g is None or res is None:
+        if g is None or res is None:
             w.recorder.event(w.env.now, "app_not_member", group=group, client=c.name)
         else:
-            _decrypted(c, group, state.g, msg, sent_on, res)
+            _decrypted(c, group, g, msg, sent_on, res)
 
     w.processing.run(c.name, "application", work, then)
 

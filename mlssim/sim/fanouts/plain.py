@@ -42,12 +42,16 @@ class Plain:
     framing: CommitFraming | None = None
     #: the ordering DS's building work since it was last taken (:meth:`charge_ds`)
     _ds_work: WorkCounts | None = None
+    #: a DS queue reads the work (:meth:`take_ds_work`); without one nothing is kept
+    charges_ds: bool = False
 
     # -- the DS's work (``sim/ds_processing.py``) ---------------------------------------------
 
     def charge_ds(self, *, encodes: int = 0, encode_bytes: int = 0, reencryptions: int = 0) -> None:
         """The ordering DS built ``encodes`` messages of ``encode_bytes`` bytes in all and made
         ``reencryptions`` PRE re-encryptions (the numbers its ``ds_*`` events record)."""
+        if not self.charges_ds:
+            return
         work = self._ds_work
         if work is None:
             work = self._ds_work = WorkCounts()
