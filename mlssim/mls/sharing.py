@@ -27,13 +27,12 @@ tally active nothing is measured or kept.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Hashable
 from typing import TypeVar, TypeVarTuple
 
 from .crypto.counting import WorkCounts, measured, watch
 
-__all__ = ["SharedTable", "DigestKeyedTable", "NOT_SHARED", "EpochCache", "UNSHARED", "tables_of"]
+__all__ = ["SharedTable", "NOT_SHARED", "EpochCache", "UNSHARED", "tables_of"]
 
 V = TypeVar("V")
 Args = TypeVarTuple("Args")
@@ -114,17 +113,6 @@ class SharedTable:
             _tally.merge(cost)
 
 
-class DigestKeyedTable(SharedTable):
-    """A :class:`SharedTable` whose key is a byte string kept only as its SHA-256 digest (e.g.
-    a GroupInfo with its ratchet tree: megabytes in a large group)."""
-
-    __slots__ = ()
-
-    def get_or_compute(self, key: Hashable, compute: Callable[[*Args], V], *args: *Args) -> V:
-        assert isinstance(key, bytes)
-        return super().get_or_compute(hashlib.sha256(key).digest(), compute, *args)
-
-
 class _NotShared(SharedTable):
     """Computes every time and keeps nothing: the tables of a member without an EpochCache."""
 
@@ -171,8 +159,9 @@ class EpochCache:
         self.verified = SharedTable(max_entries)
         #: an epoch's key schedule from the same init, commit and PSK secrets and GroupContext
         self.schedules = SharedTable(max_entries)
-        #: decoded GroupInfos by the digest of their bytes (joiners of one Welcome share one)
-        self.group_infos = DigestKeyedTable(8, drop_oldest=True)
+        #: a Welcome's GroupInfo opened and decoded, by the suite, welcome key and nonce and the
+        #: sealed bytes (joiners of one Welcome share one; megabytes each, so only a few kept)
+        self.group_infos = SharedTable(8, drop_oldest=True)
         #: trees a joiner validated, by the ids of the GroupInfo, the supplied tree, ``now`` and
         #: the leaf policy; each value holds those objects, so the ids stay unique
         self.joined_trees = SharedTable(8, drop_oldest=True)

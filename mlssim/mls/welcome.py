@@ -21,7 +21,14 @@ from .messages.enums import PSKType, ResumptionPSKUsage
 from .messages.key_package import KeyPackage
 from .messages.psk_id import PreSharedKeyID
 from .messages.tree import HPKECiphertext
-from .messages.welcome import EncryptedGroupSecrets, GroupInfo, GroupSecrets, Welcome, group_info_tbs
+from .messages.welcome import (
+    EncryptedGroupSecrets,
+    GroupInfo,
+    GroupSecrets,
+    Welcome,
+    group_info_tbs,
+    secrets_index,
+)
 from .psk import psk_secret, resolve_psks
 from .rand import RandomSource
 from .sharing import EpochCache, tables_of
@@ -138,10 +145,10 @@ def open_welcome(
             f"local suite {suite.suite_id}"
         )
     ref = key_package_ref if key_package_ref is not None else suite.key_package_ref(key_package.encoded())
-    entry = next((e for e in welcome.secrets if e.new_member == ref), None)
-    if entry is None:
+    pos = secrets_index(welcome).get(ref)
+    if pos is None:
         raise NoMatchingKeyPackageError("no EncryptedGroupSecrets for this KeyPackage")
-    ct = entry.encrypted_group_secrets
+    ct = welcome.secrets[pos].encrypted_group_secrets
     try:
         plain = suite.decrypt_with_label(
             init_priv, "Welcome", welcome.encrypted_group_info, ct.kem_output, ct.ciphertext
@@ -160,9 +167,17 @@ def open_welcome(
     psks = resolve_psks(gs.psks, psk_lookup)
     joiner = JoinerStage.start(suite, joiner_secret=gs.joiner_secret, psk_secret=psk_secret(suite, psks))
     key, nonce = joiner.welcome_key_nonce()
-    try:
-        gi_bytes = suite.aead_open(key, nonce, b"", welcome.encrypted_group_info)
-    except CryptoError as exc:
-        raise WelcomeError("GroupInfo does not decrypt with the welcome key") from exc
-    gi = tables_of(shared).group_infos.get_or_compute(gi_bytes, lambda: decode(GroupInfo, gi_bytes))
+
+    def open_group_info() -> GroupInfo:
+        try:
+            gi_bytes = suite.aead_open(key, nonce, b"", welcome.encrypted_group_info)
+        except CryptoError as exc:
+            raise WelcomeError("GroupInfo does not decrypt with the welcome key") from exc
+        return decode(GroupInfo, gi_bytes)
+
+    # keyed by every input of the open (the sealed GroupInfo is one bytes object for all the
+    # joiners of one Welcome, whose hash Python computes once)
+    gi = tables_of(shared).group_infos.get_or_compute(
+        (suite.suite_id, key, nonce, welcome.encrypted_group_info), open_group_info
+    )
     return OpenedWelcome(group_secrets=gs, joiner=joiner, group_info=gi)

@@ -39,6 +39,7 @@ from ..mls.group_state import MemberIdentity, rotated_identity
 from ..mls.group_validation import LeafPolicy
 from ..mls.light_group import LightGroup
 from ..mls.messages import GroupInfo, KeyPackage, MLSMessage, Welcome
+from ..mls.messages.welcome import first_new_member
 from ..mls.rand import RandomSource
 from ..mls.ratchet_tree import RatchetTree
 from ..mls.split_commit import PathSecretOpener
@@ -485,7 +486,7 @@ class Client(Device):
     def on_welcome(self, group: str, msg: MLSMessage) -> None:
         welcome = msg.body
         assert isinstance(welcome, Welcome)
-        ref = next((e.new_member for e in welcome.secrets if e.new_member in self.bundles), None)
+        ref = first_new_member(welcome, self.bundles)
         if ref is not None:
             self.world.processing.run(
                 self.name, "welcome", partial(self._join, group, welcome, ref), partial(self._welcomed, group)

@@ -27,6 +27,7 @@ from ..mls.group import CommitApplied, Group
 from ..mls.light import kept_state_bytes
 from ..mls.light_group import LightGroup
 from ..mls.messages import AnnotatedCommit, AnnotatedWelcome, SenderAuthenticatedMessage
+from ..mls.messages.welcome import first_new_member
 from ..mls.ratchet_tree import RatchetTree
 from .client import Client
 from .forks import message_epoch
@@ -40,7 +41,7 @@ __all__ = ["commit", "kept_state", "members_by_kind", "message", "send_applicati
 
 def welcome(c: Client, group: str, aw: AnnotatedWelcome) -> None:
     """An AnnotatedWelcome reached ``c``: join as a light member (a job of ``c``)."""
-    ref = next((e.new_member for e in aw.welcome.secrets if e.new_member in c.bundles), None)
+    ref = first_new_member(aw.welcome, c.bundles)
     if ref is not None:
         c.world.processing.run(
             c.name, "light_welcome", partial(_join, c, group, aw, ref), partial(_joined, c, group)

@@ -43,6 +43,7 @@ from ..mls.leaf_nodes import default_capabilities
 from ..mls.light_group import LightGroup
 from ..mls.messages import KeyPackage, MLSMessage, Welcome
 from ..mls.messages.proposals import ReInit
+from ..mls.messages.welcome import first_new_member
 from ..scenario.schema import ReinitSpec
 from . import commits, workload
 from .client import Client
@@ -359,7 +360,7 @@ class Reinits:
         welcome = msg.body
         assert isinstance(welcome, Welcome)
         bundles = self.bundles_of(c, st.suite)
-        ref = next((e.new_member for e in welcome.secrets if e.new_member in bundles), None)
+        ref = first_new_member(welcome, bundles)
         if ref is not None:
             self.w.processing.run(
                 c.name, "welcome", partial(self._join, st, c, welcome, ref), partial(self._joined, st, c)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..codec import Reader, Writer
@@ -17,6 +18,8 @@ __all__ = [
     "GroupSecrets",
     "EncryptedGroupSecrets",
     "Welcome",
+    "secrets_index",
+    "first_new_member",
 ]
 
 
@@ -156,3 +159,32 @@ class Welcome:
             secrets=tuple(r.pull_vector(EncryptedGroupSecrets.pull)),
             encrypted_group_info=r.pull_opaque(),
         )
+
+
+#: the Welcomes most recently indexed by :func:`secrets_index`, by identity (a simulator hands
+#: one Welcome object to every one of its thousands of joiners; each scanning it was O(N^2))
+_indexed: list[tuple[Welcome, dict[bytes, int]]] = []
+_INDEXED_MAX = 8
+
+
+def secrets_index(welcome: Welcome) -> dict[bytes, int]:
+    """The position in ``welcome.secrets`` of the first entry for each KeyPackageRef (the entry
+    a scan in order finds). Built once per Welcome object; do not modify the result."""
+    for w, known in _indexed:
+        if w is welcome:
+            return known
+    index: dict[bytes, int] = {}
+    for i, e in enumerate(welcome.secrets):
+        index.setdefault(e.new_member, i)
+    if len(_indexed) >= _INDEXED_MAX:
+        del _indexed[0]
+    _indexed.append((welcome, index))
+    return index
+
+
+def first_new_member(welcome: Welcome, refs: Iterable[bytes]) -> bytes | None:
+    """The KeyPackageRef of the first ``secrets`` entry naming one of ``refs`` (a joiner holding
+    several KeyPackages), or None."""
+    index = secrets_index(welcome)
+    found = [i for i in (index.get(r) for r in refs) if i is not None]
+    return welcome.secrets[min(found)].new_member if found else None
