@@ -88,10 +88,28 @@ def test_cost_of_is_counts_times_costs_times_the_factor_exactly() -> None:
     assert cost_of(dict(reversed(list(counts.items()))), cal, 1) == expected
 
 
+def test_cost_of_prices_each_calibration_by_its_own_costs() -> None:
+    """Unit costs are kept per cost table (by identity, beside it): two calibrations priced in
+    turn, and a table made anew for every call, each get their own prices."""
+    a = _hand_made()
+    b = a.model_copy(
+        update={"suites": {1: SuiteCosts(name="twice", costs={k: PrimitiveCost(per_call=2 * v.per_call,
+                per_byte=2 * v.per_byte) for k, v in a.suites[1].costs.items()})}}
+    )  # fmt: skip
+    counts = {"hash": 3, "hash_bytes": 100, "sign": 1}
+    for _ in range(3):
+        assert cost_of(counts, b, 1) == 2 * cost_of(counts, a, 1) > 0
+    for i in range(100):  # more tables than the unit-cost cache keeps
+        fresh = _hand_made()
+        assert cost_of({"sign": i}, fresh, 1) == i * fresh.suites[1].costs["sign"].per_call
+
+
 def test_cost_of_refuses_what_it_cannot_price() -> None:
     cal = _hand_made()
     with pytest.raises(ValueError, match="unknown primitive 'rsa'"):
         cost_of({"rsa": 1}, cal, 1)
+    with pytest.raises(ValueError, match="unknown primitive 'rsa_bytes'"):
+        cost_of({"hash": 2, "rsa_bytes": 1}, cal, 1)  # after a name it knows
     with pytest.raises(CalibrationError, match="no costs for cipher suite 0xF001"):
         cost_of({"hash": 1}, cal, 0xF001)
     with pytest.raises(ValueError, match="cpu_factor"):

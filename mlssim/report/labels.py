@@ -219,6 +219,8 @@ GRID = {
     "hardware.ds.workers": "DS workers",
     "hardware.ds.cpu_factor": "DS cpu factor (× the calibration machine)",
     "hardware.kem_cost": "post-quantum KEM cost",
+    "hardware.profiles.phone.cpu_factor": "phone cpu factor (× the calibration machine; assumed 4)",
+    "hardware.profiles.phone.link.up_mbps": "phone uplink rate (Mbit/s; assumed 9)",
 }
 _STAT = re.compile(r"^(?P<family>.+)\.(?P<stat>p50|p95|p99|n|mean|max|total)$")
 
