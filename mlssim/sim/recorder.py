@@ -324,6 +324,8 @@ class Recorder:
             w.writerows(_csv_row(i, *row) for i, row in enumerate(cols))
 
     def write_events(self, path: Path) -> None:
+        encode = json.JSONEncoder(sort_keys=True).encode  # json.dumps(e, sort_keys=True), one encoder
         with path.open("w") as f:
-            for e in self.events:
-                f.write(json.dumps(e, sort_keys=True) + "\n")
+            events = self.events
+            for i in range(0, len(events), 4096):
+                f.write("".join([encode(e) + "\n" for e in events[i : i + 4096]]))
