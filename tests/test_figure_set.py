@@ -137,6 +137,11 @@ def test_the_quick_tier_draws_runs_extras_records_and_resumes(tmp_path: Path) ->
     again = run_figure_set(m, "quick", out, say=said.append)["tiny"]
     assert (again.runs_done, again.runs_skipped) == (0, 4)
     assert (report / "tiny-set.md").read_bytes() == before
+    # the work is the runs' measured time, whichever invocation ran them
+    walls = [json.loads(p.read_text())["wall_time_s"] for p in (out / "tiny-set").glob("*/manifest.json")]
+    assert len(walls) == 4 and again.run_s == pytest.approx(sum(walls)) == t.run_s > 0
+    assert json.loads((out / "figure-set-quick.json").read_text())["total_run_s"] == round(sum(walls), 1)
+    assert any("run time of its complete runs" in line for line in said)
 
 
 def test_the_full_tier_runs_every_run_and_reports_a_failing_extra(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..runner.sweep import Reduction, run_sweep
+from ..runner.sweep import Reduction, run_seconds, run_sweep
 from ..scenario.issues import ScenarioError, ScenarioIssue, format_path
 from ..scenario.yaml_lines import _compose
 from .report import report_command, write_report
@@ -126,6 +126,9 @@ class FigureTime:
     runs_done: int
     runs_skipped: int
     failed: list[str] = field(default_factory=list)
+    #: the measured wall time of every complete run of the figure's sweep (manifests), this
+    #: invocation's and earlier ones': the work, whatever was resumed
+    run_s: float = 0.0
 
 
 def _extra(command: str, root: Path, runs: Path, reports: Path) -> str | None:
@@ -175,6 +178,7 @@ def run_figure_set(
                 root / spec.scenario, out, pool, progress=progress, reduced=reduced
             )
             took = FigureTime(0.0, budget, counts["complete"], counts["skipped"])
+            took.run_s = run_seconds(specs, out, (root / spec.scenario).parent)
             if counts["failed"]:
                 took.failed.append(f"{counts['failed']} runs failed (see their manifest.json)")
             sweep_dir, folder = results.parent, reports / (spec.folder or name)
@@ -202,18 +206,29 @@ def run_figure_set(
             over = " OVER BUDGET" if took.wall_s > budget else ""
             say(
                 f"[{name}] {took.wall_s:.0f} s (budget {budget:.0f} s){over}; {len(specs)} runs: "
-                f"{took.runs_done} run now, {took.runs_skipped} already complete"
+                f"{took.runs_done} run now, {took.runs_skipped} already complete; "
+                f"run time of its complete runs {took.run_s:,.0f} s"
                 + (f"; FAILED: {'; '.join(took.failed)}" if took.failed else "")
             )
     total = sum(t.wall_s for t in times.values())
     budget_total = sum(t.budget_s for t in times.values())
-    say(f"{tier} tier: {total:.0f} s for {len(times)} figures (budget {budget_total:.0f} s)")
+    run_total = sum(t.run_s for t in times.values())
+    n_jobs = jobs or manifest.jobs
+    say(
+        f"{tier} tier: {total:.0f} s for {len(times)} figures (budget {budget_total:.0f} s); "
+        f"the run time of all their complete runs {run_total:,.0f} s (about {run_total / n_jobs:,.0f} s "
+        f"with {n_jobs} jobs, the figures and extra commands not included)"
+    )
     record = {
         "tier": tier,
-        "jobs": jobs or manifest.jobs,
+        "jobs": n_jobs,
         "total_wall_s": round(total, 1),
+        "total_run_s": round(run_total, 1),
         "total_budget_s": budget_total,
-        "figures": {n: {**t.__dict__, "wall_s": round(t.wall_s, 1)} for n, t in times.items()},
+        "figures": {
+            n: {**t.__dict__, "wall_s": round(t.wall_s, 1), "run_s": round(t.run_s, 1)}
+            for n, t in times.items()
+        },
     }
     out.mkdir(parents=True, exist_ok=True)
     (out / f"figure-set-{tier}.json").write_text(json.dumps(record, indent=2) + "\n")

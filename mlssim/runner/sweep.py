@@ -185,6 +185,21 @@ def _run_one(scenario: Scenario, out: Path, base_dir: Path, force: bool) -> tupl
         return str(out / scenario.name / run_key(scenario, base_dir)), f"failed: {type(exc).__name__}"
 
 
+def run_seconds(specs: list[RunSpec], out: Path, base_dir: Path) -> float:
+    """The measured wall time (``manifest.json``'s ``wall_time_s``) summed over the complete
+    runs among ``specs``: the work a sweep took, whichever invocation ran each run."""
+    total = 0.0
+    for spec in specs:
+        folder = out / spec.scenario.name / run_key(spec.scenario, base_dir)
+        try:
+            m = json.loads((folder / "manifest.json").read_text())
+        except (OSError, ValueError):
+            continue
+        if m.get("status") == "complete":
+            total += float(m.get("wall_time_s", 0.0))
+    return total
+
+
 def _status(folder: Path) -> str | None:
     try:
         return str(json.loads((folder / "manifest.json").read_text())["status"])
