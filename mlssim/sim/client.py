@@ -593,5 +593,5 @@ class Client(Device):
             self.world.recorder.event(self.world.env.now, "caught_up", client=self.name)
             self.world.pay_owed_commits(self)
         for group in gaps or ():
-            if group in self.groups:
+            if group in self.groups or group in self.light:
                 self.world.start_resync(self, group, "mailbox_expired")

@@ -7,9 +7,10 @@ members in ``Client.groups``, where light members are not). Its state is ``Clien
 
 Each piece of MLS work is a job under processing time (kinds ``light_welcome``,
 ``light_commit``, ``light_application``), so a light member's processing is counted apart from
-a full member's. A light member that cannot process a commit (it missed one, L5) is out of sync
-for good: the simulator records ``light_out_of_sync`` and drops its state (its re-sync, a full
-external join then a downgrade, is not simulated), so its group does not count as converged.
+a full member's. A light member that cannot process a commit (it missed one, L5) records
+``light_out_of_sync``, drops its state and re-syncs as ``federation.resync`` says (:func:`resync`:
+a full external join then a downgrade, §9, or a re-add by a full member); with ``resync: none``
+it stays out and its group does not count as converged.
 
 :func:`members_by_kind` is the run summary's ``light_members`` section (``docs/metrics.md``).
 """
@@ -33,7 +34,16 @@ from .client import Client
 from .forks import message_epoch
 from .recorder import Recorder
 
-__all__ = ["commit", "kept_state", "members_by_kind", "message", "send_application", "welcome"]
+__all__ = [
+    "commit",
+    "downgrade",
+    "kept_state",
+    "members_by_kind",
+    "message",
+    "resync",
+    "send_application",
+    "welcome",
+]
 
 
 # -- joining (§8) --------------------------------------------------------------------------------
@@ -78,7 +88,32 @@ def _joined(c: Client, group: str, lg: LightGroup | MLSError | None) -> None:
         c.light[group] = lg
         c.joined_epoch[group] = lg.epoch
         w.recorder.event(w.env.now, "joined", group=group, client=c.name, epoch=lg.epoch)
+        if group in c.resyncing:  # re-added by a full member: back in, light (L5)
+            w.resync_done(c, group)
         w.epoch_reached(group, c.name, lg)
+
+
+# -- falling behind (L5, §9) ---------------------------------------------------------------------
+
+
+def resync(c: Client, group: str, reason: str) -> None:
+    """A light member that cannot follow its group re-syncs as ``federation.resync`` says, as a
+    full member would: by external commit — joining as a *full* client that removes its old
+    leaf, then downgrading once its commit is accepted (§9; :func:`downgrade`) — or by being
+    removed and re-added by a full member, whose Welcome reaches it annotated (it joins light).
+    With ``resync: none`` it stays out."""
+    c.world.start_resync(c, group, reason)
+    st = c.resyncing.get(group)
+    if st is not None:
+        st["light"] = True
+
+
+def downgrade(c: Client, group: str) -> None:
+    """The re-sync of a light member is done: if it re-joined as a full client (external
+    commit), it becomes a light member again (``LightGroup.downgrade``, §9)."""
+    g = c.groups.pop(group, None)
+    if g is not None:
+        c.light[group] = LightGroup.downgrade(g)
 
 
 # -- commits (§10) -------------------------------------------------------------------------------
@@ -107,6 +142,7 @@ def commit(c: Client, group: str, ann: AnnotatedCommit) -> None:
             w.recorder.event(
                 w.env.now, "light_out_of_sync", group=group, client=c.name, error=type(res).__name__
             )
+            resync(c, group, type(res).__name__)
         elif res is not None and res.removed_me:
             c.light.pop(group, None)
             w.recorder.event(w.env.now, "removed", group=group, client=c.name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import commits, joins, retry
+from . import commits, joins, light_members, retry
 from .client import Client
 from .context import Sim
 from .records import CONTROL_BYTES, PendingCommit
@@ -18,6 +18,8 @@ def start(w: Sim, c: Client, group: str, reason: str) -> None:
         return
     w.recorder.event(w.env.now, "resync_started", group=group, client=c.name, reason=reason)
     c.resyncing[group] = {"t0": w.env.now}
+    if group in c.light:  # a light member whose mailbox lost messages (L5): light again after
+        c.resyncing[group]["light"] = True
     p = c.pending.pop(group, None)
     g = c.groups.get(group)
     if p is not None and g is not None:
@@ -41,12 +43,16 @@ def start(w: Sim, c: Client, group: str, reason: str) -> None:
 
 
 def ask_for_readd(w: Sim, c: Client, group: str) -> None:
-    """The orderer asks a designated member (the lowest online leaf) to remove and re-add ``c``."""
+    """The orderer asks a designated member (the lowest online leaf of a full member: a light
+    member cannot commit) to remove and re-add ``c``."""
     ds = w.ds_of(group)
     helpers = [
         m
         for m in ds.groups[group].members
-        if m != c.name and w.clients[m].ready and group not in w.clients[m].resyncing
+        if m != c.name
+        and w.clients[m].ready
+        and group in w.clients[m].groups
+        and group not in w.clients[m].resyncing
     ]
     if not helpers:
         w.env.timeout(retry.backoff(w, c, 1)).callbacks.append(lambda _e: ask_for_readd(w, c, group))
@@ -97,6 +103,8 @@ def readd(w: Sim, helper: Client, group: str, c: Client, prev: PendingCommit | N
 
 def done(w: Sim, c: Client, group: str) -> None:
     st = c.resyncing.pop(group, None)
+    if st is not None and st.get("light"):
+        light_members.downgrade(c, group)  # a light member back in (L5): light again
     if st is not None:
         w.recorder.event(
             w.env.now,
