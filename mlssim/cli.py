@@ -6,6 +6,7 @@ import json
 import sys
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -210,23 +211,48 @@ def run(file: Path, seed: int | None, out: Path, force: bool, progress: bool | N
     help="Folder that receives <name>/<run-key>/ and <name>/results.csv.",
 )
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
-def sweep(file: Path, jobs: int | None, dask_address: str | None, out: Path, progress: bool | None) -> None:
+@click.option(
+    "--only",
+    "only",
+    multiple=True,
+    metavar="KEY=V1,V2",
+    help="Run only these values of one grid key (YAML values, e.g. 'groups[0].size=100,1000'; repeatable).",
+)
+@click.option(
+    "--replications", type=click.IntRange(min=1), default=None, help="Run only the first N replications."
+)
+def sweep(
+    file: Path,
+    jobs: int | None,
+    dask_address: str | None,
+    out: Path,
+    progress: bool | None,
+    only: tuple[str, ...],
+    replications: int | None,
+) -> None:
     """Run every grid point and replication of FILE's sweep: section; write OUT/<name>/results.csv.
 
     Complete runs are skipped, partial or failed ones redone, so an interrupted sweep resumes
     where it stopped; a failing run records its exception in its manifest and the sweep goes on.
+    --only and --replications run part of the grid first (the same runs, with the same seeds, as
+    the whole sweep's): results.csv then lists those runs; the whole sweep later skips them.
     """
     from concurrent.futures import Executor, ProcessPoolExecutor
 
-    from .runner.sweep import expand, run_sweep
+    from .runner.sweep import Reduction, expand, run_sweep
     from .scenario import ScenarioError
 
+    reduced = None
+    if only or replications is not None:
+        reduced = Reduction(replications, tuple(_grid_values(o) for o in only))
     try:
-        _, specs = expand(file)
+        _, specs = expand(file, reduced)
     except ScenarioError as err:
         for issue in err.issues:
             click.echo(str(issue), err=True)
         sys.exit(2)
+    except ValueError as err:  # an --only key or value the grid lacks
+        raise click.UsageError(str(err)) from None
     show = sys.stderr.isatty() if progress is None else progress
     bar = None
     if show:
@@ -255,7 +281,7 @@ def sweep(file: Path, jobs: int | None, dask_address: str | None, out: Path, pro
     else:
         executor = ProcessPoolExecutor(max_workers=jobs)
     try:
-        results, specs, counts = run_sweep(file, out, executor, progress=tick)
+        results, specs, counts = run_sweep(file, out, executor, progress=tick, reduced=reduced)
     finally:
         if bar is not None:
             bar.close()
@@ -274,6 +300,21 @@ def sweep(file: Path, jobs: int | None, dask_address: str | None, out: Path, pro
             err=True,
         )
     sys.exit(1 if counts["failed"] else 0)
+
+
+def _grid_values(option: str) -> tuple[str, tuple[Any, ...]]:
+    """``KEY=V1,V2`` of ``--only``: the key and its values, read as a YAML flow list (so
+    ``0xF001`` is a number and ``{phone: 1}`` a mapping, as in the scenario file)."""
+    import yaml
+
+    key, sep, values = option.partition("=")
+    if not sep or not key.strip() or not values.strip():
+        raise click.UsageError(f"--only {option!r}: expected KEY=V1,V2 (e.g. 'groups[0].size=100,1000')")
+    try:
+        parsed = yaml.safe_load(f"[{values}]")
+    except yaml.YAMLError as err:
+        raise click.UsageError(f"--only {option!r}: the values are not YAML: {err}") from None
+    return key.strip(), tuple(parsed)
 
 
 @main.command()

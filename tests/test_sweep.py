@@ -183,3 +183,37 @@ def test_bad_grid_key_names_the_file(tmp_path: Path) -> None:
     f = write(tmp_path, SWEEP.replace("groups[0].size", "groups[0].sise"))
     r = CliRunner().invoke(main, ["sweep", str(f), "--no-progress"])
     assert r.exit_code == 2 and "sise" in r.output and str(f) in r.output
+
+
+def test_cli_runs_part_of_a_grid_first_and_the_whole_sweep_skips_it(tmp_path: Path) -> None:
+    f, out = write(tmp_path), tmp_path / "runs"
+    runner = CliRunner()
+    part = runner.invoke(
+        main,
+        ["sweep", str(f), "--out", str(out), "--jobs", "1", "--no-progress",
+         "--only", "groups[0].size=5", "--only", "network.ds_ds.latency.value=0.2", "--replications", "1"],
+    )  # fmt: skip
+    assert part.exit_code == 0, part.output
+    assert "1 runs: 1 run now, 0 already complete" in part.output
+    rows = list(csv.DictReader((out / "tiny-sweep" / "results.csv").open()))
+    assert [(r["groups[0].size"], r["network.ds_ds.latency.value"], r["replication"]) for r in rows] == [
+        ("5", "0.2", "0")
+    ]
+    whole = runner.invoke(main, ["sweep", str(f), "--out", str(out), "--jobs", "1", "--no-progress"])
+    assert whole.exit_code == 0, whole.output
+    assert "8 runs: 7 run now, 1 already complete" in whole.output  # the same run, the same seed
+    assert rows[0]["run_key"] in (out / "tiny-sweep" / "results.csv").read_text()
+
+
+@pytest.mark.parametrize(
+    ("option", "expected"),
+    [
+        ("groups[0].size=4", "sweep.grid.groups[0].size has no value 4 (it has: [3, 5])"),
+        ("crypto.suite=1", "sweep.grid has no key 'crypto.suite'"),
+        ("groups[0].size", "expected KEY=V1,V2"),
+        ("groups[0].size=[3", "the values are not YAML"),
+    ],
+)
+def test_cli_only_names_what_the_grid_lacks(tmp_path: Path, option: str, expected: str) -> None:
+    r = CliRunner().invoke(main, ["sweep", str(write(tmp_path)), "--only", option, "--no-progress"])
+    assert r.exit_code == 2 and expected in r.output and "Traceback" not in r.output, r.output
