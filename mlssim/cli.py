@@ -302,6 +302,21 @@ def sweep(
     sys.exit(1 if counts["failed"] else 0)
 
 
+def _check_writable(out: Path) -> None:
+    """A usage error naming ``out`` when its folder is missing or it is a folder."""
+    if out.is_dir():
+        raise click.UsageError(f"--out {out}: is a folder; give the calibration file's path")
+    if not out.parent.is_dir():
+        raise click.UsageError(f"--out {out}: no folder {out.parent}")
+
+
+def _write(save: Any, calibration: Any, out: Path) -> None:
+    try:
+        save(calibration, out)
+    except OSError as err:
+        raise click.UsageError(f"--out {out}: cannot write it: {err.strerror or err}") from None
+
+
 def _grid_values(option: str) -> tuple[str, tuple[Any, ...]]:
     """``KEY=V1,V2`` of ``--only``: the key and its values, read as a YAML flow list (so
     ``0xF001`` is a number and ``{phone: 1}`` a mapping, as in the scenario file)."""
@@ -420,13 +435,14 @@ def calibrate(out: Path, suites: str | None, repeat: int, progress: bool | None,
     )
     from .mls.crypto.counting import PRIMITIVES
 
+    _check_writable(out)  # before minutes of measuring, not after
     if add_ds is not None:
         start = time.perf_counter()
         try:
             calibration = with_ds_costs(load_calibration(add_ds), reencrypt_bench(), repeat)
         except (CalibrationError, ValueError) as err:
             raise click.UsageError(str(err)) from None
-        save_calibration(calibration, out)
+        _write(save_calibration, calibration, out)
         click.echo(
             f"DS primitives and curve operations, repeat {repeat}: {time.perf_counter() - start:.1f} s"
         )
@@ -462,7 +478,7 @@ def calibrate(out: Path, suites: str | None, repeat: int, progress: bool | None,
         if bar is not None:
             bar.close()
     wall = time.perf_counter() - start
-    save_calibration(calibration, out)
+    _write(save_calibration, calibration, out)
     click.echo(f"{len(ids)} suites x {len(PRIMITIVES)} primitives, repeat {repeat}: {wall:.1f} s wall time")
     click.echo(
         f"machine: {calibration.machine.cpu_model} ({calibration.machine.cpu_count} CPUs), {calibration.date}"

@@ -163,3 +163,13 @@ def test_cli_calibrate_writes_a_file_and_prints_the_wall_time(tmp_path: Path) ->
     assert list(load_calibration(out).suites) == [1]
     bad = CliRunner().invoke(main, ["calibrate", "--out", str(out), "--suites", "1,99"])
     assert bad.exit_code == 2 and "not a real suite here: [99]" in bad.output
+
+
+def test_cli_calibrate_refuses_an_output_it_cannot_write_before_measuring(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-folder" / "cal.json"
+    r = CliRunner().invoke(main, ["calibrate", "--out", str(missing), "--suites", "1", "--repeat", "1"])
+    assert r.exit_code == 2 and f"no folder {missing.parent}" in r.output and "wall time" not in r.output
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    r = CliRunner().invoke(main, ["calibrate", "--out", str(blocked / "cal.json"), "--suites", "1"])
+    assert r.exit_code == 2 and "no folder" in r.output and "Traceback" not in r.output

@@ -217,3 +217,9 @@ def test_cli_runs_part_of_a_grid_first_and_the_whole_sweep_skips_it(tmp_path: Pa
 def test_cli_only_names_what_the_grid_lacks(tmp_path: Path, option: str, expected: str) -> None:
     r = CliRunner().invoke(main, ["sweep", str(write(tmp_path)), "--only", option, "--no-progress"])
     assert r.exit_code == 2 and expected in r.output and "Traceback" not in r.output, r.output
+
+
+def test_cli_only_on_a_file_without_a_grid_says_so(tmp_path: Path) -> None:
+    f = write(tmp_path, SWEEP.split("sweep:")[0])
+    r = CliRunner().invoke(main, ["sweep", str(f), "--only", "groups[0].size=3", "--no-progress"])
+    assert r.exit_code == 2 and "no sweep: section, so no grid key 'groups[0].size'" in r.output, r.output

@@ -138,6 +138,8 @@ def expand(path: Path, reduced: Reduction | None = None) -> tuple[Scenario, list
     grid = sweep.grid if sweep is not None else {}
     reps = sweep.replications if sweep is not None else 1
     if reduced is not None:
+        if sweep is None and reduced.values:
+            raise ValueError(f"{path}: no sweep: section, so no grid key {reduced.values[0][0]!r}")
         grid, reps = reduced.apply(path, grid, reps)
     keys = list(grid)
     specs: list[RunSpec] = []
