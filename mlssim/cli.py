@@ -195,7 +195,9 @@ def run(file: Path, seed: int | None, out: Path, force: bool, progress: bool | N
 
 @main.command()
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--jobs", "-j", type=int, default=None, help="Worker processes (default: CPU count).")
+@click.option(
+    "--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes (default: CPU count)."
+)
 @click.option(
     "--dask",
     "dask_address",
@@ -496,7 +498,13 @@ def calibrate(out: Path, suites: str | None, repeat: int, progress: bool | None,
     help="quick: each sweep reduced as the manifest says; full: every run (>= 20 replications).",
 )
 @click.option("--only", multiple=True, help="A figure (its folder name in the manifest; repeatable).")
-@click.option("--jobs", "-j", type=int, default=None, help="Worker processes (default: the manifest's).")
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes (default: the manifest's).",
+)
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),

@@ -219,6 +219,11 @@ def test_cli_only_names_what_the_grid_lacks(tmp_path: Path, option: str, expecte
     assert r.exit_code == 2 and expected in r.output and "Traceback" not in r.output, r.output
 
 
+def test_cli_refuses_zero_jobs_without_a_traceback(tmp_path: Path) -> None:
+    r = CliRunner().invoke(main, ["sweep", str(write(tmp_path)), "--jobs", "0", "--no-progress"])
+    assert r.exit_code == 2 and "'--jobs'" in r.output and "Traceback" not in r.output, r.output
+
+
 def test_cli_only_on_a_file_without_a_grid_says_so(tmp_path: Path) -> None:
     f = write(tmp_path, SWEEP.split("sweep:")[0])
     r = CliRunner().invoke(main, ["sweep", str(f), "--only", "groups[0].size=3", "--no-progress"])
