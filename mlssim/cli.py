@@ -356,6 +356,12 @@ def _grid_values(option: str) -> tuple[str, tuple[Any, ...]]:
     is_flag=True,
     help="Also draw healing as survival curves (Kaplan–Meier; runs that never heal are censored).",
 )
+@click.option(
+    "--pair",
+    default=None,
+    metavar="KEY",
+    help="Also draw, against --x, each value of this grid key minus its first, run for run on the same seed.",
+)
 def report(
     sweep_dir: Path,
     out: Path | None,
@@ -363,6 +369,7 @@ def report(
     metrics: tuple[str, ...],
     stat: str,
     survival: bool,
+    pair: str | None,
 ) -> None:
     """Figures (PNG and PDF) and a Markdown report from a sweep's run folders.
 
@@ -374,7 +381,7 @@ def report(
 
     if not (sweep_dir / "results.csv").is_file():
         raise click.UsageError(f"{sweep_dir}: no results.csv (run `mlssim sweep` first)")
-    command = report_command(sweep_dir, x_key, metrics, stat, survival)
+    command = report_command(sweep_dir, x_key, metrics, stat, survival, pair)
     try:
         path = write_report(
             sweep_dir,
@@ -384,6 +391,7 @@ def report(
             stat=stat,
             survival=survival,
             command=command,
+            pair=pair,
         )
     except ValueError as err:
         raise click.UsageError(str(err)) from None

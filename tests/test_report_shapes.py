@@ -137,3 +137,45 @@ def test_the_closed_form_applies_only_where_healing_is_the_victims_own_updates()
     assert closed_form(scenario, case) == (0.02, 90.0)
     scenario["adversary"]["compromises"][0]["victim_update_after"] = 10  # type: ignore[index]
     assert closed_form(scenario, case) is None
+
+
+@pytest.fixture(scope="module")
+def two_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("pair")
+    grid = (
+        "sweep:\n  grid:\n    groups[0].size: [4, 6]\n    federation.fanout: [plain, split]\n"
+        "  replications: 3\n"
+    )
+    return sweep(tmp, "pair", grid)
+
+
+def test_pair_draws_each_value_minus_the_first_run_for_run_against_x(two_keys: Path, tmp_path: Path) -> None:
+    import csv
+    import statistics
+
+    metric = "commits.download_bytes_mean"
+    code, out = report(
+        str(two_keys), "--out", str(tmp_path), "--x", "groups[0].size", "--pair", "federation.fanout",
+        "--metric", metric,
+    )  # fmt: skip
+    assert code == 0, out
+    stem = tmp_path / f"pair--{metric.replace('.', '_')}--paired-fanout"
+    assert stem.with_suffix(".png").is_file() and stem.with_suffix(".pdf").is_file()
+    caption = stem.with_suffix(".caption.txt").read_text()
+    assert "minus the run with the same seed at plain" in caption and "--pair federation.fanout" in caption
+    rows = list(csv.DictReader((two_keys / "results.csv").open()))
+    by = {(r["groups[0].size"], r["federation.fanout"], r["replication"]): float(r[metric]) for r in rows}
+    md = (tmp_path / "pair.md").read_text()
+    assert "### Paired differences along federation.fanout" in md
+    for size in ("4", "6"):
+        diffs = [by[(size, "split", str(k))] - by[(size, "plain", str(k))] for k in range(3)]
+        assert any(d != 0 for d in diffs)  # split changes the download: the check can fail
+        expected = statistics.fmean(diffs)
+        line = next(x for x in md.splitlines() if x.startswith(f"| split − plain | {float(size)} |"))
+        assert math.isclose(float(line.split("|")[3]), expected, rel_tol=1e-5), (line, expected)
+
+
+def test_pair_refuses_the_x_key_and_unknown_keys(two_keys: Path, tmp_path: Path) -> None:
+    for bad in ("groups[0].size", "crypto.suite"):
+        code, out = report(str(two_keys), "--out", str(tmp_path), "--x", "groups[0].size", "--pair", bad)
+        assert code == 2 and "--pair key (another grid key of this sweep)" in out, out

@@ -29,6 +29,7 @@ __all__ = [
     "label_value",
     "key_value",
     "load_sweep",
+    "paired_along",
     "paired_differences",
     "pooled",
     "series",
@@ -257,3 +258,48 @@ def pooled(sweep: Sweep, metric: str) -> tuple[Estimate, Estimate] | None:
     if not ys:
         return None
     return mean_t(ys), bootstrap(ys, statistics.median)
+
+
+def paired_along(sweep: Sweep, pair_key: str, x_key: str, metric: str) -> tuple[str, list[Series]] | None:
+    """Against ``x_key``: per replication and x value, ``metric`` at each category of
+    ``pair_key`` minus at its first category, for runs that share their seed (common random
+    numbers): the mean difference with its Student-t interval, one series per other category and
+    combination of the remaining grid keys. ``None`` when the seeds are not paired."""
+    others = [k for k in sweep.grid if k not in (pair_key, x_key)]
+    numeric = numeric_axis(sweep.rows, x_key)
+    cats: list[str] = []
+    by: dict[tuple[tuple[str, ...], Any, int], dict[str, tuple[int, float]]] = defaultdict(dict)
+    for r in sweep.rows:
+        cat = key_value(pair_key, str(r[pair_key]))
+        if cat not in cats:
+            cats.append(cat)
+        y = r.get(metric)
+        if _is_number(y):
+            x: Any = _number(str(r[x_key])) if numeric else label_value(str(r[x_key]))
+            by[(tuple(str(r[k]) for k in others), x, r["replication"])][cat] = (r["seed"], float(y))
+    if len(cats) < 2 or any(len({s for s, _ in v.values()}) > 1 for v in by.values()):
+        return None
+    ref = cats[0]
+    cells: dict[tuple[tuple[str, ...], str], dict[Any, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for (other, x, _rep), vals in by.items():
+        if ref in vals:
+            for cat in cats[1:]:
+                if cat in vals:
+                    cells[(other, cat)][x].append(vals[cat][1] - vals[ref][1])
+    out = []
+    for other, cat in sorted(cells, key=lambda k: (_natural(k[0]), cats.index(k[1]))):
+        xs = sorted(cells[(other, cat)], key=float) if numeric else list(cells[(other, cat)])
+        ests = [mean_t(cells[(other, cat)][x]) for x in xs]
+        where = ", ".join(f"{short_key(k)}={key_value(k, v)}" for k, v in zip(others, other, strict=True))
+        out.append(
+            Series(
+                f"{cat} − {ref}" + (f", {where}" if where else ""),
+                tuple(xs),
+                tuple(e.value for e in ests),
+                tuple(e.half_width for e in ests),
+                tuple(e.n for e in ests),
+                tuple(e.low for e in ests),
+                tuple(e.high for e in ests),
+            )
+        )
+    return ref, out

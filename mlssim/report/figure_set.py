@@ -50,6 +50,7 @@ class ReportSpec(_Model):
     metrics: list[str] = Field(default_factory=list)
     stat: Literal["mean", "median"] = "mean"
     survival: bool = False
+    pair: str | None = None
 
 
 class QuickSpec(_Model):
@@ -184,13 +185,13 @@ def run_figure_set(
             sweep_dir, folder = results.parent, reports / (spec.folder or name)
             if spec.report is not None:
                 r = spec.report
-                command = report_command(sweep_dir, r.x, tuple(r.metrics), r.stat, r.survival)
+                command = report_command(sweep_dir, r.x, tuple(r.metrics), r.stat, r.survival, r.pair)
                 quick_cmd = f"mlssim figures {shown} --tier quick --only {name}"
                 regenerate = quick_cmd if tier == "quick" else ""
                 try:
                     write_report(
                         sweep_dir, folder, x_key=r.x, metrics=r.metrics or None, stat=r.stat,
-                        survival=r.survival, command=command, regenerate=regenerate,
+                        survival=r.survival, command=command, regenerate=regenerate, pair=r.pair,
                     )  # fmt: skip
                 except ValueError as err:  # an unknown metric or x: this figure fails, the rest go on
                     took.failed.append(str(err))

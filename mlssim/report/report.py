@@ -17,7 +17,17 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from .data import Series, Sweep, check_name, load_sweep, numeric_axis, paired_differences, pooled, series
+from .data import (
+    Series,
+    Sweep,
+    check_name,
+    load_sweep,
+    numeric_axis,
+    paired_along,
+    paired_differences,
+    pooled,
+    series,
+)
 from .figures import DEFAULT_METRICS, label_of, note_of, plot
 from .stats import BOOTSTRAP_RESAMPLES
 from .survival import healing_survival
@@ -141,7 +151,12 @@ def _paired_seeds(sweep: Sweep) -> bool:
 
 
 def report_command(
-    sweep_dir: Path, x_key: str | None, metrics: Sequence[str], stat: str, survival: bool
+    sweep_dir: Path,
+    x_key: str | None,
+    metrics: Sequence[str],
+    stat: str,
+    survival: bool,
+    pair: str | None = None,
 ) -> str:
     """The ``mlssim report`` command line for these options, as a caption names it (never a
     path of this machine)."""
@@ -152,6 +167,7 @@ def report_command(
         + [f"--metric {m}" for m in metrics]
         + ([f"--stat {stat}"] if stat != "mean" else [])
         + (["--survival"] if survival else [])
+        + ([f"--pair {pair}"] if pair else [])
     )
 
 
@@ -165,6 +181,7 @@ def write_report(
     survival: bool = False,
     command: str = "",
     regenerate: str = "",
+    pair: str | None = None,
 ) -> Path:
     """Figures, caption files and ``<name>.md`` for the sweep in ``sweep_dir``.
 
@@ -180,6 +197,8 @@ def write_report(
     x = x_key or (sweep.grid[0] if sweep.grid else None)
     if x is not None:
         check_name(x, sweep.grid, "x key (a grid key of this sweep)")
+    if pair is not None:
+        check_name(pair, [k for k in sweep.grid if k != x], "--pair key (another grid key of this sweep)")
     out_dir.mkdir(parents=True, exist_ok=True)
     first = sweep.rows[0]
     manifest = json.loads((sweep_dir / first["run_key"] / "manifest.json").read_text())
@@ -213,9 +232,10 @@ def write_report(
         if x is None:
             lines += _pooled_section(sweep, metric, label)
             continue
-        lines += _figure_section(
-            sweep, x, metric, label, stat, out_dir, f"{runs} {model} Regenerate: {regen}."
-        )
+        notes = f"{runs} {model} Regenerate: {regen}."
+        lines += _figure_section(sweep, x, metric, label, stat, out_dir, notes)
+        if pair is not None:
+            lines += _paired_along_section(sweep, pair, x, metric, label, out_dir, notes)
     if survival:
         lines += healing_survival(sweep, x, out_dir, f"{runs} {model} Regenerate: {regen}.")
     lines += [
@@ -283,3 +303,29 @@ def _figure_section(
         lines += [f"### Paired differences against {ref}", "", f"![{dlabel}]({dfiles[0].name})", "", dcap, ""]
         lines += [*_table(dseries, x), ""]
     return lines
+
+
+def _paired_along_section(
+    sweep: Sweep, pair: str, x: str, metric: str, label: str, out_dir: Path, notes: str
+) -> list[str]:
+    """``--pair``: the difference each category of ``pair`` makes against its first, run for
+    run on the same seed, drawn against ``x`` (what one design changes, with the tighter
+    interval that common random numbers give)."""
+    got = paired_along(sweep, pair, x, metric)
+    if got is None:
+        return [f"### Paired differences along {pair}", "", "The seeds are not paired: no differences.", ""]
+    ref, data = got
+    short = pair.split(".")[-1].split("[")[0]
+    stem = out_dir / f"{sweep.name}--{metric.replace('.', '_')}--paired-{short}"
+    dlabel = f"{label}: difference against {pair} = {ref}"
+    files = plot(
+        data, label_of(x), f"Δ {label}", f"{sweep.name}: {short} against {ref}", stem, zero_line=True
+    )
+    caption = (
+        f"{dlabel}, against {x} ({sweep.name}): per replication and {x}, the run at each other value "
+        f"of {pair} minus the run with the same seed at {ref}; mean of the differences with its "
+        f"Student-t 95% interval. {notes}"
+    )
+    stem.with_suffix(".caption.txt").write_text(caption + "\n")
+    return [f"### Paired differences along {pair}", "", f"![{dlabel}]({files[0].name})", "", caption, "",
+            *_table(data, x), ""]  # fmt: skip
