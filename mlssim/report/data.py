@@ -49,6 +49,19 @@ class Series:
     low: tuple[float | None, ...] = ()
     high: tuple[float | None, ...] = ()
 
+    @classmethod
+    def of(cls, label: str, x: Sequence[Any], ests: Sequence[Estimate]) -> Series:
+        """The series of one estimate per x value."""
+        return cls(
+            label,
+            tuple(x),
+            tuple(e.value for e in ests),
+            tuple(e.half_width for e in ests),
+            tuple(e.n for e in ests),
+            tuple(e.low for e in ests),
+            tuple(e.high for e in ests),
+        )
+
 
 @dataclass
 class Sweep:
@@ -190,17 +203,7 @@ def series(sweep: Sweep, x_key: str, metric: str, stat: str = "mean") -> list[Se
         )
         xs = sorted(cells[key]) if numeric else list(cells[key])
         ests = [estimate(cells[key][x], stat) for x in xs]
-        out.append(
-            Series(
-                label,
-                tuple(xs),
-                tuple(e.value for e in ests),
-                tuple(e.half_width for e in ests),
-                tuple(e.n for e in ests),
-                tuple(e.low for e in ests),
-                tuple(e.high for e in ests),
-            )
-        )
+        out.append(Series.of(label, tuple(xs), ests))
     return out
 
 
@@ -238,17 +241,7 @@ def paired_differences(sweep: Sweep, x_key: str, metric: str) -> tuple[str, list
         )
         xs = [c for c in cats[1:] if groups[other][c]]
         ests = [mean_t(groups[other][c]) for c in xs]
-        out.append(
-            Series(
-                label,
-                tuple(f"{c} − {ref}" for c in xs),
-                tuple(e.value for e in ests),
-                tuple(e.half_width for e in ests),
-                tuple(e.n for e in ests),
-                tuple(e.low for e in ests),
-                tuple(e.high for e in ests),
-            )
-        )
+        out.append(Series.of(label, tuple(f"{c} − {ref}" for c in xs), ests))
     return ref, out
 
 
@@ -291,15 +284,5 @@ def paired_along(sweep: Sweep, pair_key: str, x_key: str, metric: str) -> tuple[
         xs = sorted(cells[(other, cat)], key=float) if numeric else list(cells[(other, cat)])
         ests = [mean_t(cells[(other, cat)][x]) for x in xs]
         where = ", ".join(f"{short_key(k)}={key_value(k, v)}" for k, v in zip(others, other, strict=True))
-        out.append(
-            Series(
-                f"{cat} − {ref}" + (f", {where}" if where else ""),
-                tuple(xs),
-                tuple(e.value for e in ests),
-                tuple(e.half_width for e in ests),
-                tuple(e.n for e in ests),
-                tuple(e.low for e in ests),
-                tuple(e.high for e in ests),
-            )
-        )
+        out.append(Series.of(f"{cat} − {ref}" + (f", {where}" if where else ""), tuple(xs), ests))
     return ref, out
