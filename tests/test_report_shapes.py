@@ -171,7 +171,7 @@ def test_pair_draws_each_value_minus_the_first_run_for_run_against_x(two_keys: P
         diffs = [by[(size, "split", str(k))] - by[(size, "plain", str(k))] for k in range(3)]
         assert any(d != 0 for d in diffs)  # split changes the download: the check can fail
         expected = statistics.fmean(diffs)
-        line = next(x for x in md.splitlines() if x.startswith(f"| split − plain | {float(size)} |"))
+        line = next(x for x in md.splitlines() if x.startswith(f"| fanout: split − plain | {float(size)} |"))
         assert math.isclose(float(line.split("|")[3]), expected, rel_tol=1e-5), (line, expected)
 
 

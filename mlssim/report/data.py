@@ -33,6 +33,7 @@ __all__ = [
     "paired_differences",
     "pooled",
     "series",
+    "short_key",
 ]
 
 
@@ -284,5 +285,6 @@ def paired_along(sweep: Sweep, pair_key: str, x_key: str, metric: str) -> tuple[
         xs = sorted(cells[(other, cat)], key=float) if numeric else list(cells[(other, cat)])
         ests = [mean_t(cells[(other, cat)][x]) for x in xs]
         where = ", ".join(f"{short_key(k)}={key_value(k, v)}" for k, v in zip(others, other, strict=True))
-        out.append(Series.of(f"{cat} − {ref}" + (f", {where}" if where else ""), tuple(xs), ests))
+        name = f"{short_key(pair_key)}: {cat} − {ref}" + (f", {where}" if where else "")
+        out.append(Series.of(name, tuple(xs), ests))
     return ref, out

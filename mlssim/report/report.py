@@ -27,6 +27,7 @@ from .data import (
     paired_differences,
     pooled,
     series,
+    short_key,
 )
 from .figures import DEFAULT_METRICS, label_of, note_of, plot
 from .stats import BOOTSTRAP_RESAMPLES
@@ -315,7 +316,7 @@ def _paired_along_section(
     if got is None:
         return [f"### Paired differences along {pair}", "", "The seeds are not paired: no differences.", ""]
     ref, data = got
-    short = pair.split(".")[-1].split("[")[0]
+    short = short_key(pair).split("[")[0]
     stem = out_dir / f"{sweep.name}--{metric.replace('.', '_')}--paired-{short}"
     dlabel = f"{label}: difference against {pair} = {ref}"
     files = plot(
@@ -324,7 +325,7 @@ def _paired_along_section(
     caption = (
         f"{dlabel}, against {x} ({sweep.name}): per replication and {x}, the run at each other value "
         f"of {pair} minus the run with the same seed at {ref}; mean of the differences with its "
-        f"Student-t 95% interval. {notes}"
+        f"Student-t 95% interval. {note + ' ' if (note := note_of(metric)) else ''}{notes}"
     )
     stem.with_suffix(".caption.txt").write_text(caption + "\n")
     return [f"### Paired differences along {pair}", "", f"![{dlabel}]({files[0].name})", "", caption, "",
