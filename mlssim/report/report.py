@@ -319,9 +319,8 @@ def _paired_along_section(
     short = short_key(pair).split("[")[0]
     stem = out_dir / f"{sweep.name}--{metric.replace('.', '_')}--paired-{short}"
     dlabel = f"{label}: difference against {pair} = {ref}"
-    files = plot(
-        data, label_of(x), f"Δ {label}", f"{sweep.name}: {short} against {ref}", stem, zero_line=True
-    )
+    title = f"{sweep.name}: {short}, paired differences against {ref}"
+    files = plot(data, label_of(x), f"Δ {label}", title, stem, zero_line=True)
     caption = (
         f"{dlabel}, against {x} ({sweep.name}): per replication and {x}, the run at each other value "
         f"of {pair} minus the run with the same seed at {ref}; mean of the differences with its "
