@@ -291,7 +291,7 @@ def _figure_section(
         dfiles = plot(
             dseries,
             label_of(x),
-            f"Δ {label}",
+            _delta(label),
             f"{sweep.name}: paired differences against {ref}",
             dstem,
             zero_line=True,
@@ -320,7 +320,7 @@ def _paired_along_section(
     stem = out_dir / f"{sweep.name}--{metric.replace('.', '_')}--paired-{short}"
     dlabel = f"{label}: difference against {pair} = {ref}"
     title = f"{sweep.name}: {short}, paired differences against {ref}"
-    files = plot(data, label_of(x), f"Δ {label}", title, stem, zero_line=True)
+    files = plot(data, label_of(x), _delta(label), title, stem, zero_line=True)
     caption = (
         f"{dlabel}, against {x} ({sweep.name}): per replication and {x}, the run at each other value "
         f"of {pair} minus the run with the same seed at {ref}; mean of the differences with its "
@@ -329,3 +329,12 @@ def _paired_along_section(
     stem.with_suffix(".caption.txt").write_text(caption + "\n")
     return [f"### Paired differences along {pair}", "", f"![{dlabel}]({files[0].name})", "", caption, "",
             *_table(data, x), ""]  # fmt: skip
+
+
+def _delta(label: str) -> str:
+    """The y label of a difference: ``Δ label``, on two lines when too long for the axis."""
+    text = f"Δ {label}"
+    if len(text) <= 48:
+        return text
+    cut = text.rfind(" ", 0, len(text) // 2 + 8)
+    return text[:cut] + "\n" + text[cut + 1 :] if cut > 0 else text
