@@ -92,8 +92,8 @@ def main() -> None:
     fig.tight_layout()
     args.out.mkdir(parents=True, exist_ok=True)
     stem = args.out / "impersonation--closed-form"
-    fig.savefig(stem.with_suffix(".png"), dpi=150)
-    fig.savefig(stem.with_suffix(".pdf"), metadata={"CreationDate": None, "ModDate": None})
+    fig.savefig(stem.with_suffix(".png"), dpi=150, metadata={"Software": None})  # reproducible bytes
+    fig.savefig(stem.with_suffix(".pdf"), metadata={"CreationDate": None, "Producer": None})
     caption = " ".join(
         [
             "Forgeries accepted with a stolen signature key vs the victim's update delay, signature",
