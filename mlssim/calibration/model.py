@@ -21,6 +21,7 @@ import json
 import math
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -256,7 +257,7 @@ def cost_of(
     work). The sum is exactly rounded (``math.fsum``), so it does not depend on the order the
     tally was filled in. A name that is no primitive raises ValueError: it would cost nothing.
     """
-    return _price(counts, calibration.suite(suite_id).costs, BYTE_COUNTED, cpu_factor)
+    return _price(counts, _table(calibration, suite_id, ds=False), cpu_factor)
 
 
 def ds_cost_of(
@@ -264,47 +265,56 @@ def ds_cost_of(
 ) -> float:
     """:func:`cost_of` for a DS's job: its tally may also hold :data:`DS_PRIMITIVES` (priced by
     the file's ``ds`` section; CalibrationError when it has none)."""
-    if calibration.ds is None:
-        raise CalibrationError(
-            "calibration", [("ds", "no costs for the DS's primitives (rerun `mlssim calibrate`)")]
-        )
-    costs = {**calibration.suite(suite_id).costs, **calibration.ds.costs()}
-    return _price(counts, costs, BYTE_COUNTED + DS_BYTE_COUNTED, cpu_factor)
+    return _price(counts, _table(calibration, suite_id, ds=True), cpu_factor)
 
 
-#: per-name unit costs of :func:`_price`, by the identity of the cost table (kept alive beside
-#: them, so the identity stays unique) and the byte-counted names
-_units: dict[tuple[int, tuple[str, ...]], tuple[Mapping[str, PrimitiveCost], dict[str, float]]] = {}
+@dataclass(frozen=True)
+class _CostTable:
+    """What :func:`_price` reads for one calibration and suite: the costs, the byte-counted
+    names, and ``name -> seconds per call`` / ``name_bytes -> seconds per byte`` in one dict."""
+
+    costs: Mapping[str, PrimitiveCost]
+    by_bytes: tuple[str, ...]
+    units: dict[str, float]
 
 
-def _unit_costs(costs: Mapping[str, PrimitiveCost], by_bytes: tuple[str, ...]) -> dict[str, float]:
-    """``name -> seconds per call`` and ``name_bytes -> seconds per byte``, as :func:`_price`
-    reads them."""
-    key = (id(costs), by_bytes)
-    kept = _units.get(key)
-    if kept is not None and kept[0] is costs:
+#: the tables of :func:`_table`, by the calibration's identity (kept alive beside its table, so
+#: the identity stays unique), the suite and client or DS: every delivery is priced
+_tables: dict[tuple[int, int, bool], tuple[Calibration, _CostTable]] = {}
+
+
+def _table(calibration: Calibration, suite_id: int, *, ds: bool) -> _CostTable:
+    key = (id(calibration), suite_id, ds)
+    kept = _tables.get(key)
+    if kept is not None and kept[0] is calibration:
         return kept[1]
+    costs: Mapping[str, PrimitiveCost] = calibration.suite(suite_id).costs
+    by_bytes: tuple[str, ...] = BYTE_COUNTED
+    if ds:
+        if calibration.ds is None:
+            raise CalibrationError(
+                "calibration", [("ds", "no costs for the DS's primitives (rerun `mlssim calibrate`)")]
+            )
+        costs = {**costs, **calibration.ds.costs()}
+        by_bytes = BYTE_COUNTED + DS_BYTE_COUNTED
     units = {name: c.per_call for name, c in costs.items()}
     units.update({f"{name}_bytes": costs[name].per_byte for name in by_bytes if name in costs})
-    if len(_units) >= 64:
-        _units.clear()
-    _units[key] = (costs, units)
-    return units
+    if len(_tables) >= 64:
+        _tables.clear()
+    table = _CostTable(costs, by_bytes, units)
+    _tables[key] = (calibration, table)
+    return table
 
 
-def _price(
-    counts: Mapping[str, int],
-    costs: Mapping[str, PrimitiveCost],
-    by_bytes: tuple[str, ...],
-    cpu_factor: float,
-) -> float:
+def _price(counts: Mapping[str, int], table: _CostTable, cpu_factor: float) -> float:
     if not (cpu_factor > 0 and math.isfinite(cpu_factor)):
         raise ValueError(f"cpu_factor must be a positive number, got {cpu_factor}")
-    units = _unit_costs(costs, by_bytes)
+    units = table.units
     try:  # one product per name, as below, looked up in one table (every delivery is priced)
         return cpu_factor * math.fsum([n * units[name] for name, n in counts.items()])
     except KeyError:
         pass  # an unknown name: the loop below names it
+    costs, by_bytes = table.costs, table.by_bytes
     terms: list[float] = []
     for name, n in counts.items():
         if name.endswith("_bytes") and name[: -len("_bytes")] in by_bytes:
