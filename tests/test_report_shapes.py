@@ -179,3 +179,30 @@ def test_pair_refuses_the_x_key_and_unknown_keys(two_keys: Path, tmp_path: Path)
     for bad in ("groups[0].size", "crypto.suite"):
         code, out = report(str(two_keys), "--out", str(tmp_path), "--x", "groups[0].size", "--pair", bad)
         assert code == 2 and "--pair key (another grid key of this sweep)" in out, out
+
+
+def test_runs_without_a_value_are_counted_in_the_caption(tmp_path: Path) -> None:
+    """A run whose group never committed has no collision rate (``null``, not 0): its point
+    averages the other runs, and the caption says how many were left out and where."""
+    import csv
+    import json
+
+    (tmp_path / "src").mkdir()
+    grid = "sweep:\n  grid:\n    groups[0].size: [4, 6]\n  replications: 3\n"
+    folder = sweep(tmp_path / "src", "gap", grid)
+    rows = list(csv.DictReader((folder / "results.csv").open()))
+    metric = "commits.collisions_per_1000_attempts"
+    # what a run without any attempt writes (the summary's rule, tested in test_summary_accounting)
+    gap = next(r for r in rows if r["groups[0].size"] == "6" and r["replication"] == "1")
+    path = folder / gap["run_key"] / "summary.json"
+    s = json.loads(path.read_text())
+    s["commits"]["collisions_per_1000_attempts"] = None
+    path.write_text(json.dumps(s))
+    code, out = report(str(folder), "--out", str(tmp_path / "r"), "--x", "groups[0].size", "--metric", metric)
+    assert code == 0, out
+    caption = (tmp_path / "r" / "gap--commits_collisions_per_1000_attempts.caption.txt").read_text()
+    assert "1 complete runs have no value here" in caption and "size=6: 1 of 3" in caption, caption
+    assert "size=4" not in caption.split("have no value here")[1].split("Runs:")[0]
+    md = (tmp_path / "r" / "gap.md").read_text()
+    line = next(x for x in md.splitlines() if x.startswith(f"| {metric} | 6.0 |"))
+    assert line.rstrip(" |").endswith("| 2"), line  # n: the two runs with a value

@@ -416,3 +416,13 @@ def test_a_record_whose_columns_disagree_is_refused(column: str) -> None:
     rec.msg_type.append("nack")
     with pytest.raises(ValueError, match="zip"):
         _resync_summary(SimpleNamespace(recorder=rec))
+
+
+def test_a_run_without_an_attempt_has_no_collision_rate() -> None:
+    """No attempt, nothing accepted: the rates are undefined (None), never a reassuring 0."""
+    w = _recorded()
+    w.ordering = SimpleNamespace(accepted_commits=lambda merged, accepted, dropped: accepted)
+    w.reached = {}
+    commits, *_ = _commits_summary(w, {})
+    assert commits["sent"] == 0 and commits["collisions_per_1000_attempts"] is None
+    assert commits["retries_per_accepted"] is None

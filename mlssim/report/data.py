@@ -13,7 +13,7 @@ import difflib
 import json
 import math
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -244,6 +244,24 @@ def paired_differences(sweep: Sweep, x_key: str, metric: str) -> tuple[str, list
         ests = [mean_t(groups[other][c]) for c in xs]
         out.append(Series.of(label, tuple(f"{c} − {ref}" for c in xs), ests))
     return ref, out
+
+
+def without_value(sweep: Sweep, metric: str) -> list[tuple[str, int, int]]:
+    """Grid points where complete runs have no number for ``metric`` (a rate without an
+    attempt, a percentile without a merged commit): the point, those runs and all its runs.
+    A figure's point averages only the others, so its caption must say so."""
+    runs: Counter[tuple[str, ...]] = Counter()
+    empty: Counter[tuple[str, ...]] = Counter()
+    for r in sweep.rows:
+        point = tuple(str(r[k]) for k in sweep.grid)
+        runs[point] += 1
+        empty[point] += not _is_number(r.get(metric))
+    return [
+        (", ".join(f"{short_key(k)}={key_value(k, v)}" for k, v in zip(sweep.grid, p, strict=True)),
+         empty[p], runs[p])
+        for p in runs
+        if empty[p]
+    ]  # fmt: skip
 
 
 def pooled(sweep: Sweep, metric: str) -> tuple[Estimate, Estimate] | None:

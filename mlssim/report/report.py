@@ -28,6 +28,7 @@ from .data import (
     pooled,
     series,
     short_key,
+    without_value,
 )
 from .figures import DEFAULT_METRICS, label_of, note_of, plot
 from .stats import BOOTSTRAP_RESAMPLES
@@ -134,6 +135,22 @@ def _runs_note(sweep: Sweep, paired: bool) -> str:
     )
 
 
+def _missing_note(sweep: Sweep, metric: str) -> str:
+    """What a point's average leaves out: runs with no number for ``metric`` (no commit attempt
+    for a rate, no merged commit for a percentile), counted point by point."""
+    gaps = without_value(sweep, metric)
+    if not gaps:
+        return ""
+    total = sum(n for _, n, _ in gaps)
+    listed = "; ".join(f"{where}: {n} of {m}" for where, n, m in gaps[:8])
+    more = f"; and {len(gaps) - 8} more points (the report's tables)" if len(gaps) > 8 else ""
+    return (
+        f"{total} complete runs have no value here (a rate without an attempt, a percentile without "
+        f"a merged commit), and their points average only the others (n in the report's table); "
+        f"a point with none left is not drawn: {listed}{more}. "
+    )
+
+
 def _table(data: list[Series], x_key: str) -> list[str]:
     lines = [f"| series | {x_key} | value | 95% interval | n |", "|---|---|---|---|---|"]
     for s in data:
@@ -233,7 +250,7 @@ def write_report(
         if x is None:
             lines += _pooled_section(sweep, metric, label)
             continue
-        notes = f"{runs} {model} Regenerate: {regen}."
+        notes = f"{_missing_note(sweep, metric)}{runs} {model} Regenerate: {regen}."
         lines += _figure_section(sweep, x, metric, label, stat, out_dir, notes)
         if pair is not None:
             lines += _paired_along_section(sweep, pair, x, metric, label, out_dir, notes)

@@ -21,6 +21,11 @@ def _secs(v: float | None) -> str:
     return "-" if v is None else f"{v * 1000:.0f} ms" if v < 1 else f"{v:.2f} s"
 
 
+def _rate(v: float | None, fmt: str) -> str:
+    """A rate, or "-" when it has no denominator (no attempt, nothing accepted)."""
+    return "-" if v is None else format(v, fmt)
+
+
 def summary_table(s: dict[str, Any], warnings: Sequence[str] = ()) -> str:
     """The table of summary ``s``, ending with one ``warning:`` line per run warning."""
     lines: list[str] = []
@@ -43,10 +48,10 @@ def summary_table(s: dict[str, Any], warnings: Sequence[str] = ()) -> str:
     c = s["commits"]
     lines.append(
         f"{'commits':30} {c['sent']:>6} sent, {c['accepted']} accepted, {c['rejected']} rejected"
-        f" ({c['collisions_per_1000_attempts']:.1f}/1000), {c['gave_up']} gave up"
+        f" ({_rate(c['collisions_per_1000_attempts'], '.1f')}/1000), {c['gave_up']} gave up"
     )
     lines.append(
-        f"{'':30} {c['retries_per_accepted']:.2f} retries per accepted commit,"
+        f"{'':30} {_rate(c['retries_per_accepted'], '.2f')} retries per accepted commit,"
         f" {human_bytes(c['wasted_bytes'])} wasted on losing attempts"
     )
     f = s["forks"]

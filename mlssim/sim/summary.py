@@ -402,9 +402,11 @@ def _commits_summary(
         "sent": sent,
         "accepted": n_accepted,
         "rejected": rejected,
-        "collisions_per_1000_attempts": round(1000.0 * rejected / sent, 3) if sent else 0.0,
+        # a rate without a denominator is undefined (None, as a percentile of nothing), never 0:
+        # a group that never got to commit did not commit without collisions
+        "collisions_per_1000_attempts": round(1000.0 * rejected / sent, 3) if sent else None,
         "gave_up": gave_up,
-        "retries_per_accepted": round((sent - n_accepted - gave_up) / n_accepted, 4) if n_accepted else 0.0,
+        "retries_per_accepted": round((sent - n_accepted - gave_up) / n_accepted, 4) if n_accepted else None,
         "download_bytes_mean": round(statistics.fmean(down_commit) if down_commit else 0.0, 3),
         "upload_bytes_mean": round(statistics.fmean(up_commit) if up_commit else 0.0, 3),
         "wasted_bytes": sum(
