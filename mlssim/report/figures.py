@@ -58,6 +58,10 @@ DEFAULT_METRICS = (
 )
 
 
+#: most series whose legend goes inside the axes (more go to the right of them)
+LEGEND_INSIDE = 4
+
+
 def _spans_decades(values: Sequence[Any]) -> bool:
     """A log axis: every value positive (a zero has no place on it) and a decade or more apart."""
     nums = [v for v in values if isinstance(v, int | float)]
@@ -135,7 +139,10 @@ def plot(
         ax.set_xlabel(x_label)
         ax.set_ylabel(y_label)
         ax.set_title(title)
-        if len(data) > 1:
+        if len(data) > LEGEND_INSIDE:
+            # many series: a legend inside would cover the lines it names, so it goes to the right
+            ax.legend(frameon=False, title=legend_title, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+        elif len(data) > 1:
             ax.legend(frameon=False, title=legend_title)
         files = []
         for ext, meta in (("png", {"Software": None}), ("pdf", {"CreationDate": None, "Producer": None})):
