@@ -128,8 +128,9 @@ def main() -> None:
             ax.set_ylabel(mlabel)
             if row_i == len(METRICS) - 1:
                 ax.set_xlabel("group size (members)")
-    axes[0][0].legend(fontsize=7, frameon=False)
-    fig.tight_layout()
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0.0, 0.06, 1.0, 1.0))  # room for the legend below the panels
     args.out.mkdir(parents=True, exist_ok=True)
     stem = args.out / "processing--kem-price"
     fig.savefig(stem.with_suffix(".png"), dpi=150, metadata={"Software": None})  # reproducible bytes
