@@ -28,6 +28,15 @@ def _events(folder: Path) -> IO[str]:
     return gzip.open(gz, "rt") if gz.is_file() else (folder / "events.jsonl").open()
 
 
+def _created(made: list[float], runs: int) -> str:
+    """The mean creation time over the runs whose group was created, and how many were:
+    a mean over survivors must say so."""
+    if not made:
+        return f"never (0 of {runs})"
+    mean = f"{statistics.fmean(made):.1f}"
+    return mean if len(made) == runs else f"{mean} ({len(made)} of {runs} runs; the others never)"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("sweep", type=Path, help="a sweep folder (holds results.csv)")
@@ -56,7 +65,7 @@ def main() -> None:
     for key, v in out.items():  # in results.csv's (grid) order
         made = [x[0] for x in v if x[0] is not None]
         print(
-            " | ".join([*key, str(len(v)), f"{statistics.fmean(made):.1f}" if made else "never"])
+            " | ".join([*key, str(len(v)), _created(made, len(v))])
             + " | "
             + " | ".join(f"{statistics.fmean(x[i] for x in v):.1f}" for i in (1, 2, 3))
         )
