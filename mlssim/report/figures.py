@@ -58,8 +58,9 @@ DEFAULT_METRICS = (
 )
 
 
-#: most series whose legend goes inside the axes (more go to the right of them)
-LEGEND_INSIDE = 4
+#: most series whose legend goes inside the axes (more go to the right of them: a legend of
+#: four long labels inside already covered the lines)
+LEGEND_INSIDE = 3
 
 
 def _spans_decades(values: Sequence[Any]) -> bool:
