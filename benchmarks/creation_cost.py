@@ -41,6 +41,8 @@ def main() -> None:
     ap.add_argument("--cpu-factor", type=float, default=1.0, help="the profile's (phone: 4)")
     ap.add_argument("--tree-out-of-band", action="store_true", help="no ratchet tree in the Welcome")
     args = ap.parse_args()
+    if args.n < 2:
+        ap.error("n: a creation commit adds at least one member (n >= 2)")
     suite = CountingSuite(get_suite(args.suite, "model"))  # counts as its real suite (issue 19)
     rand = SeededRandom(1, "creation-cost")
     creator = make_client(suite, "creator", rand)

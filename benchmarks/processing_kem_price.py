@@ -57,7 +57,14 @@ def main() -> None:
     ap.add_argument("--runs", type=Path, default=Path("runs"), help="folder holding both sweeps")
     ap.add_argument("--out", type=Path, default=Path("reports/processing"))
     args = ap.parse_args()
-    sweeps = {name: load_sweep(args.runs / name) for name in ("wg-processing", "wg-processing-native")}
+    sweeps = {}
+    for name in ("wg-processing", "wg-processing-native"):
+        if not (args.runs / name / "results.csv").is_file():
+            raise SystemExit(
+                f"{args.runs / name}: no results.csv "
+                f"(run: mlssim sweep scenarios/{name}.yaml --out {args.runs})"
+            )
+        sweeps[name] = load_sweep(args.runs / name)
     sizes = sorted({int(r[SIZE]) for r in sweeps["wg-processing-native"].rows})
     # (series, profile, size) -> {replication: row}
     cells: dict[tuple[str, str, int], dict[int, dict[str, Any]]] = defaultdict(dict)
