@@ -136,8 +136,9 @@ def _runs_note(sweep: Sweep, paired: bool) -> str:
 
 
 def _missing_note(sweep: Sweep, metric: str) -> str:
-    """What a point's average leaves out: runs with no number for ``metric`` (no commit attempt
-    for a rate, no merged commit for a percentile), counted point by point."""
+    """What a point's average leaves out: runs with no number for ``metric`` (a metric of a
+    design the run does not have, no commit attempt for a rate, no merged commit for a
+    percentile), counted point by point."""
     gaps = without_value(sweep, metric)
     if not gaps:
         return ""
@@ -145,8 +146,9 @@ def _missing_note(sweep: Sweep, metric: str) -> str:
     listed = "; ".join(f"{where}: {n} of {m}" for where, n, m in gaps[:8])
     more = f"; and {len(gaps) - 8} more points (the report's tables)" if len(gaps) > 8 else ""
     return (
-        f"{total} complete runs have no value here (a rate without an attempt, a percentile without "
-        f"a merged commit), and their points average only the others (n in the report's table); "
+        f"{total} complete runs have no value here (a metric that does not apply to the run's design, "
+        f"a rate without an attempt, a percentile without a merged commit), and their points average "
+        f"only the others (n in the report's table); "
         f"a point with none left is not drawn: {listed}{more}. "
     )
 
