@@ -146,9 +146,10 @@ def _missing_note(sweep: Sweep, metric: str) -> str:
     listed = "; ".join(f"{where}: {n} of {m}" for where, n, m in gaps[:8])
     more = f"; and {len(gaps) - 8} more points (the report's tables)" if len(gaps) > 8 else ""
     return (
-        f"{total} complete runs have no value here (a metric that does not apply to the run's design, "
-        f"a rate without an attempt, a percentile without a merged commit), and their points average "
-        f"only the others (n in the report's table); "
+        f"{total} complete runs have no value here (nothing to count in them: no attempt for a rate, "
+        f"no merged commit or healed compromise for a percentile or mean, or a metric of a design "
+        f"the run does not have), and their points average only the others (n in the report's "
+        f"table); "
         f"a point with none left is not drawn: {listed}{more}. "
     )
 
