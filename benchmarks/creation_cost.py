@@ -27,8 +27,8 @@ from mlssim.mls.crypto.counting import CountingSuite, WorkCounts, counting
 from mlssim.mls.group import Group, GroupConfig
 from mlssim.mls.rand import SeededRandom
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from group_harness import make_client
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, as steady_state.py
+from tests.group_harness import make_client
 
 
 def main() -> None:

@@ -135,6 +135,10 @@ def _runs_note(sweep: Sweep, paired: bool) -> str:
     )
 
 
+#: grid points a caption names one by one before it refers to the tables
+_GAPS_LISTED = 8
+
+
 def _missing_note(sweep: Sweep, metric: str) -> str:
     """What a point's average leaves out: runs with no number for ``metric`` (a metric of a
     design the run does not have, no commit attempt for a rate, no merged commit for a
@@ -143,14 +147,14 @@ def _missing_note(sweep: Sweep, metric: str) -> str:
     if not gaps:
         return ""
     total = sum(n for _, n, _ in gaps)
-    listed = "; ".join(f"{where}: {n} of {m}" for where, n, m in gaps[:8])
-    more = f"; and {len(gaps) - 8} more points (the report's tables)" if len(gaps) > 8 else ""
+    listed = "; ".join(f"{where}: {n} of {m}" for where, n, m in gaps[:_GAPS_LISTED])
+    more = len(gaps) - _GAPS_LISTED
+    rest = f"; and {more} more points (the report's tables)" if more > 0 else ""
     return (
         f"{total} complete runs have no value here (nothing to count in them: no attempt for a rate, "
         f"no merged commit or healed compromise for a percentile or mean, or a metric of a design "
         f"the run does not have), and their points average only the others (n in the report's "
-        f"table); "
-        f"a point with none left is not drawn: {listed}{more}. "
+        f"table); a point with none left is not drawn: {listed}{rest}. "
     )
 
 
